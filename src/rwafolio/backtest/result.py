@@ -1,0 +1,83 @@
+"""BacktestResult: the immutable record of one backtest run.
+
+Timing convention: at decision date t the strategy sees returns up to and including t (close of
+t), and trades at t's close price. Row t of ``weights`` is what is held after trading at t;
+row t of ``weights_before`` is the drifted holding just before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rwafolio.loaders.panel import Panel
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """Everything one backtest produced.
+
+    Attributes
+    ----------
+    name : str
+        Strategy label ("dynamic", "equal_weight", ...).
+    panel : Panel
+        The data it ran on.
+    portfolio : vectorbt.Portfolio
+        The executed portfolio (one group, cash shared).
+    value : Series of shape (n_dates,)
+        Portfolio value, starting at ``init_cash``.
+    returns : Series of shape (n_dates,)
+        Per-period simple returns of the portfolio (first is 0).
+    weights : DataFrame of shape (n_dates, n_assets)
+        Weights held after trading at each date (fractions of portfolio value; cash = 1 - sum).
+    weights_before : DataFrame of shape (n_dates, n_assets)
+        Drifted weights just before trading at each date.
+    targets : DataFrame of shape (n_dates, n_assets)
+        Target weights sent to vectorbt; NaN where no order was sent.
+    decisions : DataFrame indexed by decision date
+        Columns: ``lam``, ``vix``, ``solver``, ``status``, ``kkt_residual``, ``iterations``,
+        ``objective``, ``traded`` (bool), ``n_skipped``, ``fallback_reason``.
+    skipped : DataFrame
+        One row per trade the threshold held back: ``date``, ``symbol``, ``proposed`` (weight
+        change), ``reason``.
+    turnover : Series of shape (n_dates,)
+        sum_i |traded weight_i| per date (fraction of value).
+    costs : Series of shape (n_dates,)
+        Fees paid per date, as a fraction of the value before trading.
+    estimate_dates : DatetimeIndex of shape (n_decisions,)
+        Decision dates with R/Sigma estimates (those where the strategy estimated).
+    mu : ndarray of shape (n_decisions, n_assets)
+        Expected return per period (not annualized) the strategy used at each estimate date.
+    cov : ndarray of shape (n_decisions, n_assets, n_assets)
+        Covariance per period the strategy used.
+    params : mapping
+        Every strategy parameter and run option, for reproduction and the report.
+    init_cash : float
+    """
+
+    name: str
+    panel: Panel
+    portfolio: Any
+    value: pd.Series
+    returns: pd.Series
+    weights: pd.DataFrame
+    weights_before: pd.DataFrame
+    targets: pd.DataFrame
+    decisions: pd.DataFrame
+    skipped: pd.DataFrame
+    turnover: pd.Series
+    costs: pd.Series
+    estimate_dates: pd.DatetimeIndex
+    mu: np.ndarray
+    cov: np.ndarray
+    params: Mapping[str, Any] = field(default_factory=dict)
+    init_cash: float = 1.0
+
+    @property
+    def periods_per_year(self) -> int:
+        return self.panel.periods_per_year
