@@ -81,3 +81,26 @@ class BacktestResult:
     @property
     def periods_per_year(self) -> int:
         return self.panel.periods_per_year
+
+    def stats(self) -> pd.Series:
+        """Total return, CAGR, volatility, Sharpe, Sortino, max drawdown, Calmar, turnover and
+        costs over the live period, annualized by the panel's calendar policy."""
+        from rwafolio.backtest.stats import stats
+
+        return stats(self)
+
+    def solver_stats(self) -> dict[str, Any]:
+        """Which solver answered how often, the worst KKT residual, failures and fallbacks."""
+        d = self.decisions
+        if len(d) == 0:
+            return {"decisions": 0, "by_solver": {}, "worst_kkt": float("nan"), "fallbacks": 0}
+        return {
+            "decisions": len(d),
+            "by_solver": {str(k): int(v) for k, v in d["solver"].value_counts().items()},
+            "worst_kkt": float(np.nanmax(d["kkt_residual"].to_numpy(dtype=float)))
+            if d["kkt_residual"].notna().any()
+            else float("nan"),
+            "failures": int((d["status"] != "optimal").sum()),
+            "fallbacks": int((d["fallback_reason"] != "").sum()),
+        }
+

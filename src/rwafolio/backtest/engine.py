@@ -1,0 +1,320 @@
+"""The backtest engine: walks the decision dates, serves the past only, carries drifted weights.
+
+``run(strategy, panel)``:
+
+1. asks the strategy to ``prepare`` with the universe and the trading calendar (no prices);
+2. at each date t from the strategy's warm-up on, drifts the held weights with the day's returns,
+   shows the strategy a read-only :class:`~rwafolio.strategies.MarketView` that ends at t, and
+   takes its :class:`~rwafolio.strategies.Decision`;
+3. turns the decision into self-financing vectorbt targets (below) and books the trade;
+4. executes all targets once with vectorbt (:mod:`rwafolio.backtest.execution`) and reconciles
+   vectorbt's holdings with its own.
+
+**Self-financing targets.** vectorbt's ``targetpercent`` sizes every order in a bar against the
+group value before the bar and takes fees from cash. Targets that sum to 1 would leave cash
+short by the fees and force a partial fill of the last buy. The engine therefore scales the traded
+assets' targets by the k in (0, 1] that solves  k * sum_S t_i + sum_S C_i |k t_i - w_i| = c + sum_S w_i
+(cash after trading is zero; S are the traded assets, c the cash before), exactly, by a
+breakpoint search. After trading the portfolio holds the strategy's weights up to the factor the
+fees cost, and vectorbt's fills are complete. Any remaining difference between vectorbt's holdings
+and the engine's is measured and stored (``decisions["execution_gap"]``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rwafolio.backtest.result import BacktestResult
+from rwafolio.exceptions import ConfigError
+from rwafolio.loaders.panel import Panel
+from rwafolio.strategies.base import Decision, MarketView, Setup, Strategy
+
+#: Shave on k so vectorbt never sees cash short by a rounding error (1e-12 of value).
+_CASH_GUARD = 1e-12
+
+
+def self_financing_scale(
+    target: np.ndarray, held: np.ndarray, cash: float, costs: np.ndarray
+) -> float:
+    """The k that makes trading to ``k * target`` pay its own fees exactly.
+
+    Parameters
+    ----------
+    target, held, costs : ndarray of shape (n_traded,)
+        Targets and held weights of the traded assets, their one-off costs.
+    cash : float
+        Cash weight before trading.
+
+    Returns
+    -------
+    float
+        Solution of  f(k) = k sum(t) + sum C |k t - w| - (cash + sum w) = 0, f increasing.
+    """
+    budget = cash + held.sum()
+    st = target.sum()
+    if st <= 0:
+        return 1.0
+
+    def f(k: np.ndarray) -> np.ndarray:
+        return k * st + np.abs(np.multiply.outer(k, target) - held) @ costs - budget
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bps = np.where(target > 0, held / target, np.nan)
+    bps = bps[np.isfinite(bps) & (bps > 0)]
+    top = 2.0 * max(1.0, budget / st, float(bps.max()) if bps.size else 0.0)
+    bps = np.unique(np.concatenate([[0.0], bps, [top]]))
+    vals = f(bps)
+    j = int(np.searchsorted(vals, 0.0))
+    if j == 0:
+        return 0.0
+    if j >= len(bps):
+        return float(bps[-1])
+    k0, k1, f0, f1 = bps[j - 1], bps[j], vals[j - 1], vals[j]
+    return float(k0 - f0 * (k1 - k0) / (f1 - f0))
+
+
+def _progress(total: int, enabled: bool | None, desc: str) -> Any:
+    if enabled is None:
+        enabled = sys.stderr.isatty() and not os.environ.get("CI")
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="date", leave=False)
+
+
+def run(
+    strategy: Strategy,
+    panel: Panel,
+    *,
+    init_cash: float = 1.0,
+    name: str | None = None,
+    first_decision: int | None = None,
+    progress: bool | None = None,
+    execute: bool = True,
+) -> BacktestResult:
+    """Backtest ``strategy`` on ``panel`` and execute it with vectorbt.
+
+    Parameters
+    ----------
+    strategy : Strategy
+    panel : Panel
+    init_cash : float, default 1.0
+    name : str or None
+        Label of the run (default: the strategy's class name).
+    first_decision : int or None
+        Row of the first date the strategy may trade (default: its warm-up). Use the same value
+        for strategies you compare.
+    progress : bool or None
+        Progress bar; None shows it on a terminal only (quiet in CI and when piped).
+    execute : bool, default True
+        Build the vectorbt portfolio (False skips it, for speed in parameter sweeps).
+    """
+    if not isinstance(strategy, Strategy):
+        raise ConfigError(f"`strategy` must be a rwafolio Strategy, got {type(strategy).__name__}")
+    if not isinstance(panel, Panel):
+        raise ConfigError(f"`panel` must be a Panel, got {type(panel).__name__}")
+    if not np.isfinite(init_cash) or init_cash <= 0:
+        raise ConfigError(f"`init_cash` must be > 0, got {init_cash!r}")
+    prices = panel.prices.to_numpy(dtype=float)
+    tradable = panel.tradable.to_numpy(dtype=bool)
+    n_dates, n = prices.shape
+    returns = np.zeros_like(prices)
+    returns[1:] = prices[1:] / prices[:-1] - 1.0
+    returns.flags.writeable = False
+    vix = None if panel.vix is None else panel.vix.to_numpy(dtype=float)
+    if vix is not None:
+        vix.flags.writeable = False
+    costs = panel.universe.costs
+    symbols = panel.symbols
+    classes = panel.universe.classes
+    dates = panel.dates
+    strategy.prepare(
+        Setup(
+            dates=dates,
+            tradable=tradable,
+            symbols=symbols,
+            asset_classes=classes,
+            costs=costs,
+            periods_per_year=panel.periods_per_year,
+            has_vix=vix is not None,
+        )
+    )
+    start = strategy.warmup if first_decision is None else int(first_decision)
+    if start < 0 or start >= n_dates:
+        raise ConfigError(
+            f"`first_decision` {start} is outside the panel's {n_dates} dates "
+            f"(the strategy needs {strategy.warmup} periods of warm-up)"
+        )
+
+    w = np.zeros(n)
+    cash = 1.0
+    value = float(init_cash)
+    w_before = np.zeros((n_dates, n))
+    w_after = np.zeros((n_dates, n))
+    sent = np.full((n_dates, n), np.nan)
+    cost_frac = np.zeros(n_dates)
+    turnover = np.zeros(n_dates)
+    values = np.empty(n_dates)
+    decision_rows: list[dict[str, Any]] = []
+    skipped_rows: list[dict[str, Any]] = []
+    est_dates: list[pd.Timestamp] = []
+    est_mu: list[np.ndarray] = []
+    est_cov: list[np.ndarray] = []
+    bar = _progress(n_dates - start, progress, name or strategy.name)
+
+    for t in range(n_dates):
+        if t > 0:
+            grown = w * (1.0 + returns[t])
+            total = grown.sum() + cash
+            value *= total
+            w = grown / total
+            cash = cash / total
+        w_before[t] = w
+        if t >= start:
+            view = MarketView(
+                t,
+                dates,
+                returns[: t + 1],
+                None if vix is None else vix[: t + 1],
+                w.copy(),
+                tradable[t],
+                symbols,
+                classes,
+                costs,
+                panel.periods_per_year,
+            )
+            decision = strategy.decide(view)
+            if decision is not None:
+                if not isinstance(decision, Decision):
+                    decision = Decision(target=np.asarray(decision, dtype=float))
+                target = np.asarray(decision.target, dtype=float)
+                if target.shape != (n,):
+                    raise ConfigError(
+                        f"{strategy.name}.decide returned a target of shape {target.shape}, "
+                        f"expected ({n},)"
+                    )
+                traded = ~np.isnan(target) & tradable[t]
+                if np.any(~np.isnan(target) & ~tradable[t]):
+                    closed = [symbols[i] for i in np.flatnonzero(~np.isnan(target) & ~tradable[t])]
+                    raise ConfigError(
+                        f"{strategy.name} ordered {closed} on {dates[t].date()}, when their "
+                        "market is closed"
+                    )
+                fee = 0.0
+                if traded.any():
+                    tg = target[traded]
+                    if np.any(tg < -1e-12):
+                        raise ConfigError(f"{strategy.name} returned negative targets (long only)")
+                    tg = np.maximum(tg, 0.0)
+                    k = self_financing_scale(tg, w[traded], cash, costs[traded])
+                    k *= 1.0 - _CASH_GUARD
+                    new = k * tg
+                    trade = new - w[traded]
+                    fee = float(np.abs(trade) @ costs[traded])
+                    turnover[t] = float(np.abs(trade).sum())
+                    sent[t, traded] = new
+                    w_new = w.copy()
+                    w_new[traded] = new
+                    cash = cash + float(-trade.sum()) - fee
+                    post = 1.0 - fee
+                    value *= post
+                    w = w_new / post
+                    cash = cash / post
+                    cost_frac[t] = fee
+                decision_rows.append(
+                    {
+                        "date": dates[t],
+                        "lam": decision.lam,
+                        "vix": decision.vix,
+                        "solver": decision.solver,
+                        "status": decision.status,
+                        "kkt_residual": decision.kkt_residual,
+                        "iterations": decision.iterations,
+                        "objective": decision.objective,
+                        "traded": bool(traded.any()),
+                        "n_skipped": len(decision.skipped),
+                        "fallback_reason": decision.fallback_reason,
+                    }
+                )
+                for sym, change, reason in decision.skipped:
+                    skipped_rows.append(
+                        {"date": dates[t], "symbol": sym, "proposed": change, "reason": reason}
+                    )
+                if decision.mu is not None and decision.cov is not None:
+                    est_dates.append(dates[t])
+                    est_mu.append(np.asarray(decision.mu, dtype=float))
+                    est_cov.append(np.asarray(decision.cov, dtype=float))
+            if bar is not None:
+                bar.update(1)
+        w_after[t] = w
+        values[t] = value
+    if bar is not None:
+        bar.close()
+
+    decisions = pd.DataFrame(
+        decision_rows,
+        columns=[
+            "date",
+            "lam",
+            "vix",
+            "solver",
+            "status",
+            "kkt_residual",
+            "iterations",
+            "objective",
+            "traded",
+            "n_skipped",
+            "fallback_reason",
+        ],
+    ).set_index("date")
+    frame = lambda a: pd.DataFrame(a, index=dates, columns=symbols)  # noqa: E731
+    value_s = pd.Series(values, index=dates, name="value")
+    portfolio = None
+    if execute:
+        from rwafolio.backtest.execution import execute_targets, execution_gap
+
+        portfolio = execute_targets(panel, frame(sent), init_cash=init_cash)
+        gap = execution_gap(portfolio, frame(w_after))
+        decisions["execution_gap"] = gap.reindex(decisions.index).to_numpy()
+    rets = value_s.pct_change().fillna(0.0).rename("returns")
+    return BacktestResult(
+        name=name or strategy.name,
+        panel=panel,
+        portfolio=portfolio,
+        value=value_s * 1.0,
+        returns=rets,
+        weights=frame(w_after),
+        weights_before=frame(w_before),
+        targets=frame(sent),
+        decisions=decisions,
+        skipped=pd.DataFrame(skipped_rows, columns=["date", "symbol", "proposed", "reason"]),
+        turnover=pd.Series(turnover, index=dates, name="turnover"),
+        costs=pd.Series(cost_frac, index=dates, name="costs"),
+        estimate_dates=pd.DatetimeIndex(est_dates),
+        mu=np.array(est_mu).reshape(len(est_mu), n),
+        cov=np.array(est_cov).reshape(len(est_cov), n, n),
+        params={
+            "strategy": type(strategy).__name__,
+            **{k: _plain(v) for k, v in strategy.get_params().items()},
+            "first_decision": dates[start].strftime("%Y-%m-%d"),
+            "init_cash": init_cash,
+        },
+        init_cash=init_cash,
+    )
+
+
+def _plain(v: Any) -> Any:
+    """A JSON-friendly rendering of a parameter value."""
+    if v is None or isinstance(v, bool | int | float | str):
+        return v
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_plain(x) for x in v]
+    return repr(v)

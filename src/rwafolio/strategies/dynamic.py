@@ -1,0 +1,228 @@
+"""DynamicLambdaStrategy: the model's strategy, re-solved at every decision date.
+
+At decision date t it
+
+1. estimates R and Sigma from the last ``window`` per-period returns (the estimator is a
+   parameter) and annualizes them with the panel's calendar factor (365 or 252);
+2. sets lam_t = risk_aversion(VIX_t); the default rule is lam0 * (1 + eta * VIX_t);
+3. freezes every asset that may not trade today (market closed, or its update schedule says not
+   today unless VIX_t > ``stress_vix``): lo_i = hi_i = w_i, so the optimum is exact under the
+   freeze;
+4. solves  max w'R - lam_t w'Sigma w - sum_i (C_i / cost_horizon) |w_i - w_i^held|  on the box
+   and budget, warm-started from the previous solution;
+5. applies the threshold rule (see :mod:`rwafolio.strategies.threshold`).
+
+Units: R and Sigma are annualized; C_i is a one-off fraction of traded value, amortized over
+``cost_horizon`` years (default 1: a trade must pay for itself within a year of expected
+utility). Our lam multiplies w'Sigma w directly, with no 1/2 (PyPortfolioOpt uses 1/2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import numpy as np
+
+from rwafolio.exceptions import ConfigError, OptimizationError
+from rwafolio.strategies.base import Decision, MarketView, Setup, Strategy
+from rwafolio.strategies.schedules import resolve_schedules, schedule_matrix
+from rwafolio.strategies.threshold import apply_threshold, check_threshold
+
+CostMode = Literal["model", "blind"]
+
+
+class DynamicLambdaStrategy(Strategy):
+    """Cost-aware mean-variance with a risk aversion that moves with the volatility index.
+
+    Parameters
+    ----------
+    lam0 : float, default 2.0
+        Baseline risk aversion (multiplies w'Sigma w with annualized Sigma; no 1/2).
+    eta : float, default 0.05
+        Sensitivity of lam to the index: lam = lam0 * (1 + eta * VIX). ``eta=0`` is constant lam.
+    window : int, default 30
+        Number of past per-period returns in the estimation window.
+    estimator : estimator object or None
+        Has ``estimate(window_returns, periods_per_year=None) -> (mu, Sigma)``. None: Ledoit-Wolf
+        shrinkage of the covariance with the sample mean.
+    risk_aversion : callable or None
+        ``risk_aversion(vix) -> lam``. None: ``VixLinear(lam0, eta)``. When given, lam0 and eta
+        are ignored.
+    threshold : float, default 0.01
+        tau of the threshold rule, in weight.
+    threshold_mode : {"per_asset", "portfolio", "none"}, default "per_asset"
+    schedules : mapping or None
+        Update schedule by symbol or asset class (``{"rwa": "weekly", "BTC-USD": "daily"}``);
+        unnamed assets take their class default (crypto daily, RWA weekly, stablecoin daily).
+    stress_vix : float or None, default 25.0
+        Above this index level every open asset may trade every day. None disables it.
+    costs : {"model", "blind"}, default "model"
+        ``"blind"`` sets C = 0 inside the optimizer only (execution still pays fees): the
+        cost-blind benchmark.
+    bounds : mapping symbol -> (lo, hi) or None
+        Per-asset weight bounds (default 0 and 1).
+    cost_horizon : float, default 1.0
+        Years over which a one-off cost is amortized against annualized R and Sigma.
+    """
+
+    def __init__(
+        self,
+        lam0: float = 2.0,
+        eta: float = 0.05,
+        window: int = 30,
+        estimator: Any = None,
+        risk_aversion: Any = None,
+        threshold: float = 0.01,
+        threshold_mode: Literal["per_asset", "portfolio", "none"] = "per_asset",
+        schedules: Mapping[str, str] | None = None,
+        stress_vix: float | None = 25.0,
+        costs: CostMode = "model",
+        bounds: Mapping[str, tuple[float, float]] | None = None,
+        cost_horizon: float = 1.0,
+    ) -> None:
+        self.lam0 = lam0
+        self.eta = eta
+        self.window = window
+        self.estimator = estimator
+        self.risk_aversion = risk_aversion
+        self.threshold = threshold
+        self.threshold_mode = threshold_mode
+        self.schedules = schedules
+        self.stress_vix = stress_vix
+        self.costs = costs
+        self.bounds = bounds
+        self.cost_horizon = cost_horizon
+
+    @property
+    def warmup(self) -> int:  # type: ignore[override]
+        return int(self.window)
+
+    # ------------------------------------------------------------------ setup
+    def prepare(self, setup: Setup) -> None:
+        from rwafolio.optimize.estimators import LedoitWolfEstimator
+        from rwafolio.optimize.risk_aversion import VixLinear
+
+        if not isinstance(self.window, int | np.integer) or self.window < 2:
+            raise ConfigError(f"`window` must be an integer >= 2, got {self.window!r}")
+        for name in ("lam0", "eta"):
+            v = getattr(self, name)
+            if not np.isfinite(v) or v < 0:
+                raise ConfigError(f"`{name}` must be a finite number >= 0, got {v!r}")
+        if not np.isfinite(self.cost_horizon) or self.cost_horizon <= 0:
+            raise ConfigError(f"`cost_horizon` must be > 0 years, got {self.cost_horizon!r}")
+        if self.costs not in ("model", "blind"):
+            raise ConfigError(f"`costs` must be 'model' or 'blind', got {self.costs!r}")
+        if self.stress_vix is not None and not np.isfinite(self.stress_vix):
+            raise ConfigError(f"`stress_vix` must be a finite level or None, got {self.stress_vix!r}")
+        check_threshold(self.threshold, self.threshold_mode)
+        self.estimator_ = self.estimator if self.estimator is not None else LedoitWolfEstimator()
+        self.rule_ = (
+            self.risk_aversion
+            if self.risk_aversion is not None
+            else VixLinear(lam0=float(self.lam0), eta=float(self.eta))
+        )
+        needs_vix = self.risk_aversion is not None or self.eta != 0
+        if needs_vix and not setup.has_vix:
+            raise ConfigError(
+                "the risk-aversion rule needs a volatility index but the panel has none; load one "
+                "(`vix='^VIX'`, a file, or `'realized:SYMBOL'`) or set `eta=0`"
+            )
+        n = len(setup.symbols)
+        lo, hi = np.zeros(n), np.ones(n)
+        for sym, (a, b) in (self.bounds or {}).items():
+            if sym not in setup.symbols:
+                raise ConfigError(f"`bounds` names {sym!r}, which is not in the universe")
+            if not (0 <= a <= b <= 1):
+                raise ConfigError(f"`bounds[{sym!r}]` must satisfy 0 <= lo <= hi <= 1, got {(a, b)}")
+            j = setup.symbols.index(sym)
+            lo[j], hi[j] = a, b
+        if lo.sum() > 1 + 1e-12 or hi.sum() < 1 - 1e-12:
+            raise ConfigError(f"`bounds` admit no fully invested portfolio: sum lo {lo.sum()}, sum hi {hi.sum()}")
+        self.lo_, self.hi_ = lo, hi
+        per_asset = resolve_schedules(self.schedules, setup.symbols, setup.asset_classes)
+        self.schedule_names_ = per_asset
+        # Calendar-only part of the schedule (stress override is applied per date from the view).
+        self.scheduled_ = schedule_matrix(setup.dates, setup.tradable, per_asset)
+        c = np.asarray(setup.costs, dtype=float)
+        self.opt_costs_ = np.zeros_like(c) if self.costs == "blind" else c / self.cost_horizon
+        self.ppy_ = setup.periods_per_year
+        self.last_w_: np.ndarray | None = None
+
+    def may_trade(self, view: MarketView) -> np.ndarray:
+        may = self.scheduled_[view.t].copy()
+        if self.stress_vix is not None and view.vix is not None and view.vix[-1] > self.stress_vix:
+            may |= view.tradable
+        return may & view.tradable
+
+    # ------------------------------------------------------------------ decide
+    def decide(self, view: MarketView) -> Decision | None:
+        from rwafolio.optimize import solve
+
+        may = self.may_trade(view)
+        if not may.any():
+            return None
+        held = np.asarray(view.weights, dtype=float)
+        window = view.returns[-self.window :]
+        mu, cov = self.estimator_.estimate(window)
+        R, Sigma = mu * self.ppy_, cov * self.ppy_
+        vix = float(view.vix[-1]) if view.vix is not None else float("nan")
+        lam = float(self.rule_(vix))
+        C = self.opt_costs_
+
+        def bounds_for(frozen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            lo, hi = self.lo_.copy(), self.hi_.copy()
+            lo[frozen] = held[frozen]
+            hi[frozen] = held[frozen]
+            return lo, hi
+
+        def run(frozen: np.ndarray) -> Any:
+            lo, hi = bounds_for(frozen)
+            warm = self.last_w_ if self.last_w_ is not None else None
+            return solve(R, Sigma, C, held, lam, lo=lo, hi=hi, warm_start=warm)
+
+        try:
+            sol = run(~may)
+        except (ConfigError, OptimizationError) as exc:
+            # E.g. user bounds that no portfolio meets under today's freeze: hold, and say why.
+            n = held.shape[0]
+            return Decision(
+                target=np.full(n, np.nan),
+                lam=lam,
+                vix=vix,
+                solver="hold",
+                status="failed",
+                fallback_reason=f"hold: {exc}",
+                mu=mu,
+                cov=cov,
+            )
+        solutions = [sol]
+
+        def resolve(frozen: np.ndarray) -> np.ndarray:
+            s = run(frozen)
+            solutions.append(s)
+            return np.asarray(s.weights, dtype=float)
+
+        proposed = np.asarray(sol.weights, dtype=float)
+        target, skipped, _ = apply_threshold(
+            proposed, held, may, self.threshold, self.threshold_mode, view.symbols, resolve
+        )
+        final = solutions[-1]
+        self.last_w_ = np.asarray(final.weights, dtype=float)
+        worst = max(solutions, key=lambda s: s.kkt_residual)
+        fallback = "; ".join(s.fallback_reason for s in solutions if s.fallback_reason)
+        solver = final.solver if all(s.solver == final.solver for s in solutions) else "mixed"
+        return Decision(
+            target=target,
+            lam=lam,
+            vix=vix,
+            solver=solver,
+            status=worst.status,
+            kkt_residual=float(worst.kkt_residual),
+            objective=float(final.objective),
+            iterations=int(sum(s.iterations for s in solutions)),
+            fallback_reason=fallback,
+            skipped=tuple(skipped),
+            mu=mu,
+            cov=cov,
+        )

@@ -1,0 +1,108 @@
+"""The threshold rule: which of the optimizer's proposed trades actually happen.
+
+With tau = ``threshold`` and ``w`` the drifted weights held before trading:
+
+- ``"portfolio"``: trade every asset to the new optimum w* only if some tradable asset has
+  |w*_i - w_i| > tau; otherwise trade nothing (every proposed change is recorded as skipped).
+- ``"per_asset"``: an asset with |w*_i - w_i| <= tau is held; the optimizer is re-solved with the
+  held assets frozen (lo_i = hi_i = w_i), so the budget still sums to 1 and the answer is optimal
+  under the hold. Re-solving can move another asset into the band, so the rule repeats until no
+  new asset is held (at most n rounds); the assets that trade move by more than tau.
+- ``"none"``: every proposed change trades.
+
+Held-back changes are returned as ``(symbol, proposed change, reason)`` tuples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Literal, get_args
+
+import numpy as np
+
+from rwafolio.exceptions import ConfigError
+
+ThresholdMode = Literal["portfolio", "per_asset", "none"]
+THRESHOLD_MODES: tuple[str, ...] = get_args(ThresholdMode)
+
+Skipped = tuple[str, float, str]
+
+
+def check_threshold(threshold: float, mode: str) -> None:
+    if mode not in THRESHOLD_MODES:
+        raise ConfigError(f"`threshold_mode` must be one of {THRESHOLD_MODES}, got {mode!r}")
+    if not np.isfinite(threshold) or threshold < 0 or threshold >= 1:
+        raise ConfigError(f"`threshold` must be a finite number in [0, 1), got {threshold!r}")
+
+
+def apply_threshold(
+    proposed: np.ndarray,
+    held: np.ndarray,
+    movable: np.ndarray,
+    threshold: float,
+    mode: str,
+    symbols: Sequence[str],
+    resolve: Callable[[np.ndarray], np.ndarray],
+) -> tuple[np.ndarray, list[Skipped], int]:
+    """Apply the threshold rule to a proposed optimum.
+
+    Parameters
+    ----------
+    proposed : ndarray of shape (n_assets,)
+        The optimizer's w* with non-movable assets at their held weight.
+    held : ndarray of shape (n_assets,)
+        Drifted weights before trading.
+    movable : ndarray of bool, shape (n_assets,)
+        Assets allowed to trade at this date.
+    resolve : callable
+        ``resolve(frozen_mask) -> w*`` re-solves with the masked assets frozen at ``held``
+        (used by ``"per_asset"``).
+
+    Returns
+    -------
+    target : ndarray of shape (n_assets,)
+        Target weights with NaN for every asset that does not trade; all NaN for no trade.
+    skipped : list of (symbol, proposed change, reason)
+    n_resolves : int
+        How many extra solves the rule needed.
+    """
+    n = held.shape[0]
+    target = np.full(n, np.nan)
+    delta = proposed - held
+    if mode == "none":
+        target[movable] = proposed[movable]
+        return target, [], 0
+    if mode == "portfolio":
+        if np.any(np.abs(delta[movable]) > threshold):
+            target[movable] = proposed[movable]
+            return target, [], 0
+        skipped = [
+            (symbols[i], float(delta[i]), f"portfolio: max |change| <= {threshold:g}")
+            for i in np.flatnonzero(movable & (delta != 0))
+        ]
+        return target, skipped, 0
+    # per_asset
+    frozen = ~movable
+    w = proposed
+    reasons: dict[int, float] = {}
+    n_resolves = 0
+    for _ in range(n):
+        inside = movable & ~frozen & (np.abs(w - held) <= threshold)
+        if not np.any(inside):
+            break
+        for i in np.flatnonzero(inside):
+            reasons.setdefault(int(i), float(w[i] - held[i]))
+        frozen = frozen | inside
+        if np.all(frozen):
+            w = held.copy()
+            break
+        w = resolve(frozen)
+        n_resolves += 1
+    trade = movable & ~frozen
+    target[trade] = w[trade]
+    skipped = [
+        (symbols[i], d, f"per_asset: |change| <= {threshold:g}")
+        for i, d in sorted(reasons.items())
+        if d != 0
+    ]
+    return target, skipped, n_resolves

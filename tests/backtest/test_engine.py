@@ -1,0 +1,151 @@
+"""The engine against vectorbt, the self-financing scale, look-ahead, closed markets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import brentq
+
+from rwafolio.backtest import run, self_financing_scale
+from rwafolio.backtest.execution import fees_paid, held_weights
+from rwafolio.exceptions import ConfigError
+from rwafolio.strategies import BuyAndHold, Decision, EqualWeight, FixedMix, Strategy
+from tests.backtest.conftest import make_panel
+
+
+def test_self_financing_scale_matches_root_finder() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        n = int(rng.integers(1, 8))
+        target = rng.dirichlet(np.ones(n)) * rng.uniform(0.5, 1.0)
+        held = rng.dirichlet(np.ones(n)) * rng.uniform(0.0, 1.0)
+        cash = rng.uniform(0, 0.3)
+        costs = rng.uniform(0, 0.05, n)
+        budget = cash + held.sum()
+
+        def f(k: float) -> float:
+            return k * target.sum() + costs @ np.abs(k * target - held) - budget
+
+        expected = brentq(f, 0.0, 100.0, xtol=1e-15)
+        np.testing.assert_allclose(self_financing_scale(target, held, cash, costs), expected, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("fee", [0.0, 0.01])
+def test_vectorbt_holds_the_engines_weights(fee: float) -> None:
+    panel = make_panel(costs={"BTC-USD": fee, "ETH-USD": fee / 2, "VNQ": 2 * fee})
+    res = run(EqualWeight(), panel, init_cash=1000.0)
+    pf = res.portfolio
+    vbt_after = held_weights(pf).to_numpy()
+    np.testing.assert_allclose(vbt_after, res.weights.to_numpy(), atol=1e-9)
+    # Before each trade: vectorbt's holdings at the previous close, drifted by today's prices,
+    # equal the engine's drifted weights.
+    asset_value = pf.asset_value(group_by=False).to_numpy()
+    prices = panel.prices.to_numpy()
+    prev_units = asset_value[:-1] / prices[:-1]
+    drift_val = prev_units * prices[1:]
+    total = drift_val.sum(axis=1) + pf.cash().to_numpy()[:-1]
+    np.testing.assert_allclose(
+        drift_val / total[:, None], res.weights_before.to_numpy()[1:], atol=1e-9
+    )
+    # Portfolio value: engine and vectorbt agree.
+    np.testing.assert_allclose(pf.value().to_numpy(), res.value.to_numpy(), rtol=1e-9)
+    assert np.nanmax(res.decisions["execution_gap"].to_numpy()) < 1e-9
+
+
+def test_fees_equal_the_cost_model() -> None:
+    panel = make_panel(costs={"BTC-USD": 0.001, "ETH-USD": 0.002, "VNQ": 0.01})
+    res = run(EqualWeight(), panel, init_cash=1.0)
+    charged = fees_paid(res.portfolio).to_numpy()
+    value_before = np.concatenate([[1.0], res.value.to_numpy()[:-1]]) * np.concatenate(
+        [[1.0], 1 + res.returns.to_numpy()[1:] * 0]
+    )
+    # sum_i C_i |trade_i| in value, from the engine's own books.
+    prices = panel.prices.to_numpy()
+    units = res.portfolio.asset_value(group_by=False).to_numpy() / prices
+    traded_units = np.diff(np.vstack([np.zeros(3), units]), axis=0)
+    model_fees = np.abs(traded_units * prices) @ panel.universe.costs
+    np.testing.assert_allclose(charged, model_fees, rtol=1e-9, atol=1e-15)
+    assert value_before.shape == charged.shape
+    # The engine's cost fraction times the value before trading equals vectorbt's fee.
+    v_pre = res.value.to_numpy() / (1 - res.costs.to_numpy())
+    np.testing.assert_allclose(res.costs.to_numpy() * v_pre, charged, rtol=1e-8, atol=1e-15)
+
+
+class Peeker(Strategy):
+    def decide(self, view):  # type: ignore[no-untyped-def]
+        _ = view.returns[view.t + 1]  # tomorrow: must not exist
+        return None
+
+
+class Writer(Strategy):
+    def decide(self, view):  # type: ignore[no-untyped-def]
+        view.returns[-1, 0] = 1.0
+        return None
+
+
+def test_a_strategy_cannot_read_ahead(panel) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(IndexError):
+        run(Peeker(), panel, execute=False)
+
+
+def test_a_strategy_cannot_write_the_past(panel) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match="read-only"):
+        run(Writer(), panel, execute=False)
+
+
+def test_view_ends_at_decision_date() -> None:
+    panel = make_panel(n_days=40)
+    seen: list[tuple[pd.Timestamp, int]] = []
+
+    class Recorder(Strategy):
+        def decide(self, view):  # type: ignore[no-untyped-def]
+            seen.append((view.date, view.returns.shape[0]))
+            expected = panel.prices.iloc[: view.t + 1].pct_change().fillna(0.0).to_numpy()
+            np.testing.assert_allclose(view.returns, expected, atol=1e-15)
+            return None
+
+    run(Recorder(), panel, execute=False)
+    assert [s[1] for s in seen] == list(range(1, 41))
+
+
+def test_ordering_a_closed_market_is_refused(panel) -> None:  # type: ignore[no-untyped-def]
+    class Eager(Strategy):
+        def decide(self, view):  # type: ignore[no-untyped-def]
+            return Decision(target=np.array([0.3, 0.3, 0.4]))
+
+    with pytest.raises(ConfigError, match="market is closed"):
+        run(Eager(), panel, execute=False)
+
+
+def test_no_trade_on_closed_market_equal_weight(panel) -> None:  # type: ignore[no-untyped-def]
+    res = run(EqualWeight(), panel)
+    closed = ~panel.tradable.to_numpy()
+    assert np.all(np.isnan(res.targets.to_numpy()[closed]))
+    orders = res.portfolio.orders.records_readable
+    for _, row in orders.iterrows():
+        assert panel.tradable.loc[row["Timestamp"], row["Column"]]
+
+
+def test_rwa_weekly_schedule_trades_once_a_week(panel) -> None:  # type: ignore[no-untyped-def]
+    res = run(EqualWeight(), panel, execute=False)
+    vnq = res.targets["VNQ"].dropna()
+    weeks = vnq.index.isocalendar().week.to_numpy() + 100 * vnq.index.isocalendar().year.to_numpy()
+    assert len(np.unique(weeks)) == len(weeks)
+    assert res.targets["BTC-USD"].notna().sum() == len(panel.dates)
+
+
+def test_buy_and_hold_trades_once_and_drifts(panel) -> None:  # type: ignore[no-untyped-def]
+    res = run(BuyAndHold(), panel)
+    assert (res.turnover > 0).sum() == 1
+    t0 = int(np.flatnonzero(res.turnover.to_numpy() > 0)[0])
+    units = res.weights.iloc[t0].to_numpy() * res.value.iloc[t0] / panel.prices.iloc[t0].to_numpy()
+    later = units * panel.prices.iloc[-1].to_numpy() / res.value.iloc[-1]
+    np.testing.assert_allclose(later, res.weights.iloc[-1].to_numpy(), atol=1e-12)
+
+
+def test_fixed_mix_validates_weights(panel) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError, match="`weights`"):
+        run(FixedMix({"BTC-USD": 0.5, "VNQ": 0.6}), panel, execute=False)
+    with pytest.raises(ConfigError, match="not in the universe"):
+        run(FixedMix({"XYZ": 1.0}), panel, execute=False)
