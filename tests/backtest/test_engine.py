@@ -149,3 +149,15 @@ def test_fixed_mix_validates_weights(panel) -> None:  # type: ignore[no-untyped-
         run(FixedMix({"BTC-USD": 0.5, "VNQ": 0.6}), panel, execute=False)
     with pytest.raises(ConfigError, match="not in the universe"):
         run(FixedMix({"XYZ": 1.0}), panel, execute=False)
+
+
+def test_initial_weights_are_carried_without_a_free_reset() -> None:
+    panel = make_panel(costs={"BTC-USD": 0.001, "ETH-USD": 0.001, "VNQ": 0.01})
+    w0 = np.array([0.5, 0.2, 0.3])
+    res = run(EqualWeight(), panel, first_decision=10, initial_weights=w0, init_cash=5.0)
+    np.testing.assert_allclose(res.weights.iloc[9].to_numpy(), w0, atol=1e-12)
+    assert res.costs.iloc[9] == 0.0 and res.costs.iloc[10] > 0  # first trade pays its fees
+    np.testing.assert_allclose(held_weights(res.portfolio).to_numpy()[9:], res.weights.to_numpy()[9:], atol=1e-9)
+    np.testing.assert_allclose(res.portfolio.value().to_numpy()[9:], res.value.to_numpy()[9:], rtol=1e-9)
+    with pytest.raises(ConfigError, match="initial_weights"):
+        run(EqualWeight(), panel, first_decision=10, initial_weights=np.array([0.9, 0.9, 0.0]))

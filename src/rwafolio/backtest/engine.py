@@ -97,6 +97,7 @@ def run(
     first_decision: int | None = None,
     progress: bool | None = None,
     execute: bool = True,
+    initial_weights: np.ndarray | None = None,
 ) -> BacktestResult:
     """Backtest ``strategy`` on ``panel`` and execute it with vectorbt.
 
@@ -114,6 +115,11 @@ def run(
         Progress bar; None shows it on a terminal only (quiet in CI and when piped).
     execute : bool, default True
         Build the vectorbt portfolio (False skips it, for speed in parameter sweeps).
+    initial_weights : ndarray of shape (n_assets,) or None
+        Weights already held at the close of the row before ``first_decision`` (fractions of
+        value, cash = 1 - sum), e.g. the drifted book carried over from a previous walk-forward
+        fold. Rows before that hold cash. vectorbt establishes them at that row without fees (the
+        cost of getting there was paid where they were bought). None: start from cash.
     """
     if not isinstance(strategy, Strategy):
         raise ConfigError(f"`strategy` must be a rwafolio Strategy, got {type(strategy).__name__}")
@@ -154,6 +160,19 @@ def run(
 
     w = np.zeros(n)
     cash = 1.0
+    seed_row = -1
+    w_init = None
+    if initial_weights is not None:
+        w_init = np.asarray(initial_weights, dtype=float)
+        if w_init.shape != (n,) or not np.all(np.isfinite(w_init)) or np.any(w_init < 0):
+            raise ConfigError(
+                f"`initial_weights` must be {n} finite non-negative weights, got {w_init!r}"
+            )
+        if w_init.sum() > 1 + 1e-9:
+            raise ConfigError(f"`initial_weights` must sum to at most 1, got {w_init.sum()!r}")
+        if start < 1:
+            raise ConfigError("`initial_weights` need `first_decision` >= 1 (a row to hold them at)")
+        seed_row = start - 1
     value = float(init_cash)
     w_before = np.zeros((n_dates, n))
     w_after = np.zeros((n_dates, n))
@@ -175,6 +194,10 @@ def run(
             value *= total
             w = grown / total
             cash = cash / total
+        if t == seed_row and w_init is not None:
+            w = w_init.copy()
+            cash = 1.0 - float(w.sum())
+            sent[t] = np.where(w > 0, w, np.nan)
         w_before[t] = w
         if t >= start:
             view = MarketView(
@@ -279,7 +302,9 @@ def run(
     if execute:
         from rwafolio.backtest.execution import execute_targets, execution_gap
 
-        portfolio = execute_targets(panel, frame(sent), init_cash=init_cash)
+        portfolio = execute_targets(
+            panel, frame(sent), init_cash=init_cash, fee_free_row=seed_row if seed_row >= 0 else None
+        )
         gap = execution_gap(portfolio, frame(w_after))
         decisions["execution_gap"] = gap.reindex(decisions.index).to_numpy()
     rets = value_s.pct_change().fillna(0.0).rename("returns")
@@ -304,6 +329,7 @@ def run(
             **{k: _plain(v) for k, v in strategy.get_params().items()},
             "first_decision": dates[start].strftime("%Y-%m-%d"),
             "init_cash": init_cash,
+            "initial_weights": None if w_init is None else [float(x) for x in w_init],
         },
         init_cash=init_cash,
     )

@@ -14,7 +14,13 @@ import pandas as pd
 from rwafolio.loaders.panel import Panel
 
 
-def execute_targets(panel: Panel, targets: pd.DataFrame, *, init_cash: float = 1.0) -> Any:
+def execute_targets(
+    panel: Panel,
+    targets: pd.DataFrame,
+    *,
+    init_cash: float = 1.0,
+    fee_free_row: int | None = None,
+) -> Any:
     """Run ``targets`` through vectorbt.
 
     Parameters
@@ -24,6 +30,8 @@ def execute_targets(panel: Panel, targets: pd.DataFrame, *, init_cash: float = 1
     targets : DataFrame of shape (n_dates, n_assets)
         Target weight of portfolio value per asset; NaN means no order that day.
     init_cash : float
+    fee_free_row : int or None
+        A row whose orders pay no fees: where a carried-over book is established.
 
     Returns
     -------
@@ -33,7 +41,9 @@ def execute_targets(panel: Panel, targets: pd.DataFrame, *, init_cash: float = 1
     import vectorbt as vbt
 
     close = panel.prices
-    fees = panel.universe.costs[None, :]
+    fees = np.broadcast_to(panel.universe.costs[None, :], close.shape).copy()
+    if fee_free_row is not None:
+        fees[fee_free_row] = 0.0
     return vbt.Portfolio.from_orders(
         close=close,
         size=targets,
