@@ -157,7 +157,7 @@ class DynamicLambdaStrategy(Strategy):
 
     # ------------------------------------------------------------------ decide
     def decide(self, view: MarketView) -> Decision | None:
-        from rwafolio.optimize import solve
+        from rwafolio.optimize import solve_arrays
 
         may = self.may_trade(view)
         if not may.any():
@@ -165,7 +165,8 @@ class DynamicLambdaStrategy(Strategy):
         held = np.asarray(view.weights, dtype=float)
         window = view.returns[-self.window :]
         mu, cov = self.estimator_.estimate(window)
-        R, Sigma = mu * self.ppy_, cov * self.ppy_
+        R = np.ascontiguousarray(mu * self.ppy_)
+        Sigma = np.ascontiguousarray(cov * self.ppy_)
         vix = float(view.vix[-1]) if view.vix is not None else float("nan")
         lam = float(self.rule_(vix))
         C = self.opt_costs_
@@ -178,8 +179,13 @@ class DynamicLambdaStrategy(Strategy):
 
         def run(frozen: np.ndarray) -> Any:
             lo, hi = bounds_for(frozen)
-            warm = self.last_w_ if self.last_w_ is not None else None
-            return solve(R, Sigma, C, held, lam, lo=lo, hi=hi, warm_start=warm)
+            if lo.sum() > 1 + 1e-12 or hi.sum() < 1 - 1e-12:
+                raise OptimizationError(
+                    f"no fully invested portfolio under today's freeze (sum lo {lo.sum():.6f}, "
+                    f"sum hi {hi.sum():.6f})"
+                )
+            warm = self.last_w_ if self.last_w_ is not None else held
+            return solve_arrays(R, Sigma, C, held, lam, lo, hi, warm_start=warm)
 
         try:
             sol = run(~may)

@@ -1,0 +1,354 @@
+"""The ``rwafolio`` command line: demo, data, fetch, backtest, var, report, walkforward,
+sensitivity, frequency.
+
+Every command that loads data takes the same data options (``--source``, ``--data-dir`` (repeatable),
+``--symbols``, ``--start``, ``--end``, ``--policy``, ``--vix``). Errors rwafolio raises on purpose
+are printed as one line naming the parameter, with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rwafolio.exceptions import RwafolioError
+
+DEFAULT_SYMBOLS = ["BTC-USD", "ETH-USD", "USDT-USD", "VNQ", "BIL", "GLD"]
+
+
+def _add_data_args(p: argparse.ArgumentParser, *, default_source: str = "synthetic") -> None:
+    p.add_argument(
+        "--source",
+        choices=["synthetic", "files", "yfinance"],
+        default=default_source,
+        help="where prices come from (default: %(default)s)",
+    )
+    p.add_argument(
+        "--data-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="folder searched recursively for SYMBOL.csv/.parquet (repeatable)",
+    )
+    p.add_argument("--symbols", nargs="+", default=None, help="symbols (default: a mixed universe)")
+    p.add_argument("--start", default=None, help="first date, YYYY-MM-DD")
+    p.add_argument("--end", default=None, help="last date, YYYY-MM-DD")
+    p.add_argument(
+        "--policy",
+        choices=["all_days", "exchange_days"],
+        default=None,
+        help="calendar policy (default all_days)",
+    )
+    p.add_argument(
+        "--vix",
+        default=None,
+        help="volatility index: '^VIX' (yfinance), a file path, 'realized:SYMBOL' or 'none' "
+        "(default: synthetic's own index for --source synthetic, '^VIX' for yfinance, none for files)",
+    )
+    p.add_argument("--cache-dir", default=None, help="yfinance cache folder")
+    p.add_argument("--seed", type=int, default=7, help="seed of the synthetic market and of Monte Carlo")
+
+
+def _load_panel(args: argparse.Namespace, costs: dict[str, float] | None = None) -> Any:
+    from rwafolio.loaders import load
+
+    policy = args.policy or "all_days"
+    vix = args.vix
+    if vix is None:
+        vix = {"synthetic": "synthetic", "yfinance": "^VIX", "files": "none"}[args.source]
+    symbols = args.symbols
+    if symbols is None and args.source != "synthetic":
+        symbols = DEFAULT_SYMBOLS
+    kwargs: dict[str, Any] = {
+        "data_dirs": args.data_dir,
+        "start": args.start,
+        "end": args.end,
+        "policy": policy,
+        "vix": vix,
+        "cache_dir": args.cache_dir,
+        "costs": costs or None,
+    }
+    if args.source == "synthetic":
+        kwargs["seed"] = args.seed
+    return load(args.source, symbols, **kwargs)
+
+
+def _print_table(df: Any, floatfmt: str = "{:.4f}") -> None:
+    import pandas as pd
+
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        print(df.to_string(float_format=lambda x: floatfmt.format(x)))
+
+
+# ---------------------------------------------------------------------------- commands
+def cmd_data(args: argparse.Namespace) -> int:
+    panel = _load_panel(args)
+    print(f"source: {panel.source}   policy: {panel.policy}   vix: {panel.vix_source}")
+    _print_table(panel.summary())
+    if panel.findings:
+        print(f"\n{len(panel.findings)} finding(s):")
+        for f in panel.findings[:50]:
+            d = f.to_dict()
+            print(f"  {d['symbol']:<10} {d['kind']:<18} {d['date'] or '-':<10} {d['detail']}")
+        if len(panel.findings) > 50:
+            print(f"  ... and {len(panel.findings) - 50} more")
+    return 0
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from rwafolio.loaders import fetch
+
+    summary = fetch(args.symbols, start=args.start, end=args.end, cache_dir=args.cache_dir)
+    _print_table(summary)
+    return 0
+
+
+def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
+    """Load, backtest the strategy and its benchmarks, forecast, render; shared by demo/backtest."""
+    import numpy as np
+
+    from rwafolio.backtest import run, stats_table
+    from rwafolio.config import RunConfig, build_strategy, load_config
+    from rwafolio.strategies import benchmark_suite
+
+    cfg = load_config(args.config) if getattr(args, "config", None) else RunConfig()
+    if args.policy is None and "policy" in cfg.data:
+        args.policy = cfg.data["policy"]
+    panel = _load_panel(args, costs=dict(cfg.costs))
+    strategy = build_strategy(cfg.strategy)
+    suite = {"dynamic": strategy, **benchmark_suite(strategy)}
+    first = max(s.warmup for s in suite.values())
+    results = {}
+    for name, strat in suite.items():
+        results[name] = run(strat, panel, name=name, first_decision=first)
+    main = results["dynamic"]
+    print(
+        f"data: {panel.source}{' (SYNTHETIC)' if panel.synthetic else ''}, "
+        f"{panel.dates[0].date()}..{panel.dates[-1].date()}, {len(panel.symbols)} assets, "
+        f"policy {panel.policy}, vix {panel.vix_source}"
+    )
+    _print_table(stats_table(results))
+    ss = main.solver_stats()
+    print(
+        f"solver: {ss['by_solver']}, worst KKT residual {ss['worst_kkt']:.2e}, "
+        f"failures {ss.get('failures', 0)}, fallbacks {ss['fallbacks']}"
+    )
+    forecasts = scenario = crowding = None
+    if not getattr(args, "no_risk", False):
+        from rwafolio.risk import rolling_forecasts
+
+        forecasts = rolling_forecasts(
+            main, horizon=args.horizon, every=args.every, rng=args.seed
+        )
+        scenario, crowding = _latest_scenarios(main, args)
+    out = Path(args.out or out_default)
+    from rwafolio.reports import render_html
+
+    path = render_html(
+        main,
+        forecasts=forecasts,
+        path=out,
+        benchmarks={k: v for k, v in results.items() if k != "dynamic"},
+        scenario=scenario,
+        crowding=crowding,
+    )
+    if getattr(args, "save", None):
+        from rwafolio.reports import save_run
+
+        save_run(args.save, main, forecasts=forecasts, benchmarks=results)
+        print(f"run saved: {args.save}")
+    _ = np
+    print(f"report: {path}")
+    return 0
+
+
+def _latest_scenarios(result: Any, args: argparse.Namespace) -> tuple[Any, Any]:
+    """Monte Carlo at the latest estimate date: normal and Student-t, and the crowding run."""
+    if len(result.estimate_dates) == 0:
+        return None, None
+    from rwafolio.risk import crowding_forecast, forecast
+
+    w = result.weights.loc[result.estimate_dates[-1]].to_numpy()
+    mu, cov = result.mu[-1], result.cov[-1]
+    costs = result.panel.universe.costs
+    normal = forecast(w, mu, cov, horizon=args.horizon, distribution="normal", costs=costs, rng=args.seed)
+    student = forecast(
+        w, mu, cov, horizon=args.horizon, distribution="student_t", costs=costs, rng=args.seed
+    )
+    crowd = None
+    if not getattr(args, "no_crowding", False):
+        crowd = crowding_forecast(
+            w,
+            mu,
+            cov,
+            costs=costs,
+            asset_classes=result.panel.universe.classes,
+            horizon=args.horizon,
+            rng=args.seed,
+        )
+    return {"normal": normal, "student_t": student}, crowd
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    args.source = "synthetic"
+    args.data_dir = []
+    args.symbols = None
+    args.vix = None
+    args.cache_dir = None
+    args.config = None
+    return _run_suite(args, out_default="out/demo.html")
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    return _run_suite(args, out_default="out/backtest.html")
+
+
+def cmd_var(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from rwafolio.optimize.estimators import LedoitWolfEstimator
+    from rwafolio.risk import crowding_forecast, forecast
+
+    panel = _load_panel(args)
+    weights = np.array([float(args.weights.get(s, 0.0)) for s in panel.symbols]) if args.weights else np.full(len(panel.symbols), 1.0 / len(panel.symbols))
+    window = panel.returns().to_numpy()[-args.window :]
+    mu, cov = LedoitWolfEstimator().estimate(window)
+    costs = panel.universe.costs
+    print(f"weights: {dict(zip(panel.symbols, np.round(weights, 4).tolist()))}")
+    print(f"estimates from the last {args.window} periods to {panel.dates[-1].date()} (per period)")
+    for dist in ("normal", "student_t"):
+        f = forecast(
+            weights, mu, cov, horizon=args.horizon, n_scenarios=args.scenarios,
+            distribution=dist, nu=args.nu, costs=costs, rng=args.seed,
+        )
+        print(f"{dist:>10}: {f.describe() if hasattr(f, 'describe') else f}")
+    if args.crowding:
+        c = crowding_forecast(
+            weights, mu, cov, costs=costs, asset_classes=panel.universe.classes,
+            horizon=args.horizon, n_scenarios=args.scenarios, rng=args.seed,
+        )
+        print(f"crowding: {c.describe() if hasattr(c, 'describe') else c}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from rwafolio.reports import load_run, render_saved
+
+    run_data = load_run(args.run)
+    path = render_saved(run_data, path=Path(args.out))
+    print(f"report: {path}")
+    return 0
+
+
+def _weights_arg(text: str) -> dict[str, float]:
+    out = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        if "=" not in part:
+            raise argparse.ArgumentTypeError(f"--weights wants SYMBOL=WEIGHT pairs, got {part!r}")
+        k, v = part.split("=", 1)
+        out[k.strip()] = float(v)
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rwafolio",
+        description="Cost-aware dynamic-risk-aversion portfolios of crypto and tokenized RWAs.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def risk_opts(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--horizon", type=int, default=30, help="VaR horizon in periods")
+        p.add_argument("--every", type=int, default=5, help="forecast every k-th decision date")
+        p.add_argument("--no-risk", action="store_true", help="skip the Monte Carlo forecasts")
+        p.add_argument("--no-crowding", action="store_true", help="skip the crowding simulation")
+
+    p = sub.add_parser("demo", help="run the whole pipeline on the embedded synthetic market")
+    p.add_argument("--out", default="out/demo.html", help="HTML report path")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--policy", choices=["all_days", "exchange_days"], default=None)
+    p.add_argument("--start", default=None)
+    p.add_argument("--end", default=None)
+    p.add_argument("--save", default=None, help="also save the run (for `rwafolio report`)")
+    risk_opts(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("data", help="load data and print what was found")
+    _add_data_args(p, default_source="files")
+    p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("fetch", help="download symbols from yfinance into the cache")
+    p.add_argument("--symbols", nargs="+", required=True)
+    p.add_argument("--start", default=None)
+    p.add_argument("--end", default=None)
+    p.add_argument("--cache-dir", default=None)
+    p.set_defaults(func=cmd_fetch)
+
+    p = sub.add_parser("backtest", help="backtest the strategy and its benchmarks, write a report")
+    _add_data_args(p)
+    p.add_argument("--config", default=None, help="TOML file with strategy parameters and costs")
+    p.add_argument("--out", default=None, help="HTML report path (default out/backtest.html)")
+    p.add_argument("--save", default=None, help="also save the run (for `rwafolio report`)")
+    risk_opts(p)
+    p.set_defaults(func=cmd_backtest)
+
+    p = sub.add_parser("var", help="Monte Carlo VaR/CVaR of a portfolio at the latest date")
+    _add_data_args(p)
+    p.add_argument("--weights", type=_weights_arg, default=None, help="SYM=W,SYM=W (default equal)")
+    p.add_argument("--window", type=int, default=30)
+    p.add_argument("--horizon", type=int, default=30)
+    p.add_argument("--scenarios", type=int, default=10_000)
+    p.add_argument("--nu", type=float, default=5.0)
+    p.add_argument("--crowding", action="store_true", help="also run the multi-agent crowding model")
+    p.set_defaults(func=cmd_var)
+
+    p = sub.add_parser("report", help="re-render the HTML report of a saved run")
+    p.add_argument("run", help="saved run (from --save)")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_report)
+
+    _add_optional_commands(sub)
+    return parser
+
+
+def _add_optional_commands(sub: Any) -> None:
+    """walkforward, sensitivity and frequency (their modules add their own arguments)."""
+    from rwafolio import frequency, walkforward
+    from rwafolio.optimize import sensitivity
+
+    for module, name, helptext in (
+        (walkforward, "walkforward", "walk-forward parameter selection, stitched out of sample"),
+        (sensitivity, "sensitivity", "what moves the allocation: derivative ranking"),
+        (frequency, "frequency", "update-frequency study: schedules compared"),
+    ):
+        adder = getattr(module, "add_cli", None)
+        if adder is None:
+            continue
+        p = sub.add_parser(name, help=helptext)
+        _add_data_args(p)
+        adder(p)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    if "NUMBA_CACHE_DIR" not in os.environ:
+        # Numba's compiled kernels are cached on disk; default to the platform cache folder.
+        from platformdirs import user_cache_dir
+
+        os.environ["NUMBA_CACHE_DIR"] = str(Path(user_cache_dir("rwafolio")) / "numba")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except RwafolioError as exc:
+        print(f"rwafolio {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

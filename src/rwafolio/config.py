@@ -1,0 +1,115 @@
+"""TOML run configuration: strategy parameters, per-asset costs and data options.
+
+A config file has up to three tables; every key is optional and unknown keys are errors::
+
+    [strategy]
+    lam0 = 2.0              # baseline risk aversion (no 1/2 in front of w'Sigma w)
+    eta = 0.05              # lam = lam0 * (1 + eta * VIX)
+    window = 30             # estimation window, in periods
+    estimator = "ledoit_wolf"   # "sample" | "ewma" | "ledoit_wolf"
+    ewma_halflife = 10.0    # periods, for estimator = "ewma"
+    threshold = 0.01
+    threshold_mode = "per_asset"  # "per_asset" | "portfolio" | "none"
+    stress_vix = 25.0       # or false to disable the stress override
+    cost_horizon = 1.0      # years over which a one-off cost is amortized
+    costs = "model"         # "model" | "blind"
+    [strategy.schedules]    # by asset class or symbol
+    crypto = "daily"
+    rwa = "weekly"
+    [strategy.bounds]
+    "BTC-USD" = [0.0, 0.6]
+
+    [costs]                 # one-off cost per unit traded, by symbol (optimizer AND fees)
+    VNQ = 0.008
+
+    [data]
+    policy = "all_days"     # "all_days" | "exchange_days"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rwafolio.exceptions import ConfigError
+
+_STRATEGY_KEYS = {
+    "lam0",
+    "eta",
+    "window",
+    "estimator",
+    "ewma_halflife",
+    "threshold",
+    "threshold_mode",
+    "stress_vix",
+    "cost_horizon",
+    "costs",
+    "schedules",
+    "bounds",
+}
+_DATA_KEYS = {"policy"}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Parsed configuration (see module docstring)."""
+
+    strategy: Mapping[str, Any] = field(default_factory=dict)
+    costs: Mapping[str, float] = field(default_factory=dict)
+    data: Mapping[str, Any] = field(default_factory=dict)
+    path: str | None = None
+
+
+def parse_config(doc: Mapping[str, Any], path: str | None = None) -> RunConfig:
+    """Validate a TOML document already parsed into a mapping."""
+    unknown = set(doc) - {"strategy", "costs", "data"}
+    if unknown:
+        raise ConfigError(f"config {path or ''}: unknown table(s) {sorted(unknown)}; expected strategy, costs, data")
+    strat = dict(doc.get("strategy", {}))
+    bad = set(strat) - _STRATEGY_KEYS
+    if bad:
+        raise ConfigError(f"config [strategy]: unknown key(s) {sorted(bad)}; known: {sorted(_STRATEGY_KEYS)}")
+    if strat.get("stress_vix") is False:
+        strat["stress_vix"] = None
+    if "bounds" in strat:
+        strat["bounds"] = {str(k): (float(v[0]), float(v[1])) for k, v in strat["bounds"].items()}
+    costs = {}
+    for k, v in dict(doc.get("costs", {})).items():
+        if not isinstance(v, int | float) or isinstance(v, bool):
+            raise ConfigError(f"config [costs].{k} must be a number, got {v!r}")
+        costs[str(k)] = float(v)
+    data = dict(doc.get("data", {}))
+    bad = set(data) - _DATA_KEYS
+    if bad:
+        raise ConfigError(f"config [data]: unknown key(s) {sorted(bad)}; known: {sorted(_DATA_KEYS)}")
+    return RunConfig(strategy=strat, costs=costs, data=data, path=path)
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a TOML config file."""
+    p = Path(path)
+    try:
+        doc = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"`--config` file {p} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"`--config` file {p} is not valid TOML: {exc}") from exc
+    return parse_config(doc, str(p))
+
+
+def build_strategy(params: Mapping[str, Any]) -> Any:
+    """DynamicLambdaStrategy from config parameters (estimator given by name)."""
+    from rwafolio.optimize.estimators import make_estimator
+    from rwafolio.strategies import DynamicLambdaStrategy
+
+    kw = dict(params)
+    name = kw.pop("estimator", None)
+    halflife = kw.pop("ewma_halflife", None)
+    if name is not None:
+        kw["estimator"] = make_estimator(str(name), halflife=halflife)
+    elif halflife is not None:
+        raise ConfigError("`ewma_halflife` needs `estimator = \"ewma\"`")
+    return DynamicLambdaStrategy(**kw)
