@@ -101,7 +101,7 @@ class DynamicLambdaStrategy(Strategy):
     # ------------------------------------------------------------------ setup
     def prepare(self, setup: Setup) -> None:
         from rwafolio.optimize.estimators import LedoitWolfEstimator
-        from rwafolio.optimize.risk_aversion import VixLinear
+        from rwafolio.optimize.risk_aversion import Constant, VixLinear
 
         if not isinstance(self.window, int | np.integer) or self.window < 2:
             raise ConfigError(f"`window` must be an integer >= 2, got {self.window!r}")
@@ -117,11 +117,12 @@ class DynamicLambdaStrategy(Strategy):
             raise ConfigError(f"`stress_vix` must be a finite level or None, got {self.stress_vix!r}")
         check_threshold(self.threshold, self.threshold_mode)
         self.estimator_ = self.estimator if self.estimator is not None else LedoitWolfEstimator()
-        self.rule_ = (
-            self.risk_aversion
-            if self.risk_aversion is not None
-            else VixLinear(lam0=float(self.lam0), eta=float(self.eta))
-        )
+        if self.risk_aversion is not None:
+            self.rule_ = self.risk_aversion
+        elif self.eta == 0:
+            self.rule_ = Constant(float(self.lam0))
+        else:
+            self.rule_ = VixLinear(lam0=float(self.lam0), eta=float(self.eta))
         needs_vix = self.risk_aversion is not None or self.eta != 0
         if needs_vix and not setup.has_vix:
             raise ConfigError(

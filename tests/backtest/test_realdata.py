@@ -1,0 +1,79 @@
+"""End to end on ../shared/data: BTC, ETH, USDT, VNQ, BIL, GLD and CBOE's VIX, 2018-01..2024-11."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rwafolio.backtest import run
+from rwafolio.backtest.execution import fees_paid
+from rwafolio.loaders import load
+from rwafolio.strategies import DynamicLambdaStrategy
+
+SYMBOLS = ["BTC-USD", "ETH-USD", "USDT-USD", "VNQ", "BIL", "GLD"]
+
+pytestmark = [pytest.mark.realdata, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module", params=["all_days", "exchange_days"])
+def real_result(request, shared_data):  # type: ignore[no-untyped-def]
+    panel = load(
+        "files",
+        SYMBOLS,
+        data_dirs=[
+            shared_data / "Alexshch09__Stocks-prices",
+            shared_data / "jmlestevez-source__taa-dashboard",
+        ],
+        vix=str(shared_data / "datasets__finance-vix" / "vix-daily.csv"),
+        start="2018-01-01",
+        end="2024-11-30",
+        policy=request.param,
+    )
+    return panel, run(DynamicLambdaStrategy(), panel)
+
+
+def test_no_trade_on_a_closed_market(real_result) -> None:  # type: ignore[no-untyped-def]
+    panel, res = real_result
+    orders = res.portfolio.orders.records_readable
+    assert len(orders) > 100
+    open_at = panel.tradable.stack()
+    keys = list(zip(orders["Timestamp"], orders["Column"]))
+    assert all(bool(open_at[k]) for k in keys)
+    if panel.policy == "all_days":
+        # Weekends exist in the panel and no ETF order falls on one.
+        etf = orders[orders["Column"].isin(["VNQ", "BIL", "GLD"])]
+        assert (etf["Timestamp"].dt.day_of_week < 5).all()
+        assert (~panel.tradable["VNQ"]).sum() > 700
+
+
+def test_fees_equal_the_cost_model(real_result) -> None:  # type: ignore[no-untyped-def]
+    panel, res = real_result
+    orders = res.portfolio.orders.records_readable
+    cost = orders["Column"].map(dict(zip(panel.symbols, panel.universe.costs)))
+    np.testing.assert_allclose(
+        orders["Fees"].to_numpy(), (cost * orders["Size"] * orders["Price"]).to_numpy(), rtol=1e-10
+    )
+    # ...and the engine's own cost books agree with what vectorbt charged.
+    v_pre = res.value.to_numpy() / (1 - res.costs.to_numpy())
+    np.testing.assert_allclose(
+        fees_paid(res.portfolio).to_numpy(), res.costs.to_numpy() * v_pre, rtol=1e-7, atol=1e-12
+    )
+    assert np.nanmax(res.decisions["execution_gap"].to_numpy()) < 1e-8
+
+
+def test_every_solved_date_is_kkt_optimal(real_result) -> None:  # type: ignore[no-untyped-def]
+    _, res = real_result
+    d = res.decisions
+    assert len(d) > 1500
+    assert d["kkt_residual"].max() <= 1e-8
+    assert (d["status"] == "optimal").all()
+
+
+def test_risk_falls_after_the_march_2020_vix_spike(real_result) -> None:  # type: ignore[no-untyped-def]
+    _, res = real_result
+    crypto = res.weights[["BTC-USD", "ETH-USD"]].sum(axis=1)
+    before = crypto["2020-02-01":"2020-02-28"].mean()
+    after = crypto["2020-03-16":"2020-04-15"].mean()
+    assert after < before - 0.2
+    lam = res.decisions["lam"]
+    assert lam["2020-03-16"] > 2 * lam["2020-02-03"]
