@@ -93,5 +93,6 @@ def stats(result: BacktestResult) -> pd.Series:
 
 def stats_table(results: dict[str, BacktestResult] | list[BacktestResult]) -> pd.DataFrame:
     """Side-by-side ``stats()`` of several results (one column each)."""
-    items = results.values() if isinstance(results, dict) else results
-    return pd.concat([stats(r) for r in items], axis=1)
+    if isinstance(results, dict):
+        return pd.concat([stats(r).rename(k) for k, r in results.items()], axis=1)
+    return pd.concat([stats(r) for r in results], axis=1)
