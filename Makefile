@@ -32,6 +32,7 @@ unit: $(STAMP)
 test: lint typecheck unit
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
 	$(BIN)/python benchmarks/optimizer.py
 	$(BIN)/python benchmarks/backtest.py
 	$(BIN)/python benchmarks/risk.py

@@ -1,0 +1,411 @@
+"""The public loaders: every source ends in the same clean -> align -> index -> Panel pipeline."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from rwafolio.exceptions import ConfigError, DataError
+from rwafolio.loaders import synthetic as synth
+from rwafolio.loaders.calendar import MissingPolicy, align
+from rwafolio.loaders.cleaning import RepairPolicy, clean, within
+from rwafolio.loaders.files import compare_sources, read_file, read_symbols
+from rwafolio.loaders.frames import PriceData, as_date
+from rwafolio.loaders.panel import CalendarPolicy, Finding, Panel
+from rwafolio.loaders.vix import align_vix, fetch_vix
+from rwafolio.universe import Universe
+
+Source = Literal["synthetic", "files", "yfinance"]
+SOURCES: tuple[str, ...] = ("synthetic", "files", "yfinance")
+
+#: Symbols loaded when none are given: two crypto assets, a stablecoin and three RWA proxies.
+DEFAULT_SYMBOLS: tuple[str, ...] = ("BTC-USD", "ETH-USD", "USDT-USD", "VNQ", "BIL", "GLD")
+
+PathLike = str | os.PathLike[str]
+
+
+def build_panel(
+    data: Mapping[str, PriceData],
+    universe: Universe,
+    *,
+    source: str,
+    policy: CalendarPolicy = "all_days",
+    start: object = None,
+    end: object = None,
+    missing: MissingPolicy = "raise",
+    repair: RepairPolicy | None = None,
+    vix: str | None = "none",
+    vix_series: pd.Series | None = None,
+    vix_window: int = 30,
+    cache_dir: PathLike | None = None,
+    downloader: Callable[..., pd.DataFrame] | None = None,
+    extra_findings: Sequence[Finding] = (),
+    meta: Mapping[str, Any] | None = None,
+) -> Panel:
+    """Clean each symbol, align them on the policy's calendar, attach the index, validate.
+
+    ``vix_series`` (already-known levels, e.g. the synthetic index) takes the place of ``vix``
+    and is recorded with the label ``vix``. Findings are kept only inside the panel's date range.
+    """
+    series: dict[str, pd.Series] = {}
+    findings: list[Finding] = []
+    for sym in universe.symbols:
+        price, found = clean(data[sym], asset_class=universe[sym].asset_class, repair=repair)
+        series[sym] = price
+        findings.extend(found)
+    findings.extend(extra_findings)
+    prices, tradable, cal_findings = align(series, universe, policy, start, end, missing)
+    findings.extend(cal_findings)
+
+    def realized_source(sym: str) -> tuple[pd.Series, int]:
+        if sym not in series:
+            raise ConfigError(f"`vix='realized:{sym}'` names a symbol outside {universe.symbols}")
+        return series[sym], 365 if universe[sym].trades_24_7 else 252
+
+    raw: pd.Series | None
+    if vix_series is not None:
+        raw, label = vix_series, str(vix)
+    else:
+        raw, label = fetch_vix(
+            str(vix),
+            start=prices.index[0],
+            end=prices.index[-1],
+            cache_dir=cache_dir,
+            downloader=downloader,
+            realized_source=realized_source,
+            window=vix_window,
+        )
+    info = dict(meta or {})
+    aligned = None
+    if raw is not None:
+        aligned = align_vix(raw, pd.DatetimeIndex(prices.index))
+        known = np.flatnonzero(aligned.notna().to_numpy())
+        if len(known) == 0:
+            raise DataError(
+                f"the volatility index ({label}) has no value on or before "
+                f"{prices.index[-1]:%Y-%m-%d}"
+            )
+        first = int(known[0])
+        info["vix_trimmed"] = first
+        if first:
+            prices, tradable, aligned = (
+                prices.iloc[first:],
+                tradable.iloc[first:],
+                aligned.iloc[first:],
+            )
+    kept = within(tuple(findings), prices.index[0], prices.index[-1])
+    fields = {s: data[s].price_field for s in universe.symbols}
+    return Panel(
+        prices=prices,
+        tradable=tradable,
+        universe=universe,
+        policy=policy,
+        vix=aligned,
+        vix_source=label,
+        source=source,
+        price_fields=fields,
+        findings=kept,
+        meta=info,
+    )
+
+
+def load_files(
+    symbols: Sequence[str] | None = None,
+    data_dirs: Sequence[PathLike] | PathLike = (),
+    *,
+    start: object = None,
+    end: object = None,
+    policy: CalendarPolicy = "all_days",
+    vix: str | None = "none",
+    costs: Mapping[str, float] | None = None,
+    missing: MissingPolicy = "raise",
+    repair: RepairPolicy | None = None,
+    currency: Mapping[str, str] | None = None,
+    fx: Mapping[str, pd.Series] | None = None,
+    cross_check: bool = True,
+    cache_dir: PathLike | None = None,
+) -> Panel:
+    """Panel from price files found by symbol in ``data_dirs`` (see :mod:`.files`).
+
+    When a symbol also has files in later folders (shadowed) and ``cross_check`` is on, their
+    daily returns are compared with the winner's and disagreements above 10 bp become
+    ``source_mismatch`` findings. ``currency``/``fx`` convert prices quoted in other currencies.
+    Other parameters as in :func:`load`.
+    """
+    syms = list(symbols or DEFAULT_SYMBOLS)
+    dirs = [data_dirs] if isinstance(data_dirs, (str, os.PathLike)) else list(data_dirs)
+    data, matches = read_symbols(syms, dirs, currency=currency, fx=fx)
+    extra: list[Finding] = []
+    if cross_check:
+        for sym, m in matches.items():
+            for other in m.shadowed:
+                alt = read_file(other, symbol=sym)
+                alt_data = alt.get(sym) or next(iter(alt.values()))
+                bad = compare_sources(data[sym].price, alt_data.price)
+                for d, row in bad.iterrows():
+                    extra.append(
+                        Finding(
+                            sym,
+                            "source_mismatch",
+                            as_date(d),
+                            (
+                                f"return {row['ret_a']:+.2%} in {m.path} vs {row['ret_b']:+.2%} in {other}"
+                            ),
+                        )
+                    )
+    universe = Universe.from_symbols(syms, costs=costs)
+    meta = {
+        "files": {s: str(m.path) for s, m in matches.items()},
+        "layouts": {s: d.layout for s, d in data.items()},
+        "notes": {s: list(d.notes) for s, d in data.items() if d.notes},
+        "shadowed": {s: [str(p) for p in m.shadowed] for s, m in matches.items() if m.shadowed},
+        "data_dirs": [str(d) for d in dirs],
+        "missing": missing,
+        "repair": repair,
+    }
+    return build_panel(
+        data,
+        universe,
+        source="files",
+        policy=policy,
+        start=start,
+        end=end,
+        missing=missing,
+        repair=repair,
+        vix=vix,
+        cache_dir=cache_dir,
+        extra_findings=extra,
+        meta=meta,
+    )
+
+
+def load_yahoo(
+    symbols: Sequence[str] | None = None,
+    *,
+    start: object = None,
+    end: object = None,
+    policy: CalendarPolicy = "all_days",
+    vix: str | None = "none",
+    cache_dir: PathLike | None = None,
+    costs: Mapping[str, float] | None = None,
+    missing: MissingPolicy = "raise",
+    repair: RepairPolicy | None = None,
+    downloader: Callable[..., pd.DataFrame] | None = None,
+    retries: int = 3,
+    sleep: Callable[[float], object] | None = None,
+    today: object = None,
+) -> Panel:
+    """Panel from Yahoo Finance through the cache (see :mod:`.yahoo`); ``downloader`` replaces
+    the network call. Other parameters as in :func:`load`."""
+    from rwafolio.loaders.yahoo import download
+
+    syms = list(symbols or DEFAULT_SYMBOLS)
+    kw: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
+    res = download(
+        syms,
+        start,
+        end,
+        cache_dir=cache_dir,
+        downloader=downloader,
+        retries=retries,
+        today=today,
+        **kw,
+    )
+    universe = Universe.from_symbols(syms, costs=costs)
+    meta = {
+        "origin": res.origin,
+        "cache_dir": str(res.cache_dir),
+        "warnings": list(res.warnings),
+        "missing": missing,
+        "repair": repair,
+    }
+    return build_panel(
+        res.data,
+        universe,
+        source="yfinance",
+        policy=policy,
+        start=start,
+        end=end,
+        missing=missing,
+        repair=repair,
+        vix=vix,
+        cache_dir=cache_dir,
+        downloader=downloader,
+        meta=meta,
+    )
+
+
+def load_synthetic(
+    symbols: Sequence[str] | None = None,
+    *,
+    start: object = synth.DEFAULT_START,
+    end: object = synth.DEFAULT_END,
+    policy: CalendarPolicy = "all_days",
+    vix: str | None = "synthetic",
+    costs: Mapping[str, float] | None = None,
+    seed: int | None = synth.DEFAULT_SEED,
+    missing: MissingPolicy = "raise",
+    repair: RepairPolicy | None = None,
+) -> Panel:
+    """Panel of the seeded synthetic market (see :mod:`.synthetic`), no network, no files.
+
+    ``symbols`` is a subset of :data:`rwafolio.loaders.synthetic.SYMBOLS` (default all six).
+    ``vix`` defaults to the generator's own index (``"synthetic"``); ``"none"`` and
+    ``"realized:SYMBOL"`` also work. The generator starts 14 days before ``start`` (a warm-up
+    whose rows only supply the first carried prices).
+    """
+    syms = list(symbols or synth.SYMBOLS)
+    unknown = [s for s in syms if s not in synth.SYMBOLS]
+    if unknown:
+        raise ConfigError(f"`symbols` {unknown} are not synthetic; choose from {synth.SYMBOLS}")
+    # 14 warm-up days so exchange proxies have a close to carry into a holiday/weekend start.
+    market = synth.generate(seed, as_date(start, "start") - pd.Timedelta(days=14), end)
+    data = {
+        s: PriceData(
+            s, market.prices[s].to_frame("close").rename_axis("date"), "synthetic", None, "Close"
+        )
+        for s in syms
+    }
+    universe = Universe.from_symbols(syms, costs=costs)
+    meta = {"seed": market.seed, "synthetic": True, "stress_fraction": float(market.regime.mean())}
+    use_own = vix is not None and str(vix).strip().lower() == "synthetic"
+    return build_panel(
+        data,
+        universe,
+        source="synthetic",
+        policy=policy,
+        start=start,
+        end=end,
+        missing=missing,
+        repair=repair,
+        vix="synthetic" if use_own else vix,
+        vix_series=market.vix if use_own else None,
+        meta=meta,
+    )
+
+
+def load(
+    source: Source = "synthetic",
+    symbols: Sequence[str] | None = None,
+    *,
+    data_dirs: Sequence[PathLike] | PathLike = (),
+    start: object = None,
+    end: object = None,
+    policy: CalendarPolicy = "all_days",
+    vix: str | None = None,
+    cache_dir: PathLike | None = None,
+    costs: Mapping[str, float] | None = None,
+    missing: MissingPolicy = "raise",
+    repair: RepairPolicy | None = None,
+    seed: int | None = synth.DEFAULT_SEED,
+) -> Panel:
+    """Load a validated :class:`~rwafolio.loaders.panel.Panel` from any source.
+
+    Parameters
+    ----------
+    source : {"synthetic", "files", "yfinance"}
+    symbols : sequence of str, optional
+        Default :data:`DEFAULT_SYMBOLS` (BTC-USD, ETH-USD, USDT-USD, VNQ, BIL, GLD).
+    data_dirs : path-like or sequence of them
+        Folders for ``source="files"``, searched in order (the first folder with a match wins).
+    start, end : date-like, optional
+        Inclusive range; default the range every symbol covers (synthetic: 2019-01-01..2024-12-31).
+    policy : {"all_days", "exchange_days"}
+        Calendar policy (see :mod:`.calendar`); annualization 365 or 252.
+    vix : str, optional
+        ``"none"``, ``"^VIX"``, a file path, ``"realized:SYMBOL"`` (see :mod:`.vix`). Default:
+        ``"synthetic"`` for the synthetic source, ``"none"`` otherwise.
+    cache_dir : path-like, optional
+        yfinance cache folder (default ``$RWAFOLIO_CACHE_DIR`` or the platform cache dir).
+    costs : mapping symbol -> float, optional
+        One-off trading costs overriding the class defaults (fraction of traded value).
+    missing : {"raise", "ffill", "drop"}
+        Declared policy for missing data days (default ``"raise"``; see :mod:`.calendar`).
+    repair : {None, "drop_flagged"}
+        Cleaning repair policy (default None: report only; see :mod:`.cleaning`).
+    seed : int, optional
+        Seed of the synthetic generator.
+    """
+    if source not in SOURCES:
+        raise ConfigError(f"`source` must be one of {SOURCES}, got {source!r}")
+    if source == "synthetic":
+        return load_synthetic(
+            symbols,
+            start=start if start is not None else synth.DEFAULT_START,
+            end=end if end is not None else synth.DEFAULT_END,
+            policy=policy,
+            vix="synthetic" if vix is None else vix,
+            costs=costs,
+            seed=seed,
+            missing=missing,
+            repair=repair,
+        )
+    if source == "files":
+        return load_files(
+            symbols,
+            data_dirs,
+            start=start,
+            end=end,
+            policy=policy,
+            vix=vix or "none",
+            costs=costs,
+            missing=missing,
+            repair=repair,
+            cache_dir=cache_dir,
+        )
+    return load_yahoo(
+        symbols,
+        start=start,
+        end=end,
+        policy=policy,
+        vix=vix or "none",
+        cache_dir=cache_dir,
+        costs=costs,
+        missing=missing,
+        repair=repair,
+    )
+
+
+def fetch(
+    symbols: Sequence[str],
+    start: object = None,
+    end: object = None,
+    cache_dir: PathLike | None = None,
+    *,
+    downloader: Callable[..., pd.DataFrame] | None = None,
+    retries: int = 3,
+    sleep: Callable[[float], object] | None = None,
+) -> pd.DataFrame:
+    """Fill the yfinance cache for ``symbols`` and summarise it.
+
+    Returns
+    -------
+    DataFrame indexed by symbol with columns ``first``, ``last`` (YYYY-MM-DD), ``rows``,
+    ``price_field``, ``origin`` (yfinance / yfinance+cache / cache / cache (stale)) and ``cache``
+    (the file path).
+    """
+    from rwafolio.loaders.cache import cache_file
+    from rwafolio.loaders.yahoo import download
+
+    kw: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
+    res = download(
+        list(symbols), start, end, cache_dir=cache_dir, downloader=downloader, retries=retries, **kw
+    )
+    rows = []
+    for s, d in res.data.items():
+        rows.append(
+            {
+                "symbol": s,
+                "first": f"{d.frame.index[0]:%Y-%m-%d}",
+                "last": f"{d.frame.index[-1]:%Y-%m-%d}",
+                "rows": len(d.frame),
+                "price_field": d.price_field,
+                "origin": res.origin[s],
+                "cache": str(cache_file(s, res.cache_dir)),
+            }
+        )
+    return pd.DataFrame(rows).set_index("symbol")
