@@ -161,3 +161,18 @@ def test_initial_weights_are_carried_without_a_free_reset() -> None:
     np.testing.assert_allclose(res.portfolio.value().to_numpy()[9:], res.value.to_numpy()[9:], rtol=1e-9)
     with pytest.raises(ConfigError, match="initial_weights"):
         run(EqualWeight(), panel, first_decision=10, initial_weights=np.array([0.9, 0.9, 0.0]))
+
+
+def test_scale_kernel_and_twin_agree() -> None:
+    from rwafolio.backtest.engine import _scale_nb, scale_py
+
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        n = int(rng.integers(1, 12))
+        target = rng.dirichlet(np.ones(n))
+        held = rng.dirichlet(np.ones(n)) * rng.uniform(0.2, 1.0)
+        held[rng.random(n) < 0.3] = 0.0
+        costs = rng.uniform(0, 0.05, n)
+        cash = 1.0 - held.sum()
+        a, b = scale_py(target, held, cash, costs), _scale_nb(target, held, cash, costs)
+        np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-15)

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from rwafolio.backtest.result import BacktestResult
 from rwafolio.exceptions import ConfigError
@@ -53,29 +54,44 @@ def self_financing_scale(
     Returns
     -------
     float
-        Solution of  f(k) = k sum(t) + sum C |k t - w| - (cash + sum w) = 0, f increasing.
+        Root of the increasing, piecewise-linear f(k) = k sum(t) + sum C |k t - w| - (cash + sum w).
+    """
+    return float(
+        _scale_nb(
+            np.ascontiguousarray(target, dtype=np.float64),
+            np.ascontiguousarray(held, dtype=np.float64),
+            float(cash),
+            np.ascontiguousarray(costs, dtype=np.float64),
+        )
+    )
+
+
+def scale_py(target: np.ndarray, held: np.ndarray, cash: float, costs: np.ndarray) -> float:
+    """Pure-numpy twin of the scale kernel: Newton's method on the piecewise-linear f.
+
+    From k = 1, each step lands on the root of the linear piece it stands on; f is convex
+    (a sum of |.| plus a line), so the iterates approach the root monotonically from one side and
+    stop on its piece after at most n + 1 steps.
     """
     budget = cash + held.sum()
     st = target.sum()
-    if st <= 0:
+    if st <= 0.0:
         return 1.0
+    k = 1.0
+    for _ in range(target.shape[0] + 3):
+        dev = k * target - held
+        f = k * st + np.abs(dev) @ costs - budget
+        slope = st + (np.sign(dev) * target) @ costs
+        if slope <= 0.0:  # only with costs >= 1, rejected by Asset; stay safe
+            break
+        k_new = max(k - f / slope, 0.0)
+        if k_new == k:
+            break
+        k = k_new
+    return float(k)
 
-    def f(k: np.ndarray) -> np.ndarray:
-        return k * st + np.abs(np.multiply.outer(k, target) - held) @ costs - budget
 
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bps = np.where(target > 0, held / target, np.nan)
-    bps = bps[np.isfinite(bps) & (bps > 0)]
-    top = 2.0 * max(1.0, budget / st, float(bps.max()) if bps.size else 0.0)
-    bps = np.unique(np.concatenate([[0.0], bps, [top]]))
-    vals = f(bps)
-    j = int(np.searchsorted(vals, 0.0))
-    if j == 0:
-        return 0.0
-    if j >= len(bps):
-        return float(bps[-1])
-    k0, k1, f0, f1 = bps[j - 1], bps[j], vals[j - 1], vals[j]
-    return float(k0 - f0 * (k1 - k0) / (f1 - f0))
+_scale_nb = njit(cache=True)(scale_py)
 
 
 def _progress(total: int, enabled: bool | None, desc: str) -> Any:
@@ -182,7 +198,7 @@ def run(
     values = np.empty(n_dates)
     decision_rows: list[dict[str, Any]] = []
     skipped_rows: list[dict[str, Any]] = []
-    est_dates: list[pd.Timestamp] = []
+    est_dates: list[int] = []
     est_mu: list[np.ndarray] = []
     est_cov: list[np.ndarray] = []
     bar = _progress(n_dates - start, progress, name or strategy.name)
@@ -252,7 +268,7 @@ def run(
                     cost_frac[t] = fee
                 decision_rows.append(
                     {
-                        "date": dates[t],
+                        "date": t,
                         "lam": decision.lam,
                         "vix": decision.vix,
                         "solver": decision.solver,
@@ -267,10 +283,10 @@ def run(
                 )
                 for sym, change, reason in decision.skipped:
                     skipped_rows.append(
-                        {"date": dates[t], "symbol": sym, "proposed": change, "reason": reason}
+                        {"date": t, "symbol": sym, "proposed": change, "reason": reason}
                     )
                 if decision.mu is not None and decision.cov is not None:
-                    est_dates.append(dates[t])
+                    est_dates.append(t)
                     est_mu.append(np.asarray(decision.mu, dtype=float))
                     est_cov.append(np.asarray(decision.cov, dtype=float))
             if bar is not None:
@@ -295,7 +311,11 @@ def run(
             "n_skipped",
             "fallback_reason",
         ],
-    ).set_index("date")
+    )
+    decisions["date"] = dates[decisions["date"].to_numpy(dtype=int)]
+    decisions = decisions.set_index("date")
+    skipped = pd.DataFrame(skipped_rows, columns=["date", "symbol", "proposed", "reason"])
+    skipped["date"] = dates[skipped["date"].to_numpy(dtype=int)]
     frame = lambda a: pd.DataFrame(a, index=dates, columns=symbols)  # noqa: E731
     value_s = pd.Series(values, index=dates, name="value")
     portfolio = None
@@ -318,10 +338,10 @@ def run(
         weights_before=frame(w_before),
         targets=frame(sent),
         decisions=decisions,
-        skipped=pd.DataFrame(skipped_rows, columns=["date", "symbol", "proposed", "reason"]),
+        skipped=skipped,
         turnover=pd.Series(turnover, index=dates, name="turnover"),
         costs=pd.Series(cost_frac, index=dates, name="costs"),
-        estimate_dates=pd.DatetimeIndex(est_dates),
+        estimate_dates=pd.DatetimeIndex(dates[np.array(est_dates, dtype=int)]),
         mu=np.array(est_mu).reshape(len(est_mu), n),
         cov=np.array(est_cov).reshape(len(est_cov), n, n),
         params={
