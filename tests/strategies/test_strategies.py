@@ -130,7 +130,8 @@ def test_decision_is_exactly_optimal_under_the_freeze() -> None:
     if traded.any():
         free = 1 - held[~traded].sum()
         w[traded] = target[traded] / target[traded].sum() * free
-    assert kkt_residual(w, R, Sigma, panel.universe.costs, held, lam, lo, hi) <= 1e-7
+    np.testing.assert_allclose(strat.opt_costs_, panel.universe.costs / (25 / 365))
+    assert kkt_residual(w, R, Sigma, strat.opt_costs_, held, lam, lo, hi) <= 1e-7
 
 
 def test_risk_falls_when_vix_rises() -> None:

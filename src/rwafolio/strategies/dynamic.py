@@ -13,8 +13,12 @@ At decision date t it
 5. applies the threshold rule (see :mod:`rwafolio.strategies.threshold`).
 
 Units: R and Sigma are annualized; C_i is a one-off fraction of traded value, amortized over
-``cost_horizon`` years (default 1: a trade must pay for itself within a year of expected
-utility). Our lam multiplies w'Sigma w directly, with no 1/2 (PyPortfolioOpt uses 1/2).
+``cost_horizon`` years: the optimizer charges C_i / cost_horizon against annualized utility.
+The default (None) is the estimation window's length in years (30 daily periods: 30/365): a
+signal estimated from a window lives about that long, so a trade must pay for itself within it.
+On the real 2018-2024 data this default cuts costs paid from 84% to 68% of value and lifts the
+Sharpe ratio from 0.64 to 0.82 against a one-year amortization (``benchmarks`` and the closing
+note of the strategy issue have the table). Our lam multiplies w'Sigma w directly, with no 1/2 (PyPortfolioOpt uses 1/2).
 """
 
 from __future__ import annotations
@@ -62,8 +66,9 @@ class DynamicLambdaStrategy(Strategy):
         cost-blind benchmark.
     bounds : mapping symbol -> (lo, hi) or None
         Per-asset weight bounds (default 0 and 1).
-    cost_horizon : float, default 1.0
-        Years over which a one-off cost is amortized against annualized R and Sigma.
+    cost_horizon : float or None, default None
+        Years over which a one-off cost is amortized against annualized R and Sigma; None means
+        the estimation window (``window / periods_per_year``).
     """
 
     def __init__(
@@ -79,7 +84,7 @@ class DynamicLambdaStrategy(Strategy):
         stress_vix: float | None = 25.0,
         costs: CostMode = "model",
         bounds: Mapping[str, tuple[float, float]] | None = None,
-        cost_horizon: float = 1.0,
+        cost_horizon: float | None = None,
     ) -> None:
         self.lam0 = lam0
         self.eta = eta
@@ -109,8 +114,10 @@ class DynamicLambdaStrategy(Strategy):
             v = getattr(self, name)
             if not np.isfinite(v) or v < 0:
                 raise ConfigError(f"`{name}` must be a finite number >= 0, got {v!r}")
-        if not np.isfinite(self.cost_horizon) or self.cost_horizon <= 0:
-            raise ConfigError(f"`cost_horizon` must be > 0 years, got {self.cost_horizon!r}")
+        if self.cost_horizon is not None and (
+            not np.isfinite(self.cost_horizon) or self.cost_horizon <= 0
+        ):
+            raise ConfigError(f"`cost_horizon` must be > 0 years or None, got {self.cost_horizon!r}")
         if self.costs not in ("model", "blind"):
             raise ConfigError(f"`costs` must be 'model' or 'blind', got {self.costs!r}")
         if self.stress_vix is not None and not np.isfinite(self.stress_vix):
@@ -146,7 +153,10 @@ class DynamicLambdaStrategy(Strategy):
         # Calendar-only part of the schedule (stress override is applied per date from the view).
         self.scheduled_ = schedule_matrix(setup.dates, setup.tradable, per_asset)
         c = np.asarray(setup.costs, dtype=float)
-        self.opt_costs_ = np.zeros_like(c) if self.costs == "blind" else c / self.cost_horizon
+        self.cost_horizon_ = (
+            self.window / setup.periods_per_year if self.cost_horizon is None else self.cost_horizon
+        )
+        self.opt_costs_ = np.zeros_like(c) if self.costs == "blind" else c / self.cost_horizon_
         self.ppy_ = setup.periods_per_year
         self.last_w_: np.ndarray | None = None
 
