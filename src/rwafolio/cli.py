@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rwafolio.exceptions import RwafolioError
+from rwafolio.exceptions import ConfigError, RwafolioError
 
 DEFAULT_SYMBOLS = ["BTC-USD", "ETH-USD", "USDT-USD", "VNQ", "BIL", "GLD"]
 
@@ -109,8 +109,6 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     """Load, backtest the strategy and its benchmarks, forecast, render; shared by demo/backtest."""
-    import numpy as np
-
     from rwafolio.backtest import run, stats_table
     from rwafolio.config import RunConfig, build_strategy, load_config
     from rwafolio.strategies import benchmark_suite
@@ -159,9 +157,15 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     if getattr(args, "save", None):
         from rwafolio.reports import save_run
 
-        save_run(args.save, main, forecasts=forecasts, benchmarks=results)
-        print(f"run saved: {args.save}")
-    _ = np
+        saved = save_run(
+            args.save,
+            main,
+            forecasts,
+            benchmarks={k: v for k, v in results.items() if k != "dynamic"},
+            crowding=crowding,
+            scenario=scenario,
+        )
+        print(f"run saved: {saved}")
     print(f"report: {path}")
     return 0
 
@@ -170,27 +174,23 @@ def _latest_scenarios(result: Any, args: argparse.Namespace) -> tuple[Any, Any]:
     """Monte Carlo at the latest estimate date: normal and Student-t, and the crowding run."""
     if len(result.estimate_dates) == 0:
         return None, None
-    from rwafolio.risk import crowding_forecast, forecast
+    from rwafolio.reports import latest_scenarios
+    from rwafolio.risk import simulate_crowding
 
-    w = result.weights.loc[result.estimate_dates[-1]].to_numpy()
-    mu, cov = result.mu[-1], result.cov[-1]
-    costs = result.panel.universe.costs
-    normal = forecast(w, mu, cov, horizon=args.horizon, distribution="normal", costs=costs, rng=args.seed)
-    student = forecast(
-        w, mu, cov, horizon=args.horizon, distribution="student_t", costs=costs, rng=args.seed
-    )
+    scenario = latest_scenarios(result, horizon=args.horizon, rng=args.seed)
     crowd = None
     if not getattr(args, "no_crowding", False):
-        crowd = crowding_forecast(
+        w = result.weights.loc[result.estimate_dates[-1]].to_numpy()
+        crowd = simulate_crowding(
             w,
-            mu,
-            cov,
-            costs=costs,
-            asset_classes=result.panel.universe.classes,
+            result.mu[-1],
+            result.cov[-1],
+            asset_classes=result.panel.universe,
+            costs=result.panel.universe.costs,
             horizon=args.horizon,
             rng=args.seed,
         )
-    return {"normal": normal, "student_t": student}, crowd
+    return scenario, crowd
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -210,36 +210,72 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 def cmd_var(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from rwafolio.optimize.estimators import LedoitWolfEstimator
-    from rwafolio.risk import crowding_forecast, forecast
+    from rwafolio.optimize import LedoitWolfEstimator
+    from rwafolio.risk import forecast, simulate_crowding
 
     panel = _load_panel(args)
-    weights = np.array([float(args.weights.get(s, 0.0)) for s in panel.symbols]) if args.weights else np.full(len(panel.symbols), 1.0 / len(panel.symbols))
+    n = len(panel.symbols)
+    if args.weights:
+        unknown = sorted(set(args.weights) - set(panel.symbols))
+        if unknown:
+            raise ConfigError(f"`--weights` names symbols not loaded: {unknown}")
+        weights = np.array([float(args.weights.get(s, 0.0)) for s in panel.symbols])
+    else:
+        weights = np.full(n, 1.0 / n)
     window = panel.returns().to_numpy()[-args.window :]
     mu, cov = LedoitWolfEstimator().estimate(window)
     costs = panel.universe.costs
-    print(f"weights: {dict(zip(panel.symbols, np.round(weights, 4).tolist()))}")
-    print(f"estimates from the last {args.window} periods to {panel.dates[-1].date()} (per period)")
+    print(f"weights: {dict(zip(panel.symbols, np.round(weights, 4).tolist(), strict=True))}")
+    print(
+        f"estimates: Ledoit-Wolf over the last {args.window} periods to {panel.dates[-1].date()}; "
+        f"horizon {args.horizon} periods; {args.scenarios} scenarios; seed {args.seed}"
+    )
+    print("VaR and CVaR are horizon returns (negative = loss); DaR is the max drawdown quantile.")
     for dist in ("normal", "student_t"):
         f = forecast(
-            weights, mu, cov, horizon=args.horizon, n_scenarios=args.scenarios,
-            distribution=dist, nu=args.nu, costs=costs, rng=args.seed,
+            weights,
+            mu,
+            cov,
+            horizon=args.horizon,
+            n_scenarios=args.scenarios,
+            distribution=dist,
+            nu=args.nu,
+            costs=costs,
+            rng=args.seed,
         )
-        print(f"{dist:>10}: {f.describe() if hasattr(f, 'describe') else f}")
+        print(f"{dist:>10}: " + _risk_line(f))
     if args.crowding:
-        c = crowding_forecast(
-            weights, mu, cov, costs=costs, asset_classes=panel.universe.classes,
-            horizon=args.horizon, n_scenarios=args.scenarios, rng=args.seed,
+        c = simulate_crowding(
+            weights,
+            mu,
+            cov,
+            asset_classes=panel.universe,
+            costs=costs,
+            horizon=args.horizon,
+            n_scenarios=args.scenarios,
+            rng=args.seed,
         )
-        print(f"crowding: {c.describe() if hasattr(c, 'describe') else c}")
+        print(f"{'no agents':>10}: " + _risk_line(c.without_agents))
+        print(f"{'10 agents':>10}: " + _risk_line(c.with_agents))
+        print(
+            f"{'':>10}  crowding (mean cosine of agents' trades) {c.crowding:.2f}; share of the "
+            f"VaR loss from impact {', '.join(f'{x:.0%}' for x in c.impact_share)}"
+        )
     return 0
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    from rwafolio.reports import load_run, render_saved
+def _risk_line(f: Any) -> str:
+    parts = [
+        f"VaR{lv * 100:g} {v:+.2%} (±{se:.2%})  CVaR{lv * 100:g} {c:+.2%}  DaR{lv * 100:g} {d:+.2%}"
+        for lv, v, se, c, d in zip(f.levels, f.var, f.var_se, f.cvar, f.dar, strict=True)
+    ]
+    return "   ".join(parts)
 
-    run_data = load_run(args.run)
-    path = render_saved(run_data, path=Path(args.out))
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from rwafolio.reports import load_run, render_html
+
+    path = render_html(load_run(args.run), path=Path(args.out))
     print(f"report: {path}")
     return 0
 

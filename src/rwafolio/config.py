@@ -102,14 +102,22 @@ def load_config(path: str | Path) -> RunConfig:
 
 def build_strategy(params: Mapping[str, Any]) -> Any:
     """DynamicLambdaStrategy from config parameters (estimator given by name)."""
-    from rwafolio.optimize.estimators import make_estimator
+    from rwafolio.optimize import EWMAEstimator, LedoitWolfEstimator, SampleEstimator
     from rwafolio.strategies import DynamicLambdaStrategy
 
     kw = dict(params)
     name = kw.pop("estimator", None)
     halflife = kw.pop("ewma_halflife", None)
-    if name is not None:
-        kw["estimator"] = make_estimator(str(name), halflife=halflife)
-    elif halflife is not None:
+    if halflife is not None and name != "ewma":
         raise ConfigError("`ewma_halflife` needs `estimator = \"ewma\"`")
+    if name == "ewma":
+        kw["estimator"] = EWMAEstimator(halflife=float(halflife if halflife is not None else 10.0))
+    elif name == "sample":
+        kw["estimator"] = SampleEstimator()
+    elif name == "ledoit_wolf":
+        kw["estimator"] = LedoitWolfEstimator()
+    elif name is not None:
+        raise ConfigError(
+            f"`estimator` must be 'sample', 'ewma' or 'ledoit_wolf', got {name!r}"
+        )
     return DynamicLambdaStrategy(**kw)
