@@ -1,0 +1,125 @@
+"""The command line, end to end on the embedded default and on ../shared/data."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from rwafolio.cli import main
+from rwafolio.config import load_config, parse_config
+from rwafolio.exceptions import ConfigError
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_example_config_parses_and_builds() -> None:
+    from rwafolio.config import build_strategy
+
+    cfg = load_config(EXAMPLES / "config.toml")
+    strat = build_strategy(cfg.strategy)
+    assert strat.lam0 == 2.0 and strat.bounds == {"BTC-USD": (0.0, 0.6)}
+    assert cfg.costs["VNQ"] == 0.01 and cfg.data["policy"] == "all_days"
+
+
+@pytest.mark.parametrize(
+    "doc, match",
+    [
+        ({"strategy": {"lamda": 2}}, "lamda"),
+        ({"stratgy": {}}, "stratgy"),
+        ({"costs": {"VNQ": "high"}}, "VNQ"),
+        ({"data": {"calendar": "x"}}, "calendar"),
+    ],
+)
+def test_bad_config_names_the_key(doc: dict, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        parse_config(doc)
+
+
+def test_missing_config_file_is_a_clear_error(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code = main(["backtest", "--config", str(tmp_path / "nope.toml"), "--no-risk"])
+    assert code == 2
+    assert "--config" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_demo_writes_a_report_and_saves_a_run(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "demo.html"
+    run_file = tmp_path / "demo.run"
+    assert main(["demo", "--out", str(out), "--save", str(run_file), "--every", "20"]) == 0
+    text = capsys.readouterr().out
+    assert f"report: {out}" in text
+    assert "SYNTHETIC" in text and "equal_weight" in text and "cost_blind" in text
+    html = out.read_text(encoding="utf-8")
+    assert "<html" in html.lower() and "synthetic" in html.lower()
+    again = tmp_path / "again.html"
+    assert main(["report", str(run_file), "--out", str(again)]) == 0
+    assert again.stat().st_size > 100_000
+
+
+@pytest.mark.realdata
+def test_data_command_on_shared_files(shared_data: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code = main(
+        [
+            "data",
+            "--source",
+            "files",
+            "--data-dir",
+            str(shared_data / "Alexshch09__Stocks-prices"),
+            "--data-dir",
+            str(shared_data / "jmlestevez-source__taa-dashboard"),
+            "--symbols",
+            "BTC-USD",
+            "VNQ",
+            "--start",
+            "2018-01-01",
+            "--end",
+            "2024-11-30",
+            "--vix",
+            str(shared_data / "datasets__finance-vix" / "vix-daily.csv"),
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert re.search(r"BTC-USD\s+crypto\s+2018-01-01\s+2024-11-30\s+2526", out)
+    assert "Adj Close" in out and "file:" in out
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_backtest_command_with_config(shared_data: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "bt.html"
+    code = main(
+        [
+            "backtest",
+            "--source",
+            "files",
+            "--data-dir",
+            str(shared_data / "Alexshch09__Stocks-prices"),
+            "--data-dir",
+            str(shared_data / "jmlestevez-source__taa-dashboard"),
+            "--vix",
+            str(shared_data / "datasets__finance-vix" / "vix-daily.csv"),
+            "--start",
+            "2022-01-01",
+            "--end",
+            "2023-12-31",
+            "--config",
+            str(EXAMPLES / "config.toml"),
+            "--out",
+            str(out),
+            "--no-crowding",
+            "--every",
+            "10",
+        ]
+    )
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "dynamic" in text and "sharpe" in text and out.exists()
+
+
+def test_unknown_symbol_weights_in_var_is_an_error(capsys) -> None:  # type: ignore[no-untyped-def]
+    code = main(["var", "--weights", "NOPE=1.0", "--scenarios", "1000"])
+    assert code == 2
+    assert "--weights" in capsys.readouterr().err
