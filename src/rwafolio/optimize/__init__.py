@@ -1,0 +1,60 @@
+"""The optimizer: exact, fast, cost-aware mean-variance with a dynamic risk aversion.
+
+At one date it solves ``max w'R - lam w'Sigma w - sum C_i|w_i - w_prev_i|`` s.t. ``sum w = 1``,
+``lo <= w <= hi`` (R, Sigma annualized by default; C one-off cost fractions; no 1/2 before lam).
+
+Public API: :func:`solve` (validating, pandas-aware), :func:`solve_arrays` (lean hot-loop entry),
+the numba kernel ``solve_nb`` (in ``_kernels``, callable from numba code), the model helpers
+(``objective``, ``subgradient``, ``kkt_residual``, ``FactorCovariance``), the estimators of R and
+Sigma and the risk-aversion rules.  The cvxpy reference lives in ``rwafolio.optimize.reference``
+and is imported lazily (only that module imports cvxpy).
+"""
+
+from __future__ import annotations
+
+from rwafolio.optimize._kernels import solve_nb
+from rwafolio.optimize._twins import solve_py
+from rwafolio.optimize.estimators import (
+    EWMAEstimator,
+    LedoitWolfEstimator,
+    SampleEstimator,
+    ewma,
+    ledoit_wolf,
+    psd_repair,
+    sample,
+)
+from rwafolio.optimize.model import (
+    FactorCovariance,
+    kkt_residual,
+    objective,
+    project_feasible,
+    subgradient,
+    validate_problem,
+)
+from rwafolio.optimize.risk_aversion import Callable, Constant, VixLinear
+from rwafolio.optimize.solution import Solution
+from rwafolio.optimize.solver import solve, solve_arrays
+
+__all__ = [
+    "Callable",
+    "Constant",
+    "EWMAEstimator",
+    "FactorCovariance",
+    "LedoitWolfEstimator",
+    "SampleEstimator",
+    "Solution",
+    "VixLinear",
+    "ewma",
+    "kkt_residual",
+    "ledoit_wolf",
+    "objective",
+    "project_feasible",
+    "psd_repair",
+    "sample",
+    "solve",
+    "solve_arrays",
+    "solve_nb",
+    "solve_py",
+    "subgradient",
+    "validate_problem",
+]

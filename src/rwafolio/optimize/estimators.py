@@ -1,0 +1,149 @@
+"""Estimators of R (expected return) and Sigma (covariance) from a window of past returns.
+
+Input: ``window_returns``, an ndarray (or DataFrame) of shape (n_obs, n_assets) of simple
+returns per period.  Output: ``(mu, Sigma)`` per period, or annualized when ``annualize`` /
+``periods_per_year`` is given (``mu * k``, ``Sigma * k``, e.g. k = 365 for crypto calendars, 252
+for exchange days).  Every covariance goes through :func:`psd_repair` (eigenvalue clipping), so a
+zero-variance stablecoin or a window shorter than the number of assets gives a valid PSD matrix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rwafolio.exceptions import ConfigError, DataError
+
+__all__ = [
+    "EWMAEstimator",
+    "LedoitWolfEstimator",
+    "SampleEstimator",
+    "ewma",
+    "ledoit_wolf",
+    "psd_repair",
+    "sample",
+]
+
+
+def _window(returns: object, min_obs: int = 1) -> np.ndarray:
+    X = np.asarray(returns, dtype=float)
+    if X.ndim != 2:
+        raise DataError(f"`window_returns` must be 2D (n_obs, n_assets), got {X.ndim}D")
+    if X.shape[0] < min_obs or X.shape[1] == 0:
+        raise DataError(
+            f"`window_returns` needs >= {min_obs} observations and >= 1 asset, got {X.shape}"
+        )
+    if not np.all(np.isfinite(X)):
+        raise DataError("`window_returns` must be finite (fill or drop NaN before estimating)")
+    return X
+
+
+def _scale(mu: np.ndarray, S: np.ndarray, annualize: int | None) -> tuple[np.ndarray, np.ndarray]:
+    if annualize is None:
+        return mu, S
+    if isinstance(annualize, bool) or not annualize > 0:
+        raise ConfigError(
+            f"`annualize` must be a positive number of periods per year, got {annualize!r}"
+        )
+    return mu * annualize, S * annualize
+
+
+def psd_repair(Sigma: np.ndarray, floor: float = 0.0) -> np.ndarray:
+    """Symmetrise and clip eigenvalues below ``floor`` (shape (n, n) in, same units out).
+
+    The matrix is returned unchanged (only symmetrised) when its smallest eigenvalue is >= floor.
+    """
+    S = 0.5 * (Sigma + Sigma.T)
+    ev, V = np.linalg.eigh(S)
+    if ev[0] >= floor:
+        return np.ascontiguousarray(S)
+    S = (V * np.maximum(ev, floor)) @ V.T
+    return np.ascontiguousarray(0.5 * (S + S.T))
+
+
+def sample(returns: object, annualize: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Sample mean and unbiased (ddof = 1) covariance; needs >= 2 observations."""
+    X = _window(returns, 2)
+    mu = X.mean(axis=0)
+    D = X - mu
+    S = D.T @ D / (X.shape[0] - 1)
+    return _scale(mu, psd_repair(S), annualize)
+
+
+def ewma(
+    returns: object, halflife: float, annualize: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exponentially weighted mean and covariance, weights ``0.5 ** (age / halflife)``.
+
+    The newest observation has age 0.  The covariance is bias-corrected by ``1 / (1 - sum w^2)``
+    with normalised weights ``w`` (equal to the sample covariance when ``halflife = inf``).
+    """
+    if not halflife > 0:
+        raise ConfigError(f"`halflife` must be > 0, got {halflife!r}")
+    X = _window(returns, 2)
+    age = np.arange(X.shape[0] - 1, -1, -1, dtype=float)
+    w = 0.5 ** (age / halflife)
+    w /= w.sum()
+    mu = w @ X
+    D = X - mu
+    S = (D * w[:, None]).T @ D / (1.0 - w @ w)
+    return _scale(mu, psd_repair(S), annualize)
+
+
+def ledoit_wolf(returns: object, annualize: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Ledoit-Wolf (2004) shrinkage of the (ddof = 0) covariance towards ``m I``, ``m = tr(S)/n``.
+
+    Shrinkage ``min(beta, delta) / delta`` with ``delta = ||S - m I||_F^2 / n`` and
+    ``beta = (sum_t ||x_t x_t' - S||_F^2) / (n T^2)`` on centred data, as in
+    ``sklearn.covariance.ledoit_wolf``.  The mean is the sample mean.
+    """
+    X = _window(returns, 1)
+    T, n = X.shape
+    mu = X.mean(axis=0)
+    D = X - mu
+    S = D.T @ D / T
+    m = np.trace(S) / n
+    delta = (np.sum(S * S) - 2.0 * m * np.trace(S) + n * m * m) / n
+    row2 = np.sum(D * D, axis=1)
+    beta = (np.sum(row2 * row2) / T - np.sum(S * S)) / (n * T)
+    beta = min(beta, delta)
+    shrink = 0.0 if beta <= 0.0 or delta <= 0.0 else beta / delta
+    S = (1.0 - shrink) * S
+    S[np.diag_indices(n)] += shrink * m
+    return _scale(mu, psd_repair(S), annualize)
+
+
+@dataclass(frozen=True)
+class SampleEstimator:
+    """Sample mean and covariance (see :func:`sample`)."""
+
+    def estimate(
+        self, window_returns: object, periods_per_year: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(mu, Sigma)`` of shapes (n,), (n, n); annualized when ``periods_per_year`` is set."""
+        return sample(window_returns, periods_per_year)
+
+
+@dataclass(frozen=True)
+class EWMAEstimator:
+    """Exponentially weighted mean and covariance (see :func:`ewma`); ``halflife`` in periods."""
+
+    halflife: float = 10.0
+
+    def estimate(
+        self, window_returns: object, periods_per_year: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(mu, Sigma)`` of shapes (n,), (n, n); annualized when ``periods_per_year`` is set."""
+        return ewma(window_returns, self.halflife, periods_per_year)
+
+
+@dataclass(frozen=True)
+class LedoitWolfEstimator:
+    """Sample mean and Ledoit-Wolf shrunk covariance (see :func:`ledoit_wolf`)."""
+
+    def estimate(
+        self, window_returns: object, periods_per_year: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(mu, Sigma)`` of shapes (n,), (n, n); annualized when ``periods_per_year`` is set."""
+        return ledoit_wolf(window_returns, periods_per_year)

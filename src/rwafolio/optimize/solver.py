@@ -1,0 +1,234 @@
+"""The public entry point of the optimizer: :func:`solve` (validating) and :func:`solve_arrays` (lean).
+
+Both solve, at one date::
+
+    maximize  U(w) = w'R - lam * w'Sigma w - sum_i C_i |w_i - w_prev_i|
+    s.t.      sum_i w_i = 1,  lo_i <= w_i <= hi_i
+
+with R and Sigma annualized by default and C a one-off cost fraction (see ``model``); ``lam``
+multiplies ``w'Sigma w`` with no 1/2.
+
+Fallback chain (never raises for numerical trouble): the fast exact solver
+(``_kernels.solve_full_nb``); if it does not report ``optimal`` (KKT residual <= tol), the cvxpy
+reference (``reference.ReferenceSolver``, CLARABEL -> OSQP -> SCS); if every reference solver fails,
+"hold": ``w_prev`` projected onto the feasible set.  The returned ``Solution`` records ``solver`` and
+``fallback_reason``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from rwafolio.exceptions import ConfigError, DataError, OptimizationError
+from rwafolio.optimize._kernels import kkt_residual_nb, polish_nb, solve_full_nb
+from rwafolio.optimize.model import (
+    FactorCovariance,
+    kkt_residual,
+    objective,
+    project_feasible,
+    validate_problem,
+)
+from rwafolio.optimize.solution import Solution, SolveStatus
+
+__all__ = ["DEFAULT_MAX_ITER", "Method", "solve", "solve_arrays"]
+
+Method = Literal["fast", "reference"]
+DEFAULT_MAX_ITER = 20_000
+_STATUS: dict[int, SolveStatus] = {0: "optimal", 1: "max_iter", 2: "failed"}
+
+
+def _reference(
+    R: np.ndarray,
+    Sigma: np.ndarray,
+    C: np.ndarray,
+    w_prev: np.ndarray,
+    lam: float,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    tol: float,
+    factor: np.ndarray | None,
+) -> tuple[np.ndarray, SolveStatus, int, float]:
+    from rwafolio.optimize.reference import get_reference_solver
+
+    ref = get_reference_solver(R.shape[0]).solve(R, Sigma, C, w_prev, lam, lo, hi, factor=factor)
+    w = np.clip(ref.weights, lo, hi)
+    if abs(w.sum() - 1.0) > 1e-14:
+        w = project_feasible(w, lo, hi)
+    # Snap to kinks and bounds and try the exact active-set polish on the reference's pattern.
+    snap = np.where(np.abs(w - w_prev) <= 1e-8, w_prev, w)
+    snap = np.where(snap <= lo + 1e-8, lo, np.where(snap >= hi - 1e-8, hi, snap))
+    snap = project_feasible(snap, lo, hi) if abs(snap.sum() - 1.0) > 1e-14 else snap
+    wp, ok, _, _ = polish_nb(snap, R, Sigma, C, w_prev, lam, lo, hi, tol, 10)
+    if ok:
+        w = wp
+    res = kkt_residual(w, R, Sigma, C, w_prev, lam, lo, hi, active_tol=1e-9)
+    status: SolveStatus = "optimal" if res <= max(tol, 1e-7) else "optimal_inaccurate"
+    return w, status, ref.iterations, res
+
+
+def solve_arrays(
+    R: np.ndarray,
+    Sigma: np.ndarray,
+    C: np.ndarray,
+    w_prev: np.ndarray,
+    lam: float,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    warm_start: np.ndarray | None = None,
+    tol: float = 1e-10,
+    max_iter: int = DEFAULT_MAX_ITER,
+    method: Method = "fast",
+    factor: np.ndarray | None = None,
+) -> Solution:
+    """Lean entry point for hot loops: NO validation, plain arrays in, ``Solution`` out.
+
+    Parameters
+    ----------
+    R, C, w_prev, lo, hi : ndarray of shape (n_assets,), float64, C-contiguous
+        As in :func:`solve`; the caller guarantees validity (e.g. via ``validate_problem``).
+    Sigma : ndarray of shape (n_assets, n_assets), float64, C-contiguous, symmetric PSD
+    lam : float
+    warm_start : ndarray of shape (n_assets,) or None
+        Previous solution (default: ``w_prev``).
+    tol : float
+        Accepted KKT residual (absolute, units of R; floored at rounding level).
+    max_iter : int
+        Proximal-gradient iteration cap of the fast solver.
+    method : {"fast", "reference"}
+    factor : ndarray of shape (n_assets, k) or None
+        Optional square-root factor of Sigma for the reference solver.
+
+    Returns
+    -------
+    Solution
+        ``weights`` is an ndarray of shape (n_assets,).
+    """
+    reason = ""
+    if method == "fast":
+        w0 = w_prev if warm_start is None else warm_start
+        w, iters, code, res = solve_full_nb(R, Sigma, C, w_prev, lam, lo, hi, w0, tol, max_iter)
+        if code == 0:
+            return Solution(
+                w, objective(w, R, Sigma, C, w_prev, lam), res, iters, "optimal", "fast"
+            )
+        reason = (
+            f"fast solver status {_STATUS[code]!r} after {iters} iterations, KKT residual {res:.3g}"
+        )
+    try:
+        w, status, iters, res = _reference(R, Sigma, C, w_prev, lam, lo, hi, tol, factor)
+        return Solution(
+            w, objective(w, R, Sigma, C, w_prev, lam), res, iters, status, "reference", reason
+        )
+    except (OptimizationError, ArithmeticError, ValueError) as exc:
+        reason = (reason + "; " if reason else "") + f"reference failed: {exc}"
+    w = project_feasible(w_prev, lo, hi)
+    res = float(kkt_residual_nb(w, R, Sigma, C, w_prev, lam, lo, hi, 0.0))
+    return Solution(w, objective(w, R, Sigma, C, w_prev, lam), res, 0, "failed", "hold", reason)
+
+
+def _labels(*objs: object) -> pd.Index | None:
+    labels: pd.Index | None = None
+    for name, obj in zip(("R", "Sigma", "costs", "w_prev", "lo", "hi", "warm_start"), objs):
+        idx = None
+        if isinstance(obj, pd.Series):
+            idx = obj.index
+        elif isinstance(obj, pd.DataFrame):
+            if not obj.index.equals(obj.columns):
+                raise DataError("`Sigma` must have the same labels on its index and columns")
+            idx = obj.columns
+        if idx is None:
+            continue
+        if labels is None:
+            labels = idx
+        elif not labels.equals(idx):
+            raise DataError(f"`{name}` labels differ from those of the other inputs")
+    return labels
+
+
+def solve(
+    R: object,
+    Sigma: object,
+    costs: object,
+    w_prev: object,
+    lam: float,
+    *,
+    lo: object = None,
+    hi: object = None,
+    warm_start: object = None,
+    tol: float = 1e-10,
+    max_iter: int = DEFAULT_MAX_ITER,
+    method: Method = "fast",
+) -> Solution:
+    """Solve the one-date cost-aware mean-variance problem exactly.
+
+    maximize ``w'R - lam w'Sigma w - sum C_i |w_i - w_prev_i|`` s.t. ``sum w = 1``,
+    ``lo <= w <= hi``.
+
+    Parameters
+    ----------
+    R : ndarray or Series of shape (n_assets,)
+        Expected returns, annualized by default (same horizon as Sigma).
+    Sigma : ndarray or DataFrame of shape (n_assets, n_assets), or FactorCovariance
+        Covariance (``B F B' + diag(d)`` in factor form), same units as R; symmetric, may be
+        singular.
+    costs : float, ndarray or Series of shape (n_assets,)
+        One-off cost per unit of weight traded (0.001 = 10 bp), >= 0.
+    w_prev : ndarray or Series of shape (n_assets,)
+        Drifted current weights; may be off-budget (cash) or outside the bounds.
+    lam : float
+        Risk aversion >= 0; multiplies ``w'Sigma w`` with NO 1/2.
+    lo, hi : float, ndarray or Series of shape (n_assets,), optional
+        Bounds, default 0 and 1.  ``lo_i = hi_i`` freezes asset i.
+    warm_start : ndarray or Series of shape (n_assets,), optional
+        A previous solution; defaults to ``w_prev``.
+    tol : float, default 1e-10
+        Accepted KKT residual (absolute, units of R; see ``model.kkt_residual``).
+    max_iter : int, default 20000
+        Iteration cap of the fast solver; 0 forces the fallback.
+    method : {"fast", "reference"}
+        ``"reference"`` goes straight to cvxpy.
+
+    Returns
+    -------
+    Solution
+        Weights as a Series when any input was a pandas object (labels kept), else an ndarray.
+
+    Raises
+    ------
+    DataError, ConfigError
+        Invalid input, naming the argument. Numerical trouble never raises: see ``fallback_reason``.
+    """
+    if method not in ("fast", "reference"):
+        raise ConfigError(f"`method` must be 'fast' or 'reference', got {method!r}")
+    if not (isinstance(tol, (int, float)) and np.isfinite(tol) and tol > 0):
+        raise ConfigError(f"`tol` must be a positive float, got {tol!r}")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
+        raise ConfigError(f"`max_iter` must be an int >= 0, got {max_iter!r}")
+    labels = _labels(R, Sigma, costs, w_prev, lo, hi, warm_start)
+    prob = validate_problem(R, Sigma, costs, w_prev, lam, lo, hi)
+    w0 = None
+    if warm_start is not None:
+        w0 = np.ascontiguousarray(np.array(warm_start, dtype=float).reshape(-1))
+        if w0.shape != prob.R.shape or not np.all(np.isfinite(w0)):
+            raise DataError(
+                f"`warm_start` must be a finite vector of length {prob.R.shape[0]}, got {w0.shape}"
+            )
+    factor = Sigma.sqrt_factor() if isinstance(Sigma, FactorCovariance) else None
+    sol = solve_arrays(
+        prob.R, prob.Sigma, prob.C, prob.w_prev, prob.lam, prob.lo, prob.hi,
+        warm_start=w0, tol=float(tol), max_iter=int(max_iter), method=method, factor=factor,
+    )  # fmt: skip
+    if labels is None:
+        return sol
+    return Solution(
+        pd.Series(sol.weights, index=labels, name="weight"),
+        sol.objective,
+        sol.kkt_residual,
+        sol.iterations,
+        sol.status,
+        sol.solver,
+        sol.fallback_reason,
+    )
