@@ -41,7 +41,10 @@ def load_panel() -> tuple[object, str]:
         panel = load(
             "files",
             SYMBOLS,
-            data_dirs=[SHARED / "Alexshch09__Stocks-prices", SHARED / "jmlestevez-source__taa-dashboard"],
+            data_dirs=[
+                SHARED / "Alexshch09__Stocks-prices",
+                SHARED / "jmlestevez-source__taa-dashboard",
+            ],
             vix="none",
             start="2017-11-10",
             end="2024-11-30",
@@ -107,7 +110,9 @@ def time_cvxportfolio(panel: object, res: object, n_dates: int) -> tuple[float, 
         include_cash_return=False,
         solver="CLARABEL",
     )
-    market = cvx.UserProvidedMarketData(returns=rets, min_history=pd.Timedelta(0), online_usage=True)
+    market = cvx.UserProvidedMarketData(
+        returns=rets, min_history=pd.Timedelta(0), online_usage=True
+    )
     sim = cvx.MarketSimulator(market_data=market, costs=[cvx.TransactionCost(a=costs, b=None)])
     h0 = pd.Series(0.0, index=[*symbols, "USDOLLAR"])
     h0["USDOLLAR"] = 1e6
@@ -124,32 +129,42 @@ def time_cvxportfolio(panel: object, res: object, n_dates: int) -> tuple[float, 
 def main() -> None:
     panel, label = load_panel()
     n_total = len(panel.dates) - WINDOW  # type: ignore[attr-defined]
-    print(f"data: {label}; {len(panel.symbols)} assets, {len(panel.dates)} dates "  # type: ignore[attr-defined]
-          f"({panel.dates[0].date()}..{panel.dates[-1].date()}), policy {panel.policy}")  # type: ignore[attr-defined]
+    print(
+        f"data: {label}; {len(panel.symbols)} assets, {len(panel.dates)} dates "  # type: ignore[attr-defined]
+        f"({panel.dates[0].date()}..{panel.dates[-1].date()}), policy {panel.policy}"
+    )  # type: ignore[attr-defined]
     time_ours(panel, "fast", None)  # warm-up: numba and vectorbt compile or load their caches
     t_fast, n_fast, res = time_ours(panel, "fast", None)
     t0 = time.perf_counter()
     run(strategy(), panel, execute=False)
     t_fast_noexec = time.perf_counter() - t0
     t_ref, n_ref, _ = time_ours(panel, "reference", N_CVX)
-    print(f"ours, fast solver, whole backtest incl. vectorbt: {t_fast:.3f} s for {n_fast} dates "
-          f"({t_fast / n_fast * 1e3:.3f} ms/date); without vectorbt {t_fast_noexec:.3f} s")
+    print(
+        f"ours, fast solver, whole backtest incl. vectorbt: {t_fast:.3f} s for {n_fast} dates "
+        f"({t_fast / n_fast * 1e3:.3f} ms/date); without vectorbt {t_fast_noexec:.3f} s"
+    )
     print(f"ours, cvxpy reference solver: {t_ref / n_ref * 1e3:.3f} ms/date (first {n_ref} dates)")
     try:
         t_cvx, w_cvx = time_cvxportfolio(panel, res, N_CVX)
         per_cvx = t_cvx / N_CVX
-        print(f"cvxportfolio SinglePeriodOptimization: {per_cvx * 1e3:.3f} ms/date (first {N_CVX} dates)")
+        print(
+            f"cvxportfolio SinglePeriodOptimization: {per_cvx * 1e3:.3f} ms/date (first {N_CVX} dates)"
+        )
     except ImportError:
         per_cvx, w_cvx = float("nan"), None
         print("cvxportfolio not installed: `pip install -e .[bench]`")
     per_fast = t_fast / n_fast
     print(f"ratio cvxpy-reference / ours: {t_ref / n_ref / per_fast:.1f}x")
     print(f"ratio cvxportfolio / ours:    {per_cvx / per_fast:.1f}x   (goal >= 20x)")
-    print(f"7-year backtest under 2 s:    {'yes' if t_fast < 2 else 'NO'} ({t_fast:.2f} s, n_dates={n_total})")
+    print(
+        f"7-year backtest under 2 s:    {'yes' if t_fast < 2 else 'NO'} ({t_fast:.2f} s, n_dates={n_total})"
+    )
     if w_cvx is not None:
         first = res.targets.loc[res.estimate_dates[0]].to_numpy(dtype=float)  # type: ignore[attr-defined]
         ours_w = first / np.nansum(first)
-        print(f"first-date weights, max |ours - cvxportfolio|: {np.nanmax(np.abs(ours_w - w_cvx)):.2e}")
+        print(
+            f"first-date weights, max |ours - cvxportfolio|: {np.nanmax(np.abs(ours_w - w_cvx)):.2e}"
+        )
         print("  ours:        ", np.round(ours_w, 4))
         print("  cvxportfolio:", np.round(w_cvx, 4))
 

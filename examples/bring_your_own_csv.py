@@ -25,12 +25,49 @@ else:
     rng = np.random.default_rng(0)
     days = pd.date_range("2022-01-01", "2023-12-31", freq="D")
     btc = 30000 * np.cumprod(1 + rng.normal(0, 0.03, len(days)))
-    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "close": btc}).to_csv(data_dir / "BTC-USD.csv", index=False)
+    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "close": btc}).to_csv(
+        data_dir / "BTC-USD.csv", index=False
+    )
     sessions = days[days.day_of_week < 5]
-    sessions = sessions[~sessions.isin(pd.to_datetime(["2022-01-17", "2022-02-21", "2022-04-15", "2022-05-30", "2022-06-20", "2022-07-04", "2022-09-05", "2022-11-24", "2022-12-26", "2023-01-02", "2023-01-16", "2023-02-20", "2023-04-07", "2023-05-29", "2023-06-19", "2023-07-04", "2023-09-04", "2023-11-23", "2023-12-25"]))]
+    sessions = sessions[
+        ~sessions.isin(
+            pd.to_datetime(
+                [
+                    "2022-01-17",
+                    "2022-02-21",
+                    "2022-04-15",
+                    "2022-05-30",
+                    "2022-06-20",
+                    "2022-07-04",
+                    "2022-09-05",
+                    "2022-11-24",
+                    "2022-12-26",
+                    "2023-01-02",
+                    "2023-01-16",
+                    "2023-02-20",
+                    "2023-04-07",
+                    "2023-05-29",
+                    "2023-06-19",
+                    "2023-07-04",
+                    "2023-09-04",
+                    "2023-11-23",
+                    "2023-12-25",
+                ]
+            )
+        )
+    ]
     vnq = 100 * np.cumprod(1 + rng.normal(0, 0.012, len(sessions)))
-    pd.DataFrame({"Date": sessions.strftime("%Y-%m-%d"), "Open": vnq * 0.998, "High": vnq * 1.004, "Low": vnq * 0.995,
-                  "Close": vnq, "Adj Close": vnq, "Volume": 1000}).to_csv(data_dir / "VNQ.csv", index=False)
+    pd.DataFrame(
+        {
+            "Date": sessions.strftime("%Y-%m-%d"),
+            "Open": vnq * 0.998,
+            "High": vnq * 1.004,
+            "Low": vnq * 0.995,
+            "Close": vnq,
+            "Adj Close": vnq,
+            "Volume": 1000,
+        }
+    ).to_csv(data_dir / "VNQ.csv", index=False)
     vix, symbols = "realized:BTC-USD", ["BTC-USD", "VNQ"]
 
 panel = load("files", symbols, data_dirs=[data_dir], vix=vix, policy="all_days")

@@ -50,7 +50,9 @@ def _add_data_args(p: argparse.ArgumentParser, *, default_source: str = "synthet
         "(default: synthetic's own index for --source synthetic, '^VIX' for yfinance, none for files)",
     )
     p.add_argument("--cache-dir", default=None, help="yfinance cache folder")
-    p.add_argument("--seed", type=int, default=7, help="seed of the synthetic market and of Monte Carlo")
+    p.add_argument(
+        "--seed", type=int, default=7, help="seed of the synthetic market and of Monte Carlo"
+    )
 
 
 def _load_panel(args: argparse.Namespace, costs: dict[str, float] | None = None) -> Any:
@@ -139,9 +141,7 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     if not getattr(args, "no_risk", False):
         from rwafolio.risk import rolling_forecasts
 
-        forecasts = rolling_forecasts(
-            main, horizon=args.horizon, every=args.every, rng=args.seed
-        )
+        forecasts = rolling_forecasts(main, horizon=args.horizon, every=args.every, rng=args.seed)
         scenario, crowding = _latest_scenarios(main, args)
     out = Path(args.out or out_default)
     from rwafolio.reports import render_html
@@ -341,7 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--horizon", type=int, default=30)
     p.add_argument("--scenarios", type=int, default=10_000)
     p.add_argument("--nu", type=float, default=5.0)
-    p.add_argument("--crowding", action="store_true", help="also run the multi-agent crowding model")
+    p.add_argument(
+        "--crowding", action="store_true", help="also run the multi-agent crowding model"
+    )
     p.set_defaults(func=cmd_var)
 
     p = sub.add_parser("report", help="re-render the HTML report of a saved run")

@@ -67,11 +67,15 @@ def parse_config(doc: Mapping[str, Any], path: str | None = None) -> RunConfig:
     """Validate a TOML document already parsed into a mapping."""
     unknown = set(doc) - {"strategy", "costs", "data"}
     if unknown:
-        raise ConfigError(f"config {path or ''}: unknown table(s) {sorted(unknown)}; expected strategy, costs, data")
+        raise ConfigError(
+            f"config {path or ''}: unknown table(s) {sorted(unknown)}; expected strategy, costs, data"
+        )
     strat = dict(doc.get("strategy", {}))
     bad = set(strat) - _STRATEGY_KEYS
     if bad:
-        raise ConfigError(f"config [strategy]: unknown key(s) {sorted(bad)}; known: {sorted(_STRATEGY_KEYS)}")
+        raise ConfigError(
+            f"config [strategy]: unknown key(s) {sorted(bad)}; known: {sorted(_STRATEGY_KEYS)}"
+        )
     if strat.get("stress_vix") is False:
         strat["stress_vix"] = None
     if "bounds" in strat:
@@ -84,7 +88,9 @@ def parse_config(doc: Mapping[str, Any], path: str | None = None) -> RunConfig:
     data = dict(doc.get("data", {}))
     bad = set(data) - _DATA_KEYS
     if bad:
-        raise ConfigError(f"config [data]: unknown key(s) {sorted(bad)}; known: {sorted(_DATA_KEYS)}")
+        raise ConfigError(
+            f"config [data]: unknown key(s) {sorted(bad)}; known: {sorted(_DATA_KEYS)}"
+        )
     return RunConfig(strategy=strat, costs=costs, data=data, path=path)
 
 
@@ -109,7 +115,7 @@ def build_strategy(params: Mapping[str, Any]) -> Any:
     name = kw.pop("estimator", None)
     halflife = kw.pop("ewma_halflife", None)
     if halflife is not None and name != "ewma":
-        raise ConfigError("`ewma_halflife` needs `estimator = \"ewma\"`")
+        raise ConfigError('`ewma_halflife` needs `estimator = "ewma"`')
     if name == "ewma":
         kw["estimator"] = EWMAEstimator(halflife=float(halflife if halflife is not None else 10.0))
     elif name == "sample":
@@ -117,7 +123,5 @@ def build_strategy(params: Mapping[str, Any]) -> Any:
     elif name == "ledoit_wolf":
         kw["estimator"] = LedoitWolfEstimator()
     elif name is not None:
-        raise ConfigError(
-            f"`estimator` must be 'sample', 'ewma' or 'ledoit_wolf', got {name!r}"
-        )
+        raise ConfigError(f"`estimator` must be 'sample', 'ewma' or 'ledoit_wolf', got {name!r}")
     return DynamicLambdaStrategy(**kw)

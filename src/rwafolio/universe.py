@@ -200,13 +200,15 @@ class Universe:
         """Build a universe from symbols, with optional per-asset cost and field overrides."""
         symbols = list(symbols)
         costs = dict(costs or {})
-        overrides = {k: dict(v) for k, v in (overrides or {}).items()}
+        overrides = {k: dict(v) for k, v in (overrides or {}).items()}  # copies: never mutate
         unknown = (set(costs) | set(overrides)) - set(symbols)
         if unknown:
-            raise ConfigError(f"`costs`/`overrides` name symbols not in the universe: {sorted(unknown)}")
+            raise ConfigError(
+                f"`costs`/`overrides` name symbols not in the universe: {sorted(unknown)}"
+            )
         assets = []
         for s in symbols:
-            fields = overrides.get(s, {})
+            fields: dict[str, object] = dict(overrides.get(s, {}))
             if s in costs:
                 fields["cost"] = costs[s]
             assets.append(make_asset(s, **fields))

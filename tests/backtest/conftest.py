@@ -10,7 +10,9 @@ from rwafolio.loaders.panel import Panel
 from rwafolio.universe import Universe
 
 
-def make_panel(n_days: int = 200, seed: int = 0, vix: bool = True, costs: dict | None = None) -> Panel:
+def make_panel(
+    n_days: int = 200, seed: int = 0, vix: bool = True, costs: dict | None = None
+) -> Panel:
     rng = np.random.default_rng(seed)
     dates = pd.date_range("2021-01-01", periods=n_days, freq="D")
     uni = Universe.from_symbols(["BTC-USD", "ETH-USD", "VNQ"], costs=costs)

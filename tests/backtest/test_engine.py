@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.optimize import brentq
+from tests.backtest.conftest import make_panel
 
 from rwafolio.backtest import run, self_financing_scale
 from rwafolio.backtest.execution import fees_paid, held_weights
 from rwafolio.exceptions import ConfigError
 from rwafolio.strategies import BuyAndHold, Decision, EqualWeight, FixedMix, Strategy
-from tests.backtest.conftest import make_panel
 
 
 def test_self_financing_scale_matches_root_finder() -> None:
@@ -24,11 +24,13 @@ def test_self_financing_scale_matches_root_finder() -> None:
         costs = rng.uniform(0, 0.05, n)
         budget = cash + held.sum()
 
-        def f(k: float) -> float:
-            return k * target.sum() + costs @ np.abs(k * target - held) - budget
+        def f(k: float, t=target, c=costs, w=held, b=budget) -> float:  # type: ignore[no-untyped-def]
+            return k * t.sum() + c @ np.abs(k * t - w) - b
 
         expected = brentq(f, 0.0, 100.0, xtol=1e-15)
-        np.testing.assert_allclose(self_financing_scale(target, held, cash, costs), expected, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(
+            self_financing_scale(target, held, cash, costs), expected, rtol=1e-12, atol=1e-14
+        )
 
 
 @pytest.mark.parametrize("fee", [0.0, 0.01])
@@ -157,8 +159,12 @@ def test_initial_weights_are_carried_without_a_free_reset() -> None:
     res = run(EqualWeight(), panel, first_decision=10, initial_weights=w0, init_cash=5.0)
     np.testing.assert_allclose(res.weights.iloc[9].to_numpy(), w0, atol=1e-12)
     assert res.costs.iloc[9] == 0.0 and res.costs.iloc[10] > 0  # first trade pays its fees
-    np.testing.assert_allclose(held_weights(res.portfolio).to_numpy()[9:], res.weights.to_numpy()[9:], atol=1e-9)
-    np.testing.assert_allclose(res.portfolio.value().to_numpy()[9:], res.value.to_numpy()[9:], rtol=1e-9)
+    np.testing.assert_allclose(
+        held_weights(res.portfolio).to_numpy()[9:], res.weights.to_numpy()[9:], atol=1e-9
+    )
+    np.testing.assert_allclose(
+        res.portfolio.value().to_numpy()[9:], res.value.to_numpy()[9:], rtol=1e-9
+    )
     with pytest.raises(ConfigError, match="initial_weights"):
         run(EqualWeight(), panel, first_decision=10, initial_weights=np.array([0.9, 0.9, 0.0]))
 

@@ -5,19 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import vectorbt as vbt
+from tests.backtest.conftest import make_panel
 
 from rwafolio.backtest import performance, run, stats_table
 from rwafolio.backtest.stats import max_drawdown
 from rwafolio.strategies import EqualWeight
-from tests.backtest.conftest import make_panel
 
 
 @pytest.mark.parametrize("ann", [365, 252])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_performance_matches_vectorbt(ann: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
-    r = pd.Series(rng.standard_t(4, 700) * 0.02 + 0.0005, index=pd.date_range("2020-01-01", periods=700))
+    r = pd.Series(
+        rng.standard_t(4, 700) * 0.02 + 0.0005, index=pd.date_range("2020-01-01", periods=700)
+    )
     acc = r.vbt.returns(freq="1D", year_freq=f"{ann}D")
     ours = performance(r.to_numpy(), ann)
     np.testing.assert_allclose(ours["total_return"], acc.total(), rtol=1e-12)

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.backtest.conftest import make_panel
 
 from rwafolio.backtest import run
 from rwafolio.exceptions import ConfigError
@@ -17,7 +18,6 @@ from rwafolio.strategies import (
     benchmark_suite,
     schedule_mask,
 )
-from tests.backtest.conftest import make_panel
 
 
 def test_schedule_masks_by_hand() -> None:
@@ -25,7 +25,12 @@ def test_schedule_masks_by_hand() -> None:
     open_ = np.asarray(dates.day_of_week < 5)
     weekly = schedule_mask(dates, open_, "weekly")
     assert list(dates[weekly].strftime("%Y-%m-%d")) == [
-        "2024-01-01", "2024-01-08", "2024-01-15", "2024-01-22", "2024-01-29", "2024-02-05",
+        "2024-01-01",
+        "2024-01-08",
+        "2024-01-15",
+        "2024-01-22",
+        "2024-01-29",
+        "2024-02-05",
     ]
     open2 = open_.copy()
     open2[7] = False  # Monday holiday: the week's first open day is Tuesday
@@ -114,7 +119,7 @@ def test_decision_is_exactly_optimal_under_the_freeze() -> None:
     res = run(strat, panel, execute=False)
     date = res.decisions.index[30]
     t = panel.dates.get_loc(date)
-    rets = panel.returns().to_numpy()[: t][-25:]
+    rets = panel.returns().to_numpy()[:t][-25:]
     mu, cov = strat.estimator_.estimate(rets)
     R, Sigma = mu * 365, cov * 365
     lam = 2.0 * (1 + 0.05 * panel.vix.iloc[t])

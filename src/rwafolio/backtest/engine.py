@@ -187,7 +187,9 @@ def run(
         if w_init.sum() > 1 + 1e-9:
             raise ConfigError(f"`initial_weights` must sum to at most 1, got {w_init.sum()!r}")
         if start < 1:
-            raise ConfigError("`initial_weights` need `first_decision` >= 1 (a row to hold them at)")
+            raise ConfigError(
+                "`initial_weights` need `first_decision` >= 1 (a row to hold them at)"
+            )
         seed_row = start - 1
     value = float(init_cash)
     w_before = np.zeros((n_dates, n))
@@ -323,7 +325,10 @@ def run(
         from rwafolio.backtest.execution import execute_targets, execution_gap
 
         portfolio = execute_targets(
-            panel, frame(sent), init_cash=init_cash, fee_free_row=seed_row if seed_row >= 0 else None
+            panel,
+            frame(sent),
+            init_cash=init_cash,
+            fee_free_row=seed_row if seed_row >= 0 else None,
         )
         gap = execution_gap(portfolio, frame(w_after))
         decisions["execution_gap"] = gap.reindex(decisions.index).to_numpy()

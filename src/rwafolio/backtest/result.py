@@ -103,4 +103,3 @@ class BacktestResult:
             "failures": int((d["status"] != "optimal").sum()),
             "fallbacks": int((d["fallback_reason"] != "").sum()),
         }
-

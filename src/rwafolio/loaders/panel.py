@@ -112,9 +112,11 @@ class Panel:
         if not np.all(np.isfinite(values)) or np.any(values <= 0):
             bad = prices.columns[~np.all(np.isfinite(values) & (values > 0), axis=0)].tolist()
             raise DataError(f"`prices` must be positive and finite; offending columns: {bad}")
-        if not tradable.index.equals(prices.index) or list(tradable.columns) != list(prices.columns):
+        if not tradable.index.equals(prices.index) or list(tradable.columns) != list(
+            prices.columns
+        ):
             raise DataError("`tradable` must have the same index and columns as `prices`")
-        if tradable.dtypes.map(lambda d: d != bool).any():
+        if not all(pd.api.types.is_bool_dtype(d) for d in tradable.dtypes):
             raise DataError("`tradable` must be boolean")
         if self.vix is not None:
             if not self.vix.index.equals(prices.index):

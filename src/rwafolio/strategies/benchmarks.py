@@ -83,9 +83,7 @@ class FixedMix(Strategy):
 class EqualWeight(FixedMix):
     """1/n in each asset, rebalanced on the update schedules."""
 
-    def __init__(
-        self, schedules: Mapping[str, str] | None = None, warmup_periods: int = 0
-    ) -> None:
+    def __init__(self, schedules: Mapping[str, str] | None = None, warmup_periods: int = 0) -> None:
         self.schedules = schedules
         self.warmup_periods = warmup_periods
         self.weights = None

@@ -117,11 +117,15 @@ class DynamicLambdaStrategy(Strategy):
         if self.cost_horizon is not None and (
             not np.isfinite(self.cost_horizon) or self.cost_horizon <= 0
         ):
-            raise ConfigError(f"`cost_horizon` must be > 0 years or None, got {self.cost_horizon!r}")
+            raise ConfigError(
+                f"`cost_horizon` must be > 0 years or None, got {self.cost_horizon!r}"
+            )
         if self.costs not in ("model", "blind"):
             raise ConfigError(f"`costs` must be 'model' or 'blind', got {self.costs!r}")
         if self.stress_vix is not None and not np.isfinite(self.stress_vix):
-            raise ConfigError(f"`stress_vix` must be a finite level or None, got {self.stress_vix!r}")
+            raise ConfigError(
+                f"`stress_vix` must be a finite level or None, got {self.stress_vix!r}"
+            )
         check_threshold(self.threshold, self.threshold_mode)
         self.estimator_ = self.estimator if self.estimator is not None else LedoitWolfEstimator()
         if self.risk_aversion is not None:
@@ -142,11 +146,15 @@ class DynamicLambdaStrategy(Strategy):
             if sym not in setup.symbols:
                 raise ConfigError(f"`bounds` names {sym!r}, which is not in the universe")
             if not (0 <= a <= b <= 1):
-                raise ConfigError(f"`bounds[{sym!r}]` must satisfy 0 <= lo <= hi <= 1, got {(a, b)}")
+                raise ConfigError(
+                    f"`bounds[{sym!r}]` must satisfy 0 <= lo <= hi <= 1, got {(a, b)}"
+                )
             j = setup.symbols.index(sym)
             lo[j], hi[j] = a, b
         if lo.sum() > 1 + 1e-12 or hi.sum() < 1 - 1e-12:
-            raise ConfigError(f"`bounds` admit no fully invested portfolio: sum lo {lo.sum()}, sum hi {hi.sum()}")
+            raise ConfigError(
+                f"`bounds` admit no fully invested portfolio: sum lo {lo.sum()}, sum hi {hi.sum()}"
+            )
         self.lo_, self.hi_ = lo, hi
         per_asset = resolve_schedules(self.schedules, setup.symbols, setup.asset_classes)
         self.schedule_names_ = per_asset

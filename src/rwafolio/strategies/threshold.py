@@ -77,7 +77,7 @@ def apply_threshold(
             target[movable] = proposed[movable]
             return target, [], 0
         skipped = [
-            (symbols[i], float(delta[i]), f"portfolio: max |change| <= {threshold:g}")
+            (symbols[int(i)], float(delta[i]), f"portfolio: max |change| <= {threshold:g}")
             for i in np.flatnonzero(movable & (delta != 0))
         ]
         return target, skipped, 0
