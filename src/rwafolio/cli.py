@@ -355,20 +355,70 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_optional_commands(sub: Any) -> None:
-    """walkforward, sensitivity and frequency (their modules add their own arguments)."""
-    from rwafolio import frequency, walkforward
-    from rwafolio.optimize import sensitivity
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from rwafolio.backtest import run
+    from rwafolio.frequency import sensitivity_report
+    from rwafolio.strategies import DynamicLambdaStrategy
 
-    for module, name, helptext in (
-        (walkforward, "walkforward", "walk-forward parameter selection, stitched out of sample"),
-        (sensitivity, "sensitivity", "what moves the allocation: derivative ranking"),
-        (frequency, "frequency", "update-frequency study: schedules compared"),
-    ):
-        adder = getattr(module, "add_cli", None)
-        if adder is None:
-            continue
-        p = sub.add_parser(name, help=helptext)
+    panel = _load_panel(args)
+    result = run(DynamicLambdaStrategy(), panel, execute=args.out is not None)
+    table, sections = sensitivity_report(panel, date=args.date, result=result, every=args.every)
+    where = f"the decision of {args.date}" if args.date else "across the backtest (calm vs stress)"
+    print(f"what moves the allocation: {where}")
+    _print_table(table.head(args.top))
+    if args.out:
+        path = _render_with_sections(result, sections, args.out)
+        print(f"report: {path}")
+    return 0
+
+
+def cmd_frequency(args: argparse.Namespace) -> int:
+    from rwafolio.backtest import run
+    from rwafolio.frequency import frequency_report
+    from rwafolio.strategies import DynamicLambdaStrategy
+
+    panel = _load_panel(args)
+    study, sections = frequency_report(panel, executor=args.executor, rng=args.seed)
+    _print_table(study.table.drop(columns="seconds"))
+    if args.out:
+        result = run(DynamicLambdaStrategy(), panel)
+        path = _render_with_sections(result, sections, args.out)
+        print(f"report: {path}")
+    return 0
+
+
+def _render_with_sections(result: Any, sections: Any, out: str) -> Path:
+    from rwafolio.reports import render_html
+
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    return render_html(result, path=out, extra_sections=sections)
+
+
+def _add_optional_commands(sub: Any) -> None:
+    """walkforward, sensitivity and frequency."""
+    p = sub.add_parser("sensitivity", help="what moves the allocation: derivative ranking")
+    _add_data_args(p)
+    p.add_argument("--date", default=None, help="decision date YYYY-MM-DD (default: all dates)")
+    p.add_argument("--every", type=int, default=1, help="every k-th decision date (no --date)")
+    p.add_argument("--top", type=int, default=15, help="rows to print")
+    p.add_argument("--out", default=None, help="HTML report path")
+    p.set_defaults(func=cmd_sensitivity)
+
+    p = sub.add_parser("frequency", help="update-frequency study: schedules compared")
+    _add_data_args(p)
+    p.add_argument(
+        "--executor", default=None, help="local (default), local:N, serial or dask://HOST:PORT"
+    )
+    p.add_argument("--out", default=None, help="HTML report path")
+    p.set_defaults(func=cmd_frequency)
+
+    from rwafolio import walkforward
+
+    adder = getattr(walkforward, "add_cli", None)
+    if adder is not None:
+        p = sub.add_parser(
+            "walkforward", help="walk-forward parameter selection, stitched out of sample"
+        )
         _add_data_args(p)
         adder(p)
 
