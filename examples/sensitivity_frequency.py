@@ -17,14 +17,14 @@ from pathlib import Path
 import pandas as pd
 
 from rwafolio.backtest import run
-from rwafolio.frequency import (
-    frequency_report,
+from rwafolio.frequency import frequency_report
+from rwafolio.loaders import load
+from rwafolio.sensitivity_path import (
     regime_summary,
     sensitivity_at,
     sensitivity_path,
     tornado_figure,
 )
-from rwafolio.loaders import load
 from rwafolio.strategies.dynamic import DynamicLambdaStrategy
 
 SYMBOLS = ["BTC-USD", "ETH-USD", "USDT-USD", "VNQ", "BIL", "GLD"]

@@ -16,13 +16,15 @@ from rwafolio.frequency import (
     costs_risk_figure,
     frequency_report,
     frequency_study,
-    regime_summary,
     schedule_grid,
+    utility_loss,
+)
+from rwafolio.sensitivity_path import (
+    regime_summary,
     sensitivity_at,
     sensitivity_path,
     sensitivity_report,
     tornado_figure,
-    utility_loss,
 )
 from rwafolio.strategies.dynamic import DynamicLambdaStrategy
 

@@ -357,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     from rwafolio.backtest import run
-    from rwafolio.frequency import sensitivity_report
+    from rwafolio.sensitivity_path import sensitivity_report
     from rwafolio.strategies import DynamicLambdaStrategy
 
     panel = _load_panel(args)

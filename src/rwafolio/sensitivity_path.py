@@ -1,0 +1,373 @@
+"""What moves the allocation along a backtest: the sensitivity ranking at each decision date.
+
+At each decision date of a :class:`~rwafolio.backtest.result.BacktestResult` the strategy's own
+problem is rebuilt from the result (its per-period ``mu``/``cov`` annualized with
+``periods_per_year``, ``decisions["lam"]`` and ``["vix"]``, the drifted ``weights_before`` as
+w_prev, the universe's costs divided by the strategy's cost horizon in years, its bounds), solved
+exactly, differentiated with :func:`rwafolio.optimize.sensitivity.sensitivities` and ranked with
+:func:`~rwafolio.optimize.sensitivity.rank_inputs` over the strategy's estimation window. By
+default every asset may trade (``freeze="none"``: what the model wants at that date); with
+``freeze="schedule"`` the assets the schedule held back that day are frozen as in the backtest.
+Stress dates are those with VIX above ``stress_vix`` (25).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from rwafolio.backtest.result import BacktestResult
+from rwafolio.exceptions import ConfigError, DataError, OptimizationError
+from rwafolio.loaders.panel import Panel
+from rwafolio.optimize.sensitivity import Sensitivity, rank_inputs, sensitivities
+
+__all__ = [
+    "STRESS_VIX",
+    "SensitivityPath",
+    "regime_summary",
+    "sensitivity_at",
+    "sensitivity_path",
+    "sensitivity_report",
+    "tornado_figure",
+]
+
+Freeze = Literal["none", "schedule"]
+STRESS_VIX = 25.0
+
+
+def _problem_at(result: BacktestResult, j: int, freeze: Freeze) -> dict[str, Any]:
+    """The strategy's annualized problem at estimate number ``j`` of ``result``."""
+    params = result.params
+    ppy = result.periods_per_year
+    date = result.estimate_dates[j]
+    symbols = list(result.weights.columns)
+    n = len(symbols)
+    costs = np.asarray(result.panel.universe.costs, dtype=float)
+    if params.get("costs", "model") == "blind":
+        costs = np.zeros(n)
+    else:
+        horizon = params.get("cost_horizon")
+        # The strategy's rule: None amortizes over the estimation window (window / ppy years).
+        years = float(params.get("window", 30)) / ppy if horizon is None else float(horizon)
+        costs = costs / years
+    lo, hi = np.zeros(n), np.ones(n)
+    for sym, (a, b) in (params.get("bounds") or {}).items():
+        lo[symbols.index(sym)], hi[symbols.index(sym)] = a, b
+    p = result.weights_before.loc[date].to_numpy(dtype=float)
+    if freeze == "schedule":
+        from rwafolio.strategies.schedules import resolve_schedules, schedule_matrix
+
+        panel = result.panel
+        per_asset = resolve_schedules(
+            params.get("schedules"), symbols, list(panel.universe.classes)
+        )
+        t = int(panel.dates.searchsorted(date))
+        vix = None if panel.vix is None else panel.vix.to_numpy(dtype=float)
+        may = schedule_matrix(
+            panel.dates,
+            panel.tradable.to_numpy(dtype=bool),
+            per_asset,
+            vix,
+            params.get("stress_vix"),
+        )[t]
+        lo = np.where(may, lo, p)
+        hi = np.where(may, hi, p)
+    elif freeze != "none":
+        raise ConfigError(f"`freeze` must be 'none' or 'schedule', got {freeze!r}")
+    k = int(pd.DatetimeIndex(result.decisions.index).get_indexer(pd.DatetimeIndex([date]))[0])
+    lam_t = float(result.decisions["lam"].to_numpy(dtype=float)[k])
+    vix_t = float(result.decisions["vix"].to_numpy(dtype=float)[k])
+    if params.get("risk_aversion") not in (None, "None"):
+        raise ConfigError(
+            "sensitivities along a backtest need the linear VIX rule (dlam/dVIX = lam0 * eta); "
+            "this run used a custom `risk_aversion`"
+        )
+    return {
+        "R": result.mu[j] * ppy,
+        "Sigma": result.cov[j] * ppy,
+        "costs": costs,
+        "w_prev": p,
+        "lam": lam_t,
+        "lo": lo,
+        "hi": hi,
+        "dlam_dvix": float(params.get("lam0", 2.0)) * float(params.get("eta", 0.05)),
+        "vix": vix_t,
+        "symbols": symbols,
+    }
+
+
+def sensitivity_at(
+    result: BacktestResult,
+    date: object,
+    *,
+    vix_move: float = 5.0,
+    freeze: Freeze = "none",
+) -> tuple[Sensitivity, pd.DataFrame]:
+    """Sensitivities and the ranking at one decision date of a backtest.
+
+    Parameters
+    ----------
+    result : BacktestResult
+        A DynamicLambdaStrategy run (uses ``estimate_dates``, ``mu``, ``cov``, ``decisions``,
+        ``weights_before`` and ``params``).
+    date : date-like
+        The decision date, or the last estimate date on or before it.
+    vix_move : float, default 5.0
+        Typical VIX move, in points.
+    freeze : {"none", "schedule"}
+        See the module docstring.
+
+    Returns
+    -------
+    (Sensitivity, DataFrame)
+        The derivatives and :func:`~rwafolio.optimize.sensitivity.rank_inputs`' table.
+    """
+    dates = pd.DatetimeIndex(result.estimate_dates)
+    if len(dates) == 0:
+        raise DataError("`result` has no estimate dates (did the strategy record mu/cov?)")
+    ts = pd.Timestamp(date)  # type: ignore[arg-type]
+    j = int(dates.searchsorted(ts, side="right")) - 1
+    if j < 0:
+        raise DataError(f"`date` {ts.date()} is before the first decision {dates[0].date()}")
+    prob = _problem_at(result, j, freeze)
+    sens = sensitivities(
+        prob["R"],
+        prob["Sigma"],
+        prob["costs"],
+        prob["w_prev"],
+        prob["lam"],
+        lo=prob["lo"],
+        hi=prob["hi"],
+        dlam_dvix=prob["dlam_dvix"],
+        vix=prob["vix"],
+        symbols=prob["symbols"],
+    )
+    window = int(result.params.get("window", 30))
+    ranking = rank_inputs(sens, window, result.periods_per_year, vix_move)
+    ranking.attrs["date"] = dates[j]
+    return sens, ranking
+
+
+@dataclass(frozen=True)
+class SensitivityPath:
+    """The input ranking at each decision date of a backtest.
+
+    Attributes
+    ----------
+    table : DataFrame
+        Long format, one row per (date, input): ``date``, ``input``, ``kind``, ``move``,
+        ``turnover``, ``drisk_up``, ``drisk_down``, ``differentiable``, ``rank``, ``vix``,
+        ``lam``, ``regime`` ("stress" when VIX > ``stress_vix``, else "calm").
+    failed : DataFrame
+        Dates whose problem could not be differentiated: ``date``, ``reason``.
+    stress_vix : float
+    vix_move : float
+    freeze : str
+    every : int
+    """
+
+    table: pd.DataFrame
+    failed: pd.DataFrame
+    stress_vix: float
+    vix_move: float
+    freeze: str
+    every: int
+
+
+def sensitivity_path(
+    result: BacktestResult,
+    *,
+    every: int = 1,
+    vix_move: float = 5.0,
+    stress_vix: float = STRESS_VIX,
+    freeze: Freeze = "none",
+) -> SensitivityPath:
+    """Rank the inputs at every ``every``-th decision date of ``result``.
+
+    Parameters as in :func:`sensitivity_at`; ``stress_vix`` labels the regimes.
+    """
+    if not isinstance(every, int) or every < 1:
+        raise ConfigError(f"`every` must be a positive int, got {every!r}")
+    window = int(result.params.get("window", 30))
+    frames, failed = [], []
+    for j in range(0, len(result.estimate_dates), every):
+        date = result.estimate_dates[j]
+        try:
+            prob = _problem_at(result, j, freeze)
+            sens = sensitivities(
+                prob["R"],
+                prob["Sigma"],
+                prob["costs"],
+                prob["w_prev"],
+                prob["lam"],
+                lo=prob["lo"],
+                hi=prob["hi"],
+                dlam_dvix=prob["dlam_dvix"],
+                vix=prob["vix"],
+                symbols=prob["symbols"],
+            )
+        except (DataError, OptimizationError) as exc:
+            failed.append({"date": date, "reason": str(exc)})
+            continue
+        tab = rank_inputs(sens, window, result.periods_per_year, vix_move)
+        tab = tab[
+            [
+                "input",
+                "kind",
+                "move",
+                "turnover",
+                "drisk_up",
+                "drisk_down",
+                "differentiable",
+                "rank",
+            ]
+        ]
+        tab.insert(0, "date", date)
+        tab["vix"], tab["lam"] = prob["vix"], prob["lam"]
+        frames.append(tab)
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if len(table):
+        table["regime"] = np.where(table["vix"] > stress_vix, "stress", "calm")
+    return SensitivityPath(
+        table, pd.DataFrame(failed, columns=["date", "reason"]), stress_vix, vix_move, freeze, every
+    )
+
+
+def regime_summary(path: SensitivityPath, by: Literal["input", "kind"] = "input") -> pd.DataFrame:
+    """How the ranking differs between calm and stress dates.
+
+    Parameters
+    ----------
+    path : SensitivityPath
+    by : {"input", "kind"}
+        Per input, or per kind of input (mean, vol, corr, vix).
+
+    Returns
+    -------
+    DataFrame
+        ``by="input"``: per regime the mean turnover impact, mean rank and the share of dates in
+        the top five (columns ``<stat>_<regime>``), sorted by the stress impact. ``by="kind"``:
+        per regime the share of the total impact each kind carries (mean over dates of its summed
+        turnover over the date's total) and ``n_dates``.
+    """
+    t = path.table
+    if t.empty:
+        raise DataError("`path` has no dates")
+    if by == "input":
+        g = t.assign(top5=t["rank"] <= 5).groupby(["input", "regime"])
+        agg = g.agg(
+            turnover=("turnover", "mean"), rank=("rank", "mean"), top5_share=("top5", "mean")
+        )
+        wide = pd.DataFrame(agg.unstack("regime"))
+        wide.columns = pd.Index(["_".join(map(str, c)) for c in wide.columns.to_list()])
+        key = "turnover_stress" if "turnover_stress" in wide.columns else str(wide.columns[0])
+        return wide.sort_values(by=key, ascending=False)
+    if by == "kind":
+        per = t.groupby(["date", "regime", "kind"])["turnover"].sum().unstack("kind").fillna(0.0)
+        share = per.div(per.sum(axis=1).replace(0.0, np.nan), axis=0)
+        out = share.groupby(level="regime").mean()
+        out["n_dates"] = per.groupby(level="regime").size()
+        return out
+    raise ConfigError(f"`by` must be 'input' or 'kind', got {by!r}")
+
+
+def tornado_figure(ranking: pd.DataFrame, top: int = 12, title: str = "") -> Any:
+    """Tornado chart of a ranking: the change in portfolio volatility for -1 and +1 typical move.
+
+    Bars are ordered by the L1 turnover the move causes (printed beside each bar)."""
+    import plotly.graph_objects as go
+
+    r = ranking.head(top).iloc[::-1]
+    text = [f"turnover {x:.1%}" for x in r["turnover"]]
+    fig = go.Figure()
+    fig.add_bar(y=r["input"], x=100 * r["drisk_down"], orientation="h", name="-1 typical move")
+    fig.add_bar(
+        y=r["input"],
+        x=100 * r["drisk_up"],
+        orientation="h",
+        name="+1 typical move",
+        text=text,
+        textposition="outside",
+    )
+    fig.update_layout(
+        barmode="overlay",
+        title=title or "What moves the allocation (top inputs by turnover)",
+        xaxis_title="change in portfolio volatility (pp, annualized)",
+        height=max(320, 28 * len(r) + 120),
+    )
+    return fig
+
+
+# --------------------------------------------------------------------------- frequency study
+
+
+# --------------------------------------------------------------------------- CLI-facing entry points
+def _default_run(panel: Panel, strategy_params: Mapping[str, Any] | None) -> BacktestResult:
+    from rwafolio.backtest import run
+    from rwafolio.strategies.dynamic import DynamicLambdaStrategy
+
+    return run(DynamicLambdaStrategy(**dict(strategy_params or {})), panel, execute=False)
+
+
+def sensitivity_report(
+    panel: Panel,
+    *,
+    date: object = None,
+    result: BacktestResult | None = None,
+    strategy_params: Mapping[str, Any] | None = None,
+    every: int = 1,
+    top: int = 12,
+) -> tuple[pd.DataFrame, list[tuple[str, Any, str]]]:
+    """The ranking at ``date`` (or across the backtest) and its report sections.
+
+    Returns
+    -------
+    (DataFrame, list of (title, figure or DataFrame, note))
+        With ``date``: the ranking table at that decision. Without: the regime summary by input.
+        The sections go to ``rwafolio.reports.render_html(..., extra_sections=...)``.
+    """
+    res = result if result is not None else _default_run(panel, strategy_params)
+    sections: list[tuple[str, Any, str]] = []
+    note = (
+        "Bars: change in the optimal portfolio's annualized volatility for a one-standard-error "
+        "move of each estimate over the window (mean sigma*sqrt(ppy/T), vol sigma/sqrt(2T), "
+        "correlation (1-rho^2)/sqrt(T)) and a 5-point VIX move; ordered by the L1 turnover "
+        "that move would cause. Exact derivatives of the KKT system; one-sided where flagged."
+    )
+    if date is not None:
+        _, ranking = sensitivity_at(res, date)
+        d = str(pd.Timestamp(ranking.attrs["date"]).date())
+        sections.append((f"Sensitivity ranking at {d}", tornado_figure(ranking, top), note))
+        sections.append((f"Sensitivity table at {d}", ranking.head(top).round(5), note))
+        return ranking, sections
+    path = sensitivity_path(res, every=every)
+    by_input = regime_summary(path, "input")
+    by_kind = regime_summary(path, "kind")
+    last = path.table["date"].max()
+    _, ranking = sensitivity_at(res, last)
+    sections.append(
+        (
+            f"Sensitivity ranking at the last decision ({pd.Timestamp(last).date()})",
+            tornado_figure(ranking, top),
+            note,
+        )
+    )
+    sections.append(
+        (
+            "Sensitivities in calm and stress (VIX > 25)",
+            by_input.head(top).round(5),
+            "Mean turnover impact, mean rank and share of dates in the top five, per regime.",
+        )
+    )
+    sections.append(
+        (
+            "Share of impact by kind of input",
+            by_kind.round(4),
+            "Mean over dates of each kind's share of the summed turnover impact.",
+        )
+    )
+    return by_input, sections
