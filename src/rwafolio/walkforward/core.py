@@ -1,0 +1,560 @@
+"""Walk-forward: choose parameters in sample, apply them out of sample, stitch the pieces.
+
+:func:`walk_forward`
+
+1. plans the folds (:func:`~rwafolio.walkforward.splits.make_splits`);
+2. evaluates every grid point on every training window, as independent tasks on an executor
+   (local processes, Dask), from cash, without vectorbt; each training run gets the warm-up
+   history before its window (``max`` warm-up over the grid, at least ``history`` rows) and every
+   point trades from the same first date, so the scores are comparable;
+3. selects a point per fold with the metric (ties: first in grid order; see
+   :mod:`~rwafolio.walkforward.sweep`). A fold with too little training data, or whose points all
+   fail, falls back to the previous fold's parameters (the prototype's own for the first fold);
+4. stitches: fold k's test window is run on a panel slice holding its warm-up history, starting
+   from the drifted book actually held at the close of fold k-1's last date
+   (``initial_weights``) and its value (``init_cash``), so the value path is continuous and the
+   trade at the boundary pays its costs. The first fold starts from cash;
+5. runs every grid point once over the whole out-of-sample period (from cash, same first date)
+   and reports the best, picked with hindsight, beside the stitched portfolio: the gap is the cost
+   of not knowing the future;
+6. forecasts rolling VaR along the stitched portfolio (when :mod:`rwafolio.risk` is available and
+   the strategy records its estimates) and counts breaches per test window.
+
+Calendar schedules (``weekly``, ``monthly``) are evaluated on each slice; the ``history`` rows of
+context before every decision window keep them aligned with an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rwafolio.backtest.engine import run
+from rwafolio.backtest.result import BacktestResult
+from rwafolio.backtest.stats import STAT_NAMES, performance
+from rwafolio.exceptions import ConfigError
+from rwafolio.loaders.panel import Panel
+from rwafolio.strategies.base import Decision, MarketView, Strategy
+from rwafolio.walkforward.cache import TaskCache, digest, panel_fingerprint, task_seed
+from rwafolio.walkforward.executors import Executor, Task, TaskOutcome, resolve_executor, run_tasks
+from rwafolio.walkforward.result import FoldResult, FoldStatus, VarSettings, WalkForwardResult
+from rwafolio.walkforward.splits import SplitMode, SplitPlan, make_splits
+from rwafolio.walkforward.sweep import (
+    MetricFn,
+    SweepData,
+    build_strategy,
+    evaluate_point,
+    expand_grid,
+    resolve_metric,
+    row_slice,
+    score,
+    select,
+    with_memo,
+)
+
+#: Default rolling VaR settings of :func:`walk_forward` (immutable).
+DEFAULT_VAR = VarSettings()
+
+
+class Hold(Strategy):
+    """Never trades: the drifted book is held (the last-resort fallback of a fold)."""
+
+    def decide(self, view: MarketView) -> Decision | None:
+        return None
+
+
+def run_continuing(
+    strategy: Strategy,
+    panel: Panel,
+    *,
+    first_decision: int,
+    initial_weights: np.ndarray | None,
+    initial_value: float,
+) -> BacktestResult:
+    """``backtest.run`` starting from a book already held (weights as fractions of value, cash =
+    1 - sum) worth ``initial_value`` at the close of row ``first_decision - 1``.
+
+    The adapter between stitching and the engine's ``initial_weights``/``init_cash`` arguments.
+    """
+    if initial_weights is not None and "initial_weights" not in inspect.signature(run).parameters:
+        raise ConfigError("this rwafolio engine cannot start from held weights (`initial_weights`)")
+    return run(
+        strategy,
+        panel,
+        init_cash=float(initial_value),
+        first_decision=first_decision,
+        initial_weights=initial_weights,
+        progress=False,
+        execute=False,
+    )
+
+
+def _metrics(
+    returns: np.ndarray, turnover: float, costs: float, ppy: int, fn: MetricFn
+) -> dict[str, float]:
+    r = np.asarray(returns, dtype=float)
+    out: dict[str, float] = {}
+    if r.shape[0] >= 2:
+        with np.errstate(all="ignore"):
+            out.update({k: float(v) for k, v in performance(r, ppy).items()})
+    out["turnover"] = float(turnover)
+    out["costs_paid"] = float(costs)
+    out["score"] = score(r, ppy, fn)
+    out["n_periods"] = float(r.shape[0])
+    return out
+
+
+def _warmup(prototype: Strategy, params: Mapping[str, Any]) -> int:
+    try:
+        return max(0, int(build_strategy(prototype, params).warmup))
+    except Exception:  # the task itself will fail and be reported
+        return 0
+
+
+def walk_forward(
+    strategy: Strategy,
+    panel: Panel,
+    grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Sequence[Any]]],
+    *,
+    train: str = "730D",
+    test: str = "180D",
+    mode: SplitMode = "rolling",
+    gap: str = "0D",
+    plan: SplitPlan | None = None,
+    metric: str | MetricFn = "sharpe",
+    utility_lam: float = 2.0,
+    tie_tol: float = 1e-12,
+    min_train_periods: int = 30,
+    history: int = 40,
+    executor: str | Executor | Any | None = None,
+    cache: str | TaskCache | None = None,
+    seed: int = 0,
+    var: VarSettings | None = DEFAULT_VAR,
+    progress: bool | None = None,
+) -> WalkForwardResult:
+    """Walk-forward selection of ``strategy``'s parameters over ``grid`` (see module docstring).
+
+    Parameters
+    ----------
+    strategy : Strategy
+        Prototype; each grid point is applied to a copy with ``set_params``.
+    panel : Panel
+    grid : mapping name -> list, or list of such mappings
+        Any constructor parameters of the strategy (``lam0``, ``eta``, ``window``,
+        ``threshold``, ...).
+    train, test, gap : str
+        Calendar lengths (``"730D"``, ``"6M"``, ``"2Y"``); ``gap`` purges between train and test.
+    mode : {"rolling", "expanding"}
+    plan : SplitPlan or None
+        A ready plan (overrides train/test/mode/gap).
+    metric : {"sharpe", "utility", "calmar", "sortino", "cagr", "total_return"} or callable
+        Selection metric, higher is better; ``"utility"`` uses the fixed ``utility_lam``.
+    tie_tol : float
+        Relative tolerance for ties (first in grid order wins).
+    min_train_periods : int
+        A fold whose training window has fewer live periods is degenerate (falls back).
+    history : int
+        Minimum rows of context before each decision window (also covers calendar schedules).
+    executor : "local", "local:N", "serial", "dask://HOST:PORT", Client, Executor or None
+        Where the grid tasks run (None: local processes on all cores).
+    cache : path, TaskCache or None
+        Folder of finished task results (JSON); re-running resumes from it.
+    seed : int
+        Base seed: every task and the VaR forecasts derive their seeds from it.
+    var : VarSettings or None
+        Rolling VaR along the stitched portfolio; None skips it.
+    progress : bool or None
+        Progress bar (None: on a terminal only, not in CI).
+
+    Returns
+    -------
+    WalkForwardResult
+    """
+    t_start = time.perf_counter()
+    if not isinstance(strategy, Strategy):
+        raise ConfigError(f"`strategy` must be a rwafolio Strategy, got {type(strategy).__name__}")
+    if not isinstance(panel, Panel):
+        raise ConfigError(f"`panel` must be a Panel, got {type(panel).__name__}")
+    if not isinstance(min_train_periods, int) or min_train_periods < 2:
+        raise ConfigError(f"`min_train_periods` must be an int >= 2, got {min_train_periods!r}")
+    if not isinstance(history, int) or history < 1:
+        raise ConfigError(f"`history` must be an int >= 1, got {history!r}")
+    if not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"`seed` must be a non-negative int, got {seed!r}")
+    points = expand_grid(grid)
+    valid = strategy.get_params()
+    bad = sorted({k for p in points for k in p} - set(valid))
+    if bad:
+        raise ConfigError(f"`grid` names parameters {strategy.name} does not have: {bad}")
+    metric_name, metric_fn = resolve_metric(metric, utility_lam=utility_lam)
+    if plan is None:
+        plan = make_splits(panel.dates, train, test, mode=mode, gap=gap)
+    ppy = panel.periods_per_year
+    warm = max(_warmup(strategy, p) for p in points)
+    pad = max(warm, history)
+
+    # ---- tasks: every point on every training window, and on the whole OOS period
+    tasks: list[Task] = []
+    degenerate: dict[int, str] = {}
+    for f in plan.folds:
+        i0, i1 = f.train_rows
+        first = max(i0, warm)
+        if i1 - first < min_train_periods:
+            degenerate[f.index] = (
+                f"too little data: {max(0, i1 - first)} live training periods "
+                f"(< min_train_periods={min_train_periods}; warm-up {warm})"
+            )
+            continue
+        for j, p in enumerate(points):
+            payload = {"params": p, "start": max(0, i0 - pad), "stop": i1, "first": first}
+            key = f"fold{f.index}/p{j}"
+            tasks.append(Task(key, payload, task_seed(seed, key)))
+    live = [f for f in plan.folds if f.n_test > 0]
+    if not live:
+        raise ConfigError("the split plan has no test window with data")
+    r0, r_end = live[0].test_rows[0], live[-1].test_rows[1]
+    h_first = max(r0, warm)
+    if r_end - h_first >= 2:
+        for j, p in enumerate(points):
+            payload = {"params": p, "start": max(0, r0 - pad), "stop": r_end, "first": h_first}
+            key = f"hindsight/p{j}"
+            tasks.append(Task(key, payload, task_seed(seed, key)))
+    context = {
+        "data": panel_fingerprint(panel),
+        "strategy": type(strategy).__qualname__,
+        "prototype": strategy.get_params(),
+    }
+    fast = with_memo(strategy)  # same results, estimates computed once per window and worker
+    ex = resolve_executor(executor)
+    try:
+        outcomes = run_tasks(
+            evaluate_point,
+            tasks,
+            shared=SweepData(panel, fast),
+            executor=ex,
+            cache=cache,
+            context=context,
+            progress=progress,
+            desc="walk-forward",
+        )
+    finally:
+        if ex is not executor:
+            ex.close()
+
+    def scores_of(prefix: str) -> np.ndarray:
+        s = np.full(len(points), np.nan)
+        for j in range(len(points)):
+            o = outcomes.get(f"{prefix}/p{j}")
+            if o is not None and o.ok:
+                s[j] = score(np.asarray(o.value["returns"]), ppy, metric_fn)
+        return s
+
+    # ---- selection and stitching, fold by fold
+    fold_results: list[FoldResult] = []
+    score_rows: list[np.ndarray] = []
+    pieces: list[BacktestResult] = []
+    firsts: list[int] = []
+    prev_params: Mapping[str, Any] = {}
+    have_prev = False
+    held: np.ndarray | None = None
+    value = 1.0
+    for f in plan.folds:
+        prefix = f"fold{f.index}"
+        s = scores_of(prefix)
+        score_rows.append(s)
+        sel = select(s, tie_tol=tie_tol)
+        in_sample: dict[str, float] = {}
+        status: FoldStatus
+        point: int | None
+        if f.index in degenerate:
+            status, reason, point, params = "fallback", degenerate[f.index], None, dict(prev_params)
+        elif sel.index is None:
+            status, point, params = "fallback", None, dict(prev_params)
+            reason = f"every grid point failed ({sel.n_failed} of {len(points)})"
+        else:
+            status, reason, point, params = "ok", "", sel.index, dict(points[sel.index])
+            o = outcomes[f"{prefix}/p{sel.index}"].value
+            in_sample = _metrics(
+                np.asarray(o["returns"]), o["turnover"], o["costs"], ppy, metric_fn
+            )
+            if len(sel.tied) > 1:
+                reason = f"{len(sel.tied)} points tied; first in grid order chosen"
+        if status == "fallback":
+            reason += "; used " + (
+                "the previous fold's parameters" if have_prev else "the prototype's parameters"
+            )
+        if f.n_test == 0:
+            fold_results.append(
+                FoldResult(f.index, f.train_start, f.train_end, f.test_start, f.test_end, "empty",
+                           "test window holds no date", point, params, sel.score, sel.tied,
+                           len(points), sel.n_ok, sel.n_failed, in_sample, {})
+            )  # fmt: skip
+            continue
+        t0, t1 = f.test_rows
+        res, first, params, status, reason = _run_fold(
+            fast, panel, params, t0, t1, pad, held, value, status, reason
+        )
+        if params.get("hold") is not True:
+            prev_params, have_prev = params, True
+        k = first
+        live_r = res.returns.to_numpy()[k:]
+        costs = res.costs.to_numpy()[k:]
+        oos = _metrics(
+            live_r,
+            float(res.turnover.to_numpy()[k:].sum()),
+            float(1 - np.prod(1 - costs)),
+            ppy,
+            metric_fn,
+        )
+        fold_results.append(
+            FoldResult(
+                f.index, f.train_start, f.train_end, f.test_start, f.test_end, status, reason,
+                point if status == "ok" else None, params, sel.score if status == "ok" else float("nan"),
+                sel.tied, len(points), sel.n_ok, sel.n_failed, in_sample, oos,
+                boundary_turnover=float(res.turnover.iloc[k]), boundary_cost=float(res.costs.iloc[k]),
+            )
+        )  # fmt: skip
+        pieces.append(res)
+        firsts.append(k)
+        held = res.weights.to_numpy()[-1].copy()
+        value = float(res.value.iloc[-1])
+
+    stitched = stitch(panel, pieces, firsts, name=f"walk-forward {strategy.name}")
+    stitched_stats = stitched.stats()
+
+    # ---- hindsight: the best fixed point over the whole out-of-sample period
+    h_scores = scores_of("hindsight")
+    h_sel = select(h_scores, tie_tol=tie_tol)
+    hindsight = None
+    if h_sel.index is not None:
+        sub = row_slice(panel, max(0, r0 - pad), r_end)
+        hindsight = run(
+            build_strategy(fast, points[h_sel.index]), sub,
+            first_decision=h_first - max(0, r0 - pad), progress=False, execute=False,
+            name=f"hindsight best {strategy.name}",
+        )  # fmt: skip
+    comparison = _compare(stitched, hindsight, metric_fn)
+
+    forecasts, var_note, fold_var = _forecast_var(stitched, var, seed, plan)
+    if fold_var:
+        fold_results = [
+            FoldResult(**{**fr.__dict__, "var": fold_var.get(fr.index, {})}) for fr in fold_results
+        ]
+    failures = pd.DataFrame(
+        [
+            {"key": o.key, "fold": o.key.split("/")[0], "point": int(o.key.split("/p")[1]),
+             "attempts": o.attempts, "error": o.error}
+            for o in outcomes.values() if not o.ok
+        ],
+        columns=["key", "fold", "point", "attempts", "error"],
+    )  # fmt: skip
+    scores = pd.DataFrame(
+        np.vstack(score_rows) if score_rows else np.empty((0, len(points))),
+        index=pd.Index([f.index for f in plan.folds], name="fold"),
+        columns=[f"p{j}" for j in range(len(points))],
+    )
+    return WalkForwardResult(
+        plan=plan,
+        grid=points,
+        metric=metric_name,
+        folds=tuple(fold_results),
+        stitched=stitched,
+        stitched_stats=stitched_stats,
+        hindsight_point=h_sel.index,
+        hindsight=hindsight,
+        comparison=comparison,
+        scores=scores,
+        failures=failures,
+        forecasts=forecasts,
+        var_note=var_note,
+        seed=seed,
+        executor=ex.description,
+        n_tasks=len(tasks),
+        cache_hits=sum(1 for o in outcomes.values() if o.cached),
+        seconds=time.perf_counter() - t_start,
+        settings={
+            "train": plan.train, "test": plan.test, "mode": plan.mode, "gap": plan.gap,
+            "metric": metric_name, "tie_tol": tie_tol, "min_train_periods": min_train_periods,
+            "history": history, "warmup": warm, "var": None if var is None else asdict(var),
+            "strategy": type(strategy).__name__, "context": digest(context),
+        },
+    )  # fmt: skip
+
+
+def _run_fold(
+    strategy: Strategy,
+    panel: Panel,
+    params: dict[str, Any],
+    t0: int,
+    t1: int,
+    pad: int,
+    held: np.ndarray | None,
+    value: float,
+    status: FoldStatus,
+    reason: str,
+) -> tuple[BacktestResult, int, dict[str, Any], FoldStatus, str]:
+    """Run one test window from the carried book; on failure, hold the book instead."""
+    start = max(0, t0 - pad)
+    sub = row_slice(panel, start, t1)
+    try:
+        strat = build_strategy(strategy, params)
+        res = run_continuing(
+            strat, sub, first_decision=t0 - start, initial_weights=held, initial_value=value
+        )
+        return res, t0 - start, params, status, reason
+    except Exception as exc:
+        note = (
+            f"out-of-sample run with {params} failed ({type(exc).__name__}: {exc}); held the book"
+        )
+        res = run_continuing(
+            Hold(), sub, first_decision=t0 - start, initial_weights=held, initial_value=value
+        )
+        return res, t0 - start, {"hold": True}, "fallback", (reason + "; " if reason else "") + note
+
+
+def stitch(
+    panel: Panel, pieces: Sequence[BacktestResult], firsts: Sequence[int], *, name: str
+) -> BacktestResult:
+    """Join consecutive test-window results into one BacktestResult.
+
+    Each piece contributes its rows from its first decision on; the result also holds the row
+    before the first piece's first decision (cash, value 1), so ``stats()`` sees the first trade's
+    fees. Pieces must be contiguous (piece k starts the row after piece k-1 ends).
+    """
+    if not pieces:
+        raise ConfigError("nothing to stitch: no test window produced a result")
+    first_res, k0 = pieces[0], firsts[0]
+    sl = [slice(k0 - 1, None)] + [slice(k, None) for k in firsts[1:]]
+
+    def cat(attr: str) -> Any:
+        return pd.concat([getattr(p, attr).iloc[s] for p, s in zip(pieces, sl)])
+
+    value = cat("value")
+    dates = pd.DatetimeIndex(value.index)
+    if dates.has_duplicates or not dates.is_monotonic_increasing:
+        raise ConfigError("test windows overlap or are out of order; cannot stitch")
+    sub = panel.slice(dates[0], dates[-1])
+    if not sub.dates.equals(dates):
+        raise ConfigError("test windows are not contiguous; cannot stitch")
+    est_mask = [p.estimate_dates >= p.value.index[k] for p, k in zip(pieces, firsts)]
+    n = len(panel.symbols)
+    returns = value.pct_change().fillna(0.0).rename("returns")
+    decisions = pd.concat(
+        [p.decisions.loc[p.decisions.index >= p.value.index[k]] for p, k in zip(pieces, firsts)]
+    )
+    skipped = (
+        pd.concat(
+            [p.skipped.loc[p.skipped["date"] >= p.value.index[k]] for p, k in zip(pieces, firsts)]
+        )
+        if any(len(p.skipped) for p in pieces)
+        else first_res.skipped.iloc[:0]
+    )
+    return BacktestResult(
+        name=name,
+        panel=sub,
+        portfolio=None,
+        value=value,
+        returns=returns,
+        weights=cat("weights"),
+        weights_before=cat("weights_before"),
+        targets=cat("targets"),
+        decisions=decisions,
+        skipped=skipped.reset_index(drop=True),
+        turnover=cat("turnover"),
+        costs=cat("costs"),
+        estimate_dates=pd.DatetimeIndex(np.concatenate([p.estimate_dates[m] for p, m in zip(pieces, est_mask)])),
+        mu=np.concatenate([p.mu[m] for p, m in zip(pieces, est_mask)]).reshape(-1, n),
+        cov=np.concatenate([p.cov[m] for p, m in zip(pieces, est_mask)]).reshape(-1, n, n),
+        params={
+            "strategy": "walk-forward",
+            "first_decision": dates[1].strftime("%Y-%m-%d"),
+            "init_cash": float(first_res.init_cash),
+            "folds": [dict(p.params) for p in pieces],
+        },
+        init_cash=float(first_res.init_cash),
+    )  # fmt: skip
+
+
+def _compare(
+    stitched: BacktestResult, hindsight: BacktestResult | None, fn: MetricFn
+) -> pd.DataFrame:
+    wf = stitched.stats()
+    from rwafolio.backtest.stats import live_slice
+
+    wf_score = score(
+        stitched.returns.to_numpy()[live_slice(stitched)], stitched.periods_per_year, fn
+    )
+    rows = [*STAT_NAMES, "score"]
+    out = pd.DataFrame(index=rows, columns=["walk_forward", "hindsight_best", "gap"], dtype=float)
+    out.loc[list(STAT_NAMES), "walk_forward"] = wf.to_numpy()
+    out.loc["score", "walk_forward"] = wf_score
+    if hindsight is not None:
+        hs = hindsight.stats()
+        out.loc[list(STAT_NAMES), "hindsight_best"] = hs.to_numpy()
+        out.loc["score", "hindsight_best"] = score(
+            hindsight.returns.to_numpy()[live_slice(hindsight)], hindsight.periods_per_year, fn
+        )
+    out["gap"] = out["walk_forward"] - out["hindsight_best"]
+    return out
+
+
+def _forecast_var(
+    stitched: BacktestResult, var: VarSettings | None, seed: int, plan: SplitPlan
+) -> tuple[Any, str, dict[int, dict[str, float]]]:
+    if var is None:
+        return None, "skipped: var=None", {}
+    try:
+        from rwafolio.risk import rolling_forecasts
+        from rwafolio.risk.rolling import level_label
+    except ImportError as exc:
+        return None, f"skipped: rwafolio.risk is not importable ({exc})", {}
+    if len(stitched.estimate_dates) == 0:
+        return None, "skipped: the strategy records no R/Sigma estimates to forecast with", {}
+    fc = rolling_forecasts(
+        stitched, horizon=var.horizon, every=var.every, n_scenarios=var.n_scenarios,
+        distribution=var.distribution, levels=var.levels,  # type: ignore[arg-type]
+        rng=task_seed(seed, "var"), workers=1,
+    )  # fmt: skip
+    t = fc.table
+    usable = t["complete"].to_numpy(dtype=bool) & t["forecast_ok"].to_numpy(dtype=bool)
+    per_fold: dict[int, dict[str, float]] = {}
+    for f in plan.folds:
+        if f.test_start is None or f.test_end is None:
+            continue
+        inside = (t.index >= f.test_start) & (t.index <= f.test_end)
+        ok = inside & usable
+        d: dict[str, float] = {"n_forecasts": float(inside.sum()), "n_complete": float(ok.sum())}
+        for lv in fc.levels:
+            lab = level_label(lv)
+            br = t["realized_return"].to_numpy()[ok] < t[f"var_{lab}"].to_numpy()[ok]
+            d[f"breaches_{lab}"] = float(br.sum())
+            d[f"expected_{lab}"] = float(ok.sum() * (1 - lv))
+        per_fold[f.index] = d
+    note = (
+        f"{len(t)} forecasts ({var.distribution}, H={var.horizon}, every {var.every}th decision, "
+        f"{var.n_scenarios} scenarios); breaches count every complete forecast in the test window "
+        "(overlapping windows when every < H)"
+    )
+    return fc, note, per_fold
+
+
+def outcome_table(outcomes: Mapping[str, TaskOutcome]) -> pd.DataFrame:
+    """Key, ok, attempts, cached and seconds of task outcomes (for diagnostics)."""
+    return pd.DataFrame(
+        [
+            {
+                "key": o.key,
+                "ok": o.ok,
+                "attempts": o.attempts,
+                "cached": o.cached,
+                "seconds": o.seconds,
+            }
+            for o in outcomes.values()
+        ]
+    )

@@ -1,0 +1,155 @@
+"""The ``rwafolio walkforward`` command as a function: load data, read the grid, plan, run, report.
+
+Option precedence: an argument given here (the command line) wins over the grid file's
+``[walkforward]`` table, which wins over the defaults (train 730D, test 180D, rolling, gap 0D,
+Sharpe, seed 0, local processes on all cores).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rwafolio.exceptions import ConfigError
+from rwafolio.loaders.panel import Panel
+from rwafolio.walkforward.core import walk_forward
+from rwafolio.walkforward.result import VarSettings, WalkForwardResult
+from rwafolio.walkforward.splits import make_splits
+from rwafolio.walkforward.sweep import load_grid
+
+DEFAULTS: dict[str, Any] = {
+    "train": "730D",
+    "test": "180D",
+    "mode": "rolling",
+    "gap": "0D",
+    "metric": "sharpe",
+    "utility_lam": 2.0,
+    "seed": 0,
+    "executor": "local",
+}
+_KNOWN = {*DEFAULTS, "min_train_periods", "history", "tie_tol", "var"}
+
+
+def _load_panel(
+    source: str,
+    data_dirs: Sequence[str | os.PathLike[str]],
+    load_kwargs: dict[str, Any],
+) -> Panel:
+    from rwafolio.loaders import load
+
+    dirs = list(data_dirs)
+    if source.startswith("files:"):  # "files:DIR[,DIR...]" shorthand
+        dirs = [*source[len("files:") :].split(","), *dirs]
+        source = "files"
+    kw = {k: v for k, v in load_kwargs.items() if v is not None}
+    return load(source, data_dirs=dirs, **kw)  # type: ignore[arg-type]
+
+
+def walkforward_from_args(
+    *,
+    source: str | Panel,
+    grid: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None,
+    train: str | None = None,
+    test: str | None = None,
+    mode: str | None = None,
+    gap: str | None = None,
+    metric: str | None = None,
+    executor: str | Any | None = None,
+    seed: int | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    data_dirs: Sequence[str | os.PathLike[str]] = (),
+    symbols: Sequence[str] | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    vix: str | None = None,
+    policy: str | None = None,
+    var: bool = True,
+    progress: bool | None = None,
+    echo: Callable[[str], object] = print,
+) -> WalkForwardResult:
+    """Run ``rwafolio walkforward`` and write its report.
+
+    Parameters
+    ----------
+    source : str or Panel
+        ``"synthetic"``, ``"files"`` (with ``data_dirs``), ``"files:DIR[,DIR]"`` or
+        ``"yfinance"``, passed to :func:`rwafolio.loaders.load`; or a ready Panel.
+    grid : path
+        TOML grid file (see ``examples/walkforward.toml``).
+    out : path or None
+        HTML report to write (None: no report).
+    train, test, mode, gap, metric, executor, seed
+        Override the grid file's ``[walkforward]`` table. ``executor``: ``"local"``,
+        ``"local:N"``, ``"serial"`` or ``"dask://HOST:PORT"``.
+    cache_dir : path or None
+        Task cache folder (re-running resumes); None: ``$RWAFOLIO_WALKFORWARD_CACHE`` if set.
+    data_dirs, symbols, start, end, vix, policy
+        Passed to the loader.
+    var : bool
+        Rolling VaR forecasts along the stitched portfolio.
+    progress : bool or None
+        Progress bar (None: on a terminal, not in CI).
+    echo : callable
+        Where the split plan and the summary are printed.
+
+    Returns
+    -------
+    WalkForwardResult
+    """
+    spec = load_grid(Path(grid))
+    unknown = sorted(set(spec.settings) - _KNOWN)
+    if unknown:
+        raise ConfigError(f"`[walkforward]` in {str(grid)!r} has unknown keys {unknown}")
+    given = {"train": train, "test": test, "mode": mode, "gap": gap, "metric": metric,
+             "executor": executor, "seed": seed}  # fmt: skip
+    opts = {**DEFAULTS, **spec.settings, **{k: v for k, v in given.items() if v is not None}}
+    if isinstance(source, Panel):
+        panel = source
+    else:
+        panel = _load_panel(
+            source,
+            data_dirs,
+            {"symbols": symbols, "start": start, "end": end, "vix": vix, "policy": policy},
+        )
+    plan = make_splits(panel.dates, opts["train"], opts["test"], mode=opts["mode"], gap=opts["gap"])
+    echo(plan.describe())
+    echo(f"grid: {len(spec.grid)} points of {spec.strategy.name}; metric {opts['metric']}; "
+         f"executor {opts['executor']}")  # fmt: skip
+    extra = {k: opts[k] for k in ("min_train_periods", "history", "tie_tol") if k in opts}
+    var_opt = opts.get("var", var)
+    var_settings: VarSettings | None
+    if isinstance(var_opt, dict):
+        var_settings = VarSettings(**var_opt) if var else None
+    else:
+        var_settings = VarSettings() if (var and var_opt) else None
+    result = walk_forward(
+        spec.strategy,
+        panel,
+        [{k: [v] for k, v in pt.items()} for pt in spec.grid],  # points, in file order
+        plan=plan,
+        metric=opts["metric"],
+        utility_lam=float(opts["utility_lam"]),
+        executor=opts["executor"],
+        cache=None if cache_dir is None else str(cache_dir),
+        seed=int(opts["seed"]),
+        var=var_settings,
+        progress=progress,
+        **extra,
+    )
+    echo(
+        result.comparison.loc[["total_return", "sharpe", "max_drawdown", "costs_paid"]].to_string()
+    )
+    if len(result.failures):
+        echo(f"{len(result.failures)} task(s) failed after a retry; see the report")
+    if out is not None:
+        from rwafolio.reports import render_html
+
+        path = render_html(
+            result.stitched, result.forecasts, result, path=Path(out),
+            title=f"Walk-forward: {spec.strategy.name}",
+        )  # fmt: skip
+        echo(f"report: {path}")
+    return result

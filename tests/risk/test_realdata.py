@@ -1,0 +1,49 @@
+"""VaR backtests of the dynamic strategy on the real 2018-2024 data (../shared/data)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.stats import binom, chi2
+
+from rwafolio.risk import rolling_forecasts
+
+SYMBOLS = ["BTC-USD", "ETH-USD", "VNQ", "GLD", "TLT", "USDT-USD"]
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_rolling_var_backtest_on_real_data(shared_data: Path) -> None:
+    from rwafolio.backtest.engine import run
+    from rwafolio.loaders.api import load_files
+    from rwafolio.strategies import DynamicLambdaStrategy
+
+    panel = load_files(
+        SYMBOLS,
+        [shared_data / "Alexshch09__Stocks-prices", shared_data / "JoonmoAhn__quant_trading"],
+        start="2018-01-01",
+        end="2024-03-21",
+        policy="all_days",
+        vix=str(shared_data / "datasets__finance-vix" / "vix-daily.csv"),
+    )
+    res = run(DynamicLambdaStrategy(), panel, progress=False, execute=False)
+    rf = rolling_forecasts(res, horizon=30, every=30, n_scenarios=2000, rng=0)
+    t = rf.table
+    assert (~t["complete"]).sum() >= 1 and t["complete"].sum() > 60
+    suite = rf.backtest(0.95)
+    assert "non-overlapping" in suite.sampling
+    b = suite.breaches.to_numpy()
+    n, x = b.size, int(b.sum())
+    # independent recomputation of Kupiec and the binomial zone from the breach counts
+    p, ph = 0.05, x / n
+    lr = -2 * ((n - x) * np.log(1 - p) + x * np.log(p) - (n - x) * np.log(1 - ph) - x * np.log(ph))
+    assert suite.kupiec.statistic == pytest.approx(lr, rel=1e-10)
+    assert suite.kupiec.p_value == pytest.approx(chi2.sf(lr, 1), rel=1e-8)
+    assert suite.traffic.cumulative_probability == pytest.approx(binom.cdf(x, n, p), rel=1e-10)
+    # realized returns come from the value path
+    row = t[t["complete"]].iloc[3]
+    v = res.value.to_numpy()
+    p0 = int(row["position"])
+    assert row["realized_return"] == pytest.approx(v[p0 + 30] / v[p0] - 1, rel=1e-12)
