@@ -275,3 +275,20 @@ def test_kernel_twin_and_invariants_property(
     np.testing.assert_allclose(mdd, d, atol=1e-12)
     assert np.all(mdd <= 0) and np.all(paid >= 0)
     assert np.all(mdd <= np.minimum(out, 0) + 1e-12)  # the final loss is a drawdown too
+
+
+@pytest.mark.parametrize("distribution", ["normal", "student_t"])
+def test_many_assets_equals_twin(distribution: str) -> None:
+    n = 24
+    rng = np.random.default_rng(8)
+    a = rng.standard_normal((n, n + 3))
+    sig = a @ a.T / (n + 3) * 1e-4
+    mu = np.full(n, 1e-4)
+    w = np.full(n, 1.0 / n)
+    kw = dict(seed=4, horizon=7, n_scenarios=1500, distribution=distribution, nu=5.0)
+    sims = simulate(w, mu, sig, every=2, costs=np.full(n, 0.002), **kw)
+    x = draw_asset_returns(mu, sig, **kw)
+    o, d, p = simulate_paths_np(x, w, np.full(n, 0.002), 7, 2, False)
+    np.testing.assert_allclose(sims.outcomes, o, atol=1e-12)
+    np.testing.assert_allclose(sims.max_drawdowns, d, atol=1e-12)
+    np.testing.assert_allclose(sims.costs_paid, p, atol=1e-14)
