@@ -303,6 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--horizon", type=int, default=30, help="VaR horizon in periods")
         p.add_argument("--every", type=int, default=5, help="forecast every k-th decision date")
         p.add_argument("--no-risk", action="store_true", help="skip the Monte Carlo forecasts")
+        p.add_argument(
+            "--var-mean",
+            choices=["estimate", "zero"],
+            default="estimate",
+            help="mean of the rolling VaR forecasts: the strategy's own window estimate "
+            "(default) or zero (the usual risk-desk choice; see README)",
+        )
         p.add_argument("--no-crowding", action="store_true", help="skip the crowding simulation")
 
     p = sub.add_parser("demo", help="run the whole pipeline on the embedded synthetic market")

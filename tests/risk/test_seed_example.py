@@ -35,13 +35,9 @@ def test_seed_example_script(capsys: pytest.CaptureFixture[str]) -> None:
     ns = runpy.run_path(str(EXAMPLE), run_name="not_main")
     res = ns["main"]()
     lines = capsys.readouterr().out.splitlines()
-    assert re.fullmatch(r"VaR95 without agents: -\d+\.\d%", lines[0])
+    assert lines[0] == "VaR95 without agents: -11.7%"
     assert re.fullmatch(r"VaR95 with 10 agents: -\d+\.\d%", lines[1])
     assert "-12%" in lines[2] and "-15%" in lines[2]
-    # with daily rebalancing costs (mean C_p ~0.1%) the VaR sits a cost below the closed form
-    assert (
-        res["closed_form"] - 0.003
-        < res["var_without"]
-        < res["closed_form"] + 4 * res["var_without_se"]
-    )
+    # the cost-free forecast reproduces the closed form within its Monte Carlo error
+    assert abs(res["var_without"] - res["closed_form"]) < 4 * res["var_without_se"]
     assert res["var_with"] <= res["var_without"] + 0.002
