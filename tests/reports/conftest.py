@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from report_fixtures import build_run
+
+from tests.reports.report_fixtures import build_run
 
 
 @pytest.fixture(scope="session")

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report_fixtures import EVIL, build_run
 
 from rwafolio.reports import render_html
+from tests.reports.report_fixtures import EVIL, build_run
 
 pytestmark = pytest.mark.browser
 

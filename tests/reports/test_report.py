@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from markupsafe import Markup
-from report_fixtures import EVIL, EVIL_PROXY
 
 from rwafolio.exceptions import ConfigError
 from rwafolio.reports import collect, render_html, write_atomic
 from rwafolio.reports import render as render_mod
 from rwafolio.reports.figures import downsample
+from tests.reports.report_fixtures import EVIL, EVIL_PROXY
 
 SECTION_IDS = ("header", "performance", "allocation", "risk", "scenario", "walkforward")
 
