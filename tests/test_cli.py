@@ -123,3 +123,22 @@ def test_unknown_symbol_weights_in_var_is_an_error(capsys) -> None:  # type: ign
     code = main(["var", "--weights", "NOPE=1.0", "--scenarios", "1000"])
     assert code == 2
     assert "--weights" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_walkforward_command_on_synthetic(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    grid = tmp_path / "grid.toml"
+    grid.write_text(
+        '[strategy]\nname = "dynamic"\n[grid]\nlam0 = [1.0, 4.0]\n'
+        '[walkforward]\ntrain = "365D"\ntest = "365D"\nmode = "rolling"\nseed = 3\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "wf.html"
+    code = main(
+        ["walkforward", "--grid", str(grid), "--executor", "serial", "--out", str(out), "--no-var"]
+    )
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "fold" in text.lower()
+    html = out.read_text(encoding="utf-8")
+    assert "Walk-forward" in html and "hindsight" in html.lower()

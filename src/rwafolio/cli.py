@@ -18,6 +18,7 @@ from typing import Any
 from rwafolio.exceptions import ConfigError, RwafolioError
 
 DEFAULT_SYMBOLS = ["BTC-USD", "ETH-USD", "USDT-USD", "VNQ", "BIL", "GLD"]
+DEFAULT_SEED = 7
 
 
 def _add_data_args(p: argparse.ArgumentParser, *, default_source: str = "synthetic") -> None:
@@ -75,7 +76,7 @@ def _load_panel(args: argparse.Namespace, costs: dict[str, float] | None = None)
         "costs": costs or None,
     }
     if args.source == "synthetic":
-        kwargs["seed"] = args.seed
+        kwargs["seed"] = DEFAULT_SEED if args.seed is None else args.seed
     return load(args.source, symbols, **kwargs)
 
 
@@ -115,6 +116,8 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     from rwafolio.config import RunConfig, build_strategy, load_config
     from rwafolio.strategies import benchmark_suite
 
+    if args.seed is None:
+        args.seed = DEFAULT_SEED
     cfg = load_config(args.config) if getattr(args, "config", None) else RunConfig()
     if args.policy is None and "policy" in cfg.data:
         args.policy = cfg.data["policy"]
@@ -141,7 +144,9 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     if not getattr(args, "no_risk", False):
         from rwafolio.risk import rolling_forecasts
 
-        forecasts = rolling_forecasts(main, horizon=args.horizon, every=args.every, rng=args.seed)
+        forecasts = rolling_forecasts(
+            main, horizon=args.horizon, every=args.every, rng=args.seed, mean=args.var_mean
+        )
         scenario, crowding = _latest_scenarios(main, args)
     out = Path(args.out or out_default)
     from rwafolio.reports import render_html
@@ -213,6 +218,8 @@ def cmd_var(args: argparse.Namespace) -> int:
     from rwafolio.optimize import LedoitWolfEstimator
     from rwafolio.risk import forecast, simulate_crowding
 
+    if args.seed is None:
+        args.seed = DEFAULT_SEED
     panel = _load_panel(args)
     n = len(panel.symbols)
     if args.weights:
@@ -384,6 +391,8 @@ def cmd_frequency(args: argparse.Namespace) -> int:
     from rwafolio.frequency import frequency_report
     from rwafolio.strategies import DynamicLambdaStrategy
 
+    if args.seed is None:
+        args.seed = DEFAULT_SEED
     panel = _load_panel(args)
     study, sections = frequency_report(panel, executor=args.executor, rng=args.seed)
     _print_table(study.table.drop(columns="seconds"))
@@ -391,6 +400,28 @@ def cmd_frequency(args: argparse.Namespace) -> int:
         result = run(DynamicLambdaStrategy(), panel)
         path = _render_with_sections(result, sections, args.out)
         print(f"report: {path}")
+    return 0
+
+
+def cmd_walkforward(args: argparse.Namespace) -> int:
+    from rwafolio.walkforward.entry import walkforward_from_args
+
+    panel = _load_panel(args)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    walkforward_from_args(
+        source=panel,
+        grid=args.grid,
+        out=args.out,
+        train=args.train,
+        test=args.test,
+        mode=args.mode,
+        gap=args.gap,
+        metric=args.metric,
+        executor=args.executor,
+        seed=args.seed,
+        cache_dir=args.task_cache,
+        var=not args.no_var,
+    )
     return 0
 
 
@@ -419,15 +450,23 @@ def _add_optional_commands(sub: Any) -> None:
     p.add_argument("--out", default=None, help="HTML report path")
     p.set_defaults(func=cmd_frequency)
 
-    from rwafolio import walkforward
-
-    adder = getattr(walkforward, "add_cli", None)
-    if adder is not None:
-        p = sub.add_parser(
-            "walkforward", help="walk-forward parameter selection, stitched out of sample"
-        )
-        _add_data_args(p)
-        adder(p)
+    p = sub.add_parser(
+        "walkforward", help="walk-forward parameter selection, stitched out of sample"
+    )
+    _add_data_args(p)
+    p.add_argument("--grid", required=True, help="TOML grid file (see examples/walkforward.toml)")
+    p.add_argument("--train", default=None, help="training window, calendar time (e.g. 730D)")
+    p.add_argument("--test", default=None, help="test window, calendar time (e.g. 180D)")
+    p.add_argument("--gap", default=None, help="purge/embargo gap between train and test")
+    p.add_argument("--mode", choices=["rolling", "expanding"], default=None)
+    p.add_argument("--metric", default=None, help="sharpe | utility | calmar | sortino | cagr")
+    p.add_argument(
+        "--executor", default=None, help="local (default), local:N, serial or dask://HOST:PORT"
+    )
+    p.add_argument("--task-cache", default=None, help="folder caching finished tasks (resume)")
+    p.add_argument("--no-var", action="store_true", help="skip the VaR forecasts per fold")
+    p.add_argument("--out", default="out/walkforward.html", help="HTML report path")
+    p.set_defaults(func=cmd_walkforward)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
