@@ -149,7 +149,7 @@ def test_validation_names_parameter(kwargs, err, name):
         solve(**args, lo=lo, hi=hi)
 
 
-@njit(cache=True)
+@njit(cache=False)
 def _numba_caller(R, S, C, p, lo, hi):
     w, _it, st = solve_nb(R, S, C, p, 2.0, lo, hi, p, 1e-10, 1000)
     return w.sum(), st
