@@ -7,7 +7,6 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
-from tests.backtest.conftest import make_panel
 
 from rwafolio.backtest import run
 from rwafolio.exceptions import ConfigError, DataError
@@ -27,6 +26,7 @@ from rwafolio.sensitivity_path import (
     tornado_figure,
 )
 from rwafolio.strategies.dynamic import DynamicLambdaStrategy
+from tests.backtest.conftest import make_panel
 
 
 def cvx_weights(R, Sigma, C, p, lam, lo, hi):

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.optimize import brentq
-from tests.backtest.conftest import make_panel
 
 from rwafolio.backtest import run, self_financing_scale
 from rwafolio.backtest.execution import fees_paid, held_weights
 from rwafolio.exceptions import ConfigError
 from rwafolio.strategies import BuyAndHold, Decision, EqualWeight, FixedMix, Strategy
+from tests.backtest.conftest import make_panel
 
 
 def test_self_financing_scale_matches_root_finder() -> None:

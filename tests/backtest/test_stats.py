@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from tests.backtest.conftest import make_panel
 
 from rwafolio.backtest import performance, run, stats_table
 from rwafolio.backtest.stats import max_drawdown
 from rwafolio.strategies import EqualWeight
+from tests.backtest.conftest import make_panel
 
 
 @pytest.mark.parametrize("ann", [365, 252])

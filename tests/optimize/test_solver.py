@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from numba import njit
-from tests.optimize.conftest import random_problem
 
 from rwafolio.exceptions import ConfigError, DataError
 from rwafolio.optimize import kkt_residual, objective, solve, solve_arrays, solve_nb, solve_py
 from rwafolio.optimize._kernels import kkt_residual_nb, lp_nb, prox_nb
 from rwafolio.optimize._twins import lp_py, prox_py
 from rwafolio.optimize.model import FactorCovariance
+from tests.optimize.conftest import random_problem
 
 
 def _pd(n, rng):

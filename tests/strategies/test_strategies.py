@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.backtest.conftest import make_panel
 
 from rwafolio.backtest import run
 from rwafolio.exceptions import ConfigError
@@ -18,6 +17,7 @@ from rwafolio.strategies import (
     benchmark_suite,
     schedule_mask,
 )
+from tests.backtest.conftest import make_panel
 
 
 def test_schedule_masks_by_hand() -> None:

@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from tests.backtest.conftest import make_panel
 
 from rwafolio.backtest import run
 from rwafolio.exceptions import ConfigError
@@ -15,6 +14,7 @@ from rwafolio.strategies import DynamicLambdaStrategy
 from rwafolio.walkforward import walk_forward
 from rwafolio.walkforward.entry import walkforward_from_args
 from rwafolio.walkforward.sweep import MemoEstimator, with_memo
+from tests.backtest.conftest import make_panel
 
 pytest.importorskip("rwafolio.optimize.estimators")
 

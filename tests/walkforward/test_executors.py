@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from tests.backtest.conftest import make_panel
 
 from rwafolio.exceptions import ConfigError
 from rwafolio.strategies import FixedMix
@@ -22,6 +21,7 @@ from rwafolio.walkforward import (
     task_seed,
     walk_forward,
 )
+from tests.backtest.conftest import make_panel
 
 
 def draw_task(shared: Any, payload: Any, seed: int) -> dict[str, Any]:

@@ -7,12 +7,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from tests.backtest.conftest import make_panel
 
 from rwafolio.backtest import run
 from rwafolio.strategies import Decision, FixedMix, MarketView
 from rwafolio.walkforward import VarSettings, walk_forward
 from rwafolio.walkforward.splits import make_splits
+from tests.backtest.conftest import make_panel
 
 COSTS = {"BTC-USD": 0.001, "ETH-USD": 0.002, "VNQ": 0.01}
 MIXES = [
