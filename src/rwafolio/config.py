@@ -94,16 +94,22 @@ def parse_config(doc: Mapping[str, Any], path: str | None = None) -> RunConfig:
     return RunConfig(strategy=strat, costs=costs, data=data, path=path)
 
 
-def load_config(path: str | Path) -> RunConfig:
-    """Read and validate a TOML config file."""
+def read_toml(path: str | Path, what: str) -> dict[str, Any]:
+    """Parse a TOML file; ``what`` names the parameter in error messages (e.g. ``"--config"``)."""
     p = Path(path)
     try:
-        doc = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"`--config` file {p} does not exist") from exc
+        return tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"`{what}` file {str(p)!r} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"`{what}` file {str(p)!r} cannot be read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"`--config` file {p} is not valid TOML: {exc}") from exc
-    return parse_config(doc, str(p))
+        raise ConfigError(f"`{what}` file {str(p)!r} is not valid TOML: {exc}") from None
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a TOML config file."""
+    return parse_config(read_toml(path, "--config"), str(path))
 
 
 def build_strategy(params: Mapping[str, Any]) -> Any:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import itertools
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -315,14 +314,10 @@ def load_grid(path: str | Path) -> GridSpec:
     maps parameter names to lists; ``[walkforward]`` holds run settings.
     """
     import rwafolio.strategies as strategies
+    from rwafolio.config import read_toml
 
     p = Path(path)
-    try:
-        doc = tomllib.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"`grid` file {str(p)!r} cannot be read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"`grid` file {str(p)!r} is not valid TOML: {exc}") from None
+    doc = read_toml(p, "grid")
     unknown = sorted(set(doc) - {"strategy", "grid", "walkforward"})
     if unknown:
         raise ConfigError(f"`grid` file {str(p)!r} has unknown tables {unknown}")
