@@ -111,6 +111,10 @@ def ledoit_wolf(returns: object, annualize: int | None = None) -> tuple[np.ndarr
     shrink = 0.0 if beta <= 0.0 or delta <= 0.0 else beta / delta
     S = (1.0 - shrink) * S
     S[np.diag_indices(n)] += shrink * m
+    if shrink > 0.0 and m > 0.0:
+        # (1 - s) S + s m I with S = D'D / T PSD: every eigenvalue is >= s m > 0, so the
+        # eigen-repair (the costliest step at every date of a backtest) is not needed.
+        return _scale(mu, np.ascontiguousarray(0.5 * (S + S.T)), annualize)
     return _scale(mu, psd_repair(S), annualize)
 
 
