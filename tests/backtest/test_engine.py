@@ -182,3 +182,62 @@ def test_scale_kernel_and_twin_agree() -> None:
         cash = 1.0 - held.sum()
         a, b = scale_py(target, held, cash, costs), _scale_nb(target, held, cash, costs)
         np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-15)
+
+
+def test_memory_behind_the_view_holds_no_future() -> None:
+    panel = make_panel(n_days=60)
+    leaks: list[float] = []
+
+    class Cheat(Strategy):
+        def decide(self, view):  # type: ignore[no-untyped-def]
+            base = view.returns
+            while getattr(base, "base", None) is not None:
+                base = base.base
+            future = np.asarray(base)[view.t + 1 :]
+            leaks.append(float(np.abs(future).max()) if future.size else 0.0)
+            if view.vix is not None:
+                vbase = view.vix
+                while getattr(vbase, "base", None) is not None:
+                    vbase = vbase.base
+                fut = np.asarray(vbase)[view.t + 1 :]
+                leaks.append(float(np.abs(fut).max()) if fut.size else 0.0)
+            return None
+
+    run(Cheat(), panel, execute=False)
+    assert len(leaks) > 100 and max(leaks) == 0.0
+
+
+def test_a_target_that_keeps_cash_keeps_it() -> None:
+    panel = make_panel(n_days=30, costs={"BTC-USD": 0.01, "ETH-USD": 0.01, "VNQ": 0.01})
+
+    class HalfCash(Strategy):
+        def decide(self, view):  # type: ignore[no-untyped-def]
+            return Decision(target=np.array([0.25, 0.25, np.nan]))
+
+    res = run(HalfCash(), panel, first_decision=5)
+    w = res.weights.iloc[5].to_numpy()
+    # From cash, 0.5 of value pays for the buys and their 1% fee: k (0.5 + 0.01 * 0.5) = 0.5, so
+    # each buy is 0.25 / 1.01 of the value before, and the value after is 1 - 0.005 / 1.01.
+    np.testing.assert_allclose(w[:2], (0.25 / 1.01) / (1 - 0.005 / 1.01), rtol=1e-9)
+    assert 0.49 < 1 - w.sum() < 0.51
+    np.testing.assert_allclose(held_weights(res.portfolio).to_numpy()[5], w, atol=1e-9)
+
+    class Levered(Strategy):
+        def decide(self, view):  # type: ignore[no-untyped-def]
+            return Decision(target=np.array([0.7, 0.7, np.nan]))
+
+    with pytest.raises(ConfigError, match="sum to"):
+        run(Levered(), panel, execute=False)
+
+
+def test_first_decision_must_leave_the_warmup() -> None:
+    from rwafolio.strategies import DynamicLambdaStrategy
+
+    with pytest.raises(ConfigError, match="first_decision"):
+        run(DynamicLambdaStrategy(window=20), make_panel(n_days=60), first_decision=5)
+
+
+def test_buy_and_hold_does_not_rebuy_a_carried_book() -> None:
+    panel = make_panel(n_days=60)
+    res = run(BuyAndHold(), panel, first_decision=10, initial_weights=np.array([0.2, 0.3, 0.5]))
+    assert res.turnover.sum() == 0.0

@@ -38,7 +38,15 @@ def test_schedule_masks_by_hand() -> None:
     monthly = schedule_mask(dates, open_, "monthly")
     assert list(dates[monthly].strftime("%Y-%m-%d")) == ["2024-01-01", "2024-02-01"]
     every2 = schedule_mask(dates, open_, "every2")
-    assert every2.sum() == (open_.sum() + 1) // 2 and not np.any(every2 & ~open_)
+    block = (dates - pd.Timestamp("1970-01-01")).days // 2
+    expected = [
+        i
+        for i in range(40)
+        if open_[i] and not any(open_[j] and block[j] == block[i] for j in range(i))
+    ]
+    assert np.flatnonzero(every2).tolist() == expected
+    # A sub-panel (a walk-forward fold) trades on the same days as the whole panel.
+    np.testing.assert_array_equal(schedule_mask(dates[13:], open_[13:], "every2"), every2[13:])
     assert not schedule_mask(dates, open_, "never").any()
     with pytest.raises(ConfigError, match="schedule"):
         schedule_mask(dates, open_, "hourly")
@@ -203,7 +211,8 @@ def test_cost_blind_trades_more_and_pays_more() -> None:
     assert blind.turnover.sum() > aware.turnover.sum()
     assert blind.costs.sum() > aware.costs.sum()
     const = run(suite["constant_lambda"], panel, first_decision=20, execute=False)
-    np.testing.assert_allclose(const.decisions["lam"].to_numpy(), 2.0)
+    # lam0 (1 + eta * 20): the dynamic rule at the VIX's long-run average
+    np.testing.assert_allclose(const.decisions["lam"].to_numpy(), 2.0 * (1 + 0.05 * 20))
 
 
 def test_solver_failure_falls_back_and_never_kills_the_run(monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -223,3 +232,64 @@ def test_solver_failure_falls_back_and_never_kills_the_run(monkeypatch) -> None:
     assert (res.decisions["fallback_reason"] != "").any()
     assert res.decisions["kkt_residual"].max() <= 1e-7
     assert res.solver_stats()["fallbacks"] > 0
+
+
+def test_hold_fallback_does_not_trade(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import rwafolio.optimize.solver as solver_mod
+
+    real = solver_mod.solve_arrays
+
+    def failing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        sol = real(*args, **kwargs)
+        import dataclasses
+
+        return dataclasses.replace(sol, solver="hold", status="failed", fallback_reason="forced")
+
+    monkeypatch.setattr("rwafolio.optimize.solve_arrays", failing)
+    res = run(DynamicLambdaStrategy(window=20), make_panel(n_days=80), execute=False)
+    assert res.turnover.sum() == 0.0
+    assert (res.decisions["solver"] == "hold").all()
+    assert res.solver_stats()["fallbacks"] == len(res.decisions)
+
+
+def test_infeasible_hold_under_caps_falls_back_without_killing_the_run() -> None:
+    panel = make_panel(n_days=200, seed=0)
+    caps = {"BTC-USD": (0.0, 0.4), "ETH-USD": (0.0, 0.4), "VNQ": (0.0, 0.4)}
+    res = run(DynamicLambdaStrategy(window=20, bounds=caps, threshold=0.01), panel, execute=False)
+    assert len(res.decisions) == 200 - 20
+    reasons = res.decisions["fallback_reason"]
+    assert reasons.str.contains("portfolio rule used").any()  # the per-asset hold was infeasible
+    assert reasons.str.contains("no fully invested portfolio").any()  # frozen + caps < 1: hold
+    held = res.decisions["solver"] == "hold"
+    assert (res.turnover.loc[held[held].index] == 0).all()
+    live = res.weights.to_numpy()[25:]
+    np.testing.assert_allclose(live.sum(axis=1), 1.0, atol=1e-9)
+
+
+def test_stress_override_lets_rwa_trade_daily() -> None:
+    import dataclasses
+
+    panel = make_panel(n_days=120)
+    calm = dataclasses.replace(panel, vix=panel.vix * 0 + 15.0)
+    stressed = dataclasses.replace(panel, vix=panel.vix * 0 + 40.0)
+    kw = {"window": 20, "threshold_mode": "none", "eta": 0.0}
+    a = run(DynamicLambdaStrategy(**kw), calm, execute=False)
+    b = run(DynamicLambdaStrategy(**kw), stressed, execute=False)
+    vnq_open = panel.tradable["VNQ"].to_numpy()[20:]
+    assert a.targets["VNQ"].notna().sum() < 0.3 * vnq_open.sum()  # weekly
+    assert b.targets["VNQ"].notna().sum() == vnq_open.sum()  # every open day
+    c = run(DynamicLambdaStrategy(**kw, stress_vix=None), stressed, execute=False)
+    assert c.targets["VNQ"].notna().sum() == a.targets["VNQ"].notna().sum()
+
+
+def test_risk_aversion_callables_are_checked_and_smoothing_is_used() -> None:
+    from rwafolio.optimize import VixLinear
+
+    panel = make_panel(n_days=60)
+    with pytest.raises(Exception, match="risk-aversion"):
+        run(DynamicLambdaStrategy(window=20, risk_aversion=lambda v: -1.0), panel, execute=False)
+    smooth = VixLinear(lam0=2.0, eta=0.05, smoothing=5.0)
+    res = run(DynamicLambdaStrategy(window=20, risk_aversion=smooth), panel, execute=False)
+    t = panel.dates.get_loc(res.decisions.index[10])
+    expected = smooth.path(panel.vix.to_numpy()[: t + 1])[-1]  # past-only path
+    np.testing.assert_allclose(res.decisions["lam"].iloc[10], expected)

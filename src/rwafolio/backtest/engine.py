@@ -31,7 +31,7 @@ import pandas as pd
 from numba import njit
 
 from rwafolio.backtest.result import BacktestResult
-from rwafolio.exceptions import ConfigError
+from rwafolio.exceptions import ConfigError, OptimizationError
 from rwafolio.loaders.panel import Panel
 from rwafolio.strategies.base import Decision, MarketView, Setup, Strategy
 
@@ -49,12 +49,15 @@ def self_financing_scale(
     target, held, costs : ndarray of shape (n_traded,)
         Targets and held weights of the traded assets, their one-off costs.
     cash : float
-        Cash weight before trading.
+        Cash weight available to the trade (before trading, less the cash the strategy wants to
+        keep).
 
     Returns
     -------
     float
         Root of the increasing, piecewise-linear f(k) = k sum(t) + sum C |k t - w| - (cash + sum w).
+        k is slightly below 1 when the targets use all the available cash (the fees come out of
+        them).
     """
     return float(
         _scale_nb(
@@ -148,10 +151,11 @@ def run(
     n_dates, n = prices.shape
     returns = np.zeros_like(prices)
     returns[1:] = prices[1:] / prices[:-1] - 1.0
-    returns.flags.writeable = False
     vix = None if panel.vix is None else panel.vix.to_numpy(dtype=float)
-    if vix is not None:
-        vix.flags.writeable = False
+    # What strategies see: buffers the engine fills one row at a time, so even the memory behind
+    # a view (``view.returns.base``) holds nothing after the decision date.
+    seen_returns = np.zeros_like(returns)
+    seen_vix = None if vix is None else np.zeros_like(vix)
     costs = panel.universe.costs
     symbols = panel.symbols
     classes = panel.universe.classes
@@ -168,10 +172,10 @@ def run(
         )
     )
     start = strategy.warmup if first_decision is None else int(first_decision)
-    if start < 0 or start >= n_dates:
+    if start < strategy.warmup or start >= n_dates:
         raise ConfigError(
-            f"`first_decision` {start} is outside the panel's {n_dates} dates "
-            f"(the strategy needs {strategy.warmup} periods of warm-up)"
+            f"`first_decision` must be in [{strategy.warmup}, {n_dates}) (the strategy needs "
+            f"{strategy.warmup} periods of warm-up; the panel has {n_dates} dates), got {start}"
         )
 
     w = np.zeros(n)
@@ -217,12 +221,15 @@ def run(
             cash = 1.0 - float(w.sum())
             sent[t] = np.where(w > 0, w, np.nan)
         w_before[t] = w
+        seen_returns[t] = returns[t]
+        if seen_vix is not None and vix is not None:
+            seen_vix[t] = vix[t]
         if t >= start:
             view = MarketView(
                 t,
                 dates,
-                returns[: t + 1],
-                None if vix is None else vix[: t + 1],
+                seen_returns[: t + 1],
+                None if seen_vix is None else seen_vix[: t + 1],
                 w.copy(),
                 tradable[t],
                 symbols,
@@ -230,7 +237,16 @@ def run(
                 costs,
                 panel.periods_per_year,
             )
-            decision = strategy.decide(view)
+            try:
+                decision = strategy.decide(view)
+            except OptimizationError as exc:
+                # A numerical failure on one date never kills the run: hold, and say why.
+                decision = Decision(
+                    target=np.full(n, np.nan),
+                    solver="hold",
+                    status="failed",
+                    fallback_reason=f"hold: {exc}",
+                )
             if decision is not None:
                 if not isinstance(decision, Decision):
                     decision = Decision(target=np.asarray(decision, dtype=float))
@@ -253,7 +269,16 @@ def run(
                     if np.any(tg < -1e-12):
                         raise ConfigError(f"{strategy.name} returned negative targets (long only)")
                     tg = np.maximum(tg, 0.0)
-                    k = self_financing_scale(tg, w[traded], cash, costs[traded])
+                    keep_cash = 1.0 - tg.sum() - w[~traded].sum()
+                    if keep_cash < -1e-9:
+                        raise ConfigError(
+                            f"{strategy.name} on {dates[t].date()}: targets plus the weights it "
+                            f"does not trade sum to {1.0 - keep_cash:.6f} > 1 (long only, no "
+                            "leverage)"
+                        )
+                    k = self_financing_scale(
+                        tg, w[traded], cash - max(keep_cash, 0.0), costs[traded]
+                    )
                     k *= 1.0 - _CASH_GUARD
                     new = k * tg
                     trade = new - w[traded]

@@ -107,6 +107,8 @@ class BuyAndHold(Strategy):
         self.bought_ = False
 
     def decide(self, view: MarketView) -> Decision | None:
+        if view.weights.sum() > 0:  # a book carried in (walk-forward) counts as bought
+            self.bought_ = True
         if self.bought_ or not np.all(view.tradable[self.mix_ > 0]):
             return None
         self.bought_ = True
@@ -114,8 +116,27 @@ class BuyAndHold(Strategy):
         return Decision(target=target)
 
 
+#: Long-run average of CBOE's VIX (1990-2024 mean of daily closes: about 19.5).
+LONG_RUN_VIX = 20.0
+
+
+def constant_lambda(params: Any) -> float:
+    """The constant-lam benchmark's lam: the dynamic rule at the VIX's long-run average.
+
+    lam0 * (1 + eta * 20), so both strategies take the same risk on average and the comparison
+    isolates the effect of moving lam with the index (lam0 alone would be a less risk-averse
+    strategy, not a static version of the same one).
+    """
+    return float(params.get("lam0", 2.0)) * (1.0 + float(params.get("eta", 0.05)) * LONG_RUN_VIX)
+
+
 def benchmark_suite(strategy: Any) -> dict[str, Strategy]:
-    """The comparison set for a DynamicLambdaStrategy, sharing its schedules and warm-up."""
+    """The comparison set for a DynamicLambdaStrategy, sharing its schedules and warm-up.
+
+    equal weight and buy and hold; constant lam (:func:`constant_lambda`); cost-blind (C = 0 in
+    the optimizer, execution still pays the fees).
+    """
+    from rwafolio.optimize.risk_aversion import Constant
     from rwafolio.strategies.dynamic import DynamicLambdaStrategy
 
     params = strategy.get_params()
@@ -124,6 +145,8 @@ def benchmark_suite(strategy: Any) -> dict[str, Strategy]:
     return {
         "equal_weight": EqualWeight(schedules=sched, warmup_periods=warm),
         "buy_and_hold": BuyAndHold(warmup_periods=warm),
-        "constant_lambda": DynamicLambdaStrategy(**{**params, "eta": 0.0, "risk_aversion": None}),
+        "constant_lambda": DynamicLambdaStrategy(
+            **{**params, "risk_aversion": Constant(constant_lambda(params))}
+        ),
         "cost_blind": DynamicLambdaStrategy(**{**params, "costs": "blind"}),
     }

@@ -106,7 +106,8 @@ class DynamicLambdaStrategy(Strategy):
     # ------------------------------------------------------------------ setup
     def prepare(self, setup: Setup) -> None:
         from rwafolio.optimize.estimators import LedoitWolfEstimator
-        from rwafolio.optimize.risk_aversion import Constant, VixLinear
+        from rwafolio.optimize.risk_aversion import Callable as RuleCallable
+        from rwafolio.optimize.risk_aversion import Constant, RiskAversionRule, VixLinear
 
         if not isinstance(self.window, int | np.integer) or self.window < 2:
             raise ConfigError(f"`window` must be an integer >= 2, got {self.window!r}")
@@ -128,13 +129,22 @@ class DynamicLambdaStrategy(Strategy):
             )
         check_threshold(self.threshold, self.threshold_mode)
         self.estimator_ = self.estimator if self.estimator is not None else LedoitWolfEstimator()
-        if self.risk_aversion is not None:
+        if isinstance(self.risk_aversion, RiskAversionRule):
             self.rule_ = self.risk_aversion
+        elif self.risk_aversion is not None:
+            if not callable(self.risk_aversion):
+                raise ConfigError(
+                    "`risk_aversion` must be a rule (VixLinear, Constant, ...) or a callable "
+                    f"vix -> lam, got {type(self.risk_aversion).__name__}"
+                )
+            self.rule_ = RuleCallable(self.risk_aversion)  # checks every lam it returns
         elif self.eta == 0:
             self.rule_ = Constant(float(self.lam0))
         else:
             self.rule_ = VixLinear(lam0=float(self.lam0), eta=float(self.eta))
-        needs_vix = self.risk_aversion is not None or self.eta != 0
+        # A rule smoothed along the index's path is evaluated on the past path at each date.
+        self.smoothed_ = getattr(self.rule_, "smoothing", None) is not None
+        needs_vix = not isinstance(self.rule_, Constant)
         if needs_vix and not setup.has_vix:
             raise ConfigError(
                 "the risk-aversion rule needs a volatility index but the panel has none; load one "
@@ -187,7 +197,10 @@ class DynamicLambdaStrategy(Strategy):
         R = np.ascontiguousarray(mu * self.ppy_)
         Sigma = np.ascontiguousarray(cov * self.ppy_)
         vix = float(view.vix[-1]) if view.vix is not None else float("nan")
-        lam = float(self.rule_(vix))
+        if self.smoothed_ and view.vix is not None:
+            lam = float(self.rule_.path(view.vix)[-1])
+        else:
+            lam = float(self.rule_(vix))
         C = self.opt_costs_
 
         def bounds_for(frozen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -229,13 +242,29 @@ class DynamicLambdaStrategy(Strategy):
             return np.asarray(s.weights, dtype=float)
 
         proposed = np.asarray(sol.weights, dtype=float)
-        target, skipped, _ = apply_threshold(
-            proposed, held, may, self.threshold, self.threshold_mode, view.symbols, resolve
-        )
+        fallback = ""
+        try:
+            target, skipped, _ = apply_threshold(
+                proposed, held, may, self.threshold, self.threshold_mode, view.symbols, resolve
+            )
+        except OptimizationError as exc:
+            # Holding the in-band assets left no feasible portfolio under the bounds (e.g. a
+            # capped asset drifted above its cap): use the whole-portfolio rule today.
+            del solutions[1:]
+            target, skipped, _ = apply_threshold(
+                proposed, held, may, self.threshold, "portfolio", view.symbols, resolve
+            )
+            fallback = f"per_asset hold infeasible ({exc}); portfolio rule used"
         final = solutions[-1]
+        if final.solver == "hold":
+            # Every solver failed: the "hold" answer is a projection, not an optimum. No trade.
+            target = np.full(held.shape[0], np.nan)
         self.last_w_ = np.asarray(final.weights, dtype=float)
         worst = max(solutions, key=lambda s: s.kkt_residual)
-        fallback = "; ".join(s.fallback_reason for s in solutions if s.fallback_reason)
+        fallback = "; ".join(
+            [s.fallback_reason for s in solutions if s.fallback_reason]
+            + ([fallback] if fallback else [])
+        )
         solver = final.solver if all(s.solver == final.solver for s in solutions) else "mixed"
         return Decision(
             target=target,

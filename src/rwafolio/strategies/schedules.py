@@ -4,7 +4,8 @@ A schedule is evaluated on the panel's dates and its tradable mask only (both kn
 whether a market is open today is not future information). Names:
 
 - ``"daily"``: every date the asset's market is open;
-- ``"every2"``: every second open date of the asset;
+- ``"every2"``: the first open date of each two-day block (calendar days counted from
+  1970-01-01, so sub-panels agree with the whole);
 - ``"weekly"``: the first open date of each ISO week;
 - ``"monthly"``: the first open date of each calendar month;
 - ``"never"``: the asset is held as it drifts.
@@ -40,13 +41,12 @@ def schedule_mask(dates: pd.DatetimeIndex, tradable: np.ndarray, schedule: str) 
         return tradable.copy()
     if schedule == "never":
         return np.zeros_like(tradable)
-    if schedule == "every2":
-        out = np.zeros_like(tradable)
-        idx = np.flatnonzero(tradable)
-        out[idx[::2]] = True
-        return out
-    if schedule in ("weekly", "monthly"):
-        if schedule == "weekly":
+    if schedule in ("every2", "weekly", "monthly"):
+        if schedule == "every2":
+            # Blocks of two calendar days anchored at 1970-01-01, so a sub-panel (a walk-forward
+            # fold) trades on the same days as the whole panel.
+            key = (dates.to_numpy().astype("datetime64[D]").astype(np.int64) // 2).astype(np.int64)
+        elif schedule == "weekly":
             iso = dates.isocalendar()
             key = iso["year"].to_numpy() * 100 + iso["week"].to_numpy()
         else:
