@@ -27,9 +27,24 @@ def window():
 
 
 def test_ledoit_wolf_matches_sklearn(window):
-    mu, S = LedoitWolfEstimator().estimate(window)
+    mu, S = LedoitWolfEstimator(target="scaled_identity").estimate(window)
     np.testing.assert_allclose(S, sk_lw(window)[0], atol=1e-15)
     np.testing.assert_allclose(mu, window.mean(axis=0))
+
+
+def test_ledoit_wolf_correlation_target_keeps_variances(window):
+    """sklearn's shrinkage of the standardized returns, rescaled by the sample vols."""
+    _mu, S = LedoitWolfEstimator().estimate(window)
+    D = window - window.mean(axis=0)
+    sd = np.sqrt((D * D).mean(axis=0))
+    live = sd > 0
+    np.testing.assert_allclose(np.diag(S)[live], sd[live] ** 2, rtol=1e-12)
+    assert np.all(S[~live] == 0) and np.all(S[:, ~live] == 0)
+    corr = sk_lw(D[:, live] / sd[live], assume_centered=True)[0]
+    np.testing.assert_allclose(
+        S[np.ix_(live, live)], corr * np.outer(sd[live], sd[live]), atol=1e-15
+    )
+    assert np.linalg.eigvalsh(S).min() > -1e-18
 
 
 def test_sample_and_annualization(window):

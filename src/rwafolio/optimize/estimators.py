@@ -10,6 +10,7 @@ zero-variance stablecoin or a window shorter than the number of assets gives a v
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -27,7 +28,9 @@ __all__ = [
 
 
 def _window(returns: object, min_obs: int = 1) -> np.ndarray:
-    X = np.asarray(returns, dtype=float)
+    # A fresh copy: SIMD reductions can round differently with the memory alignment of a view,
+    # and estimates must not depend on where in a larger array the window sits.
+    X = np.array(returns, dtype=float, order="C")
     if X.ndim != 2:
         raise DataError(f"`window_returns` must be 2D (n_obs, n_assets), got {X.ndim}D")
     if X.shape[0] < min_obs or X.shape[1] == 0:
@@ -91,17 +94,12 @@ def ewma(
     return _scale(mu, psd_repair(S), annualize)
 
 
-def ledoit_wolf(returns: object, annualize: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Ledoit-Wolf (2004) shrinkage of the (ddof = 0) covariance towards ``m I``, ``m = tr(S)/n``.
+LedoitWolfTarget = Literal["correlation", "scaled_identity"]
 
-    Shrinkage ``min(beta, delta) / delta`` with ``delta = ||S - m I||_F^2 / n`` and
-    ``beta = (sum_t ||x_t x_t' - S||_F^2) / (n T^2)`` on centred data, as in
-    ``sklearn.covariance.ledoit_wolf``.  The mean is the sample mean.
-    """
-    X = _window(returns, 1)
-    T, n = X.shape
-    mu = X.mean(axis=0)
-    D = X - mu
+
+def _lw_shrinkage(D: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """(ddof = 0 covariance S, shrinkage towards m I, m = tr(S)/n) of centred data, as sklearn."""
+    T, n = D.shape
     S = D.T @ D / T
     m = np.trace(S) / n
     delta = (np.sum(S * S) - 2.0 * m * np.trace(S) + n * m * m) / n
@@ -109,13 +107,50 @@ def ledoit_wolf(returns: object, annualize: int | None = None) -> tuple[np.ndarr
     beta = (np.sum(row2 * row2) / T - np.sum(S * S)) / (n * T)
     beta = min(beta, delta)
     shrink = 0.0 if beta <= 0.0 or delta <= 0.0 else beta / delta
-    S = (1.0 - shrink) * S
-    S[np.diag_indices(n)] += shrink * m
-    if shrink > 0.0 and m > 0.0:
-        # (1 - s) S + s m I with S = D'D / T PSD: every eigenvalue is >= s m > 0, so the
-        # eigen-repair (the costliest step at every date of a backtest) is not needed.
-        return _scale(mu, np.ascontiguousarray(0.5 * (S + S.T)), annualize)
-    return _scale(mu, psd_repair(S), annualize)
+    return S, float(shrink), float(m)
+
+
+def ledoit_wolf(
+    returns: object, annualize: int | None = None, target: LedoitWolfTarget = "correlation"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Ledoit-Wolf (2004) shrinkage of the (ddof = 0) covariance; the mean is the sample mean.
+
+    ``target="scaled_identity"`` shrinks S towards ``m I`` with ``m = tr(S)/n``, shrinkage
+    ``min(beta, delta) / delta``, ``delta = ||S - m I||_F^2 / n``,
+    ``beta = (sum_t ||x_t x_t' - S||_F^2) / (n T^2)`` on centred data, exactly as
+    ``sklearn.covariance.ledoit_wolf``. In a universe that mixes crypto (vol ~70%) with T-bills
+    (vol ~0.3%) that target pulls every variance towards the average, giving T-bills a crypto-like
+    risk. ``target="correlation"`` (the default) therefore applies the same shrinkage to the
+    standardized returns: the correlation matrix shrinks towards the identity and every variance
+    is kept as estimated. Zero-variance assets (a pegged stablecoin) keep zero rows.
+    """
+    X = _window(returns, 1)
+    T, n = X.shape
+    mu = X.mean(axis=0)
+    D = X - mu
+    if target == "scaled_identity":
+        S, shrink, m = _lw_shrinkage(D)
+        S = (1.0 - shrink) * S
+        S[np.diag_indices(n)] += shrink * m
+        if shrink > 0.0 and m > 0.0:
+            # (1 - s) S + s m I with S = D'D / T PSD: every eigenvalue is >= s m > 0, so the
+            # eigen-repair (the costliest step at every date of a backtest) is not needed.
+            return _scale(mu, np.ascontiguousarray(0.5 * (S + S.T)), annualize)
+        return _scale(mu, psd_repair(S), annualize)
+    if target != "correlation":
+        raise ConfigError(f"`target` must be 'correlation' or 'scaled_identity', got {target!r}")
+    sd = np.sqrt((D * D).sum(axis=0) / T)
+    live = sd > 0.0
+    out = np.zeros((n, n))
+    if live.any():
+        Z = D[:, live] / sd[live]
+        C, shrink, _ = _lw_shrinkage(Z)
+        C = (1.0 - shrink) * C
+        C[np.diag_indices(C.shape[0])] += shrink  # m = 1 for standardized data
+        C = psd_repair(C) if shrink == 0.0 else 0.5 * (C + C.T)
+        s = sd[live]
+        out[np.ix_(live, live)] = C * s[:, None] * s[None, :]
+    return _scale(mu, np.ascontiguousarray(out), annualize)
 
 
 @dataclass(frozen=True)
@@ -144,10 +179,16 @@ class EWMAEstimator:
 
 @dataclass(frozen=True)
 class LedoitWolfEstimator:
-    """Sample mean and Ledoit-Wolf shrunk covariance (see :func:`ledoit_wolf`)."""
+    """Sample mean and Ledoit-Wolf shrunk covariance (see :func:`ledoit_wolf`).
+
+    ``target="correlation"`` (default) shrinks correlations and keeps every variance;
+    ``"scaled_identity"`` is sklearn's classic form.
+    """
+
+    target: LedoitWolfTarget = "correlation"
 
     def estimate(
         self, window_returns: object, periods_per_year: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """``(mu, Sigma)`` of shapes (n,), (n, n); annualized when ``periods_per_year`` is set."""
-        return ledoit_wolf(window_returns, periods_per_year)
+        return ledoit_wolf(window_returns, periods_per_year, self.target)
