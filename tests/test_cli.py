@@ -142,3 +142,36 @@ def test_walkforward_command_on_synthetic(tmp_path: Path, capsys) -> None:  # ty
     assert "fold" in text.lower()
     html = out.read_text(encoding="utf-8")
     assert "Walk-forward" in html and "hindsight" in html.lower()
+
+
+@pytest.mark.parametrize(
+    "doc, match",
+    [
+        ({"strategy": {"lam0": "two"}}, "lam0"),
+        ({"strategy": {"stress_vix": True}}, "stress_vix"),
+        ({"strategy": {"bounds": {"BTC-USD": 0.6}}}, "bounds"),
+        ({"strategy": {"schedules": "daily"}}, "schedules"),
+        ({"strategy": {"window": 30.5}}, "window"),
+    ],
+)
+def test_config_values_of_the_wrong_type_are_named(doc: dict, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        parse_config(doc)
+
+
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["var", "--seed", "-1"], "--seed"),
+        (["var", "--window", "100000"], "--window"),
+        (["var", "--weights", "BTC-USD=0.9,ETH-USD=0.9"], "--weights"),
+        (["sensitivity", "--date", "garbage"], "--date"),
+        (["sensitivity", "--date", "2030-01-01"], "--date"),
+    ],
+)
+def test_bad_arguments_exit_2_naming_the_flag(argv: list[str], match: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SystemExit) as exc:
+        code = main(argv)
+        raise SystemExit(code)
+    assert exc.value.code == 2
+    assert match in capsys.readouterr().err

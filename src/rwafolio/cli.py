@@ -21,6 +21,33 @@ DEFAULT_SYMBOLS = ["BTC-USD", "ETH-USD", "USDT-USD", "VNQ", "BIL", "GLD"]
 DEFAULT_SEED = 7
 
 
+def _nonneg_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {v}")
+    return v
+
+
+def _pos_int(text: str) -> int:
+    v = _nonneg_int(text)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {v}")
+    return v
+
+
+def _pos_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {v}")
+    return v
+
+
 def _add_data_args(p: argparse.ArgumentParser, *, default_source: str = "synthetic") -> None:
     p.add_argument(
         "--source",
@@ -52,11 +79,26 @@ def _add_data_args(p: argparse.ArgumentParser, *, default_source: str = "synthet
     )
     p.add_argument("--cache-dir", default=None, help="yfinance cache folder")
     p.add_argument(
-        "--seed", type=int, default=7, help="seed of the synthetic market and of Monte Carlo"
+        "--missing",
+        choices=["raise", "ffill", "drop"],
+        default=None,
+        help="a missing data day (a session with no row in a file): raise (default), ffill "
+        "(carry the price, not tradable that day) or drop the date for every asset",
+    )
+    p.add_argument(
+        "--seed",
+        type=_nonneg_int,
+        default=None,
+        help="seed of the synthetic market and of the Monte Carlo draws (default 7; "
+        "walkforward: the grid file's)",
     )
 
 
-def _load_panel(args: argparse.Namespace, costs: dict[str, float] | None = None) -> Any:
+def _load_panel(
+    args: argparse.Namespace,
+    costs: dict[str, float] | None = None,
+    missing: str | None = None,
+) -> Any:
     from rwafolio.loaders import load
 
     policy = args.policy or "all_days"
@@ -74,6 +116,7 @@ def _load_panel(args: argparse.Namespace, costs: dict[str, float] | None = None)
         "vix": vix,
         "cache_dir": args.cache_dir,
         "costs": costs or None,
+        "missing": getattr(args, "missing", None) or missing or "raise",
     }
     if args.source == "synthetic":
         kwargs["seed"] = DEFAULT_SEED if args.seed is None else args.seed
@@ -121,7 +164,18 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     cfg = load_config(args.config) if getattr(args, "config", None) else RunConfig()
     if args.policy is None and "policy" in cfg.data:
         args.policy = cfg.data["policy"]
-    panel = _load_panel(args, costs=dict(cfg.costs))
+    costs = dict(cfg.costs)
+    if args.symbols is not None:
+        unused = sorted(set(costs) - set(args.symbols))
+        if unused:
+            print(f"note: config [costs] for symbols not loaded, not used: {unused}")
+            costs = {k: v for k, v in costs.items() if k not in unused}
+    panel = _load_panel(args, costs=costs, missing=cfg.data.get("missing"))
+    print(
+        f"data: {panel.source}{' (SYNTHETIC: not market history)' if panel.synthetic else ''}, "
+        f"{panel.dates[0].date()}..{panel.dates[-1].date()}, {len(panel.symbols)} assets, "
+        f"policy {panel.policy}, vix {panel.vix_source}"
+    )
     strategy = build_strategy(cfg.strategy)
     suite = {"dynamic": strategy, **benchmark_suite(strategy)}
     first = max(s.warmup for s in suite.values())
@@ -129,17 +183,20 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     for name, strat in suite.items():
         results[name] = run(strat, panel, name=name, first_decision=first)
     main = results["dynamic"]
-    print(
-        f"data: {panel.source}{' (SYNTHETIC)' if panel.synthetic else ''}, "
-        f"{panel.dates[0].date()}..{panel.dates[-1].date()}, {len(panel.symbols)} assets, "
-        f"policy {panel.policy}, vix {panel.vix_source}"
-    )
     _print_table(stats_table(results))
+    print(
+        "(returns, volatility, drawdown and costs_paid are fractions: 0.70 = 70%; costs_paid is "
+        "the share of wealth paid in fees; turnover_per_year sums |weight traded| per year)"
+    )
     ss = main.solver_stats()
     print(
         f"solver: {ss['by_solver']}, worst KKT residual {ss['worst_kkt']:.2e}, "
         f"failures {ss.get('failures', 0)}, fallbacks {ss['fallbacks']}"
     )
+    reasons = main.decisions["fallback_reason"]
+    reasons = reasons[reasons != ""].str.split(r" \(").str[0].value_counts()
+    for reason, count in reasons.head(3).items():
+        print(f"  {count} x {reason}")
     forecasts = scenario = crowding = None
     if not getattr(args, "no_risk", False):
         from rwafolio.risk import rolling_forecasts
@@ -205,6 +262,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.vix = None
     args.cache_dir = None
     args.config = None
+    args.missing = None
     return _run_suite(args, out_default="out/demo.html")
 
 
@@ -227,8 +285,18 @@ def cmd_var(args: argparse.Namespace) -> int:
         if unknown:
             raise ConfigError(f"`--weights` names symbols not loaded: {unknown}")
         weights = np.array([float(args.weights.get(s, 0.0)) for s in panel.symbols])
+        if np.any(weights < 0) or weights.sum() > 1 + 1e-9:
+            raise ConfigError(
+                f"`--weights` must be >= 0 and sum to at most 1 (the rest is cash), got sum "
+                f"{weights.sum():.4f}"
+            )
     else:
         weights = np.full(n, 1.0 / n)
+    available = len(panel.dates) - 1
+    if args.window > available or args.window < 2:
+        raise ConfigError(f"`--window` must be in [2, {available}] periods here, got {args.window}")
+    if panel.synthetic:
+        print("data: SYNTHETIC (the embedded generator, not market history)")
     window = panel.returns().to_numpy()[-args.window :]
     mu, cov = LedoitWolfEstimator().estimate(window)
     costs = panel.universe.costs
@@ -264,9 +332,13 @@ def cmd_var(args: argparse.Namespace) -> int:
         )
         print(f"{'no agents':>10}: " + _risk_line(c.without_agents))
         print(f"{'10 agents':>10}: " + _risk_line(c.with_agents))
+        shares = ", ".join(
+            f"VaR{lv * 100:g} {x:.0%}" if np.isfinite(x) else f"VaR{lv * 100:g} n/a (VaR is a gain)"
+            for lv, x in zip(c.with_agents.levels, c.impact_share, strict=True)
+        )
         print(
-            f"{'':>10}  crowding (mean cosine of agents' trades) {c.crowding:.2f}; share of the "
-            f"VaR loss from impact {', '.join(f'{x:.0%}' for x in c.impact_share)}"
+            f"{'':>10}  agents' trade alignment (mean cosine, 1 = identical) {c.crowding:.2f}; "
+            f"share of the VaR loss due to their price impact: {shares}"
         )
     return 0
 
@@ -307,8 +379,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def risk_opts(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--horizon", type=int, default=30, help="VaR horizon in periods")
-        p.add_argument("--every", type=int, default=5, help="forecast every k-th decision date")
+        p.add_argument("--horizon", type=_pos_int, default=30, help="VaR horizon in periods")
+        p.add_argument(
+            "--every", type=_pos_int, default=5, help="forecast every k-th decision date"
+        )
         p.add_argument("--no-risk", action="store_true", help="skip the Monte Carlo forecasts")
         p.add_argument(
             "--var-mean",
@@ -321,7 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="run the whole pipeline on the embedded synthetic market")
     p.add_argument("--out", default="out/demo.html", help="HTML report path")
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--seed", type=_nonneg_int, default=7)
     p.add_argument("--policy", choices=["all_days", "exchange_days"], default=None)
     p.add_argument("--start", default=None)
     p.add_argument("--end", default=None)
@@ -351,10 +425,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("var", help="Monte Carlo VaR/CVaR of a portfolio at the latest date")
     _add_data_args(p)
     p.add_argument("--weights", type=_weights_arg, default=None, help="SYM=W,SYM=W (default equal)")
-    p.add_argument("--window", type=int, default=30)
-    p.add_argument("--horizon", type=int, default=30)
-    p.add_argument("--scenarios", type=int, default=10_000)
-    p.add_argument("--nu", type=float, default=5.0)
+    p.add_argument("--window", type=_pos_int, default=30, help="estimation window, periods")
+    p.add_argument("--horizon", type=_pos_int, default=30, help="horizon, periods")
+    p.add_argument("--scenarios", type=_pos_int, default=10_000, help="Monte Carlo scenarios")
+    p.add_argument("--nu", type=_pos_float, default=5.0, help="Student-t degrees of freedom (> 2)")
     p.add_argument(
         "--crowding", action="store_true", help="also run the multi-agent crowding model"
     )
@@ -375,7 +449,22 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     from rwafolio.strategies import DynamicLambdaStrategy
 
     panel = _load_panel(args)
+    if panel.synthetic:
+        print("data: SYNTHETIC (the embedded generator, not market history)")
     result = run(DynamicLambdaStrategy(), panel, execute=args.out is not None)
+    if args.date is not None:
+        import pandas as pd
+
+        try:
+            when = pd.Timestamp(args.date)
+        except (ValueError, TypeError):
+            raise ConfigError(f"`--date` must be YYYY-MM-DD, got {args.date!r}") from None
+        dates = result.estimate_dates
+        if when not in dates:
+            raise ConfigError(
+                f"`--date` {args.date} is not a decision date of this run "
+                f"({dates[0].date()}..{dates[-1].date()}; under exchange_days only sessions are)"
+            )
     table, sections = sensitivity_report(panel, date=args.date, result=result, every=args.every)
     where = f"the decision of {args.date}" if args.date else "across the backtest (calm vs stress)"
     print(f"what moves the allocation: {where}")
@@ -408,7 +497,7 @@ def cmd_walkforward(args: argparse.Namespace) -> int:
 
     panel = _load_panel(args)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    walkforward_from_args(
+    wf = walkforward_from_args(
         source=panel,
         grid=args.grid,
         out=args.out,
@@ -422,6 +511,12 @@ def cmd_walkforward(args: argparse.Namespace) -> int:
         cache_dir=args.task_cache,
         var=not args.no_var,
     )
+    ok = [f for f in wf.folds if f.status == "ok"]
+    if not ok:
+        raise ConfigError(
+            "every walk-forward fold failed to choose parameters (every grid point failed or "
+            "the folds are too short); see the fold table above and the `--grid` file"
+        )
     return 0
 
 
@@ -437,8 +532,10 @@ def _add_optional_commands(sub: Any) -> None:
     p = sub.add_parser("sensitivity", help="what moves the allocation: derivative ranking")
     _add_data_args(p)
     p.add_argument("--date", default=None, help="decision date YYYY-MM-DD (default: all dates)")
-    p.add_argument("--every", type=int, default=1, help="every k-th decision date (no --date)")
-    p.add_argument("--top", type=int, default=15, help="rows to print")
+    p.add_argument(
+        "--every", type=_pos_int, default=1, help="every k-th decision date (without --date)"
+    )
+    p.add_argument("--top", type=_pos_int, default=15, help="rows to print")
     p.add_argument("--out", default=None, help="HTML report path")
     p.set_defaults(func=cmd_sensitivity)
 

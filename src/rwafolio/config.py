@@ -24,6 +24,7 @@ A config file has up to three tables; every key is optional and unknown keys are
 
     [data]
     policy = "all_days"     # "all_days" | "exchange_days"
+    missing = "raise"       # a missing data day: "raise" | "ffill" (not tradable) | "drop"
 """
 
 from __future__ import annotations
@@ -50,7 +51,14 @@ _STRATEGY_KEYS = {
     "schedules",
     "bounds",
 }
-_DATA_KEYS = {"policy"}
+_DATA_KEYS = {"policy", "missing"}
+
+
+def _number(value: Any, where: str) -> float:
+    """A TOML number (not a boolean, not a string) as float, or a ConfigError naming the key."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"config {where} must be a number, got {value!r}")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -78,13 +86,38 @@ def parse_config(doc: Mapping[str, Any], path: str | None = None) -> RunConfig:
         )
     if strat.get("stress_vix") is False:
         strat["stress_vix"] = None
+    for key in ("lam0", "eta", "threshold", "stress_vix", "cost_horizon", "ewma_halflife"):
+        if key in strat and strat[key] is not None:
+            strat[key] = _number(strat[key], f"[strategy].{key}")
+    if "window" in strat and (
+        not isinstance(strat["window"], int) or isinstance(strat["window"], bool)
+    ):
+        raise ConfigError(f"config [strategy].window must be an integer, got {strat['window']!r}")
+    for key in ("estimator", "threshold_mode", "costs"):
+        if key in strat and not isinstance(strat[key], str):
+            raise ConfigError(f"config [strategy].{key} must be a string, got {strat[key]!r}")
+    if "schedules" in strat:
+        if not isinstance(strat["schedules"], dict) or not all(
+            isinstance(v, str) for v in strat["schedules"].values()
+        ):
+            raise ConfigError(
+                "config [strategy.schedules] must be a table of class or symbol = schedule name, "
+                f"got {strat['schedules']!r}"
+            )
     if "bounds" in strat:
-        strat["bounds"] = {str(k): (float(v[0]), float(v[1])) for k, v in strat["bounds"].items()}
-    costs = {}
-    for k, v in dict(doc.get("costs", {})).items():
-        if not isinstance(v, int | float) or isinstance(v, bool):
-            raise ConfigError(f"config [costs].{k} must be a number, got {v!r}")
-        costs[str(k)] = float(v)
+        bounds = strat["bounds"]
+        if not isinstance(bounds, dict):
+            raise ConfigError(f"config [strategy.bounds] must be a table, got {bounds!r}")
+        parsed = {}
+        for k, v in bounds.items():
+            if not isinstance(v, list) or len(v) != 2:
+                raise ConfigError(f"config [strategy.bounds].{k} must be [lo, hi], got {v!r}")
+            parsed[str(k)] = (
+                _number(v[0], f"[strategy.bounds].{k}[0]"),
+                _number(v[1], f"[strategy.bounds].{k}[1]"),
+            )
+        strat["bounds"] = parsed
+    costs = {str(k): _number(v, f"[costs].{k}") for k, v in dict(doc.get("costs", {})).items()}
     data = dict(doc.get("data", {}))
     bad = set(data) - _DATA_KEYS
     if bad:

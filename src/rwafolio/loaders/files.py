@@ -245,7 +245,12 @@ def read_file(path: str | os.PathLike[str], symbol: str | None = None) -> dict[s
             f"extra_{i}" for i in range(max(0, table.shape[1] - len(_KLINE_NAMES)))
         ]
         return _from_table(table, p, symbol)
-    table = pd.read_csv(p, encoding="utf-8-sig")
+    try:
+        table = pd.read_csv(p, encoding="utf-8-sig")
+    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise _layout_error(
+            p, f"it is not a readable UTF-8 CSV ({type(exc).__name__}: {exc})"
+        ) from None
     return _from_table(table, p, symbol)
 
 

@@ -246,7 +246,13 @@ class DaskExecutor(Executor):
                 addr = "tcp://" + addr[len("dask://") :]
             if "://" not in addr:
                 addr = "tcp://" + addr
-            self._client = Client(addr, set_as_default=False)
+            try:
+                self._client = Client(addr, set_as_default=False, timeout="10s")
+            except (OSError, TimeoutError) as exc:
+                raise ConfigError(
+                    f"`executor`: no Dask scheduler answered at {client_or_address!r} ({exc}); start one "
+                    "(`dask scheduler`) or use `local`"
+                ) from None
             self._own = True
         else:
             raise ConfigError(
