@@ -2,7 +2,8 @@
 
 Runs the default DynamicLambdaStrategy on BTC-USD, ETH-USD, USDT-USD, VNQ, BIL, GLD with CBOE's
 VIX under a calendar policy, forecasts 30-period VaR/CVaR at every decision date (normal and
-Student-t, 10,000 scenarios, seeded), and runs Kupiec, Christoffersen, conditional coverage and the
+Student-t, 10,000 scenarios, seeded; with the strategy's own window mean and with a zero mean),
+and runs Kupiec, Christoffersen, conditional coverage and the
 Basel traffic light on non-overlapping windows (and, for reference, on all overlapping ones).
 
 Run: ``.venv/bin/python examples/realdata_var_backtest.py [all_days|exchange_days]``.
@@ -32,17 +33,20 @@ panel = load(
 result = run(DynamicLambdaStrategy(), panel, execute=False)
 print(f"policy {policy}: {len(result.estimate_dates)} decision dates; stats:")
 print(result.stats().round(3).to_string())
-for dist in ("normal", "student_t"):
-    fc = rolling_forecasts(result, horizon=30, every=1, distribution=dist, rng=2024)
-    print(f"\n== {dist}: {int(fc.table['complete'].sum())} complete forecasts of {len(fc.table)}")
-    for sampling in ("non_overlapping", "all"):
-        for level in (0.95, 0.99):
-            for kind in ("var", "dar"):
-                suite = fc.backtest(level, kind=kind, sampling=sampling)
-                b = fc.breaches(level, kind=kind, sampling=sampling)
-                print(
-                    f"{sampling:>15} {kind.upper()}{level * 100:g}: {int(b.sum())}/{len(b)} breaches "
-                    f"(expected {len(b) * (1 - level):.1f}); Kupiec LR {suite.kupiec.statistic:.2f} "
-                    f"p {suite.kupiec.p_value:.3f}; Christoffersen p {suite.independence.p_value:.3f}; "
-                    f"CC p {suite.conditional.p_value:.3f}; traffic light {suite.traffic.zone}"
-                )
+for mean in ("estimate", "zero"):
+    for dist in ("normal", "student_t"):
+        fc = rolling_forecasts(result, horizon=30, every=1, distribution=dist, rng=2024, mean=mean)
+        n_complete = int(fc.table["complete"].sum())
+        print(f"\n== mean {mean}, {dist}: {n_complete} complete forecasts of {len(fc.table)}")
+        for sampling in ("non_overlapping", "all"):
+            for level in (0.95, 0.99):
+                for kind in ("var", "dar"):
+                    suite = fc.backtest(level, kind=kind, sampling=sampling)
+                    b = fc.breaches(level, kind=kind, sampling=sampling)
+                    print(
+                        f"{sampling:>15} {kind.upper()}{level * 100:g}: {int(b.sum())}/{len(b)} "
+                        f"breaches (expected {len(b) * (1 - level):.1f}); Kupiec LR "
+                        f"{suite.kupiec.statistic:.2f} p {suite.kupiec.p_value:.3f}; "
+                        f"Christoffersen p {suite.independence.p_value:.3f}; "
+                        f"CC p {suite.conditional.p_value:.3f}; traffic light {suite.traffic.zone}"
+                    )
