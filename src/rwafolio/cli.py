@@ -178,10 +178,11 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     )
     strategy = build_strategy(cfg.strategy)
     suite = {"dynamic": strategy, **benchmark_suite(strategy)}
-    first = max(s.warmup for s in suite.values())
+    lag = getattr(args, "signal_lag", 0)
+    first = max(s.warmup for s in suite.values()) + lag
     results = {}
     for name, strat in suite.items():
-        results[name] = run(strat, panel, name=name, first_decision=first)
+        results[name] = run(strat, panel, name=name, first_decision=first, signal_lag=lag)
     main = results["dynamic"]
     _print_table(stats_table(results))
     print(
@@ -384,6 +385,13 @@ def build_parser() -> argparse.ArgumentParser:
             "--every", type=_pos_int, default=5, help="forecast every k-th decision date"
         )
         p.add_argument("--no-risk", action="store_true", help="skip the Monte Carlo forecasts")
+        p.add_argument(
+            "--signal-lag",
+            type=_nonneg_int,
+            default=0,
+            help="decide on data through K periods before the trade date (1 removes the hours "
+            "between the NYSE close and the VIX/crypto closes; default 0)",
+        )
         p.add_argument(
             "--var-mean",
             choices=["estimate", "zero"],

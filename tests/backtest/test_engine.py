@@ -241,3 +241,29 @@ def test_buy_and_hold_does_not_rebuy_a_carried_book() -> None:
     panel = make_panel(n_days=60)
     res = run(BuyAndHold(), panel, first_decision=10, initial_weights=np.array([0.2, 0.3, 0.5]))
     assert res.turnover.sum() == 0.0
+
+
+def test_signal_lag_hides_the_decision_dates_own_data() -> None:
+    panel = make_panel(n_days=50)
+    seen: list[tuple[int, int, float]] = []
+
+    class Recorder(Strategy):
+        def decide(self, view):  # type: ignore[no-untyped-def]
+            seen.append((view.t, view.returns.shape[0], float(view.vix[-1])))
+            assert len(view.dates) == view.returns.shape[0]
+            return None
+
+    run(Recorder(), panel, execute=False, signal_lag=1)
+    assert seen[0][0] == 1
+    vix = panel.vix.to_numpy()
+    for t, rows, last_vix in seen:
+        assert rows == t  # returns through t - 1
+        assert last_vix == vix[t - 1]
+    with pytest.raises(ConfigError, match="signal_lag"):
+        run(Recorder(), panel, execute=False, signal_lag=-1)
+    from rwafolio.strategies import DynamicLambdaStrategy
+
+    with pytest.raises(ConfigError, match="signal lag"):
+        run(DynamicLambdaStrategy(window=20), panel, first_decision=20, signal_lag=1)
+    res = run(DynamicLambdaStrategy(window=20), panel, signal_lag=1, execute=False)
+    assert res.decisions.index[0] == panel.dates[21]

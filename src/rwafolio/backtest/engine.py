@@ -114,6 +114,7 @@ def run(
     init_cash: float = 1.0,
     name: str | None = None,
     first_decision: int | None = None,
+    signal_lag: int = 0,
     progress: bool | None = None,
     execute: bool = True,
     initial_weights: np.ndarray | None = None,
@@ -132,6 +133,12 @@ def run(
         for strategies you compare.
     progress : bool or None
         Progress bar; None shows it on a terminal only (quiet in CI and when piped).
+    signal_lag : int, default 0
+        Periods between the last data the strategy sees and the date it trades at. 0: the view
+        ends at the decision date's close. With mixed calendars the "close" differs by market
+        (NYSE 16:00 ET, CBOE's VIX 16:15 ET, Yahoo's crypto bars 00:00 UTC), so an ETF order
+        filled at 16:00 may be decided with a few hours of later crypto and VIX data; 1 removes
+        that by deciding on data through the previous date.
     execute : bool, default True
         Build the vectorbt portfolio (False skips it, for speed in parameter sweeps).
     initial_weights : ndarray of shape (n_assets,) or None
@@ -171,11 +178,17 @@ def run(
             has_vix=vix is not None,
         )
     )
-    start = strategy.warmup if first_decision is None else int(first_decision)
-    if start < strategy.warmup or start >= n_dates:
+    if not isinstance(signal_lag, int | np.integer) or signal_lag < 0:
         raise ConfigError(
-            f"`first_decision` must be in [{strategy.warmup}, {n_dates}) (the strategy needs "
-            f"{strategy.warmup} periods of warm-up; the panel has {n_dates} dates), got {start}"
+            f"`signal_lag` must be a whole number of periods >= 0, got {signal_lag!r}"
+        )
+    lag = int(signal_lag)
+    start = strategy.warmup + lag if first_decision is None else int(first_decision)
+    if start < strategy.warmup + lag or start >= n_dates:
+        raise ConfigError(
+            f"`first_decision` must be in [{strategy.warmup + lag}, {n_dates}) (the strategy "
+            f"needs {strategy.warmup} periods of warm-up plus the signal lag {lag}; the panel has "
+            f"{n_dates} dates), got {start}"
         )
 
     w = np.zeros(n)
@@ -228,8 +241,8 @@ def run(
             view = MarketView(
                 t,
                 dates,
-                seen_returns[: t + 1],
-                None if seen_vix is None else seen_vix[: t + 1],
+                seen_returns[: t + 1 - lag],
+                None if seen_vix is None else seen_vix[: t + 1 - lag],
                 w.copy(),
                 tradable[t],
                 symbols,
@@ -378,6 +391,7 @@ def run(
             "strategy": type(strategy).__name__,
             **{k: _plain(v) for k, v in strategy.get_params().items()},
             "first_decision": dates[start].strftime("%Y-%m-%d"),
+            "signal_lag": lag,
             "init_cash": init_cash,
             "initial_weights": None if w_init is None else [float(x) for x in w_init],
         },

@@ -34,9 +34,9 @@ class MarketView:
     t : int
         Row of the decision date in the panel.
     date : Timestamp
-    returns : ndarray of shape (t + 1, n_assets)
-        Per-period simple returns up to and including the decision date (row 0 is zeros: the
-        first date has no return). Read-only.
+    returns : ndarray of shape (t + 1 - signal_lag, n_assets)
+        Per-period simple returns up to and including the decision date (less the engine's
+        ``signal_lag``; row 0 is zeros: the first date has no return). Read-only.
     vix : ndarray of shape (t + 1,) or None
         Volatility index up to the decision date, annualized percent. Read-only.
     weights : ndarray of shape (n_assets,)
@@ -92,8 +92,8 @@ class MarketView:
 
     @property
     def dates(self) -> pd.DatetimeIndex:
-        """Dates up to and including the decision date."""
-        return self._dates[: self.t + 1]
+        """Dates of the rows of ``returns`` (up to the decision date, less any signal lag)."""
+        return self._dates[: self.returns.shape[0]]
 
     def returns_frame(self) -> pd.DataFrame:
         """``returns`` as a DataFrame (dates x symbols); a copy, built on demand."""
