@@ -175,3 +175,10 @@ def test_bad_arguments_exit_2_naming_the_flag(argv: list[str], match: str, capsy
         raise SystemExit(code)
     assert exc.value.code == 2
     assert match in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_demo_creates_the_output_folder(tmp_path: Path) -> None:
+    out = tmp_path / "new" / "folder" / "demo.html"
+    assert main(["demo", "--out", str(out), "--no-risk"]) == 0
+    assert out.is_file()

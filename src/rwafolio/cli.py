@@ -207,6 +207,9 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
         )
         scenario, crowding = _latest_scenarios(main, args)
     out = Path(args.out or out_default)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if getattr(args, "save", None):
+        Path(args.save).parent.mkdir(parents=True, exist_ok=True)
     from rwafolio.reports import render_html
 
     path = render_html(
