@@ -358,6 +358,7 @@ def _risk_line(f: Any) -> str:
 def cmd_report(args: argparse.Namespace) -> int:
     from rwafolio.reports import load_run, render_html
 
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     path = render_html(load_run(args.run), path=Path(args.out))
     print(f"report: {path}")
     return 0
