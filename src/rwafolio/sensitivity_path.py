@@ -24,6 +24,7 @@ from rwafolio.backtest.result import BacktestResult
 from rwafolio.exceptions import ConfigError, DataError, OptimizationError
 from rwafolio.loaders.panel import Panel
 from rwafolio.optimize.sensitivity import Sensitivity, rank_inputs, sensitivities
+from rwafolio.strategies.dynamic import optimizer_costs
 
 __all__ = [
     "STRESS_VIX",
@@ -46,14 +47,13 @@ def _problem_at(result: BacktestResult, j: int, freeze: Freeze) -> dict[str, Any
     date = result.estimate_dates[j]
     symbols = list(result.weights.columns)
     n = len(symbols)
-    costs = np.asarray(result.panel.universe.costs, dtype=float)
-    if params.get("costs", "model") == "blind":
-        costs = np.zeros(n)
-    else:
-        horizon = params.get("cost_horizon")
-        # The strategy's rule: None amortizes over the estimation window (window / ppy years).
-        years = float(params.get("window", 30)) / ppy if horizon is None else float(horizon)
-        costs = costs / years
+    costs = optimizer_costs(
+        result.panel.universe.costs,
+        str(params.get("costs", "model")),
+        params.get("cost_horizon"),
+        int(params.get("window", 30)),
+        ppy,
+    )
     lo, hi = np.zeros(n), np.ones(n)
     for sym, (a, b) in (params.get("bounds") or {}).items():
         lo[symbols.index(sym)], hi[symbols.index(sym)] = a, b

@@ -36,6 +36,27 @@ from rwafolio.strategies.threshold import apply_threshold, check_threshold
 CostMode = Literal["model", "blind"]
 
 
+def optimizer_costs(
+    costs: np.ndarray,
+    mode: str,
+    cost_horizon: float | None,
+    window: int,
+    periods_per_year: int,
+) -> np.ndarray:
+    """The C the optimizer charges against annualized R and Sigma, shape (n_assets,).
+
+    One-off costs (fraction of traded value) amortized over ``cost_horizon`` years, or over the
+    estimation window (``window / periods_per_year`` years) when it is None; zero when ``mode``
+    is ``"blind"``. The single definition of the rule, shared with the analyses that rebuild the
+    strategy's problem from a result.
+    """
+    c = np.asarray(costs, dtype=float)
+    if mode == "blind":
+        return np.zeros_like(c)
+    years = window / periods_per_year if cost_horizon is None else float(cost_horizon)
+    return c / years
+
+
 class DynamicLambdaStrategy(Strategy):
     """Cost-aware mean-variance with a risk aversion that moves with the volatility index.
 
@@ -171,11 +192,9 @@ class DynamicLambdaStrategy(Strategy):
         self.schedule_names_ = per_asset
         # Calendar-only part of the schedule (stress override is applied per date from the view).
         self.scheduled_ = schedule_matrix(setup.dates, setup.tradable, per_asset)
-        c = np.asarray(setup.costs, dtype=float)
-        self.cost_horizon_ = (
-            self.window / setup.periods_per_year if self.cost_horizon is None else self.cost_horizon
+        self.opt_costs_ = optimizer_costs(
+            setup.costs, self.costs, self.cost_horizon, self.window, setup.periods_per_year
         )
-        self.opt_costs_ = np.zeros_like(c) if self.costs == "blind" else c / self.cost_horizon_
         self.ppy_ = setup.periods_per_year
         self.last_w_: np.ndarray | None = None
 
