@@ -8,33 +8,8 @@ from pathlib import Path
 import pytest
 
 from rwafolio.cli import main
-from rwafolio.config import load_config, parse_config
-from rwafolio.exceptions import ConfigError
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
-
-def test_example_config_parses_and_builds() -> None:
-    from rwafolio.config import build_strategy
-
-    cfg = load_config(EXAMPLES / "config.toml")
-    strat = build_strategy(cfg.strategy)
-    assert strat.lam0 == 2.0 and strat.bounds == {"BTC-USD": (0.0, 0.6)}
-    assert cfg.costs["VNQ"] == 0.01 and cfg.data["policy"] == "all_days"
-
-
-@pytest.mark.parametrize(
-    "doc, match",
-    [
-        ({"strategy": {"lamda": 2}}, "lamda"),
-        ({"stratgy": {}}, "stratgy"),
-        ({"costs": {"VNQ": "high"}}, "VNQ"),
-        ({"data": {"calendar": "x"}}, "calendar"),
-    ],
-)
-def test_bad_config_names_the_key(doc: dict, match: str) -> None:
-    with pytest.raises(ConfigError, match=match):
-        parse_config(doc)
 
 
 def test_missing_config_file_is_a_clear_error(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -142,21 +117,6 @@ def test_walkforward_command_on_synthetic(tmp_path: Path, capsys) -> None:  # ty
     assert "fold" in text.lower()
     html = out.read_text(encoding="utf-8")
     assert "Walk-forward" in html and "hindsight" in html.lower()
-
-
-@pytest.mark.parametrize(
-    "doc, match",
-    [
-        ({"strategy": {"lam0": "two"}}, "lam0"),
-        ({"strategy": {"stress_vix": True}}, "stress_vix"),
-        ({"strategy": {"bounds": {"BTC-USD": 0.6}}}, "bounds"),
-        ({"strategy": {"schedules": "daily"}}, "schedules"),
-        ({"strategy": {"window": 30.5}}, "window"),
-    ],
-)
-def test_config_values_of_the_wrong_type_are_named(doc: dict, match: str) -> None:
-    with pytest.raises(ConfigError, match=match):
-        parse_config(doc)
 
 
 @pytest.mark.parametrize(

@@ -1,126 +1,190 @@
-"""The ``rwafolio`` command line: demo, data, fetch, backtest, var, report, walkforward,
-sensitivity, frequency.
+"""The ``rwafolio`` command line: argument parsing and printing only.
 
-Every command that loads data takes the same data options (``--source``, ``--data-dir`` (repeatable),
-``--symbols``, ``--start``, ``--end``, ``--policy``, ``--vix``). Errors rwafolio raises on purpose
-are printed as one line naming the parameter, with exit code 2.
+Commands: demo, data, fetch, backtest, var, report, walkforward, sensitivity, frequency. Each one
+calls :mod:`rwafolio.pipeline` (which returns results and never prints) and prints what it got.
+
+Every command that loads data takes the same data options (``--source``, ``--data-dir``
+(repeatable), ``--symbols`` (commas or spaces), ``--start``, ``--end``, ``--policy``, ``--vix``,
+``--missing``, ``--seed``); every command that runs the strategy takes ``--config`` and the
+strategy flags ``--lam0``, ``--eta``, ``--window``, ``--threshold`` (a flag wins over the file).
+Errors rwafolio raises on purpose are printed as one line naming the flag, with exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rwafolio.exceptions import ConfigError, RwafolioError
+from rwafolio.utils.validation import argparse_type, check_int, check_number
 
-DEFAULT_SYMBOLS = ["BTC-USD", "ETH-USD", "USDT-USD", "VNQ", "BIL", "GLD"]
 DEFAULT_SEED = 7
 
+_nonneg_int = argparse_type(int, check_int, minimum=0)
+_pos_int = argparse_type(int, check_int, minimum=1)
+_pos_float = argparse_type(float, check_number, minimum=0.0, strict_minimum=True)
+_nonneg_float = argparse_type(float, check_number, minimum=0.0)
 
-def _nonneg_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {v}")
-    return v
-
-
-def _pos_int(text: str) -> int:
-    v = _nonneg_int(text)
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {v}")
-    return v
+#: Python parameter names in library errors -> the flag a CLI user typed.
+_FLAGS = {"data_dirs": "--data-dir", "rng": "--seed", "n_scenarios": "--scenarios"}
+_SAME = ("symbols start end policy vix cache_dir missing seed horizon every window nu lam0 eta "
+         "threshold train test gap mode metric executor date source data_dir")  # fmt: skip
+FLAG_NAMES = {**{n: "--" + n.replace("_", "-") for n in _SAME.split()}, **_FLAGS}
 
 
-def _pos_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {v}")
-    return v
+def flag_names(message: str) -> str:
+    """``message`` with backquoted Python parameter names replaced by their flags."""
+    return re.sub(
+        r"`([a-z_0-9]+)`", lambda m: f"`{FLAG_NAMES.get(m.group(1), m.group(1))}`", message
+    )
 
 
-def _add_data_args(p: argparse.ArgumentParser, *, default_source: str = "synthetic") -> None:
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Adds ``(default: X)`` to every option with a default the help text does not state."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        if isinstance(action.default, list) and not action.default:
+            return text
+        return super()._get_help_string(action) or ""
+
+
+class _Symbols(argparse.Action):
+    """``--symbols A,B C``: commas and spaces both separate symbols."""
+
+    def __call__(
+        self, parser: Any, namespace: argparse.Namespace, values: Any, option: Any = None
+    ) -> None:
+        items = [s for v in values for s in re.split(r"[,\s]+", str(v)) if s]
+        if not items:
+            raise argparse.ArgumentError(self, "expected at least one symbol")
+        setattr(namespace, self.dest, items)
+
+
+def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--source",
         choices=["synthetic", "files", "yfinance"],
-        default=default_source,
-        help="where prices come from (default: %(default)s)",
+        default="synthetic",
+        help="where prices come from",
     )
     p.add_argument(
         "--data-dir",
         action="append",
         default=[],
         metavar="DIR",
-        help="folder searched recursively for SYMBOL.csv/.parquet (repeatable)",
+        help="folder searched recursively for SYMBOL.csv/.parquet (repeatable; needed by "
+        "--source files; default: none)",
     )
-    p.add_argument("--symbols", nargs="+", default=None, help="symbols (default: a mixed universe)")
-    p.add_argument("--start", default=None, help="first date, YYYY-MM-DD")
-    p.add_argument("--end", default=None, help="last date, YYYY-MM-DD")
+    p.add_argument(
+        "--symbols",
+        nargs="+",
+        action=_Symbols,
+        default=None,
+        metavar="SYM",
+        help="symbols, separated by commas or spaces (default: BTC-USD ETH-USD USDT-USD VNQ "
+        "BIL GLD; synthetic: the generator's own)",
+    )
+    p.add_argument("--start", default=None, help="first date, YYYY-MM-DD (default: the data's)")
+    p.add_argument("--end", default=None, help="last date, YYYY-MM-DD (default: the data's)")
     p.add_argument(
         "--policy",
         choices=["all_days", "exchange_days"],
         default=None,
-        help="calendar policy (default all_days)",
+        help="calendar policy (default: the config's [data].policy, else all_days)",
     )
     p.add_argument(
         "--vix",
         default=None,
         help="volatility index: '^VIX' (yfinance), a file path, 'realized:SYMBOL' or 'none' "
-        "(default: synthetic's own index for --source synthetic, '^VIX' for yfinance, none for files)",
+        "(default: synthetic's own index for --source synthetic, '^VIX' for yfinance, and for "
+        "files a realized-volatility proxy, realized:VNQ in the default universe)",
     )
-    p.add_argument("--cache-dir", default=None, help="yfinance cache folder")
+    p.add_argument(
+        "--cache-dir", default=None, help="yfinance cache folder (default: the platform cache)"
+    )
     p.add_argument(
         "--missing",
         choices=["raise", "ffill", "drop"],
         default=None,
-        help="a missing data day (a session with no row in a file): raise (default), ffill "
-        "(carry the price, not tradable that day) or drop the date for every asset",
+        help="a missing data day (a session with no row in a file): raise, ffill (carry the "
+        "price, not tradable that day) or drop the date for every asset (default: the "
+        "config's [data].missing, else raise)",
     )
     p.add_argument(
         "--seed",
         type=_nonneg_int,
         default=None,
-        help="seed of the synthetic market and of the Monte Carlo draws (default 7; "
-        "walkforward: the grid file's)",
+        help=f"seed of the synthetic market and of the Monte Carlo draws (default: {DEFAULT_SEED}; "
+        "walkforward: the grid file's, else 0)",
     )
 
 
-def _load_panel(
-    args: argparse.Namespace,
-    costs: dict[str, float] | None = None,
-    missing: str | None = None,
-) -> Any:
-    from rwafolio.loaders import load
+def _add_strategy_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config", default=None, help="TOML run config: [strategy], [costs], [data], [risk] "
+        "(default: none; see examples/config.toml)"
+    )  # fmt: skip
+    p.add_argument("--lam0", type=_nonneg_float, default=None,
+                   help="baseline risk aversion (default: the config's, else 2.0)")  # fmt: skip
+    p.add_argument("--eta", type=_nonneg_float, default=None,
+                   help="lam = lam0 * (1 + eta * VIX) (default: the config's, else 0.05)")  # fmt: skip
+    p.add_argument("--window", type=_pos_int, default=None,
+                   help="estimation window, periods (default: the config's, else 30)")  # fmt: skip
+    p.add_argument("--threshold", type=_nonneg_float, default=None,
+                   help="no-trade threshold, in weight (default: the config's, else 0.01)")  # fmt: skip
 
-    policy = args.policy or "all_days"
-    vix = args.vix
-    if vix is None:
-        vix = {"synthetic": "synthetic", "yfinance": "^VIX", "files": "none"}[args.source]
-    symbols = args.symbols
-    if symbols is None and args.source != "synthetic":
-        symbols = DEFAULT_SYMBOLS
-    kwargs: dict[str, Any] = {
-        "data_dirs": args.data_dir,
-        "start": args.start,
-        "end": args.end,
-        "policy": policy,
-        "vix": vix,
-        "cache_dir": args.cache_dir,
-        "costs": costs or None,
-        "missing": getattr(args, "missing", None) or missing or "raise",
-    }
-    if args.source == "synthetic":
-        kwargs["seed"] = DEFAULT_SEED if args.seed is None else args.seed
-    return load(args.source, symbols, **kwargs)
+
+def _data_options(args: argparse.Namespace) -> Any:
+    from rwafolio.pipeline import DataOptions
+
+    if args.source == "files" and not args.data_dir:
+        raise ConfigError("`--source files` needs at least one `--data-dir DIR`")
+    return DataOptions(
+        source=args.source,
+        data_dirs=tuple(args.data_dir),
+        symbols=None if args.symbols is None else tuple(args.symbols),
+        start=args.start,
+        end=args.end,
+        policy=args.policy,
+        vix=args.vix,
+        cache_dir=args.cache_dir,
+        missing=args.missing,
+        seed=DEFAULT_SEED if args.seed is None else args.seed,
+    )
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from rwafolio.config import RunConfig, load_config
+
+    cfg = load_config(args.config) if getattr(args, "config", None) else RunConfig()
+    return cfg.with_overrides(
+        lam0=getattr(args, "lam0", None),
+        eta=getattr(args, "eta", None),
+        window=getattr(args, "window", None),
+        threshold=getattr(args, "threshold", None),
+    )
+
+
+def _load(args: argparse.Namespace, config: Any = None) -> Any:
+    from rwafolio.pipeline import load_panel
+
+    data = _data_options(args)
+    if config is not None:
+        data = data.with_config(config.data)
+    panel, notes = load_panel(data, costs=None if config is None else config.costs)
+    for note in notes:
+        print(note)
+    if panel.synthetic:
+        print("data: SYNTHETIC (the embedded generator, not market history)")
+    return panel
 
 
 def _print_table(df: Any, floatfmt: str = "{:.4f}") -> None:
@@ -132,8 +196,12 @@ def _print_table(df: Any, floatfmt: str = "{:.4f}") -> None:
 
 # ---------------------------------------------------------------------------- commands
 def cmd_data(args: argparse.Namespace) -> int:
-    panel = _load_panel(args)
+    panel = _load(args)
     print(f"source: {panel.source}   policy: {panel.policy}   vix: {panel.vix_source}")
+    print(
+        f"aligned range: {panel.dates[0].date()}..{panel.dates[-1].date()} "
+        f"({len(panel.dates)} dates); own_first/own_last: each symbol's own data"
+    )
     _print_table(panel.summary())
     if panel.findings:
         print(f"\n{len(panel.findings)} finding(s):")
@@ -153,120 +221,61 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
-    """Load, backtest the strategy and its benchmarks, forecast, render; shared by demo/backtest."""
-    from rwafolio.backtest import run, stats_table
-    from rwafolio.config import RunConfig, build_strategy, load_config
-    from rwafolio.strategies import benchmark_suite
+def _risk_options(args: argparse.Namespace, config: Any) -> Any:
+    from rwafolio.pipeline import RiskOptions
 
-    if args.seed is None:
-        args.seed = DEFAULT_SEED
-    cfg = load_config(args.config) if getattr(args, "config", None) else RunConfig()
-    if args.policy is None and "policy" in cfg.data:
-        args.policy = cfg.data["policy"]
-    costs = dict(cfg.costs)
-    if args.symbols is not None:
-        unused = sorted(set(costs) - set(args.symbols))
-        if unused:
-            print(f"note: config [costs] for symbols not loaded, not used: {unused}")
-            costs = {k: v for k, v in costs.items() if k not in unused}
-    panel = _load_panel(args, costs=costs, missing=cfg.data.get("missing"))
+    file = dict(config.risk)
+    return RiskOptions(
+        horizon=args.horizon if args.horizon is not None else file.get("horizon", 30),
+        every=args.every if args.every is not None else file.get("every", 5),
+        mean=args.var_mean if args.var_mean is not None else file.get("mean", "estimate"),
+        rolling=not args.no_risk,
+        crowding=not args.no_crowding,
+    )
+
+
+def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
+    """Backtest the strategy and its benchmarks, print, forecast, render (demo and backtest)."""
+    from rwafolio.pipeline import add_risk, run_suite, write_outputs
+
+    config = _config(args)
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    suite = run_suite(_data_options(args), config, None, signal_lag=args.signal_lag, seed=seed)
+    panel = suite.panel
+    for note in suite.notes:
+        print(note)
     print(
         f"data: {panel.source}{' (SYNTHETIC: not market history)' if panel.synthetic else ''}, "
         f"{panel.dates[0].date()}..{panel.dates[-1].date()}, {len(panel.symbols)} assets, "
         f"policy {panel.policy}, vix {panel.vix_source}"
     )
-    strategy = build_strategy(cfg.strategy)
-    suite = {"dynamic": strategy, **benchmark_suite(strategy)}
-    lag = getattr(args, "signal_lag", 0)
-    first = max(s.warmup for s in suite.values()) + lag
-    results = {}
-    for name, strat in suite.items():
-        results[name] = run(strat, panel, name=name, first_decision=first, signal_lag=lag)
-    main = results["dynamic"]
-    _print_table(stats_table(results))
+    _print_table(suite.stats)
     print(
         "(returns, volatility, drawdown and costs_paid are fractions: 0.70 = 70%; costs_paid is "
         "the share of wealth paid in fees; turnover_per_year sums |weight traded| per year)"
     )
-    ss = main.solver_stats()
+    ss = suite.main.solver_stats()
     print(
         f"solver: {ss['by_solver']}, worst KKT residual {ss['worst_kkt']:.2e}, "
         f"failures {ss.get('failures', 0)}, fallbacks {ss['fallbacks']}"
     )
-    reasons = main.decisions["fallback_reason"]
+    reasons = suite.main.decisions["fallback_reason"]
     reasons = reasons[reasons != ""].str.split(r" \(").str[0].value_counts()
     for reason, count in reasons.head(3).items():
         print(f"  {count} x {reason}")
-    forecasts = scenario = crowding = None
-    if not getattr(args, "no_risk", False):
-        from rwafolio.risk import rolling_forecasts
-
-        forecasts = rolling_forecasts(
-            main, horizon=args.horizon, every=args.every, rng=args.seed, mean=args.var_mean
-        )
-        scenario, crowding = _latest_scenarios(main, args)
-    out = Path(args.out or out_default)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if getattr(args, "save", None):
-        Path(args.save).parent.mkdir(parents=True, exist_ok=True)
-    from rwafolio.reports import render_html
-
-    path = render_html(
-        main,
-        forecasts=forecasts,
-        path=out,
-        benchmarks={k: v for k, v in results.items() if k != "dynamic"},
-        scenario=scenario,
-        crowding=crowding,
-    )
-    if getattr(args, "save", None):
-        from rwafolio.reports import save_run
-
-        saved = save_run(
-            args.save,
-            main,
-            forecasts,
-            benchmarks={k: v for k, v in results.items() if k != "dynamic"},
-            crowding=crowding,
-            scenario=scenario,
-        )
+    sys.stdout.flush()
+    suite = add_risk(suite, _risk_options(args, config), seed=seed)
+    path, saved = write_outputs(suite, args.out or out_default, args.save)
+    if saved is not None:
         print(f"run saved: {saved}")
     print(f"report: {path}")
     return 0
 
 
-def _latest_scenarios(result: Any, args: argparse.Namespace) -> tuple[Any, Any]:
-    """Monte Carlo at the latest estimate date: normal and Student-t, and the crowding run."""
-    if len(result.estimate_dates) == 0:
-        return None, None
-    from rwafolio.reports import latest_scenarios
-    from rwafolio.risk import simulate_crowding
-
-    scenario = latest_scenarios(result, horizon=args.horizon, rng=args.seed)
-    crowd = None
-    if not getattr(args, "no_crowding", False):
-        w = result.weights.loc[result.estimate_dates[-1]].to_numpy()
-        crowd = simulate_crowding(
-            w,
-            result.mu[-1],
-            result.cov[-1],
-            asset_classes=result.panel.universe,
-            costs=result.panel.universe.costs,
-            horizon=args.horizon,
-            rng=args.seed,
-        )
-    return scenario, crowd
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
-    args.source = "synthetic"
-    args.data_dir = []
-    args.symbols = None
-    args.vix = None
-    args.cache_dir = None
-    args.config = None
-    args.missing = None
+    for name, value in (("source", "synthetic"), ("data_dir", []), ("symbols", None),
+                        ("vix", None), ("cache_dir", None), ("missing", None)):  # fmt: skip
+        setattr(args, name, value)
     return _run_suite(args, out_default="out/demo.html")
 
 
@@ -277,63 +286,24 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 def cmd_var(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from rwafolio.optimize import LedoitWolfEstimator
-    from rwafolio.risk import forecast, simulate_crowding
+    from rwafolio.pipeline import book_risk
 
-    if args.seed is None:
-        args.seed = DEFAULT_SEED
-    panel = _load_panel(args)
-    n = len(panel.symbols)
-    if args.weights:
-        unknown = sorted(set(args.weights) - set(panel.symbols))
-        if unknown:
-            raise ConfigError(f"`--weights` names symbols not loaded: {unknown}")
-        weights = np.array([float(args.weights.get(s, 0.0)) for s in panel.symbols])
-        if np.any(weights < 0) or weights.sum() > 1 + 1e-9:
-            raise ConfigError(
-                f"`--weights` must be >= 0 and sum to at most 1 (the rest is cash), got sum "
-                f"{weights.sum():.4f}"
-            )
-    else:
-        weights = np.full(n, 1.0 / n)
-    available = len(panel.dates) - 1
-    if args.window > available or args.window < 2:
-        raise ConfigError(f"`--window` must be in [2, {available}] periods here, got {args.window}")
-    if panel.synthetic:
-        print("data: SYNTHETIC (the embedded generator, not market history)")
-    window = panel.returns().to_numpy()[-args.window :]
-    mu, cov = LedoitWolfEstimator().estimate(window)
-    costs = panel.universe.costs
-    print(f"weights: {dict(zip(panel.symbols, np.round(weights, 4).tolist(), strict=True))}")
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    panel = _load(args)
+    risk = book_risk(
+        panel, args.weights, window=args.window, horizon=args.horizon,
+        n_scenarios=args.scenarios, nu=args.nu, crowding=args.crowding, seed=seed,
+    )  # fmt: skip
+    print(f"weights: {dict(zip(panel.symbols, np.round(risk.weights, 4).tolist(), strict=True))}")
     print(
         f"estimates: Ledoit-Wolf over the last {args.window} periods to {panel.dates[-1].date()}; "
-        f"horizon {args.horizon} periods; {args.scenarios} scenarios; seed {args.seed}"
+        f"horizon {args.horizon} periods; {args.scenarios} scenarios; seed {seed}"
     )
     print("VaR and CVaR are horizon returns (negative = loss); DaR is the max drawdown quantile.")
-    for dist in ("normal", "student_t"):
-        f = forecast(
-            weights,
-            mu,
-            cov,
-            horizon=args.horizon,
-            n_scenarios=args.scenarios,
-            distribution=dist,
-            nu=args.nu,
-            costs=costs,
-            rng=args.seed,
-        )
+    for dist, f in risk.forecasts.items():
         print(f"{dist:>10}: " + _risk_line(f))
-    if args.crowding:
-        c = simulate_crowding(
-            weights,
-            mu,
-            cov,
-            asset_classes=panel.universe,
-            costs=costs,
-            horizon=args.horizon,
-            n_scenarios=args.scenarios,
-            rng=args.seed,
-        )
+    c = risk.crowding
+    if c is not None:
         print(f"{'no agents':>10}: " + _risk_line(c.without_agents))
         print(f"{'10 agents':>10}: " + _risk_line(c.with_agents))
         shares = ", ".join(
@@ -355,176 +325,93 @@ def _risk_line(f: Any) -> str:
     return "   ".join(parts)
 
 
+def report_path(run: str | os.PathLike[str], out: str | None) -> Path:
+    """Where ``rwafolio report RUN`` writes: ``--out``, else beside the run as ``RUN.html``."""
+    if out:
+        return Path(out)
+    return Path(run).with_suffix(".html")
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from rwafolio.reports import load_run, render_html
 
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    path = render_html(load_run(args.run), path=Path(args.out))
+    out = report_path(args.run, args.out)
+    if out.resolve() == Path(args.run).resolve():
+        raise ConfigError(f"`--out` {str(out)!r} is the run file itself; choose another path")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    path = render_html(load_run(args.run), path=out)
     print(f"report: {path}")
     return 0
 
 
 def _weights_arg(text: str) -> dict[str, float]:
     out = {}
-    for part in text.split(","):
+    for part in re.split(r"[,\s]+", text):
         if not part.strip():
             continue
         if "=" not in part:
             raise argparse.ArgumentTypeError(f"--weights wants SYMBOL=WEIGHT pairs, got {part!r}")
         k, v = part.split("=", 1)
-        out[k.strip()] = float(v)
+        try:
+            out[k.strip()] = float(v)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"--weights: {v!r} is not a number") from None
     return out
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="rwafolio",
-        description="Cost-aware dynamic-risk-aversion portfolios of crypto and tokenized RWAs.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    def risk_opts(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--horizon", type=_pos_int, default=30, help="VaR horizon in periods")
-        p.add_argument(
-            "--every", type=_pos_int, default=5, help="forecast every k-th decision date"
-        )
-        p.add_argument("--no-risk", action="store_true", help="skip the Monte Carlo forecasts")
-        p.add_argument(
-            "--signal-lag",
-            type=_nonneg_int,
-            default=0,
-            help="decide on data through K periods before the trade date (1 removes the hours "
-            "between the NYSE close and the VIX/crypto closes; default 0)",
-        )
-        p.add_argument(
-            "--var-mean",
-            choices=["estimate", "zero"],
-            default="estimate",
-            help="mean of the rolling VaR forecasts: the strategy's own window estimate "
-            "(default) or zero (the usual risk-desk choice; see README)",
-        )
-        p.add_argument("--no-crowding", action="store_true", help="skip the crowding simulation")
-
-    p = sub.add_parser("demo", help="run the whole pipeline on the embedded synthetic market")
-    p.add_argument("--out", default="out/demo.html", help="HTML report path")
-    p.add_argument("--seed", type=_nonneg_int, default=7)
-    p.add_argument("--policy", choices=["all_days", "exchange_days"], default=None)
-    p.add_argument("--start", default=None)
-    p.add_argument("--end", default=None)
-    p.add_argument("--save", default=None, help="also save the run (for `rwafolio report`)")
-    risk_opts(p)
-    p.set_defaults(func=cmd_demo)
-
-    p = sub.add_parser("data", help="load data and print what was found")
-    _add_data_args(p, default_source="files")
-    p.set_defaults(func=cmd_data)
-
-    p = sub.add_parser("fetch", help="download symbols from yfinance into the cache")
-    p.add_argument("--symbols", nargs="+", required=True)
-    p.add_argument("--start", default=None)
-    p.add_argument("--end", default=None)
-    p.add_argument("--cache-dir", default=None)
-    p.set_defaults(func=cmd_fetch)
-
-    p = sub.add_parser("backtest", help="backtest the strategy and its benchmarks, write a report")
-    _add_data_args(p)
-    p.add_argument("--config", default=None, help="TOML file with strategy parameters and costs")
-    p.add_argument("--out", default=None, help="HTML report path (default out/backtest.html)")
-    p.add_argument("--save", default=None, help="also save the run (for `rwafolio report`)")
-    risk_opts(p)
-    p.set_defaults(func=cmd_backtest)
-
-    p = sub.add_parser("var", help="Monte Carlo VaR/CVaR of a portfolio at the latest date")
-    _add_data_args(p)
-    p.add_argument("--weights", type=_weights_arg, default=None, help="SYM=W,SYM=W (default equal)")
-    p.add_argument("--window", type=_pos_int, default=30, help="estimation window, periods")
-    p.add_argument("--horizon", type=_pos_int, default=30, help="horizon, periods")
-    p.add_argument("--scenarios", type=_pos_int, default=10_000, help="Monte Carlo scenarios")
-    p.add_argument("--nu", type=_pos_float, default=5.0, help="Student-t degrees of freedom (> 2)")
-    p.add_argument(
-        "--crowding", action="store_true", help="also run the multi-agent crowding model"
-    )
-    p.set_defaults(func=cmd_var)
-
-    p = sub.add_parser("report", help="re-render the HTML report of a saved run")
-    p.add_argument("run", help="saved run (from --save)")
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_report)
-
-    _add_optional_commands(sub)
-    return parser
-
-
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from rwafolio.backtest import run
-    from rwafolio.sensitivity_path import sensitivity_report
-    from rwafolio.strategies import DynamicLambdaStrategy
+    from rwafolio.pipeline import render_study, run_sensitivity
 
-    panel = _load_panel(args)
-    if panel.synthetic:
-        print("data: SYNTHETIC (the embedded generator, not market history)")
-    result = run(DynamicLambdaStrategy(), panel, execute=args.out is not None)
-    if args.date is not None:
-        import pandas as pd
-
-        try:
-            when = pd.Timestamp(args.date)
-        except (ValueError, TypeError):
-            raise ConfigError(f"`--date` must be YYYY-MM-DD, got {args.date!r}") from None
-        dates = result.estimate_dates
-        if when not in dates:
-            raise ConfigError(
-                f"`--date` {args.date} is not a decision date of this run "
-                f"({dates[0].date()}..{dates[-1].date()}; under exchange_days only sessions are)"
-            )
-    table, sections = sensitivity_report(panel, date=args.date, result=result, every=args.every)
+    config = _config(args)
+    panel = _load(args, config)
+    study = run_sensitivity(
+        panel, config, date=args.date, every=args.every, execute=args.out is not None
+    )
     where = f"the decision of {args.date}" if args.date else "across the backtest (calm vs stress)"
     print(f"what moves the allocation: {where}")
-    _print_table(table.head(args.top))
+    _print_table(study.table.head(args.top))
     if args.out:
-        path = _render_with_sections(result, sections, args.out)
-        print(f"report: {path}")
+        print(f"report: {render_study(study, args.out)}")
     return 0
 
 
 def cmd_frequency(args: argparse.Namespace) -> int:
-    from rwafolio.backtest import run
-    from rwafolio.frequency import frequency_report
-    from rwafolio.strategies import DynamicLambdaStrategy
+    from rwafolio.pipeline import render_study, run_frequency
 
-    if args.seed is None:
-        args.seed = DEFAULT_SEED
-    panel = _load_panel(args)
-    study, sections = frequency_report(panel, executor=args.executor, rng=args.seed)
-    _print_table(study.table.drop(columns="seconds"))
+    config = _config(args)
+    panel = _load(args, config)
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    study = run_frequency(panel, config, executor=args.executor, seed=seed)
+    _print_table(study.table)
     if args.out:
-        result = run(DynamicLambdaStrategy(), panel)
-        path = _render_with_sections(result, sections, args.out)
-        print(f"report: {path}")
+        print(f"report: {render_study(study, args.out)}")
     return 0
 
 
 def cmd_walkforward(args: argparse.Namespace) -> int:
-    from rwafolio.walkforward.entry import walkforward_from_args
+    from rwafolio.pipeline import run_walkforward
+    from rwafolio.pipeline.walkforward import write_report
 
-    panel = _load_panel(args)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    wf = walkforward_from_args(
-        source=panel,
-        grid=args.grid,
-        out=args.out,
-        train=args.train,
-        test=args.test,
-        mode=args.mode,
-        gap=args.gap,
-        metric=args.metric,
-        executor=args.executor,
-        seed=args.seed,
-        cache_dir=args.task_cache,
-        var=not args.no_var,
-    )
-    ok = [f for f in wf.folds if f.status == "ok"]
-    if not ok:
+    config = _config(args) if args.grid is None else None
+    if args.grid is not None and args.config is not None:
+        raise ConfigError("give `--grid` or `--config`, not both (a grid file has [strategy])")
+    panel = _load(args, config)
+    overrides = {"lam0": args.lam0, "eta": args.eta, "window": args.window,
+                 "threshold": args.threshold}  # fmt: skip
+    wf = run_walkforward(
+        panel, grid=args.grid, config=config, overrides=overrides, train=args.train,
+        test=args.test, mode=args.mode, gap=args.gap, metric=args.metric,
+        executor=args.executor, seed=args.seed, cache_dir=args.task_cache, var=not args.no_var,
+    )  # fmt: skip
+    print(wf.plan.describe())
+    print(wf.summary())
+    res = wf.result
+    print(res.comparison.loc[["total_return", "sharpe", "max_drawdown", "costs_paid"]].to_string())
+    if len(res.failures):
+        print(f"{len(res.failures)} task(s) failed after a retry; see the report")
+    if args.out:
+        print(f"report: {write_report(wf, args.out)}")
+    if not [f for f in res.folds if f.status == "ok"]:
         raise ConfigError(
             "every walk-forward fold failed to choose parameters (every grid point failed or "
             "the folds are too short); see the fold table above and the `--grid` file"
@@ -532,47 +419,146 @@ def cmd_walkforward(args: argparse.Namespace) -> int:
     return 0
 
 
-def _render_with_sections(result: Any, sections: Any, out: str) -> Path:
-    from rwafolio.reports import render_html
-
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    return render_html(result, path=out, extra_sections=sections)
-
-
-def _add_optional_commands(sub: Any) -> None:
-    """walkforward, sensitivity and frequency."""
-    p = sub.add_parser("sensitivity", help="what moves the allocation: derivative ranking")
-    _add_data_args(p)
-    p.add_argument("--date", default=None, help="decision date YYYY-MM-DD (default: all dates)")
+# ---------------------------------------------------------------------------- parser
+def _risk_opts(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--horizon", type=_pos_int, default=None,
+                   help="VaR horizon in periods (default: the config's [risk], else 30)")  # fmt: skip
+    p.add_argument("--every", type=_pos_int, default=None,
+                   help="forecast every k-th decision date (default: the config's, else 5)")  # fmt: skip
+    p.add_argument("--no-risk", action="store_true", help="skip the Monte Carlo forecasts")
     p.add_argument(
-        "--every", type=_pos_int, default=1, help="every k-th decision date (without --date)"
+        "--signal-lag",
+        type=_nonneg_int,
+        default=0,
+        help="decide on data through K periods before the trade date (1 removes the hours "
+        "between the NYSE close and the VIX/crypto closes)",
     )
+    p.add_argument(
+        "--var-mean",
+        choices=["estimate", "zero"],
+        default=None,
+        help="mean of the rolling VaR forecasts: the strategy's own window estimate or zero "
+        "(the usual risk-desk choice; see README) (default: the config's, else estimate)",
+    )
+    p.add_argument("--no-crowding", action="store_true", help="skip the crowding simulation")
+    p.add_argument(
+        "--save",
+        default=None,
+        metavar="RUN",
+        help="also save the run for `rwafolio report` (.zip added when RUN has no suffix; "
+        "default: not saved)",
+    )
+
+
+def _sub(sub: Any, name: str, text: str) -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=text, description=text, formatter_class=_HelpFormatter)  # type: ignore[no-any-return]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rwafolio",
+        description="Cost-aware dynamic-risk-aversion portfolios of crypto and tokenized RWAs.",
+        formatter_class=_HelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = _sub(sub, "demo", "run the whole pipeline on the embedded synthetic market")
+    p.add_argument("--out", default="out/demo.html", help="HTML report path")
+    p.add_argument("--seed", type=_nonneg_int, default=DEFAULT_SEED,
+                   help="seed of the synthetic market and the Monte Carlo draws")  # fmt: skip
+    p.add_argument("--policy", choices=["all_days", "exchange_days"], default=None,
+                   help="calendar policy (default: all_days)")  # fmt: skip
+    p.add_argument("--start", default=None, help="first date (default: 2019-01-01)")
+    p.add_argument("--end", default=None, help="last date (default: 2024-12-31)")
+    _add_strategy_args(p)
+    _risk_opts(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = _sub(sub, "data", "load data and print what was found")
+    _add_data_args(p)
+    p.set_defaults(func=cmd_data)
+
+    p = _sub(sub, "fetch", "download symbols from yfinance into the cache")
+    p.add_argument("--symbols", nargs="+", action=_Symbols, required=True, metavar="SYM",
+                   help="symbols, separated by commas or spaces (required)")  # fmt: skip
+    p.add_argument("--start", default=None, help="first date (default: the source's first)")
+    p.add_argument("--end", default=None, help="last date (default: today)")
+    p.add_argument("--cache-dir", default=None, help="cache folder (default: the platform cache)")
+    p.set_defaults(func=cmd_fetch)
+
+    p = _sub(sub, "backtest", "backtest the strategy and its benchmarks, write a report")
+    _add_data_args(p)
+    _add_strategy_args(p)
+    p.add_argument("--out", default="out/backtest.html", help="HTML report path")
+    _risk_opts(p)
+    p.set_defaults(func=cmd_backtest)
+
+    p = _sub(sub, "var", "Monte Carlo VaR/CVaR of a portfolio at the latest date")
+    _add_data_args(p)
+    p.add_argument("--weights", type=_weights_arg, default=None,
+                   help="SYM=W,SYM=W (default: equal weights)")  # fmt: skip
+    p.add_argument("--window", type=_pos_int, default=30, help="estimation window, periods")
+    p.add_argument("--horizon", type=_pos_int, default=30, help="horizon, periods")
+    p.add_argument("--scenarios", type=_pos_int, default=10_000, help="Monte Carlo scenarios")
+    p.add_argument("--nu", type=_pos_float, default=5.0, help="Student-t degrees of freedom (> 2)")
+    p.add_argument("--crowding", action="store_true",
+                   help="also run the multi-agent crowding model")  # fmt: skip
+    p.set_defaults(func=cmd_var)
+
+    p = _sub(sub, "report", "re-render the HTML report of a saved run")
+    p.add_argument("run", help="saved run (from --save)")
+    p.add_argument("--out", default=None,
+                   help="HTML report path (default: beside the run, RUN with .html)")  # fmt: skip
+    p.set_defaults(func=cmd_report)
+
+    _add_study_commands(sub)
+    return parser
+
+
+def _add_study_commands(sub: Any) -> None:
+    """sensitivity, frequency and walkforward."""
+    executor_help = "local (all cores), local:N, serial or dask://HOST:PORT (default: local)"
+    p = _sub(sub, "sensitivity", "what moves the allocation: derivative ranking")
+    _add_data_args(p)
+    _add_strategy_args(p)
+    p.add_argument("--date", default=None, help="decision date YYYY-MM-DD (default: all dates)")
+    p.add_argument("--every", type=_pos_int, default=1,
+                   help="every k-th decision date (without --date)")  # fmt: skip
     p.add_argument("--top", type=_pos_int, default=15, help="rows to print")
-    p.add_argument("--out", default=None, help="HTML report path")
+    p.add_argument("--out", default=None, help="HTML report path (default: no report)")
     p.set_defaults(func=cmd_sensitivity)
 
-    p = sub.add_parser("frequency", help="update-frequency study: schedules compared")
+    p = _sub(sub, "frequency", "update-frequency study: schedules compared")
     _add_data_args(p)
-    p.add_argument(
-        "--executor", default=None, help="local (default), local:N, serial or dask://HOST:PORT"
-    )
-    p.add_argument("--out", default=None, help="HTML report path")
+    _add_strategy_args(p)
+    p.add_argument("--executor", default=None, help=executor_help)
+    p.add_argument("--out", default=None, help="HTML report path (default: no report)")
     p.set_defaults(func=cmd_frequency)
 
-    p = sub.add_parser(
-        "walkforward", help="walk-forward parameter selection, stitched out of sample"
-    )
+    p = _sub(sub, "walkforward", "walk-forward parameter selection, stitched out of sample")
     _add_data_args(p)
-    p.add_argument("--grid", required=True, help="TOML grid file (see examples/walkforward.toml)")
-    p.add_argument("--train", default=None, help="training window, calendar time (e.g. 730D)")
-    p.add_argument("--test", default=None, help="test window, calendar time (e.g. 180D)")
-    p.add_argument("--gap", default=None, help="purge/embargo gap between train and test")
-    p.add_argument("--mode", choices=["rolling", "expanding"], default=None)
-    p.add_argument("--metric", default=None, help="sharpe | utility | calmar | sortino | cagr")
+    _add_strategy_args(p)
     p.add_argument(
-        "--executor", default=None, help="local (default), local:N, serial or dask://HOST:PORT"
+        "--grid",
+        default=None,
+        help="TOML grid file (see examples/walkforward.toml; default: the dynamic strategy "
+        "over lam0 in {1, 2, 4} x eta in {0, 0.05}, with --config's other parameters)",
     )
-    p.add_argument("--task-cache", default=None, help="folder caching finished tasks (resume)")
+    p.add_argument("--train", default=None,
+                   help="training window, calendar time (default: the grid's, else 730D)")  # fmt: skip
+    p.add_argument("--test", default=None,
+                   help="test window, calendar time (default: the grid's, else 180D)")  # fmt: skip
+    p.add_argument("--gap", default=None,
+                   help="purge/embargo gap between train and test (default: the grid's, else 0D)")  # fmt: skip
+    p.add_argument("--mode", choices=["rolling", "expanding"], default=None,
+                   help="training windows (default: the grid's, else rolling)")  # fmt: skip
+    p.add_argument("--metric", default=None,
+                   help="sharpe | utility | calmar | sortino | cagr | total_return "
+                   "(default: the grid's, else sharpe)")  # fmt: skip
+    p.add_argument("--executor", default=None, help=executor_help)
+    p.add_argument("--task-cache", default=None,
+                   help="folder caching finished tasks, for resuming (default: "
+                   "$RWAFOLIO_WALKFORWARD_CACHE, else none)")  # fmt: skip
     p.add_argument("--no-var", action="store_true", help="skip the VaR forecasts per fold")
     p.add_argument("--out", default="out/walkforward.html", help="HTML report path")
     p.set_defaults(func=cmd_walkforward)
@@ -589,7 +575,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except RwafolioError as exc:
-        print(f"rwafolio {args.command}: error: {exc}", file=sys.stderr)
+        print(f"rwafolio {args.command}: error: {flag_names(str(exc))}", file=sys.stderr)
         return 2
 
 

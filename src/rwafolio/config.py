@@ -1,13 +1,17 @@
-"""TOML run configuration: strategy parameters, per-asset costs and data options.
+"""The one TOML schema of rwafolio: run configs and walk-forward grid files, parsed once.
 
-A config file has up to three tables; every key is optional and unknown keys are errors::
+A file has up to six tables; every key is optional, unknown tables and keys are errors, and every
+value is type-checked here (a :class:`~rwafolio.exceptions.ConfigError` naming the key, never an
+``AttributeError`` later)::
 
     [strategy]
+    name = "dynamic"        # "dynamic" | "fixed_mix" | "equal_weight" | "buy_and_hold"
     lam0 = 2.0              # baseline risk aversion (no 1/2 in front of w'Sigma w)
     eta = 0.05              # lam = lam0 * (1 + eta * VIX)
     window = 30             # estimation window, in periods
     estimator = "ledoit_wolf"   # "sample" | "ewma" | "ledoit_wolf"
     ewma_halflife = 10.0    # periods, for estimator = "ewma"
+    risk_aversion = "vix_linear"  # "vix_linear" (lam0, eta) | "constant" (lam0)
     threshold = 0.01
     threshold_mode = "per_asset"  # "per_asset" | "portfolio" | "none"
     stress_vix = 25.0       # or false to disable the stress override
@@ -25,33 +29,61 @@ A config file has up to three tables; every key is optional and unknown keys are
     [data]
     policy = "all_days"     # "all_days" | "exchange_days"
     missing = "raise"       # a missing data day: "raise" | "ffill" (not tradable) | "drop"
+
+    [risk]
+    horizon = 30            # VaR horizon, periods
+    every = 5               # forecast every k-th decision date
+    mean = "estimate"       # "estimate" | "zero"
+
+    [grid]                  # walk-forward grid files: parameter = [values, ...]
+    lam0 = [1.0, 2.0]
+    estimator = ["sample", "ewma"]
+
+    [walkforward]           # walk-forward run settings (see rwafolio.pipeline.walkforward)
+    train = "730D"
+
+Estimators and rules are chosen by name and built here (:func:`build_estimator`); grid values are
+checked with the same per-key rules as ``[strategy]``. Precedence everywhere: a command-line flag
+wins over the file, which wins over the defaults in the strategy's signature.
 """
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from rwafolio.exceptions import ConfigError
 
-_STRATEGY_KEYS = {
-    "lam0",
-    "eta",
-    "window",
-    "estimator",
-    "ewma_halflife",
-    "threshold",
-    "threshold_mode",
-    "stress_vix",
-    "cost_horizon",
-    "costs",
-    "schedules",
-    "bounds",
+__all__ = [
+    "ESTIMATORS",
+    "STRATEGIES",
+    "GridSpec",
+    "RunConfig",
+    "build_estimator",
+    "load_config",
+    "load_grid",
+    "parse_config",
+    "read_toml",
+]
+
+#: Strategy names of ``[strategy].name`` and the class each builds.
+STRATEGIES: Mapping[str, str] = {
+    "dynamic": "DynamicLambdaStrategy",
+    "fixed_mix": "FixedMix",
+    "equal_weight": "EqualWeight",
+    "buy_and_hold": "BuyAndHold",
 }
-_DATA_KEYS = {"policy", "missing"}
+#: Estimator names of ``[strategy].estimator``.
+ESTIMATORS: tuple[str, ...] = ("sample", "ewma", "ledoit_wolf")
+_TABLES = ("strategy", "costs", "data", "risk", "grid", "walkforward")
+_DATA_KEYS: Mapping[str, tuple[str, ...]] = {
+    "policy": ("all_days", "exchange_days"),
+    "missing": ("raise", "ffill", "drop"),
+}
+_RISK_KEYS = ("horizon", "every", "mean")
 
 
 def _number(value: Any, where: str) -> float:
@@ -61,106 +93,305 @@ def _number(value: Any, where: str) -> float:
     return float(value)
 
 
+def _integer(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"config {where} must be an integer, got {value!r}")
+    return value
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[Any, str], str]:
+    def check(value: Any, where: str) -> str:
+        if not isinstance(value, str) or value not in choices:
+            raise ConfigError(f"config {where} must be one of {list(choices)}, got {value!r}")
+        return value
+
+    return check
+
+
+def _optional_number(value: Any, where: str) -> float | None:
+    return None if value is False else _number(value, where)
+
+
+def _schedules(value: Any, where: str) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ConfigError(
+            f"config {where} must be a table of class or symbol = schedule name, got {value!r}"
+        )
+    return {str(k): v for k, v in value.items()}
+
+
+def _bounds(value: Any, where: str) -> dict[str, tuple[float, float]]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"config {where} must be a table, got {value!r}")
+    parsed = {}
+    for k, v in value.items():
+        if not isinstance(v, list) or len(v) != 2:
+            raise ConfigError(f"config {where}.{k} must be [lo, hi], got {v!r}")
+        parsed[str(k)] = (_number(v[0], f"{where}.{k}[0]"), _number(v[1], f"{where}.{k}[1]"))
+    return parsed
+
+
+def _weights(value: Any, where: str) -> dict[str, float]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"config {where} must be a table of symbol = weight, got {value!r}")
+    return {str(k): _number(v, f"{where}.{k}") for k, v in value.items()}
+
+
+#: Per-key checks of ``[strategy]`` (and of ``[grid]`` values).
+_STRATEGY_KEYS: Mapping[str, Callable[[Any, str], Any]] = {
+    "name": _choice(tuple(STRATEGIES)),
+    "lam0": _number,
+    "eta": _number,
+    "window": _integer,
+    "estimator": _choice(ESTIMATORS),
+    "ewma_halflife": _number,
+    "risk_aversion": _choice(("vix_linear", "constant")),
+    "threshold": _number,
+    "threshold_mode": _choice(("per_asset", "portfolio", "none")),
+    "stress_vix": _optional_number,
+    "cost_horizon": _number,
+    "costs": _choice(("model", "blind")),
+    "schedules": _schedules,
+    "bounds": _bounds,
+    "weights": _weights,
+    "warmup_periods": _integer,
+}
+
+
+def build_estimator(name: str, halflife: float | None = None) -> Any:
+    """The estimator object of ``name`` (one of :data:`ESTIMATORS`)."""
+    from rwafolio.optimize import EWMAEstimator, LedoitWolfEstimator, SampleEstimator
+
+    if halflife is not None and name != "ewma":
+        raise ConfigError('config [strategy].ewma_halflife needs `estimator = "ewma"`')
+    if name == "ewma":
+        return EWMAEstimator(halflife=float(halflife if halflife is not None else 10.0))
+    if name == "sample":
+        return SampleEstimator()
+    if name == "ledoit_wolf":
+        return LedoitWolfEstimator()
+    raise ConfigError(
+        f"config [strategy].estimator must be one of {list(ESTIMATORS)}, got {name!r}"
+    )
+
+
+def _check_strategy(table: Any, where: str) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"config {where} must be a table, got {table!r}")
+    bad = sorted(set(table) - set(_STRATEGY_KEYS))
+    if bad:
+        raise ConfigError(f"config {where}: unknown key(s) {bad}; known: {sorted(_STRATEGY_KEYS)}")
+    return {k: _STRATEGY_KEYS[k](v, f"{where}.{k}") for k, v in table.items()}
+
+
+def _check_grid(table: Any) -> dict[str, list[Any]]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"config [grid] must be a table of parameter = [values], got {table!r}")
+    out: dict[str, list[Any]] = {}
+    for k, values in table.items():
+        if k not in _STRATEGY_KEYS or k in ("name", "ewma_halflife"):
+            known = sorted(set(_STRATEGY_KEYS) - {"name", "ewma_halflife"})
+            raise ConfigError(f"config [grid]: unknown parameter {k!r}; known: {known}")
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"config [grid].{k} must be a non-empty list, got {values!r}")
+        out[k] = [_STRATEGY_KEYS[k](v, f"[grid].{k}[{i}]") for i, v in enumerate(values)]
+    return out
+
+
 @dataclass(frozen=True)
 class RunConfig:
-    """Parsed configuration (see module docstring)."""
+    """A parsed configuration (see the module docstring); every table already validated.
+
+    Attributes
+    ----------
+    strategy : mapping
+        ``[strategy]`` (``name`` included when given).
+    costs : mapping symbol -> float
+    data : mapping
+        ``[data]``: ``policy``, ``missing``.
+    risk : mapping
+        ``[risk]``: ``horizon``, ``every``, ``mean``.
+    grid : mapping name -> list or None
+        ``[grid]`` of a walk-forward grid file (values checked like ``[strategy]``'s).
+    walkforward : mapping
+        ``[walkforward]`` run settings (checked by the walk-forward pipeline).
+    path : str or None
+    """
 
     strategy: Mapping[str, Any] = field(default_factory=dict)
     costs: Mapping[str, float] = field(default_factory=dict)
     data: Mapping[str, Any] = field(default_factory=dict)
+    risk: Mapping[str, Any] = field(default_factory=dict)
+    grid: Mapping[str, list[Any]] | None = None
+    walkforward: Mapping[str, Any] = field(default_factory=dict)
     path: str | None = None
+
+    @property
+    def strategy_name(self) -> str:
+        return str(self.strategy.get("name", "dynamic"))
+
+    def with_overrides(self, **params: Any) -> RunConfig:
+        """A copy with ``[strategy]`` keys replaced (None values are ignored), checked the same
+        way: how command-line flags win over the file."""
+        given = {k: v for k, v in params.items() if v is not None}
+        checked = _check_strategy(given, "flag")
+        return replace(self, strategy={**self.strategy, **checked})
+
+    def strategy_params(self) -> dict[str, Any]:
+        """Constructor arguments of the strategy (estimator and rule names built)."""
+        kw = {k: v for k, v in self.strategy.items() if k != "name"}
+        name = kw.pop("estimator", None)
+        halflife = kw.pop("ewma_halflife", None)
+        if name is not None:
+            kw["estimator"] = build_estimator(name, halflife)
+        elif halflife is not None:
+            raise ConfigError('config [strategy].ewma_halflife needs `estimator = "ewma"`')
+        rule = kw.pop("risk_aversion", None)
+        if rule == "constant":
+            from rwafolio.optimize.risk_aversion import Constant
+
+            kw["risk_aversion"] = Constant(float(kw.get("lam0", 2.0)))
+        return kw
+
+    def build_strategy(self) -> Any:
+        """The configured strategy (a :class:`~rwafolio.strategies.DynamicLambdaStrategy` by
+        default). Raises ConfigError when a parameter does not fit the named strategy."""
+        import rwafolio.strategies as strategies
+
+        cls = getattr(strategies, STRATEGIES[self.strategy_name])
+        try:
+            return cls(**self.strategy_params())
+        except TypeError as exc:
+            raise ConfigError(
+                f"config [strategy] parameters do not fit {cls.__name__}: {exc}"
+            ) from None
+
+    def grid_points(self) -> list[dict[str, Any]]:
+        """``[grid]`` values ready for ``set_params`` (estimator names built)."""
+        halflife = self.strategy.get("ewma_halflife")
+        out: dict[str, list[Any]] = {}
+        for k, values in (self.grid or {}).items():
+            if k == "estimator":
+                out[k] = [build_estimator(v, halflife if v == "ewma" else None) for v in values]
+            elif k == "risk_aversion":
+                raise ConfigError("config [grid].risk_aversion is not supported; grid lam0/eta")
+            else:
+                out[k] = list(values)
+        return [out] if out else []
 
 
 def parse_config(doc: Mapping[str, Any], path: str | None = None) -> RunConfig:
     """Validate a TOML document already parsed into a mapping."""
-    unknown = set(doc) - {"strategy", "costs", "data"}
+    if not isinstance(doc, Mapping):
+        raise ConfigError(f"config {path or ''} must be a TOML table, got {type(doc).__name__}")
+    unknown = set(doc) - set(_TABLES)
     if unknown:
         raise ConfigError(
-            f"config {path or ''}: unknown table(s) {sorted(unknown)}; expected strategy, costs, data"
+            f"config {path or ''}: unknown table(s) {sorted(unknown)}; expected {list(_TABLES)}"
         )
-    strat = dict(doc.get("strategy", {}))
-    bad = set(strat) - _STRATEGY_KEYS
-    if bad:
-        raise ConfigError(
-            f"config [strategy]: unknown key(s) {sorted(bad)}; known: {sorted(_STRATEGY_KEYS)}"
-        )
-    if strat.get("stress_vix") is False:
-        strat["stress_vix"] = None
-    for key in ("lam0", "eta", "threshold", "stress_vix", "cost_horizon", "ewma_halflife"):
-        if key in strat and strat[key] is not None:
-            strat[key] = _number(strat[key], f"[strategy].{key}")
-    if "window" in strat and (
-        not isinstance(strat["window"], int) or isinstance(strat["window"], bool)
-    ):
-        raise ConfigError(f"config [strategy].window must be an integer, got {strat['window']!r}")
-    for key in ("estimator", "threshold_mode", "costs"):
-        if key in strat and not isinstance(strat[key], str):
-            raise ConfigError(f"config [strategy].{key} must be a string, got {strat[key]!r}")
-    if "schedules" in strat:
-        if not isinstance(strat["schedules"], dict) or not all(
-            isinstance(v, str) for v in strat["schedules"].values()
-        ):
-            raise ConfigError(
-                "config [strategy.schedules] must be a table of class or symbol = schedule name, "
-                f"got {strat['schedules']!r}"
-            )
-    if "bounds" in strat:
-        bounds = strat["bounds"]
-        if not isinstance(bounds, dict):
-            raise ConfigError(f"config [strategy.bounds] must be a table, got {bounds!r}")
-        parsed = {}
-        for k, v in bounds.items():
-            if not isinstance(v, list) or len(v) != 2:
-                raise ConfigError(f"config [strategy.bounds].{k} must be [lo, hi], got {v!r}")
-            parsed[str(k)] = (
-                _number(v[0], f"[strategy.bounds].{k}[0]"),
-                _number(v[1], f"[strategy.bounds].{k}[1]"),
-            )
-        strat["bounds"] = parsed
+    for t in _TABLES:
+        if t in doc and not isinstance(doc[t], dict):
+            raise ConfigError(f"config [{t}] must be a table, got {doc[t]!r}")
+    strat = _check_strategy(dict(doc.get("strategy", {})), "[strategy]")
+    if "ewma_halflife" in strat and strat.get("estimator", "ewma") != "ewma":
+        raise ConfigError('config [strategy].ewma_halflife needs `estimator = "ewma"`')
     costs = {str(k): _number(v, f"[costs].{k}") for k, v in dict(doc.get("costs", {})).items()}
     data = dict(doc.get("data", {}))
-    bad = set(data) - _DATA_KEYS
-    if bad:
-        raise ConfigError(
-            f"config [data]: unknown key(s) {sorted(bad)}; known: {sorted(_DATA_KEYS)}"
-        )
-    return RunConfig(strategy=strat, costs=costs, data=data, path=path)
+    for k, v in data.items():
+        if k not in _DATA_KEYS:
+            raise ConfigError(f"config [data]: unknown key {k!r}; known: {sorted(_DATA_KEYS)}")
+        _choice(_DATA_KEYS[k])(v, f"[data].{k}")
+    risk = dict(doc.get("risk", {}))
+    for k, v in risk.items():
+        if k not in _RISK_KEYS:
+            raise ConfigError(f"config [risk]: unknown key {k!r}; known: {list(_RISK_KEYS)}")
+        if k == "mean":
+            _choice(("estimate", "zero"))(v, "[risk].mean")
+        elif _integer(v, f"[risk].{k}") < 1:
+            raise ConfigError(f"config [risk].{k} must be an integer >= 1, got {v!r}")
+    grid = _check_grid(doc["grid"]) if "grid" in doc else None
+    return RunConfig(
+        strategy=strat, costs=costs, data=data, risk=risk, grid=grid,
+        walkforward=dict(doc.get("walkforward", {})), path=path,
+    )  # fmt: skip
 
 
 def read_toml(path: str | Path, what: str) -> dict[str, Any]:
-    """Parse a TOML file; ``what`` names the parameter in error messages (e.g. ``"--config"``)."""
+    """Parse a TOML file; ``what`` names the parameter in error messages (e.g. ``"--config"``).
+
+    Raises ConfigError (one line) for a missing or unreadable file, a file that is not UTF-8 and
+    invalid TOML.
+    """
     p = Path(path)
     try:
-        return tomllib.loads(p.read_text(encoding="utf-8"))
+        text = p.read_bytes().decode("utf-8")
+        return tomllib.loads(text)
     except FileNotFoundError:
         raise ConfigError(f"`{what}` file {str(p)!r} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"`{what}` {str(p)!r} is a folder, not a TOML file") from None
     except OSError as exc:
-        raise ConfigError(f"`{what}` file {str(p)!r} cannot be read: {exc}") from None
+        raise ConfigError(f"`{what}` file {str(p)!r} cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"`{what}` file {str(p)!r} is not UTF-8 text (byte {exc.start}); TOML must be UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"`{what}` file {str(p)!r} is not valid TOML: {exc}") from None
+        first = str(exc).splitlines()[0] if str(exc) else "syntax error"
+        raise ConfigError(f"`{what}` file {str(p)!r} is not valid TOML: {first}") from None
 
 
-def load_config(path: str | Path) -> RunConfig:
-    """Read and validate a TOML config file."""
-    return parse_config(read_toml(path, "--config"), str(path))
+def load_config(path: str | Path, what: str = "--config") -> RunConfig:
+    """Read and validate a TOML config file (run config or grid file)."""
+    return parse_config(read_toml(path, what), str(path))
 
 
-def build_strategy(params: Mapping[str, Any]) -> Any:
-    """DynamicLambdaStrategy from config parameters (estimator given by name)."""
-    from rwafolio.optimize import EWMAEstimator, LedoitWolfEstimator, SampleEstimator
-    from rwafolio.strategies import DynamicLambdaStrategy
+@dataclass(frozen=True)
+class GridSpec:
+    """A grid file's content: the strategy prototype, the grid points and run settings.
 
-    kw = dict(params)
-    name = kw.pop("estimator", None)
-    halflife = kw.pop("ewma_halflife", None)
-    if halflife is not None and name != "ewma":
-        raise ConfigError('`ewma_halflife` needs `estimator = "ewma"`')
-    if name == "ewma":
-        kw["estimator"] = EWMAEstimator(halflife=float(halflife if halflife is not None else 10.0))
-    elif name == "sample":
-        kw["estimator"] = SampleEstimator()
-    elif name == "ledoit_wolf":
-        kw["estimator"] = LedoitWolfEstimator()
-    elif name is not None:
-        raise ConfigError(f"`estimator` must be 'sample', 'ewma' or 'ledoit_wolf', got {name!r}")
-    return DynamicLambdaStrategy(**kw)
+    Attributes
+    ----------
+    strategy : Strategy
+        Built from ``[strategy]`` (``name`` plus fixed parameters).
+    grid : tuple of dict
+        The expanded points of ``[grid]`` (estimator names already built).
+    settings : mapping
+        ``[walkforward]`` options (``train``, ``test``, ``mode``, ``gap``, ``metric``, ...).
+    config : RunConfig
+        The whole parsed file.
+    """
+
+    strategy: Any
+    grid: tuple[dict[str, Any], ...]
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    config: RunConfig = field(default_factory=RunConfig)
+
+
+def load_grid(path: str | Path, overrides: Mapping[str, Any] | None = None) -> GridSpec:
+    """Read a walk-forward grid file (see ``examples/walkforward.toml``).
+
+    ``[strategy]`` holds ``name`` (one of :data:`STRATEGIES`) and fixed parameters; ``[grid]``
+    maps parameter names to lists; ``[walkforward]`` holds run settings. ``overrides`` (command
+    line flags) replace ``[strategy]`` keys.
+    """
+    import itertools
+
+    cfg = load_config(path, "--grid")
+    if overrides:
+        cfg = cfg.with_overrides(**overrides)
+    if cfg.grid is None:
+        raise ConfigError(f"`--grid` file {str(path)!r} has no [grid] table")
+    prototype = cfg.build_strategy()
+    valid = prototype.get_params()
+    bad = sorted(set(cfg.grid) - set(valid))
+    if bad:
+        raise ConfigError(
+            f"config [grid] names parameters {type(prototype).__name__} does not have: {bad}"
+        )
+    (part,) = cfg.grid_points()
+    names = list(part)
+    points = tuple(
+        dict(zip(names, combo, strict=True)) for combo in itertools.product(*part.values())
+    )
+    return GridSpec(prototype, points, dict(cfg.walkforward), cfg)

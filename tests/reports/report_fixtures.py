@@ -55,8 +55,7 @@ def build_run(
 ) -> dict[str, Any]:
     """Everything render_html takes, on the evil panel (about 5 s with the walk-forward off)."""
     from rwafolio.backtest import run
-    from rwafolio.reports import latest_scenarios
-    from rwafolio.risk import rolling_forecasts
+    from rwafolio.risk import latest_scenarios, rolling_forecasts
     from rwafolio.strategies import BuyAndHold, DynamicLambdaStrategy, EqualWeight
 
     panel = evil_panel(n_days)

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from rwafolio.exceptions import ConfigError
-from rwafolio.strategies import DynamicLambdaStrategy, FixedMix
-from rwafolio.walkforward import Utility, expand_grid, load_grid, resolve_metric, select
+from rwafolio.walkforward import Utility, expand_grid, resolve_metric, select
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "walkforward.toml"
 
@@ -61,31 +60,3 @@ def test_metrics_against_hand_formulas() -> None:
     assert Utility(0.0)(r, 1) == pytest.approx(r.mean())
     with pytest.raises(ConfigError, match="metric"):
         resolve_metric("omega")
-
-
-def test_load_grid_file(tmp_path: Path) -> None:
-    p = tmp_path / "g.toml"
-    p.write_text(
-        '[strategy]\nname = "dynamic"\nstress_vix = 30.0\n'
-        "[grid]\nlam0 = [1.0, 2.0]\nwindow = [30, 60]\n"
-        '[walkforward]\ntrain = "365D"\ntest = "90D"\n'
-    )
-    spec = load_grid(p)
-    assert isinstance(spec.strategy, DynamicLambdaStrategy) and spec.strategy.stress_vix == 30.0
-    assert len(spec.grid) == 4 and spec.grid[1] == {"lam0": 1.0, "window": 60}
-    assert spec.settings["train"] == "365D"
-    p.write_text('[strategy]\nname = "fixed_mix"\n[grid]\nlam0 = [1.0]\n')
-    with pytest.raises(ConfigError, match="lam0"):
-        load_grid(p)
-    p.write_text("[grid\n")
-    with pytest.raises(ConfigError, match="TOML"):
-        load_grid(p)
-    p.write_text('[strategy]\nname = "fixed_mix"\n[grid]\nweights = [{"BTC-USD" = 1.0}]\n')
-    spec = load_grid(p)
-    assert isinstance(spec.strategy, FixedMix) and spec.grid == ({"weights": {"BTC-USD": 1.0}},)
-
-
-def test_example_grid_file_is_valid() -> None:
-    spec = load_grid(EXAMPLE)
-    assert len(spec.grid) >= 8
-    assert {"train", "test", "mode", "metric"} <= set(spec.settings)

@@ -22,8 +22,6 @@ and the engine's is measured and stored (``decisions["execution_gap"]``).
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Any
 
 import numpy as np
@@ -34,6 +32,8 @@ from rwafolio.backtest.result import BacktestResult
 from rwafolio.exceptions import ConfigError, OptimizationError
 from rwafolio.loaders.panel import Panel
 from rwafolio.strategies.base import Decision, MarketView, Setup, Strategy
+from rwafolio.utils.jsonable import jsonable
+from rwafolio.utils.progress import Progress
 
 #: Shave on k so vectorbt never sees cash short by a rounding error (1e-12 of value).
 _CASH_GUARD = 1e-12
@@ -97,16 +97,6 @@ def scale_py(target: np.ndarray, held: np.ndarray, cash: float, costs: np.ndarra
 _scale_nb = njit(cache=True)(scale_py)
 
 
-def _progress(total: int, enabled: bool | None, desc: str) -> Any:
-    if enabled is None:
-        enabled = sys.stderr.isatty() and not os.environ.get("CI")
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit="date", leave=False)
-
-
 def run(
     strategy: Strategy,
     panel: Panel,
@@ -132,7 +122,8 @@ def run(
         Row of the first date the strategy may trade (default: its warm-up). Use the same value
         for strategies you compare.
     progress : bool or None
-        Progress bar; None shows it on a terminal only (quiet in CI and when piped).
+        Progress on stderr (:class:`rwafolio.utils.progress.Progress`: a bar on a terminal,
+        one-line updates otherwise); False silences it.
     signal_lag : int, default 0
         Periods between the last data the strategy sees and the date it trades at. 0: the view
         ends at the decision date's close. With mixed calendars the "close" differs by market
@@ -220,7 +211,7 @@ def run(
     est_dates: list[int] = []
     est_mu: list[np.ndarray] = []
     est_cov: list[np.ndarray] = []
-    bar = _progress(n_dates - start, progress, name or strategy.name)
+    bar = Progress(n_dates - start, f"backtest {name or strategy.name}", "date", enabled=progress)
 
     for t in range(n_dates):
         if t > 0:
@@ -389,7 +380,7 @@ def run(
         cov=np.array(est_cov).reshape(len(est_cov), n, n),
         params={
             "strategy": type(strategy).__name__,
-            **{k: _plain(v) for k, v in strategy.get_params().items()},
+            **{k: jsonable(v) for k, v in strategy.get_params().items()},
             "first_decision": dates[start].strftime("%Y-%m-%d"),
             "signal_lag": lag,
             "init_cash": init_cash,
@@ -397,14 +388,3 @@ def run(
         },
         init_cash=init_cash,
     )
-
-
-def _plain(v: Any) -> Any:
-    """A JSON-friendly rendering of a parameter value."""
-    if v is None or isinstance(v, bool | int | float | str):
-        return v
-    if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_plain(x) for x in v]
-    return repr(v)

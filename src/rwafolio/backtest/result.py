@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rwafolio.backtest.stats import stats as _stats
 from rwafolio.loaders.panel import Panel
 
 
@@ -85,9 +86,7 @@ class BacktestResult:
     def stats(self) -> pd.Series:
         """Total return, CAGR, volatility, Sharpe, Sortino, max drawdown, Calmar, turnover and
         costs over the live period, annualized by the panel's calendar policy."""
-        from rwafolio.backtest.stats import stats
-
-        return stats(self)
+        return _stats(self)
 
     def solver_stats(self) -> dict[str, Any]:
         """Which solver answered how often, the worst KKT residual, failures and fallbacks."""

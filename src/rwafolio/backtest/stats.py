@@ -17,10 +17,34 @@ Statistics cover the live period: from the first decision date to the end.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, Protocol
+
 import numpy as np
 import pandas as pd
 
-from rwafolio.backtest.result import BacktestResult
+
+class BacktestRecord(Protocol):
+    """What the statistics read from a result (a :class:`~rwafolio.backtest.BacktestResult`).
+
+    Declared here so that this module does not import ``result.py`` (which imports it).
+    """
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def params(self) -> Mapping[str, Any]: ...
+    @property
+    def value(self) -> pd.Series: ...
+    @property
+    def returns(self) -> pd.Series: ...
+    @property
+    def turnover(self) -> pd.Series: ...
+    @property
+    def costs(self) -> pd.Series: ...
+    @property
+    def periods_per_year(self) -> int: ...
+
 
 STAT_NAMES = (
     "total_return",
@@ -68,14 +92,14 @@ def performance(returns: np.ndarray, periods_per_year: int) -> dict[str, float]:
     }
 
 
-def live_slice(result: BacktestResult) -> slice:
+def live_slice(result: BacktestRecord) -> slice:
     """Rows from the first decision date on (the strategy's live period)."""
     first = pd.Timestamp(result.params.get("first_decision", result.value.index[0]))
     i0 = int(result.value.index.searchsorted(first))
     return slice(i0, None)
 
 
-def stats(result: BacktestResult) -> pd.Series:
+def stats(result: BacktestRecord) -> pd.Series:
     """The ``stats()`` table of one result, as a Series indexed by :data:`STAT_NAMES`."""
     sl = live_slice(result)
     # Row i0's return is the first trade's fees (the book was cash before it).
@@ -87,8 +111,10 @@ def stats(result: BacktestResult) -> pd.Series:
     return pd.Series(out, name=result.name)[list(STAT_NAMES)]
 
 
-def stats_table(results: dict[str, BacktestResult] | list[BacktestResult]) -> pd.DataFrame:
+def stats_table(
+    results: Mapping[str, BacktestRecord] | list[BacktestRecord],
+) -> pd.DataFrame:
     """Side-by-side ``stats()`` of several results (one column each)."""
-    if isinstance(results, dict):
+    if isinstance(results, Mapping):
         return pd.concat([stats(r).rename(k) for k, r in results.items()], axis=1)
     return pd.concat([stats(r) for r in results], axis=1)

@@ -80,6 +80,11 @@ def build_panel(
             window=vix_window,
         )
     info = dict(meta or {})
+    # Each symbol's own first and last date (before alignment), for `rwafolio data`.
+    info["coverage"] = {
+        s: (f"{p.index[0]:%Y-%m-%d}", f"{p.index[-1]:%Y-%m-%d}") if len(p) else ("", "")
+        for s, p in series.items()
+    }
     aligned = None
     if raw is not None:
         aligned = align_vix(raw, pd.DatetimeIndex(prices.index))

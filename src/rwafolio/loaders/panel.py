@@ -171,15 +171,21 @@ class Panel:
         )
 
     def summary(self) -> pd.DataFrame:
-        """Per symbol: first and last date, rows, tradable days, price field, findings."""
+        """Per symbol: its own first and last date in the source (``own_first``, ``own_last``),
+        the aligned panel's range (``first``, ``last``), rows, tradable days, price field and
+        findings."""
+        coverage = self.meta.get("coverage", {})
         rows = []
         for s in self.symbols:
+            own = coverage.get(s, ("", ""))
             col = self.tradable[s]
             kinds = sorted({f.kind for f in self.findings if f.symbol == s})
             rows.append(
                 {
                     "symbol": s,
                     "class": self.universe[s].asset_class,
+                    "own_first": own[0] or "?",
+                    "own_last": own[1] or "?",
                     "first": self.prices.index[0].strftime("%Y-%m-%d"),
                     "last": self.prices.index[-1].strftime("%Y-%m-%d"),
                     "rows": len(col),

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from rwafolio.exceptions import ConfigError
-from rwafolio.reports._plain import frame_of, jsonable
+from rwafolio.utils.jsonable import frame_of, jsonable
 
 
 def _first_attr(obj: Any, names: tuple[str, ...]) -> Any:

@@ -7,12 +7,26 @@ text, so the tests (and curious readers) can read them back.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from markupsafe import Markup
+
+
+def script_json(obj: Any) -> Markup:
+    """JSON that is safe inside a ``<script>`` element (``<``, ``>``, ``&`` escaped)."""
+    text = obj if isinstance(obj, str) else json.dumps(obj, allow_nan=False)
+    text = (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+    return Markup(text)
 
 
 def fmt(value: Any, kind: str = "num") -> str:
@@ -77,8 +91,6 @@ def _date_text(v: Any) -> Any:
 
 def figure_block(fid: str, fig: go.Figure | str, note: str, title: str = "") -> dict[str, Any]:
     """A chart block: its JSON (safe for a script element) and its "how to read this" note."""
-    from rwafolio.reports.render import script_json
-
     spec = fig if isinstance(fig, str) else fig.to_json()
     return {"kind": "figure", "id": fid, "json": script_json(spec), "note": note, "title": title}
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from rwafolio.reports import figures as F
-from rwafolio.reports import figures_risk as R
+import rwafolio.reports.figures as F
+import rwafolio.reports.figures_risk as R
 from rwafolio.reports.blocks import (
     cell,
     figure_block,
@@ -314,7 +314,7 @@ def scenario(record: RunRecord) -> list[dict[str, Any]]:
     else:
         blocks.append(placeholder("scenario", "Monte Carlo distribution at the latest date", (
             "Not available in this run: no scenario forecasts were given (pass scenario="
-            "rwafolio.reports.latest_scenarios(result))."
+            "rwafolio.risk.latest_scenarios(result))."
         )))  # fmt: skip
     if "crowding" in t:
         if "crowding_paths" in t:

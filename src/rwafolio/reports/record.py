@@ -46,8 +46,8 @@ import numpy as np
 import pandas as pd
 
 from rwafolio.exceptions import ConfigError
-from rwafolio.reports._plain import jsonable
 from rwafolio.reports.sections import ExtraSection, normalize_sections
+from rwafolio.utils.jsonable import jsonable
 
 #: Packages whose versions the header lists.
 VERSIONED_PACKAGES: tuple[str, ...] = (

@@ -10,7 +10,6 @@ expected.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -22,6 +21,7 @@ import jinja2
 from markupsafe import Markup
 
 from rwafolio.exceptions import ConfigError
+from rwafolio.reports.blocks import script_json
 from rwafolio.reports.record import RunRecord, collect
 
 #: Plotly config of every chart: no logo, no MathJax, no link to the plotly cloud.
@@ -51,19 +51,6 @@ def plotly_js() -> str:
     from plotly.offline import get_plotlyjs
 
     return get_plotlyjs().replace("</script", "<\\/script")
-
-
-def script_json(obj: Any) -> Markup:
-    """JSON that is safe inside a ``<script>`` element (``<``, ``>``, ``&`` escaped)."""
-    text = obj if isinstance(obj, str) else json.dumps(obj, allow_nan=False)
-    text = (
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
-    return Markup(text)
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> Path:
@@ -152,7 +139,7 @@ def render_html(
         The comparison with and without the other agents.
     scenario : mapping label -> RiskForecast or None
         Monte Carlo forecasts at the latest date, e.g. ``{"normal": f_n, "student_t": f_t}``
-        (see :func:`rwafolio.reports.latest_scenarios`).
+        (see :func:`rwafolio.risk.latest_scenarios`).
     extra_sections : list of (title, content, note) or ExtraSection, or None
         Content is a plotly figure, a DataFrame, trusted ``markupsafe.Markup`` HTML or plain
         text (escaped); see :mod:`rwafolio.reports.sections`.

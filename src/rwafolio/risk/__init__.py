@@ -1,5 +1,5 @@
 """Monte Carlo risk: VaR/CVaR and drawdown-at-risk forecasts, multi-agent crowding, rolling
-forecasts along a backtest, and VaR backtests.
+forecasts along a backtest, the latest portfolio's scenario view, and VaR backtests.
 
 Sign convention everywhere: risk numbers are horizon RETURNS, negative = loss (a 95% VaR of
 -0.12 means a 5% chance of losing more than 12%). ``mu``/``Sigma`` are PER PERIOD; see
@@ -25,6 +25,7 @@ from rwafolio.risk.forecast import (
     normal_var,
     per_period,
 )
+from rwafolio.risk.latest import latest_scenarios
 from rwafolio.risk.rolling import RollingForecasts, rolling_forecasts
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "covariance_from_vols",
     "forecast",
     "kupiec_pof",
+    "latest_scenarios",
     "normal_var",
     "per_period",
     "rolling_forecasts",

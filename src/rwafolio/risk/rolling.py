@@ -33,6 +33,8 @@ from rwafolio.risk.scenarios import (
     _default_workers,
     resolve_seed,
 )
+from rwafolio.utils.progress import Progress
+from rwafolio.utils.validation import check_int
 
 if TYPE_CHECKING:
     from rwafolio.backtest.result import BacktestResult
@@ -193,6 +195,7 @@ def rolling_forecasts(
     bootstrap_window: int = 250,
     block: int = 5,
     workers: int | None = None,
+    progress: bool | None = None,
 ) -> RollingForecasts:
     """Forecast VaR/CVaR/drawdown-at-risk at every ``every``-th estimate date of a backtest.
 
@@ -216,15 +219,15 @@ def rolling_forecasts(
         noise). Recorded in the result.
     bootstrap_window : int
         Bootstrap history: the last ``bootstrap_window`` returns up to and including the date.
+    progress : bool or None
+        Progress on stderr (a bar on a terminal, one-line updates otherwise); False silences it.
 
     Returns
     -------
     RollingForecasts
     """
-    if not isinstance(every, int) or every < 1:
-        raise ConfigError(f"`every` must be a positive int, got {every!r}")
-    if not isinstance(horizon, int) or horizon < 1:
-        raise ConfigError(f"`horizon` must be a positive int, got {horizon!r}")
+    every = check_int(every, "every", minimum=1)
+    horizon = check_int(horizon, "horizon", minimum=1)
     if distribution not in DISTRIBUTIONS:
         raise ConfigError(f"`distribution` must be one of {DISTRIBUTIONS}, got {distribution!r}")
     if mean not in ("estimate", "zero"):
@@ -258,8 +261,10 @@ def rolling_forecasts(
     rows: list[dict[str, object]] = []
     n_workers = workers or _default_workers()
     pool = ThreadPoolExecutor(max(n_workers - 1, 1))  # reused by every date
+    bar = Progress(len(chosen), "rolling VaR forecasts", "date", enabled=progress)
     try:
         for j in chosen:
+            bar.update(1)
             pos = int(positions[j])
             w = weights[pos]
             seed = date_seed(base, int(j))
@@ -292,6 +297,7 @@ def rolling_forecasts(
                     row[f"dar_{lab}"] = f.dar[k]
             rows.append(row)
     finally:
+        bar.close()
         pool.shutdown()
     table = pd.DataFrame(rows, index=dates[chosen])
     cols = ["mean"] + [

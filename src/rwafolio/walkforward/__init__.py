@@ -27,11 +27,9 @@ from rwafolio.walkforward.result import FoldResult, VarSettings, WalkForwardResu
 from rwafolio.walkforward.splits import Fold, SplitPlan, make_splits, parse_period
 from rwafolio.walkforward.sweep import (
     METRICS,
-    GridSpec,
     Selection,
     Utility,
     expand_grid,
-    load_grid,
     resolve_metric,
     select,
 )
@@ -42,7 +40,6 @@ __all__ = [
     "Executor",
     "Fold",
     "FoldResult",
-    "GridSpec",
     "Hold",
     "LocalExecutor",
     "Selection",
@@ -56,7 +53,6 @@ __all__ = [
     "WalkForwardResult",
     "code_version",
     "expand_grid",
-    "load_grid",
     "make_splits",
     "panel_fingerprint",
     "parse_period",

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import sys
 import time
 import traceback
 import uuid
@@ -35,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rwafolio.exceptions import ConfigError
+from rwafolio.utils.progress import Progress
 from rwafolio.walkforward.cache import TaskCache, canonical, code_version, digest
 
 TaskFn = Callable[[Any, Any, int], Any]
@@ -321,16 +321,6 @@ def resolve_executor(spec: str | Executor | Any | None = None) -> Executor:
     raise ConfigError(f"`executor` of type {type(spec).__name__} is not supported")
 
 
-def _progress(total: int, enabled: bool | None, desc: str) -> Any:
-    if enabled is None:
-        enabled = sys.stderr.isatty() and not os.environ.get("CI")
-    if not enabled or total == 0:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit="task", leave=False)
-
-
 def task_hash(fn: TaskFn, task: Task, context: Any) -> str:
     """Cache key of a task: function, key, payload, seed, context (data fingerprint, strategy)
     and :func:`~rwafolio.walkforward.cache.code_version`."""
@@ -375,7 +365,7 @@ def run_tasks(
         Everything besides the payload that determines a result (data fingerprint, strategy
         description); part of the cache key.
     progress : bool or None
-        tqdm bar; None shows it on a terminal only (quiet when piped or when ``CI`` is set).
+        Progress on stderr (a bar on a terminal, one-line updates otherwise); False silences it.
 
     Returns
     -------
@@ -399,7 +389,7 @@ def run_tasks(
         todo.append(t)
     ex = resolve_executor(executor)
     own = ex is not executor
-    bar = _progress(len(todo), progress, desc)
+    bar = Progress(len(todo), desc, "task", enabled=progress)
     try:
         for out in ex.imap(fn, shared, todo):
             if out.ok and store is not None:

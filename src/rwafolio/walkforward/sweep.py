@@ -28,8 +28,7 @@ import copy
 import hashlib
 import itertools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -278,63 +277,3 @@ def evaluate_point(shared: SweepData, payload: Mapping[str, Any], seed: int) -> 
         "costs": float(1.0 - np.prod(1.0 - costs)),
         "decisions": len(res.decisions),
     }
-
-
-STRATEGIES: Mapping[str, str] = {
-    "dynamic": "DynamicLambdaStrategy",
-    "fixed_mix": "FixedMix",
-    "equal_weight": "EqualWeight",
-    "buy_and_hold": "BuyAndHold",
-}
-
-
-@dataclass(frozen=True)
-class GridSpec:
-    """A grid file's content: the strategy prototype, the grid points and run settings.
-
-    Attributes
-    ----------
-    strategy : Strategy
-        Built from ``[strategy]`` (``name`` plus fixed parameters).
-    grid : tuple of dict
-        The expanded points of ``[grid]``.
-    settings : mapping
-        ``[walkforward]`` options (``train``, ``test``, ``mode``, ``gap``, ``metric``, ...).
-    """
-
-    strategy: Strategy
-    grid: tuple[dict[str, Any], ...]
-    settings: Mapping[str, Any] = field(default_factory=dict)
-
-
-def load_grid(path: str | Path) -> GridSpec:
-    """Read a TOML grid file (see ``examples/walkforward.toml``).
-
-    ``[strategy]`` holds ``name`` (one of :data:`STRATEGIES`) and fixed parameters; ``[grid]``
-    maps parameter names to lists; ``[walkforward]`` holds run settings.
-    """
-    import rwafolio.strategies as strategies
-    from rwafolio.config import read_toml
-
-    p = Path(path)
-    doc = read_toml(p, "grid")
-    unknown = sorted(set(doc) - {"strategy", "grid", "walkforward"})
-    if unknown:
-        raise ConfigError(f"`grid` file {str(p)!r} has unknown tables {unknown}")
-    spec = dict(doc.get("strategy", {}))
-    name = spec.pop("name", "dynamic")
-    if name not in STRATEGIES:
-        raise ConfigError(f"`strategy.name` must be one of {sorted(STRATEGIES)}, got {name!r}")
-    cls = getattr(strategies, STRATEGIES[name])
-    try:
-        prototype = cls(**spec)
-    except TypeError as exc:
-        raise ConfigError(f"`strategy` parameters do not fit {cls.__name__}: {exc}") from None
-    if "grid" not in doc:
-        raise ConfigError(f"`grid` file {str(p)!r} has no [grid] table")
-    points = expand_grid(doc["grid"])
-    valid = prototype.get_params()
-    bad = sorted({k for pt in points for k in pt} - set(valid))
-    if bad:
-        raise ConfigError(f"`grid` names parameters {cls.__name__} does not have: {bad}")
-    return GridSpec(prototype, points, dict(doc.get("walkforward", {})))

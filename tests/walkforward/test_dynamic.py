@@ -1,22 +1,14 @@
-"""The model's strategy through walk-forward (memoized estimates change no bit) and the CLI entry."""
+"""The model's strategy through walk-forward (memoized estimates change no bit)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import numpy as np
-import pytest
 
 from rwafolio.backtest import run
-from rwafolio.exceptions import ConfigError
 from rwafolio.strategies import DynamicLambdaStrategy
 from rwafolio.walkforward import walk_forward
-from rwafolio.walkforward.entry import walkforward_from_args
 from rwafolio.walkforward.sweep import MemoEstimator, with_memo
 from tests.backtest.conftest import make_panel
-
-pytest.importorskip("rwafolio.optimize.estimators")
 
 
 def test_memoized_estimates_equal_the_plain_strategy_bit_for_bit() -> None:
@@ -47,25 +39,3 @@ def test_walk_forward_scores_equal_direct_runs_of_the_model() -> None:
             sharpe = x.mean() / x.std(ddof=1) * np.sqrt(365)
             np.testing.assert_allclose(res.scores.loc[fold.index, f"p{j}"], sharpe, rtol=1e-12)
     assert all(f.status == "ok" for f in res.folds)
-
-
-def test_walkforward_from_args_writes_a_report(tmp_path: Path) -> None:
-    grid = tmp_path / "grid.toml"
-    grid.write_text(
-        '[strategy]\nname = "fixed_mix"\n'
-        '[grid]\nweights = [{"BTC-USD" = 1.0}, {"VNQ" = 1.0}]\n'
-        '[walkforward]\ntrain = "300D"\ntest = "60D"\nmetric = "calmar"\n'
-    )
-    printed: list[str] = []
-    panel = make_panel(500, seed=1)
-    out = tmp_path / "wf.html"
-    res: Any = walkforward_from_args(source=panel, grid=grid, out=out, test="90D",
-                                     executor="serial", echo=printed.append)  # fmt: skip
-    assert out.is_file() and "Walk-forward" in out.read_text(encoding="utf-8")
-    assert not list(tmp_path.glob(".*tmp*"))  # written atomically
-    assert res.plan.test == "90D" and res.plan.train == "300D"  # argument beats file
-    assert res.metric == "calmar"
-    assert printed[0].startswith("walk-forward plan: rolling, train 300D, test 90D")
-    grid.write_text(grid.read_text() + "bogus = 1\n")
-    with pytest.raises(ConfigError, match="bogus"):
-        walkforward_from_args(source=panel, grid=grid, out=None, echo=printed.append)

@@ -13,7 +13,6 @@ Stress dates are those with VIX above ``stress_vix`` (25).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -22,18 +21,17 @@ import pandas as pd
 
 from rwafolio.backtest.result import BacktestResult
 from rwafolio.exceptions import ConfigError, DataError, OptimizationError
-from rwafolio.loaders.panel import Panel
 from rwafolio.optimize.sensitivity import Sensitivity, rank_inputs, sensitivities
 from rwafolio.strategies.dynamic import optimizer_costs
 
 __all__ = [
     "STRESS_VIX",
+    "SensitivityOverview",
     "SensitivityPath",
     "regime_summary",
     "sensitivity_at",
+    "sensitivity_overview",
     "sensitivity_path",
-    "sensitivity_report",
-    "tornado_figure",
 ]
 
 Freeze = Literal["none", "schedule"]
@@ -275,99 +273,52 @@ def regime_summary(path: SensitivityPath, by: Literal["input", "kind"] = "input"
     raise ConfigError(f"`by` must be 'input' or 'kind', got {by!r}")
 
 
-def tornado_figure(ranking: pd.DataFrame, top: int = 12, title: str = "") -> Any:
-    """Tornado chart of a ranking: the change in portfolio volatility for -1 and +1 typical move.
+# --------------------------------------------------------------------------- overview
+@dataclass(frozen=True)
+class SensitivityOverview:
+    """What moves the allocation, at one date or across a backtest (what the CLI shows).
 
-    Bars are ordered by the L1 turnover the move causes (printed beside each bar)."""
-    import plotly.graph_objects as go
-
-    r = ranking.head(top).iloc[::-1]
-    text = [f"turnover {x:.1%}" for x in r["turnover"]]
-    fig = go.Figure()
-    fig.add_bar(y=r["input"], x=100 * r["drisk_down"], orientation="h", name="-1 typical move")
-    fig.add_bar(
-        y=r["input"],
-        x=100 * r["drisk_up"],
-        orientation="h",
-        name="+1 typical move",
-        text=text,
-        textposition="outside",
-    )
-    fig.update_layout(
-        barmode="overlay",
-        title=title or "What moves the allocation (top inputs by turnover)",
-        xaxis_title="change in portfolio volatility (pp, annualized)",
-        height=max(320, 28 * len(r) + 120),
-    )
-    return fig
-
-
-# --------------------------------------------------------------------------- frequency study
-
-
-# --------------------------------------------------------------------------- CLI-facing entry points
-def _default_run(panel: Panel, strategy_params: Mapping[str, Any] | None) -> BacktestResult:
-    from rwafolio.backtest import run
-    from rwafolio.strategies.dynamic import DynamicLambdaStrategy
-
-    return run(DynamicLambdaStrategy(**dict(strategy_params or {})), panel, execute=False)
-
-
-def sensitivity_report(
-    panel: Panel,
-    *,
-    date: object = None,
-    result: BacktestResult | None = None,
-    strategy_params: Mapping[str, Any] | None = None,
-    every: int = 1,
-    top: int = 12,
-) -> tuple[pd.DataFrame, list[tuple[str, Any, str]]]:
-    """The ranking at ``date`` (or across the backtest) and its report sections.
-
-    Returns
-    -------
-    (DataFrame, list of (title, figure or DataFrame, note))
-        With ``date``: the ranking table at that decision. Without: the regime summary by input.
-        The sections go to ``rwafolio.reports.render_html(..., extra_sections=...)``.
+    Attributes
+    ----------
+    ranking : DataFrame
+        :func:`~rwafolio.optimize.sensitivity.rank_inputs`' table at ``date``.
+    date : Timestamp
+        The decision date of ``ranking`` (the one asked for, or the last decision).
+    by_input, by_kind : DataFrame or None
+        :func:`regime_summary` across the backtest; None when one date was asked for.
     """
-    res = result if result is not None else _default_run(panel, strategy_params)
-    sections: list[tuple[str, Any, str]] = []
-    note = (
-        "Bars: change in the optimal portfolio's annualized volatility for a one-standard-error "
-        "move of each estimate over the window (mean sigma*sqrt(ppy/T), vol sigma/sqrt(2T), "
-        "correlation (1-rho^2)/sqrt(T)) and a 5-point VIX move; ordered by the L1 turnover "
-        "that move would cause. Exact derivatives of the KKT system; one-sided where flagged."
-    )
+
+    ranking: pd.DataFrame
+    date: pd.Timestamp
+    by_input: pd.DataFrame | None = None
+    by_kind: pd.DataFrame | None = None
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The table to print: the ranking at one date, else the regime summary by input."""
+        return self.ranking if self.by_input is None else self.by_input
+
+
+def sensitivity_overview(
+    result: BacktestResult, *, date: object = None, every: int = 1
+) -> SensitivityOverview:
+    """The ranking at ``date``; without a date, the regime summaries and the last ranking.
+
+    Parameters
+    ----------
+    result : BacktestResult
+        A DynamicLambdaStrategy run.
+    date : date-like or None
+        A decision date (see :func:`sensitivity_at`); None: across the backtest.
+    every : int, default 1
+        Without ``date``: every k-th decision date (see :func:`sensitivity_path`).
+    """
     if date is not None:
-        _, ranking = sensitivity_at(res, date)
-        d = str(pd.Timestamp(ranking.attrs["date"]).date())
-        sections.append((f"Sensitivity ranking at {d}", tornado_figure(ranking, top), note))
-        sections.append((f"Sensitivity table at {d}", ranking.head(top).round(5), note))
-        return ranking, sections
-    path = sensitivity_path(res, every=every)
+        _, ranking = sensitivity_at(result, date)
+        return SensitivityOverview(ranking, pd.Timestamp(ranking.attrs["date"]))
+    path = sensitivity_path(result, every=every)
     by_input = regime_summary(path, "input")
     by_kind = regime_summary(path, "kind")
     last = path.table["date"].max()
-    _, ranking = sensitivity_at(res, last)
-    sections.append(
-        (
-            f"Sensitivity ranking at the last decision ({pd.Timestamp(last).date()})",
-            tornado_figure(ranking, top),
-            note,
-        )
-    )
-    sections.append(
-        (
-            "Sensitivities in calm and stress (VIX > 25)",
-            by_input.head(top).round(5),
-            "Mean turnover impact, mean rank and share of dates in the top five, per regime.",
-        )
-    )
-    sections.append(
-        (
-            "Share of impact by kind of input",
-            by_kind.round(4),
-            "Mean over dates of each kind's share of the summed turnover impact.",
-        )
-    )
-    return by_input, sections
+    _, ranking = sensitivity_at(result, last)
+    return SensitivityOverview(ranking, pd.Timestamp(last), by_input, by_kind)

@@ -4,7 +4,7 @@
 :class:`~rwafolio.strategies.DynamicLambdaStrategy` under several update schedules on one panel
 (crypto daily / every2 / weekly x RWAs daily / weekly / monthly x stress override at VIX 25 or
 none; stablecoins follow the crypto schedule). Each schedule is one independent task run through
-:func:`rwafolio.walkforward.run_tasks` (local processes, Dask, or ``"serial"``). Per schedule:
+:func:`rwafolio.walkforward.executors.run_tasks` (local processes, Dask, or ``"serial"``). Per schedule:
 turnover and costs paid, realized volatility, Sharpe and max drawdown (``result.stats()``), VaR
 breach counts and the utility lost, defined precisely as follows.
 
@@ -38,12 +38,10 @@ import pandas as pd
 
 from rwafolio.exceptions import ConfigError, OptimizationError
 from rwafolio.loaders.panel import Panel
-from rwafolio.sensitivity_path import STRESS_VIX
+from rwafolio.studies.sensitivity_path import STRESS_VIX
 
 __all__ = [
     "FrequencyStudy",
-    "costs_risk_figure",
-    "frequency_report",
     "frequency_study",
     "schedule_grid",
     "utility_loss",
@@ -235,7 +233,7 @@ def frequency_study(
         Other DynamicLambdaStrategy parameters, the same for every schedule (not ``schedules``
         or ``stress_vix``).
     executor : str, Executor, distributed.Client or None
-        As in :func:`rwafolio.walkforward.run_tasks` (None: local processes; ``"serial"``: a
+        As in :func:`rwafolio.walkforward.executors.run_tasks` (None: local processes; ``"serial"``: a
         plain loop in this process).
     var_horizon : int, default 1
         Periods ahead of each VaR forecast.
@@ -254,7 +252,7 @@ def frequency_study(
     -------
     FrequencyStudy
     """
-    from rwafolio.walkforward import Task, run_tasks
+    from rwafolio.walkforward.executors import Task, run_tasks
 
     if not isinstance(panel, Panel):
         raise ConfigError(f"`panel` must be a Panel, got {type(panel).__name__}")
@@ -318,51 +316,3 @@ def frequency_study(
             "executor": repr(executor),
         },
     )
-
-
-def costs_risk_figure(study: FrequencyStudy) -> Any:
-    """Costs paid against realized volatility, one marker per schedule (size: utility lost)."""
-    import plotly.graph_objects as go
-
-    t = study.table
-    fig = go.Figure()
-    for override, sub in t.groupby(t["stress_vix"].isna()):
-        fig.add_scatter(
-            x=100 * sub["volatility"],
-            y=100 * sub["costs_paid"],
-            mode="markers+text",
-            text=[f"{c}/{r}" for c, r in zip(sub["crypto"], sub["rwa"])],
-            textposition="top center",
-            name="no stress override" if override else "stress override (VIX>25)",
-            marker={"size": 8 + 400 * np.sqrt(np.clip(sub["utility_lost"], 0, None))},
-            customdata=np.c_[sub["sharpe"], sub["utility_lost"]],
-            hovertemplate="%{text}<br>vol %{x:.1f}%<br>costs %{y:.2f}%<br>Sharpe %{customdata[0]:.2f}"
-            "<br>utility lost %{customdata[1]:.4f}<extra></extra>",
-        )
-    fig.update_layout(
-        title="Costs paid against realized risk, per update schedule (crypto/RWA)",
-        xaxis_title="realized volatility (%, annualized)",
-        yaxis_title="costs paid (% of value, whole period)",
-        height=480,
-    )
-    return fig
-
-
-def frequency_report(
-    panel: Panel, **kwargs: Any
-) -> tuple[FrequencyStudy, list[tuple[str, Any, str]]]:
-    """Run :func:`frequency_study` (keyword arguments passed on) and build its report sections."""
-    study = frequency_study(panel, **kwargs)
-    note = (
-        "One marker per schedule; marker size grows with the utility lost against trading every "
-        "day at zero cost (module docstring of rwafolio.frequency)."
-    )
-    cols = [c for c in study.table.columns if c != "seconds"]
-    return study, [
-        ("Update frequency: costs against risk", costs_risk_figure(study), note),
-        (
-            "Update frequency: schedule table",
-            study.table[cols].round(4),
-            "utility_lost: mean over dates of U_t(w*) - U_t(w held), annualized, zero costs.",
-        ),
-    ]

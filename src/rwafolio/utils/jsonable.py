@@ -1,4 +1,8 @@
-"""Helpers that turn arbitrary result objects into JSON-safe values and parquet-safe tables."""
+"""JSON-able conversion: :func:`jsonable` turns numpy/pandas/dataclass values into plain JSON
+values (non-finite floats become None); :func:`frame_of` makes a parquet-safe table of a result.
+
+Used by the engine (a result's parameters), the reports (run files) and the pipeline (``--json``).
+"""
 
 from __future__ import annotations
 

@@ -10,22 +10,15 @@ import pytest
 
 from rwafolio.backtest import run
 from rwafolio.exceptions import ConfigError, DataError
-from rwafolio.frequency import (
-    _baseline,
-    costs_risk_figure,
-    frequency_report,
-    frequency_study,
-    schedule_grid,
-    utility_loss,
-)
-from rwafolio.sensitivity_path import (
+from rwafolio.reports.studies import costs_risk_figure
+from rwafolio.strategies.dynamic import DynamicLambdaStrategy
+from rwafolio.studies.frequency import _baseline, frequency_study, schedule_grid, utility_loss
+from rwafolio.studies.sensitivity_path import (
     regime_summary,
     sensitivity_at,
+    sensitivity_overview,
     sensitivity_path,
-    sensitivity_report,
-    tornado_figure,
 )
-from rwafolio.strategies.dynamic import DynamicLambdaStrategy
 from tests.backtest.conftest import make_panel
 
 
@@ -202,23 +195,14 @@ def test_schedule_grid_default_has_18_schedules() -> None:
     assert all(g["schedules"]["stable"] == g["schedules"]["crypto"] for g in grid)
 
 
-def test_reports_sections(panel, result) -> None:
-    ranking, sections = sensitivity_report(panel, date=result.estimate_dates[20], result=result)
-    assert len(sections) == 2 and all(len(s) == 3 for s in sections)
-    fig = tornado_figure(ranking, top=5)
-    assert len(fig.data) == 2 and len(fig.data[0].y) == 5
-    assert list(fig.data[0].y)[::-1] == list(ranking["input"].head(5))
-    _, sections = sensitivity_report(panel, result=result, every=10)
-    assert len(sections) == 3
-    _, fsections = frequency_report(
-        panel,
-        grid=schedule_grid(("daily",), ("weekly",), (25.0,)),
-        executor="serial",
-        var_levels=(),
-    )
-    assert len(fsections) == 2
-    try:
-        from rwafolio.reports.sections import normalize_sections
-    except ImportError:
-        return
-    assert len(normalize_sections(sections + fsections)) == 5
+def test_sensitivity_overview_at_a_date_and_across(result) -> None:
+    d = result.estimate_dates[20]
+    one = sensitivity_overview(result, date=d)
+    _, ranking = sensitivity_at(result, d)
+    pd.testing.assert_frame_equal(one.ranking, ranking)
+    assert one.by_input is None and one.table is one.ranking and one.date == d
+    across = sensitivity_overview(result, every=10)
+    path = sensitivity_path(result, every=10)
+    pd.testing.assert_frame_equal(across.by_input, regime_summary(path, "input"))
+    assert across.table is across.by_input
+    assert across.date == path.table["date"].max()

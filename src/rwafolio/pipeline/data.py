@@ -1,0 +1,153 @@
+"""Data options shared by every command, and the documented defaults behind them.
+
+- Source: ``"synthetic"`` (the embedded generator) unless told otherwise, for every command.
+- Symbols: :data:`DEFAULT_SYMBOLS` for files and yfinance; the generator's own for synthetic.
+- Volatility index (``vix``): the generator's own index for synthetic, CBOE ``^VIX`` for yfinance,
+  and for files a **realized-volatility proxy** (:func:`default_vix`), so a files backtest runs
+  without ``--vix``; the choice is returned as a note the CLI prints and the report records
+  (``panel.vix_source``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from rwafolio.loaders import load
+from rwafolio.loaders.panel import Panel
+from rwafolio.universe import make_asset
+
+__all__ = ["DEFAULT_SEED", "DEFAULT_SYMBOLS", "DataOptions", "default_vix", "load_panel"]
+
+DEFAULT_SYMBOLS: tuple[str, ...] = ("BTC-USD", "ETH-USD", "USDT-USD", "VNQ", "BIL", "GLD")
+DEFAULT_SEED = 7
+
+Source = Literal["synthetic", "files", "yfinance"]
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """Where prices come from and how they are aligned (the CLI's data flags).
+
+    Parameters
+    ----------
+    source : {"synthetic", "files", "yfinance"}
+    data_dirs : tuple of str
+        Folders searched for ``SYMBOL.csv``/``.parquet`` (files source).
+    symbols : tuple of str or None
+        None: :data:`DEFAULT_SYMBOLS` (files, yfinance) or the generator's symbols (synthetic).
+    start, end : str or None
+        Inclusive dates, ``YYYY-MM-DD``.
+    policy : {"all_days", "exchange_days"} or None
+        None: the config's ``[data].policy``, else ``"all_days"``.
+    vix : str or None
+        Volatility index spec (see :mod:`rwafolio.loaders.vix`); None: :func:`default_vix`.
+    cache_dir : str or None
+        yfinance cache folder.
+    missing : {"raise", "ffill", "drop"} or None
+        None: the config's ``[data].missing``, else ``"raise"``.
+    seed : int
+        Seed of the synthetic market.
+    """
+
+    source: Source = "synthetic"
+    data_dirs: tuple[str, ...] = ()
+    symbols: tuple[str, ...] | None = None
+    start: str | None = None
+    end: str | None = None
+    policy: Literal["all_days", "exchange_days"] | None = None
+    vix: str | None = None
+    cache_dir: str | None = None
+    missing: Literal["raise", "ffill", "drop"] | None = None
+    seed: int = DEFAULT_SEED
+
+    def resolved_symbols(self) -> tuple[str, ...] | None:
+        """The symbols that will be loaded (None: the synthetic generator's own)."""
+        if self.symbols is None and self.source != "synthetic":
+            return DEFAULT_SYMBOLS
+        return self.symbols
+
+    def with_config(self, data: Mapping[str, str]) -> DataOptions:
+        """Fill ``policy``/``missing`` left at None from a config's ``[data]`` table."""
+        return replace(
+            self,
+            policy=self.policy or data.get("policy"),  # type: ignore[arg-type]
+            missing=self.missing or data.get("missing"),  # type: ignore[arg-type]
+        )
+
+
+def _is_rates_fund(proxies: str | None) -> bool:
+    text = (proxies or "").lower()
+    return "t-bill" in text or "treasur" in text
+
+
+def default_vix(source: str, symbols: Sequence[str] | None) -> tuple[str, str]:
+    """The volatility index used when none is given, and a one-line note saying so.
+
+    - synthetic: the generator's own index;
+    - yfinance: CBOE ``^VIX``;
+    - files: ``realized:SYMBOL``, the 30-day realized volatility (VIX units) of the first
+      exchange-traded RWA proxy among ``symbols`` that is not a T-bill or treasury fund (VNQ in
+      the default universe); else the first exchange-traded RWA proxy; else the first symbol.
+      An equity-like exchange asset is the closest stand-in for the VIX's level (a crypto asset's
+      realized volatility is two to three times higher, a T-bill fund's near zero).
+
+    Returns
+    -------
+    (spec, note)
+        ``note`` is empty when the default is the source's own index.
+    """
+    if source == "synthetic":
+        return "synthetic", ""
+    if source == "yfinance":
+        return "^VIX", ""
+    syms = list(symbols or DEFAULT_SYMBOLS)
+    assets = [make_asset(s) for s in syms]
+    exchange = [a for a in assets if a.asset_class == "rwa" and a.calendar == "XNYS"]
+    risky = [a for a in exchange if not _is_rates_fund(a.proxies)]
+    pick = (risky or exchange or assets)[0].symbol
+    spec = f"realized:{pick}"
+    return spec, (
+        f"vix: no --vix given; using a realized-volatility proxy, {spec} (30-day realized "
+        "volatility of that symbol in VIX units; pass --vix FILE or --vix ^VIX for an index)"
+    )
+
+
+def load_panel(
+    options: DataOptions, costs: Mapping[str, float] | None = None
+) -> tuple[Panel, tuple[str, ...]]:
+    """Load the panel described by ``options``.
+
+    Parameters
+    ----------
+    options : DataOptions
+    costs : mapping symbol -> float, optional
+        One-off trading costs overriding the class defaults.
+
+    Returns
+    -------
+    (Panel, tuple of str)
+        The panel and notes on defaults that were applied (for the caller to show).
+    """
+    symbols = options.resolved_symbols()
+    notes: list[str] = []
+    vix = options.vix
+    if vix is None:
+        vix, note = default_vix(options.source, symbols)
+        if note:
+            notes.append(note)
+    panel = load(
+        options.source,
+        list(symbols) if symbols is not None else None,
+        data_dirs=list(options.data_dirs),
+        start=options.start,
+        end=options.end,
+        policy=options.policy or "all_days",
+        vix=vix,
+        cache_dir=options.cache_dir,
+        costs=dict(costs) if costs else None,
+        missing=options.missing or "raise",
+        seed=options.seed if options.source == "synthetic" else None,
+    )
+    return panel, tuple(notes)

@@ -1,0 +1,218 @@
+"""The backtest pipeline behind ``rwafolio demo`` and ``rwafolio backtest``, as functions.
+
+:func:`run_suite` loads the data, backtests the strategy and its benchmarks on the same dates,
+forecasts risk along the strategy's path and at its latest date, and returns a :class:`SuiteRun`;
+:func:`write_outputs` renders the HTML report and optionally saves the run. Nothing here prints:
+the notes a user should see (defaults applied, config entries not used) are returned in
+``SuiteRun.notes`` for the caller to show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from rwafolio.backtest import BacktestResult, run, stats_table
+from rwafolio.config import RunConfig
+from rwafolio.loaders.panel import Panel
+from rwafolio.pipeline.data import DataOptions, load_panel
+from rwafolio.risk import (
+    CrowdingResult,
+    RollingForecasts,
+    latest_scenarios,
+    rolling_forecasts,
+    simulate_crowding,
+)
+from rwafolio.strategies import benchmark_suite
+from rwafolio.utils.progress import step
+
+__all__ = ["RiskOptions", "SuiteRun", "add_risk", "run_suite", "save_path", "write_outputs"]
+
+
+@dataclass(frozen=True)
+class RiskOptions:
+    """The risk forecasts a suite runs (the CLI's risk flags).
+
+    Parameters
+    ----------
+    horizon : int
+        VaR horizon, in periods.
+    every : int
+        Forecast at every k-th decision date.
+    mean : {"estimate", "zero"}
+        Drift of the rolling forecasts (see :func:`rwafolio.risk.rolling_forecasts`).
+    rolling : bool
+        Run the rolling forecasts and the latest scenario view.
+    crowding : bool
+        Run the crowding simulation at the latest date.
+    """
+
+    horizon: int = 30
+    every: int = 5
+    mean: Literal["estimate", "zero"] = "estimate"
+    rolling: bool = True
+    crowding: bool = True
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    """What :func:`run_suite` produced.
+
+    Attributes
+    ----------
+    panel : Panel
+    results : mapping name -> BacktestResult
+        ``"dynamic"`` (the configured strategy) first, then its benchmarks.
+    stats : DataFrame
+        :func:`rwafolio.backtest.stats_table` of ``results``.
+    forecasts : RollingForecasts or None
+    scenario : dict or None
+        :func:`rwafolio.risk.latest_scenarios` at the last estimate date.
+    crowding : CrowdingResult or None
+    notes : tuple of str
+        Defaults applied and inputs not used, one line each.
+    """
+
+    panel: Panel
+    results: Mapping[str, BacktestResult]
+    stats: Any
+    forecasts: RollingForecasts | None
+    scenario: dict[str, Any] | None
+    crowding: CrowdingResult | None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def main(self) -> BacktestResult:
+        """The configured strategy's result."""
+        return self.results["dynamic"]
+
+    @property
+    def benchmarks(self) -> dict[str, BacktestResult]:
+        return {k: v for k, v in self.results.items() if k != "dynamic"}
+
+
+def _costs_for(config: RunConfig, data: DataOptions) -> tuple[dict[str, float], list[str]]:
+    costs = dict(config.costs)
+    symbols = data.resolved_symbols()
+    if symbols is None:
+        return costs, []
+    unused = sorted(set(costs) - set(symbols))
+    if not unused:
+        return costs, []
+    note = f"note: config [costs] for symbols not loaded, not used: {unused}"
+    return {k: v for k, v in costs.items() if k not in unused}, [note]
+
+
+def run_suite(
+    data: DataOptions,
+    config: RunConfig | None = None,
+    risk: RiskOptions | None = None,
+    *,
+    signal_lag: int = 0,
+    seed: int = 7,
+    progress: bool | None = None,
+) -> SuiteRun:
+    """Load, backtest the configured strategy and its benchmarks, forecast risk.
+
+    Parameters
+    ----------
+    data : DataOptions
+        Where the prices come from; ``config.data`` fills ``policy``/``missing`` it leaves at
+        their defaults.
+    config : RunConfig or None
+        The run configuration (strategy, costs, data); None: every default.
+    risk : RiskOptions or None
+        The risk forecasts to run (:func:`add_risk`); None: none (add them later).
+    signal_lag : int
+        Decide on data through K periods before the trade date.
+    seed : int
+        Seed of every Monte Carlo draw (recorded in the results).
+    progress : bool or None
+        Progress of the slow steps on stderr (False: silent).
+
+    Returns
+    -------
+    SuiteRun
+    """
+    config = config if config is not None else RunConfig()
+    data = data.with_config(config.data)
+    costs, notes = _costs_for(config, data)
+    panel, load_notes = load_panel(data, costs=costs)
+    strategy = config.build_strategy()
+    suite = {"dynamic": strategy, **benchmark_suite(strategy)}
+    first = max(s.warmup for s in suite.values()) + signal_lag
+    results = {
+        name: run(strat, panel, name=name, first_decision=first, signal_lag=signal_lag,
+                  progress=progress)
+        for name, strat in suite.items()
+    }  # fmt: skip
+    done = SuiteRun(panel, results, stats_table(results), None, None, None, (*load_notes, *notes))
+    return done if risk is None else add_risk(done, risk, seed=seed, progress=progress)
+
+
+def add_risk(
+    run_: SuiteRun, risk: RiskOptions, *, seed: int = 7, progress: bool | None = None
+) -> SuiteRun:
+    """``run_`` with its risk forecasts: rolling VaR along the strategy's path, the scenario view
+    and the crowding run at the latest estimate date (as ``risk`` asks)."""
+    if not risk.rolling:
+        return run_
+    main = run_.main
+    forecasts = rolling_forecasts(
+        main, horizon=risk.horizon, every=risk.every, rng=seed, mean=risk.mean, progress=progress
+    )
+    with step("scenario view and crowding at the latest date", enabled=progress):
+        scenario, crowding = _latest(main, risk, seed)
+    return replace(run_, forecasts=forecasts, scenario=scenario, crowding=crowding)
+
+
+def _latest(result: BacktestResult, risk: RiskOptions, seed: int) -> tuple[Any, Any]:
+    """Monte Carlo at the latest estimate date: normal and Student-t, and the crowding run."""
+    if len(result.estimate_dates) == 0:
+        return None, None
+    scenario = latest_scenarios(result, horizon=risk.horizon, rng=seed)
+    if not risk.crowding:
+        return scenario, None
+    w = result.weights.loc[result.estimate_dates[-1]].to_numpy()
+    crowd = simulate_crowding(
+        w, result.mu[-1], result.cov[-1], asset_classes=result.panel.universe,
+        costs=result.panel.universe.costs, horizon=risk.horizon, rng=seed,
+    )  # fmt: skip
+    return scenario, crowd
+
+
+def save_path(save: str | Path) -> Path:
+    """The saved run's file name: ``.zip`` added when ``save`` has no suffix."""
+    p = Path(save)
+    return p if p.suffix else p.with_name(p.name + ".zip")
+
+
+def write_outputs(
+    run_: SuiteRun,
+    out: str | Path,
+    save: str | Path | None = None,
+    *,
+    progress: bool | None = None,
+) -> tuple[Path, Path | None]:
+    """Render ``run_``'s HTML report to ``out`` and, with ``save``, save the run (``.zip`` added
+    when the name has no suffix). Folders are created. Returns ``(report, saved run or None)``."""
+    from rwafolio.reports import render_html, save_run
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with step(f"writing the report {out}", enabled=progress):
+        path = render_html(
+            run_.main, forecasts=run_.forecasts, path=out, benchmarks=run_.benchmarks,
+            scenario=run_.scenario, crowding=run_.crowding,
+        )  # fmt: skip
+    saved = None
+    if save is not None:
+        target = save_path(save)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        saved = save_run(
+            target, run_.main, run_.forecasts, benchmarks=run_.benchmarks,
+            crowding=run_.crowding, scenario=run_.scenario,
+        )  # fmt: skip
+    return Path(path), (None if saved is None else Path(saved))

@@ -1,0 +1,182 @@
+"""The ``rwafolio walkforward`` pipeline as a function: read the grid, plan, run, report.
+
+Option precedence: an argument given here (the command line) wins over the grid file's
+``[walkforward]`` table, which wins over :data:`DEFAULTS` (train 730D, test 180D, rolling, gap
+0D, Sharpe, seed 0, local processes on all cores). Without a grid file, :data:`DEFAULT_GRID` is
+used: the dynamic strategy over lam0 in {1, 2, 4} x eta in {0, 0.05} (6 points).
+
+Nothing here prints: :func:`run_walkforward` returns the result with the split plan's
+description; the CLI shows them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rwafolio.config import GridSpec, RunConfig, load_grid
+from rwafolio.exceptions import ConfigError
+from rwafolio.loaders.panel import Panel
+from rwafolio.walkforward.core import walk_forward
+from rwafolio.walkforward.result import VarSettings, WalkForwardResult
+from rwafolio.walkforward.splits import SplitPlan, make_splits
+
+__all__ = ["DEFAULTS", "DEFAULT_GRID", "WalkForwardRun", "run_walkforward", "write_report"]
+
+DEFAULTS: Mapping[str, Any] = {
+    "train": "730D",
+    "test": "180D",
+    "mode": "rolling",
+    "gap": "0D",
+    "metric": "sharpe",
+    "utility_lam": 2.0,
+    "seed": 0,
+    "executor": "local",
+}
+#: The grid used when no ``--grid`` file is given (documented in the README and ``--help``).
+DEFAULT_GRID: Mapping[str, list[Any]] = {"lam0": [1.0, 2.0, 4.0], "eta": [0.0, 0.05]}
+_KNOWN = {*DEFAULTS, "min_train_periods", "history", "tie_tol", "var"}
+
+
+@dataclass(frozen=True)
+class WalkForwardRun:
+    """A walk-forward run and how it was set up.
+
+    Attributes
+    ----------
+    result : WalkForwardResult
+    plan : SplitPlan
+    grid_source : str
+        The grid file's path, or ``"default grid"``.
+    strategy_name : str
+    n_points : int
+    options : mapping
+        The settings in force after precedence (train, test, metric, executor, ...).
+    strategy : Strategy
+        The prototype every grid point was applied to.
+    """
+
+    result: WalkForwardResult
+    plan: SplitPlan
+    grid_source: str
+    strategy_name: str
+    n_points: int
+    options: Mapping[str, Any]
+    strategy: Any = None
+
+    def summary(self) -> str:
+        """The grid line the CLI prints."""
+        return (
+            f"grid: {self.n_points} points of {self.strategy_name} ({self.grid_source}); "
+            f"metric {self.options['metric']}; executor {self.options['executor']}"
+        )
+
+
+def _default_spec(config: RunConfig | None) -> GridSpec:
+    import itertools
+
+    cfg = config if config is not None else RunConfig()
+    names = list(DEFAULT_GRID)
+    points = tuple(
+        dict(zip(names, combo, strict=True)) for combo in itertools.product(*DEFAULT_GRID.values())
+    )
+    return GridSpec(cfg.build_strategy(), points, dict(cfg.walkforward), cfg)
+
+
+def run_walkforward(
+    panel: Panel,
+    *,
+    grid: str | os.PathLike[str] | None = None,
+    config: RunConfig | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    train: str | None = None,
+    test: str | None = None,
+    mode: str | None = None,
+    gap: str | None = None,
+    metric: str | None = None,
+    executor: str | Any | None = None,
+    seed: int | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    var: bool = True,
+    progress: bool | None = None,
+) -> WalkForwardRun:
+    """Run a walk-forward evaluation on ``panel``.
+
+    Parameters
+    ----------
+    panel : Panel
+    grid : path or None
+        TOML grid file (see ``examples/walkforward.toml``); None: :data:`DEFAULT_GRID` over the
+        strategy of ``config``.
+    config : RunConfig or None
+        Without ``grid``: the strategy's fixed parameters (``--config``).
+    overrides : mapping or None
+        ``[strategy]`` keys from command-line flags (``lam0``, ``eta``, ``window``,
+        ``threshold``); they win over the file.
+    train, test, mode, gap, metric, executor, seed
+        Override the grid file's ``[walkforward]`` table. ``executor``: ``"local"``,
+        ``"local:N"``, ``"serial"`` or ``"dask://HOST:PORT"``.
+    cache_dir : path or None
+        Task cache folder (re-running resumes); None: ``$RWAFOLIO_WALKFORWARD_CACHE`` if set.
+    var : bool
+        Rolling VaR forecasts along the stitched portfolio.
+    progress : bool or None
+        Progress on stderr (False: silent).
+
+    Returns
+    -------
+    WalkForwardRun
+    """
+    if grid is not None:
+        spec, source = load_grid(Path(grid), overrides), str(grid)
+    else:
+        cfg = config if config is not None else RunConfig()
+        spec, source = _default_spec(cfg.with_overrides(**dict(overrides or {}))), "default grid"
+    unknown = sorted(set(spec.settings) - _KNOWN)
+    if unknown:
+        raise ConfigError(f"`[walkforward]` in {source!r} has unknown keys {unknown}")
+    given = {"train": train, "test": test, "mode": mode, "gap": gap, "metric": metric,
+             "executor": executor, "seed": seed}  # fmt: skip
+    opts = {**DEFAULTS, **spec.settings, **{k: v for k, v in given.items() if v is not None}}
+    plan = make_splits(panel.dates, opts["train"], opts["test"], mode=opts["mode"], gap=opts["gap"])
+    extra = {k: opts[k] for k in ("min_train_periods", "history", "tie_tol") if k in opts}
+    var_opt = opts.get("var", var)
+    var_settings: VarSettings | None
+    if isinstance(var_opt, dict):
+        var_settings = VarSettings(**var_opt) if var else None
+    else:
+        var_settings = VarSettings() if (var and var_opt) else None
+    result = walk_forward(
+        spec.strategy,
+        panel,
+        [{k: [v] for k, v in pt.items()} for pt in spec.grid],  # points, in file order
+        plan=plan,
+        metric=opts["metric"],
+        utility_lam=float(opts["utility_lam"]),
+        executor=opts["executor"],
+        cache=None if cache_dir is None else str(cache_dir),
+        seed=int(opts["seed"]),
+        var=var_settings,
+        progress=progress,
+        **extra,
+    )
+    return WalkForwardRun(
+        result, plan, source, spec.strategy.name, len(spec.grid), opts, spec.strategy
+    )
+
+
+def write_report(run: WalkForwardRun, out: str | os.PathLike[str]) -> Path:
+    """Render the walk-forward report to ``out`` (its folder is created)."""
+    from rwafolio.reports import render_html
+
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    r = run.result
+    return Path(
+        render_html(
+            r.stitched, r.forecasts, r, path=path, title=f"Walk-forward: {run.strategy_name}"
+        )
+    )
