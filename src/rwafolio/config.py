@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from rwafolio.exceptions import ConfigError
+from rwafolio.utils.validation import check_choice, check_int, check_number
 
 __all__ = [
     "ESTIMATORS",
@@ -87,23 +88,17 @@ _RISK_KEYS = ("horizon", "every", "mean")
 
 
 def _number(value: Any, where: str) -> float:
-    """A TOML number (not a boolean, not a string) as float, or a ConfigError naming the key."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"config {where} must be a number, got {value!r}")
-    return float(value)
+    """A finite TOML number (not a boolean, not a string), or a ConfigError naming the key."""
+    return check_number(value, f"config {where}")
 
 
 def _integer(value: Any, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"config {where} must be an integer, got {value!r}")
-    return value
+    return check_int(value, f"config {where}")
 
 
 def _choice(choices: tuple[str, ...]) -> Callable[[Any, str], str]:
     def check(value: Any, where: str) -> str:
-        if not isinstance(value, str) or value not in choices:
-            raise ConfigError(f"config {where} must be one of {list(choices)}, got {value!r}")
-        return value
+        return check_choice(value, f"config {where}", choices)
 
     return check
 

@@ -39,6 +39,7 @@ import pandas as pd
 from rwafolio.exceptions import ConfigError, OptimizationError
 from rwafolio.loaders.panel import Panel
 from rwafolio.studies.sensitivity_path import STRESS_VIX
+from rwafolio.utils.validation import check_int
 
 __all__ = [
     "FrequencyStudy",
@@ -266,8 +267,7 @@ def frequency_study(
     names = [str(g["name"]) for g in items]
     if len(set(names)) != len(names):
         raise ConfigError("`grid` names must be unique")
-    if not isinstance(var_horizon, int) or var_horizon < 1:
-        raise ConfigError(f"`var_horizon` must be a positive int, got {var_horizon!r}")
+    var_horizon = check_int(var_horizon, "var_horizon", minimum=1)
     seed = int(np.random.default_rng(rng).integers(2**31 - 1))
     shared = {
         "panel": panel,

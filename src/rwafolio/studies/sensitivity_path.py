@@ -23,6 +23,7 @@ from rwafolio.backtest.result import BacktestResult
 from rwafolio.exceptions import ConfigError, DataError, OptimizationError
 from rwafolio.optimize.sensitivity import Sensitivity, rank_inputs, sensitivities
 from rwafolio.strategies.dynamic import optimizer_costs
+from rwafolio.utils.validation import check_int
 
 __all__ = [
     "STRESS_VIX",
@@ -188,8 +189,7 @@ def sensitivity_path(
 
     Parameters as in :func:`sensitivity_at`; ``stress_vix`` labels the regimes.
     """
-    if not isinstance(every, int) or every < 1:
-        raise ConfigError(f"`every` must be a positive int, got {every!r}")
+    every = check_int(every, "every", minimum=1)
     window = int(result.params.get("window", 30))
     frames, failed = [], []
     for j in range(0, len(result.estimate_dates), every):

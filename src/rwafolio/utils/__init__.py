@@ -4,12 +4,11 @@
   updates otherwise, both on stderr);
 - :mod:`~rwafolio.utils.validation`: argument checks that raise typed errors naming the parameter;
 - :mod:`~rwafolio.utils.jsonable`: conversion of numpy/pandas/dataclass values to plain JSON.
+
+Import from the modules themselves (``from rwafolio.utils.progress import Progress``); the
+package re-exports nothing, so a module name never hides behind a function of the same name.
 """
 
 from __future__ import annotations
 
-from rwafolio.utils.jsonable import jsonable
-from rwafolio.utils.progress import Progress, progress, step
-from rwafolio.utils.validation import check_choice, check_int, check_number
-
-__all__ = ["Progress", "check_choice", "check_int", "check_number", "jsonable", "progress", "step"]
+__all__: list[str] = []

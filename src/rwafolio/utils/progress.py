@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import IO, Any
 
-__all__ = ["Progress", "progress", "step"]
+__all__ = ["Progress", "step"]
 
 
 class Progress:
@@ -119,13 +119,6 @@ class Progress:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def progress(
-    total: int, desc: str, unit: str = "item", enabled: bool | None = None, **kwargs: Any
-) -> Progress:
-    """Shorthand for :class:`Progress` (``progress(n, "backtest", "date")``)."""
-    return Progress(total, desc, unit, enabled=enabled, **kwargs)
 
 
 @contextmanager

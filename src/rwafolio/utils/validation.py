@@ -81,7 +81,7 @@ def check_choice(
 ) -> str:
     """``value`` if it is one of ``choices`` (strings), else a typed error listing them."""
     if not isinstance(value, str) or value not in choices:
-        raise error(f"`{name}` must be one of {sorted(choices)}, got {value!r}")
+        raise error(f"`{name}` must be one of {list(choices)}, got {value!r}")
     return value
 
 
