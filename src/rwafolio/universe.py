@@ -239,10 +239,6 @@ class Universe:
     def classes(self) -> list[str]:
         return [a.asset_class for a in self.assets]
 
-    def with_costs(self, costs: Mapping[str, float]) -> Universe:
-        """Copy with some costs replaced."""
-        return Universe(tuple(replace(a, cost=float(costs.get(a.symbol, a.cost))) for a in self))
-
     def to_dict(self) -> list[dict[str, object]]:
         return [
             {

@@ -8,9 +8,9 @@ import pytest
 from numba import njit
 
 from rwafolio.exceptions import ConfigError, DataError
-from rwafolio.optimize import kkt_residual, objective, solve, solve_arrays, solve_nb, solve_py
+from rwafolio.optimize import kkt_residual, objective, solve, solve_arrays, solve_nb
 from rwafolio.optimize._kernels import kkt_residual_nb, lp_nb, prox_nb
-from rwafolio.optimize._twins import lp_py, prox_py
+from rwafolio.optimize._twins import lp_py, prox_py, solve_py
 from rwafolio.optimize.model import FactorCovariance
 from tests.optimize.conftest import random_problem
 

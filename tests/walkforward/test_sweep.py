@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rwafolio.exceptions import ConfigError
-from rwafolio.walkforward import Utility, expand_grid, resolve_metric, select
+from rwafolio.walkforward.sweep import Utility, expand_grid, resolve_metric, select
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "walkforward.toml"
 

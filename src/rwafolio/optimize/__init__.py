@@ -6,14 +6,14 @@ At one date it solves ``max w'R - lam w'Sigma w - sum C_i|w_i - w_prev_i|`` s.t.
 Public API: :func:`solve` (validating, pandas-aware), :func:`solve_arrays` (lean hot-loop entry),
 the numba kernel ``solve_nb`` (in ``_kernels``, callable from numba code), the model helpers
 (``objective``, ``subgradient``, ``kkt_residual``, ``FactorCovariance``), the estimators of R and
-Sigma and the risk-aversion rules.  The cvxpy reference lives in ``rwafolio.optimize.reference``
-and is imported lazily (only that module imports cvxpy).
+Sigma and the risk-aversion rules. The pure-numpy twins the tests compare the kernels against
+live in ``rwafolio.optimize._twins`` and are not exported. The cvxpy reference lives in
+``rwafolio.optimize.reference`` and is imported lazily (only that module imports cvxpy).
 """
 
 from __future__ import annotations
 
 from rwafolio.optimize._kernels import solve_nb
-from rwafolio.optimize._twins import solve_py
 from rwafolio.optimize.estimators import (
     EWMAEstimator,
     LedoitWolfEstimator,
@@ -54,7 +54,6 @@ __all__ = [
     "solve",
     "solve_arrays",
     "solve_nb",
-    "solve_py",
     "subgradient",
     "validate_problem",
 ]

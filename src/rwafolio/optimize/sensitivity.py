@@ -67,7 +67,6 @@ __all__ = [
 ]
 
 AssetState = Literal["free", "lower", "upper", "kink", "frozen"]
-InputKind = Literal["mean", "vol", "corr", "vix"]
 
 #: Most weakly-active assets enumerated for one-sided derivatives (2**k linear systems).
 MAX_DEGENERATE = 12

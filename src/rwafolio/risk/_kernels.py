@@ -202,16 +202,6 @@ def simulate_paths_np(
     return level - 1.0, worst, paid
 
 
-def asset_returns_np(
-    z: np.ndarray, factor: np.ndarray, mu: np.ndarray, scale: np.ndarray
-) -> np.ndarray:
-    """Correlated asset returns ``mu + scale * z @ factor.T``, shape (n_rows, n) (numpy twin)."""
-    y = z @ factor.T
-    if scale.shape[0] > 0:
-        y *= scale[:, None]
-    return mu + y
-
-
 def max_drawdown_np(levels: np.ndarray) -> np.ndarray:
     """Maximum drawdown (<= 0) of each row of ``levels`` (shape (m, T)), start level 1 included."""
     lv = np.concatenate([np.ones((levels.shape[0], 1)), levels], axis=1)

@@ -12,8 +12,7 @@ orders execute at t's close price.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -133,7 +132,6 @@ class Decision:
     skipped: tuple[tuple[str, float, str], ...] = ()
     mu: np.ndarray | None = None
     cov: np.ndarray | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@
 - :func:`walk_forward` evaluates a parameter grid on every training window, applies the chosen
   point out of sample and stitches the test windows into one continuous portfolio, carrying the
   drifted book across folds; it compares that with the best fixed point picked with hindsight.
+- Grid files are read by :func:`rwafolio.config.load_grid`; the ``walkforward`` command's
+  orchestration is :func:`rwafolio.pipeline.run_walkforward`.
 - :func:`run_tasks` runs independent tasks (grid points x folds, Monte Carlo seeds) on local
   processes or Dask distributed, with per-task seeds, retry-once and an on-disk JSON cache.
 """
@@ -12,7 +14,7 @@
 from __future__ import annotations
 
 from rwafolio.walkforward.cache import TaskCache, code_version, panel_fingerprint, task_seed
-from rwafolio.walkforward.core import Hold, run_continuing, stitch, walk_forward
+from rwafolio.walkforward.core import walk_forward
 from rwafolio.walkforward.executors import (
     DaskExecutor,
     Executor,
@@ -25,14 +27,7 @@ from rwafolio.walkforward.executors import (
 )
 from rwafolio.walkforward.result import FoldResult, VarSettings, WalkForwardResult
 from rwafolio.walkforward.splits import Fold, SplitPlan, make_splits, parse_period
-from rwafolio.walkforward.sweep import (
-    METRICS,
-    Selection,
-    Utility,
-    expand_grid,
-    resolve_metric,
-    select,
-)
+from rwafolio.walkforward.sweep import METRICS, Utility
 
 __all__ = [
     "METRICS",
@@ -40,9 +35,7 @@ __all__ = [
     "Executor",
     "Fold",
     "FoldResult",
-    "Hold",
     "LocalExecutor",
-    "Selection",
     "SerialExecutor",
     "SplitPlan",
     "Task",
@@ -52,16 +45,11 @@ __all__ = [
     "VarSettings",
     "WalkForwardResult",
     "code_version",
-    "expand_grid",
     "make_splits",
     "panel_fingerprint",
     "parse_period",
     "resolve_executor",
-    "resolve_metric",
-    "run_continuing",
     "run_tasks",
-    "select",
-    "stitch",
     "task_seed",
     "walk_forward",
 ]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import tempfile
 from collections.abc import Mapping
@@ -166,9 +165,3 @@ class TaskCache:
 
     def __len__(self) -> int:
         return len(list(self.directory.glob("*.json"))) if self.directory.is_dir() else 0
-
-
-def finite_or_nan(x: float) -> float:
-    """``x`` as a float, NaN when it is not finite (for JSON-stable metric tables)."""
-    x = float(x)
-    return x if math.isfinite(x) else float("nan")

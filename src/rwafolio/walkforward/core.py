@@ -42,7 +42,7 @@ from rwafolio.exceptions import ConfigError
 from rwafolio.loaders.panel import Panel
 from rwafolio.strategies.base import Decision, MarketView, Strategy
 from rwafolio.walkforward.cache import TaskCache, digest, panel_fingerprint, task_seed
-from rwafolio.walkforward.executors import Executor, Task, TaskOutcome, resolve_executor, run_tasks
+from rwafolio.walkforward.executors import Executor, Task, resolve_executor, run_tasks
 from rwafolio.walkforward.result import FoldResult, FoldStatus, VarSettings, WalkForwardResult
 from rwafolio.walkforward.splits import SplitMode, SplitPlan, make_splits
 from rwafolio.walkforward.sweep import (
@@ -542,19 +542,3 @@ def _forecast_var(
         "(overlapping windows when every < H)"
     )
     return fc, note, per_fold
-
-
-def outcome_table(outcomes: Mapping[str, TaskOutcome]) -> pd.DataFrame:
-    """Key, ok, attempts, cached and seconds of task outcomes (for diagnostics)."""
-    return pd.DataFrame(
-        [
-            {
-                "key": o.key,
-                "ok": o.ok,
-                "attempts": o.attempts,
-                "cached": o.cached,
-                "seconds": o.seconds,
-            }
-            for o in outcomes.values()
-        ]
-    )
