@@ -21,15 +21,21 @@ def test_missing_config_file_is_a_clear_error(tmp_path: Path, capsys) -> None:  
 @pytest.mark.slow
 def test_demo_writes_a_report_and_saves_a_run(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "demo.html"
-    run_file = tmp_path / "demo.run"
-    assert main(["demo", "--out", str(out), "--save", str(run_file), "--every", "20"]) == 0
-    text = capsys.readouterr().out
+    runs = tmp_path / "runs"
+    assert main(["demo", "--out", str(out), "--save", str(runs / "demo"), "--every", "20"]) == 0
+    captured = capsys.readouterr()
+    text = captured.out
     assert f"report: {out}" in text
+    assert f"run saved: {runs / 'demo.zip'}" in text  # --save adds .zip
     assert "SYNTHETIC" in text and "equal_weight" in text and "cost_blind" in text
+    # the slow steps after the stats say what they are doing (on stderr, off a terminal too)
+    assert "scenario view and crowding at the latest date ..." in captured.err
+    assert "writing the report" in captured.err
     html = out.read_text(encoding="utf-8")
     assert "<html" in html.lower() and "synthetic" in html.lower()
-    again = tmp_path / "again.html"
-    assert main(["report", str(run_file), "--out", str(again)]) == 0
+    assert main(["report", str(runs / "demo.zip")]) == 0  # written beside the run
+    again = runs / "demo.html"
+    assert f"report: {again}" in capsys.readouterr().out
     assert again.stat().st_size > 100_000
 
 
@@ -57,7 +63,7 @@ def test_data_command_on_shared_files(shared_data: Path, capsys) -> None:  # typ
     )
     assert code == 0
     out = capsys.readouterr().out
-    assert re.search(r"BTC-USD\s+crypto\s+2018-01-01\s+2024-11-30\s+2526", out)
+    assert re.search(r"BTC-USD\s+crypto\s+2014-09-17\s+2024-12-07\s+2018-01-01\s+2024-11-30\s+2526", out)
     assert "Adj Close" in out and "file:" in out
 
 

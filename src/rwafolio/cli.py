@@ -49,7 +49,7 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if "default" in text or action.default in (None, False, argparse.SUPPRESS):
+        if "default" in text or any(action.default is v for v in (None, False, argparse.SUPPRESS)):
             return text
         if isinstance(action.default, list) and not action.default:
             return text
@@ -389,8 +389,7 @@ def cmd_frequency(args: argparse.Namespace) -> int:
 
 
 def cmd_walkforward(args: argparse.Namespace) -> int:
-    from rwafolio.pipeline import run_walkforward
-    from rwafolio.pipeline.walkforward import write_report
+    from rwafolio.pipeline.walkforward import execute_walkforward, plan_walkforward, write_report
 
     config = _config(args) if args.grid is None else None
     if args.grid is not None and args.config is not None:
@@ -398,13 +397,14 @@ def cmd_walkforward(args: argparse.Namespace) -> int:
     panel = _load(args, config)
     overrides = {"lam0": args.lam0, "eta": args.eta, "window": args.window,
                  "threshold": args.threshold}  # fmt: skip
-    wf = run_walkforward(
+    setup = plan_walkforward(
         panel, grid=args.grid, config=config, overrides=overrides, train=args.train,
         test=args.test, mode=args.mode, gap=args.gap, metric=args.metric,
-        executor=args.executor, seed=args.seed, cache_dir=args.task_cache, var=not args.no_var,
+        executor=args.executor, seed=args.seed,
     )  # fmt: skip
-    print(wf.plan.describe())
-    print(wf.summary())
+    print(setup.plan.describe())
+    print(setup.summary(), flush=True)
+    wf = execute_walkforward(panel, setup, cache_dir=args.task_cache, var=not args.no_var)
     res = wf.result
     print(res.comparison.loc[["total_return", "sharpe", "max_drawdown", "costs_paid"]].to_string())
     if len(res.failures):

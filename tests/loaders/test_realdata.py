@@ -191,14 +191,3 @@ def test_align_core_universe_counts(shared_data: Path, policy: str) -> None:
         assert (vnq.diff()[closed.to_numpy()].iloc[1:] == 0).all()  # carried: zero return
     assert panel.price_fields["VNQ"] == "Adj Close" and panel.price_fields["BTC-USD"] == "Close"
     assert not [f for f in panel.findings if f.kind == "gap"]
-
-
-def test_files_loader_is_fast(shared_data: Path) -> None:
-    import time
-
-    dirs = [shared_data / TAA, shared_data / ALEX]
-    vix = str(shared_data / VIXD / "vix-daily.csv")
-    load_files(CORE, dirs, vix=vix)
-    t = time.perf_counter()
-    load_files(CORE, dirs, vix=vix)
-    assert time.perf_counter() - t < 0.5

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +18,9 @@ def ann_vol(p: pd.Series, ppy: int) -> float:
     return float(np.diff(np.log(p.to_numpy())).std() * np.sqrt(ppy))
 
 
-def test_synthetic_is_seeded_labelled_and_fast() -> None:
-    load_synthetic()  # warm the calendar
-    t = time.perf_counter()
+def test_synthetic_is_seeded_and_labelled() -> None:
+    # Its speed is measured in benchmarks/loaders.py, not asserted here.
     a = load_synthetic(seed=3)
-    assert time.perf_counter() - t < 0.5
     b = load_synthetic(seed=3)
     pd.testing.assert_frame_equal(a.prices, b.prices)
     assert not a.prices.equals(load_synthetic(seed=4).prices)

@@ -132,11 +132,9 @@ def load_panel(
     """
     symbols = options.resolved_symbols()
     notes: list[str] = []
-    vix = options.vix
-    if vix is None:
-        vix, note = default_vix(options.source, symbols)
-        if note:
-            notes.append(note)
+    vix, note = (
+        (options.vix, "") if options.vix is not None else default_vix(options.source, symbols)
+    )
     panel = load(
         options.source,
         list(symbols) if symbols is not None else None,
@@ -150,4 +148,8 @@ def load_panel(
         missing=options.missing or "raise",
         seed=options.seed if options.source == "synthetic" else None,
     )
+    if note:
+        # Said in the output (the note) and in the report (the index's label).
+        notes.append(note)
+        panel = replace(panel, vix_source=f"{panel.vix_source} (default proxy: no --vix given)")
     return panel, tuple(notes)

@@ -24,7 +24,16 @@ from rwafolio.walkforward.core import walk_forward
 from rwafolio.walkforward.result import VarSettings, WalkForwardResult
 from rwafolio.walkforward.splits import SplitPlan, make_splits
 
-__all__ = ["DEFAULTS", "DEFAULT_GRID", "WalkForwardRun", "run_walkforward", "write_report"]
+__all__ = [
+    "DEFAULTS",
+    "DEFAULT_GRID",
+    "WalkForwardRun",
+    "WalkForwardSetup",
+    "execute_walkforward",
+    "plan_walkforward",
+    "run_walkforward",
+    "write_report",
+]
 
 DEFAULTS: Mapping[str, Any] = {
     "train": "730D",
@@ -86,6 +95,94 @@ def _default_spec(config: RunConfig | None) -> GridSpec:
     return GridSpec(cfg.build_strategy(), points, dict(cfg.walkforward), cfg)
 
 
+@dataclass(frozen=True)
+class WalkForwardSetup:
+    """A walk-forward run planned but not yet run (see :func:`plan_walkforward`)."""
+
+    spec: GridSpec
+    plan: SplitPlan
+    options: Mapping[str, Any]
+    grid_source: str
+
+    def summary(self) -> str:
+        """The grid line the CLI prints before running."""
+        return (
+            f"grid: {len(self.spec.grid)} points of {self.spec.strategy.name} "
+            f"({self.grid_source}); metric {self.options['metric']}; "
+            f"executor {self.options['executor']}"
+        )
+
+
+def plan_walkforward(
+    panel: Panel,
+    *,
+    grid: str | os.PathLike[str] | None = None,
+    config: RunConfig | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    train: str | None = None,
+    test: str | None = None,
+    mode: str | None = None,
+    gap: str | None = None,
+    metric: str | None = None,
+    executor: str | Any | None = None,
+    seed: int | None = None,
+) -> WalkForwardSetup:
+    """Read the grid (or take :data:`DEFAULT_GRID`), apply precedence and plan the splits.
+
+    Parameters as in :func:`run_walkforward`.
+    """
+    if grid is not None:
+        spec, source = load_grid(Path(grid), overrides), str(grid)
+    else:
+        cfg = config if config is not None else RunConfig()
+        spec, source = _default_spec(cfg.with_overrides(**dict(overrides or {}))), "default grid"
+    unknown = sorted(set(spec.settings) - _KNOWN)
+    if unknown:
+        raise ConfigError(f"`[walkforward]` in {source!r} has unknown keys {unknown}")
+    given = {"train": train, "test": test, "mode": mode, "gap": gap, "metric": metric,
+             "executor": executor, "seed": seed}  # fmt: skip
+    opts = {**DEFAULTS, **spec.settings, **{k: v for k, v in given.items() if v is not None}}
+    plan = make_splits(panel.dates, opts["train"], opts["test"], mode=opts["mode"], gap=opts["gap"])
+    return WalkForwardSetup(spec, plan, opts, source)
+
+
+def execute_walkforward(
+    panel: Panel,
+    setup: WalkForwardSetup,
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    var: bool = True,
+    progress: bool | None = None,
+) -> WalkForwardRun:
+    """Run a planned walk-forward (parameters as in :func:`run_walkforward`)."""
+    spec, opts = setup.spec, setup.options
+    extra = {k: opts[k] for k in ("min_train_periods", "history", "tie_tol") if k in opts}
+    var_opt = opts.get("var", var)
+    var_settings: VarSettings | None
+    if isinstance(var_opt, dict):
+        var_settings = VarSettings(**var_opt) if var else None
+    else:
+        var_settings = VarSettings() if (var and var_opt) else None
+    result = walk_forward(
+        spec.strategy,
+        panel,
+        [{k: [v] for k, v in pt.items()} for pt in spec.grid],  # points, in file order
+        plan=setup.plan,
+        metric=opts["metric"],
+        utility_lam=float(opts["utility_lam"]),
+        executor=opts["executor"],
+        cache=None if cache_dir is None else str(cache_dir),
+        seed=int(opts["seed"]),
+        var=var_settings,
+        progress=progress,
+        **extra,
+    )
+    return WalkForwardRun(
+        result, setup.plan, setup.grid_source, spec.strategy.name, len(spec.grid), opts,
+        spec.strategy,
+    )  # fmt: skip
+
+
 def run_walkforward(
     panel: Panel,
     *,
@@ -103,7 +200,8 @@ def run_walkforward(
     var: bool = True,
     progress: bool | None = None,
 ) -> WalkForwardRun:
-    """Run a walk-forward evaluation on ``panel``.
+    """Run a walk-forward evaluation on ``panel`` (:func:`plan_walkforward` then
+    :func:`execute_walkforward`).
 
     Parameters
     ----------
@@ -130,42 +228,11 @@ def run_walkforward(
     -------
     WalkForwardRun
     """
-    if grid is not None:
-        spec, source = load_grid(Path(grid), overrides), str(grid)
-    else:
-        cfg = config if config is not None else RunConfig()
-        spec, source = _default_spec(cfg.with_overrides(**dict(overrides or {}))), "default grid"
-    unknown = sorted(set(spec.settings) - _KNOWN)
-    if unknown:
-        raise ConfigError(f"`[walkforward]` in {source!r} has unknown keys {unknown}")
-    given = {"train": train, "test": test, "mode": mode, "gap": gap, "metric": metric,
-             "executor": executor, "seed": seed}  # fmt: skip
-    opts = {**DEFAULTS, **spec.settings, **{k: v for k, v in given.items() if v is not None}}
-    plan = make_splits(panel.dates, opts["train"], opts["test"], mode=opts["mode"], gap=opts["gap"])
-    extra = {k: opts[k] for k in ("min_train_periods", "history", "tie_tol") if k in opts}
-    var_opt = opts.get("var", var)
-    var_settings: VarSettings | None
-    if isinstance(var_opt, dict):
-        var_settings = VarSettings(**var_opt) if var else None
-    else:
-        var_settings = VarSettings() if (var and var_opt) else None
-    result = walk_forward(
-        spec.strategy,
-        panel,
-        [{k: [v] for k, v in pt.items()} for pt in spec.grid],  # points, in file order
-        plan=plan,
-        metric=opts["metric"],
-        utility_lam=float(opts["utility_lam"]),
-        executor=opts["executor"],
-        cache=None if cache_dir is None else str(cache_dir),
-        seed=int(opts["seed"]),
-        var=var_settings,
-        progress=progress,
-        **extra,
-    )
-    return WalkForwardRun(
-        result, plan, source, spec.strategy.name, len(spec.grid), opts, spec.strategy
-    )
+    setup = plan_walkforward(
+        panel, grid=grid, config=config, overrides=overrides, train=train, test=test,
+        mode=mode, gap=gap, metric=metric, executor=executor, seed=seed,
+    )  # fmt: skip
+    return execute_walkforward(panel, setup, cache_dir=cache_dir, var=var, progress=progress)
 
 
 def write_report(run: WalkForwardRun, out: str | os.PathLike[str]) -> Path:
