@@ -63,7 +63,9 @@ def test_data_command_on_shared_files(shared_data: Path, capsys) -> None:  # typ
     )
     assert code == 0
     out = capsys.readouterr().out
-    assert re.search(r"BTC-USD\s+crypto\s+2014-09-17\s+2024-12-07\s+2018-01-01\s+2024-11-30\s+2526", out)
+    assert re.search(
+        r"BTC-USD\s+crypto\s+2014-09-17\s+2024-12-07\s+2018-01-01\s+2024-11-30\s+2526", out
+    )
     assert "Adj Close" in out and "file:" in out
 
 
