@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/backtest.py
 	$(BIN)/python benchmarks/risk.py
 	$(BIN)/python benchmarks/walkforward.py
+	$(BIN)/python benchmarks/loaders.py
 
 clean:
 	rm -rf $(VENV) .numba_cache .pytest_cache .mypy_cache .ruff_cache out

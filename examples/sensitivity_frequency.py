@@ -17,15 +17,10 @@ from pathlib import Path
 import pandas as pd
 
 from rwafolio.backtest import run
-from rwafolio.frequency import frequency_report
 from rwafolio.loaders import load
-from rwafolio.sensitivity_path import (
-    regime_summary,
-    sensitivity_at,
-    sensitivity_path,
-    tornado_figure,
-)
+from rwafolio.reports.studies import frequency_sections, tornado_figure
 from rwafolio.strategies.dynamic import DynamicLambdaStrategy
+from rwafolio.studies import frequency_study, regime_summary, sensitivity_at, sensitivity_path
 
 SYMBOLS = ["BTC-USD", "ETH-USD", "USDT-USD", "VNQ", "BIL", "GLD"]
 CALM_DATE = "2019-07-15"
@@ -87,7 +82,8 @@ def main() -> None:
     print(regime_summary(path, "input")[cols].head(8).round(3).to_string())
 
     t0 = time.perf_counter()
-    study, fsections = frequency_report(panel, executor=args.executor, rng=0)
+    study = frequency_study(panel, executor=args.executor, rng=0)
+    fsections = frequency_sections(study)
     print(
         f"\n== schedule table ({time.perf_counter() - t0:.0f} s; utility lost: mean of "
         "U_t(w*) - U_t(w held), annualized, zero costs) =="

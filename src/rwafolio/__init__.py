@@ -1,8 +1,12 @@
 """rwafolio: cost-aware, dynamic-risk-aversion portfolios of crypto and tokenized real-world assets.
 
-The package is organised as in ``ARCHITECTURE.md``: ``loaders`` build a calendar-aligned price
-panel, ``optimize`` solves the model at one date, ``strategies`` and ``backtest`` walk the panel on
-vectorbt, ``risk`` forecasts losses by Monte Carlo, ``reports`` renders one HTML file.
+The folders read in the order data flows, and imports only run downward: ``loaders`` build a
+calendar-aligned price panel, ``optimize`` solves the model at one date, ``strategies`` and
+``backtest`` walk the panel on vectorbt, ``risk`` forecasts losses by Monte Carlo, ``config``
+parses the one TOML schema, ``studies`` (sensitivities, update frequency) and ``walkforward``
+run the strategy many times, ``reports`` draw one HTML file, ``pipeline`` holds the orchestration
+the CLI and the Python API share, and ``cli`` parses arguments and prints. ``utils`` holds the
+small shared helpers (progress, validation, JSON-able values).
 Subpackages are imported lazily so that ``import rwafolio`` stays cheap (vectorbt alone takes
 seconds to import).
 """
