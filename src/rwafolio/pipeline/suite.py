@@ -163,24 +163,24 @@ def add_risk(
     forecasts = rolling_forecasts(
         main, horizon=risk.horizon, every=risk.every, rng=seed, mean=risk.mean, progress=progress
     )
-    with step("scenario view and crowding at the latest date", enabled=progress):
-        scenario, crowding = _latest(main, risk, seed)
+    scenario = latest_scenarios(main, horizon=risk.horizon, rng=seed) if _estimates(main) else None
+    crowding = _crowding(main, risk, seed, progress) if risk.crowding and _estimates(main) else None
     return replace(run_, forecasts=forecasts, scenario=scenario, crowding=crowding)
 
 
-def _latest(result: BacktestResult, risk: RiskOptions, seed: int) -> tuple[Any, Any]:
-    """Monte Carlo at the latest estimate date: normal and Student-t, and the crowding run."""
-    if len(result.estimate_dates) == 0:
-        return None, None
-    scenario = latest_scenarios(result, horizon=risk.horizon, rng=seed)
-    if not risk.crowding:
-        return scenario, None
+def _estimates(result: BacktestResult) -> bool:
+    return len(result.estimate_dates) > 0
+
+
+def _crowding(
+    result: BacktestResult, risk: RiskOptions, seed: int, progress: bool | None
+) -> CrowdingResult:
+    """The crowding run at the latest estimate date, from the weights held there."""
     w = result.weights.loc[result.estimate_dates[-1]].to_numpy()
-    crowd = simulate_crowding(
+    return simulate_crowding(
         w, result.mu[-1], result.cov[-1], asset_classes=result.panel.universe,
-        costs=result.panel.universe.costs, horizon=risk.horizon, rng=seed,
+        costs=result.panel.universe.costs, horizon=risk.horizon, rng=seed, progress=progress,
     )  # fmt: skip
-    return scenario, crowd
 
 
 def save_path(save: str | Path) -> Path:

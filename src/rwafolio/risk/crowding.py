@@ -62,6 +62,7 @@ from rwafolio.risk.scenarios import (
     run_chunks,
 )
 from rwafolio.universe import Universe
+from rwafolio.utils.progress import Progress
 
 
 def _ro(d: Mapping[str, float]) -> Mapping[str, float]:
@@ -238,6 +239,7 @@ def simulate_crowding(
     config: CrowdingConfig | None = None,
     rng: np.random.Generator | int | None = None,
     workers: int | None = None,
+    progress: bool | None = None,
 ) -> CrowdingResult:
     """Simulate our portfolio's horizon risk with K re-optimizing agents moving prices.
 
@@ -264,6 +266,8 @@ def simulate_crowding(
         agents are drawn from ``SeedSequence([seed, 1])``.
     workers : int or None
         Threads; results do not depend on it.
+    progress : bool or None
+        Progress on stderr (a bar on a terminal, one-line updates otherwise); False silences it.
     """
     cfg = config if config is not None else CrowdingConfig()
     w = _vector("weights", weights, None)
@@ -322,12 +326,14 @@ def simulate_crowding(
             r0, s0, w0, alpha, ppy, cfg.decay, cfg.eta, vix_w, cfg.tol, cfg.max_iter,
             res[lo:hi],
         )  # fmt: skip
+        bar.update(hi - lo)
 
-    run_chunks(
-        body, n_scenarios=n_scenarios, seed=seed, horizon=horizon, k=factor.shape[1],
-        distribution=distribution, nu=float(nu), n_hist=hist.shape[0], block=block,
-        workers=workers,
-    )  # fmt: skip
+    with Progress(n_scenarios, "crowding simulation", "scenario", enabled=progress) as bar:
+        run_chunks(
+            body, n_scenarios=n_scenarios, seed=seed, horizon=horizon, k=factor.shape[1],
+            distribution=distribution, nu=float(nu), n_hist=hist.shape[0], block=block,
+            workers=workers,
+        )  # fmt: skip
     common: dict[str, Any] = {
         "levels": lv, "seed": seed, "horizon": horizon, "distribution": distribution,
         "nu": float(nu) if distribution == "student_t" else None, "rebalance": rebalance,

@@ -9,6 +9,7 @@ ones stay quiet. ``enabled=False`` silences it; ``None`` (the default everywhere
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,6 +66,7 @@ class Progress:
         self._start = time.monotonic()
         self._next = self._start + self.delay
         self._bar: Any = None
+        self._lock = threading.Lock()  # updates may come from worker threads
         out = self._out()
         use_bar = bar if bar is not None else bool(getattr(out, "isatty", lambda: False)())
         if self.enabled and use_bar:
@@ -81,7 +83,11 @@ class Progress:
         out.flush()
 
     def update(self, n: int = 1) -> None:
-        """Record ``n`` more finished units."""
+        """Record ``n`` more finished units (safe to call from several threads)."""
+        with self._lock:
+            self._update(n)
+
+    def _update(self, n: int) -> None:
         self.done += n
         if not self.enabled:
             return
