@@ -78,7 +78,7 @@ def run_sensitivity(
     result = run(cfg.build_strategy(), panel, execute=execute, progress=progress)
     if date is not None:
         _check_date(result, date)
-    overview = sensitivity_overview(result, date=date, every=every)
+    overview = sensitivity_overview(result, date=date, every=every, progress=progress)
     return StudyRun(overview.table, sensitivity_sections(overview, top), result, overview)
 
 

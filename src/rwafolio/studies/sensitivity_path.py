@@ -23,6 +23,7 @@ from rwafolio.backtest.result import BacktestResult
 from rwafolio.exceptions import ConfigError, DataError, OptimizationError
 from rwafolio.optimize.sensitivity import Sensitivity, rank_inputs, sensitivities
 from rwafolio.strategies.dynamic import optimizer_costs
+from rwafolio.utils.progress import Progress
 from rwafolio.utils.validation import check_int
 
 __all__ = [
@@ -184,15 +185,20 @@ def sensitivity_path(
     vix_move: float = 5.0,
     stress_vix: float = STRESS_VIX,
     freeze: Freeze = "none",
+    progress: bool | None = None,
 ) -> SensitivityPath:
     """Rank the inputs at every ``every``-th decision date of ``result``.
 
-    Parameters as in :func:`sensitivity_at`; ``stress_vix`` labels the regimes.
+    Parameters as in :func:`sensitivity_at`; ``stress_vix`` labels the regimes; ``progress``
+    reports on stderr (False: silent).
     """
     every = check_int(every, "every", minimum=1)
     window = int(result.params.get("window", 30))
     frames, failed = [], []
-    for j in range(0, len(result.estimate_dates), every):
+    chosen = range(0, len(result.estimate_dates), every)
+    bar = Progress(len(chosen), "sensitivity path", "date", enabled=progress)
+    for j in chosen:
+        bar.update(1)
         date = result.estimate_dates[j]
         try:
             prob = _problem_at(result, j, freeze)
@@ -227,6 +233,7 @@ def sensitivity_path(
         tab.insert(0, "date", date)
         tab["vix"], tab["lam"] = prob["vix"], prob["lam"]
         frames.append(tab)
+    bar.close()
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if len(table):
         table["regime"] = np.where(table["vix"] > stress_vix, "stress", "calm")
@@ -300,7 +307,7 @@ class SensitivityOverview:
 
 
 def sensitivity_overview(
-    result: BacktestResult, *, date: object = None, every: int = 1
+    result: BacktestResult, *, date: object = None, every: int = 1, progress: bool | None = None
 ) -> SensitivityOverview:
     """The ranking at ``date``; without a date, the regime summaries and the last ranking.
 
@@ -316,7 +323,7 @@ def sensitivity_overview(
     if date is not None:
         _, ranking = sensitivity_at(result, date)
         return SensitivityOverview(ranking, pd.Timestamp(ranking.attrs["date"]))
-    path = sensitivity_path(result, every=every)
+    path = sensitivity_path(result, every=every, progress=progress)
     by_input = regime_summary(path, "input")
     by_kind = regime_summary(path, "kind")
     last = path.table["date"].max()
