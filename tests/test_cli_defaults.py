@@ -172,3 +172,14 @@ def test_walkforward_runs_on_its_default_grid(tmp_path: Path, capsys) -> None:  
     text = capsys.readouterr().out
     assert "grid: 6 points of DynamicLambdaStrategy (default grid)" in text
     assert out.is_file()
+
+
+def test_studies_refuse_a_config_they_cannot_run(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[strategy]\nname = "equal_weight"\n', encoding="utf-8")
+    assert main(["sensitivity", "--config", str(cfg)]) == 2
+    assert "dynamic strategy" in capsys.readouterr().err
+    cfg.write_text('[strategy.schedules]\ncrypto = "weekly"\n', encoding="utf-8")
+    assert main(["frequency", "--config", str(cfg), "--executor", "serial"]) == 2
+    err = capsys.readouterr().err
+    assert "`--config [strategy]`" in err and "strategy_params" not in err

@@ -31,7 +31,8 @@ _pos_float = argparse_type(float, check_number, minimum=0.0, strict_minimum=True
 _nonneg_float = argparse_type(float, check_number, minimum=0.0)
 
 #: Python parameter names in library errors -> the flag a CLI user typed.
-_FLAGS = {"data_dirs": "--data-dir", "rng": "--seed", "n_scenarios": "--scenarios"}
+_FLAGS = {"data_dirs": "--data-dir", "rng": "--seed", "n_scenarios": "--scenarios",
+          "strategy_params": "--config [strategy]"}  # fmt: skip
 _SAME = ("symbols start end policy vix cache_dir missing seed horizon every window nu lam0 eta "
          "threshold train test gap mode metric executor date source data_dir")  # fmt: skip
 FLAG_NAMES = {**{n: "--" + n.replace("_", "-") for n in _SAME.split()}, **_FLAGS}

@@ -44,6 +44,14 @@ class StudyRun:
     study: SensitivityOverview | FrequencyStudy
 
 
+def _dynamic_only(config: RunConfig, study: str) -> None:
+    if config.strategy_name != "dynamic":
+        raise ConfigError(
+            f"the {study} study runs the dynamic strategy; config [strategy].name is "
+            f"{config.strategy_name!r}"
+        )
+
+
 def _check_date(result: BacktestResult, date: str) -> None:
     try:
         when = pd.Timestamp(date)
@@ -75,6 +83,7 @@ def run_sensitivity(
     from rwafolio.reports.studies import sensitivity_sections
 
     cfg = config if config is not None else RunConfig()
+    _dynamic_only(cfg, "sensitivity")
     result = run(cfg.build_strategy(), panel, execute=execute, progress=progress)
     if date is not None:
         _check_date(result, date)
@@ -94,6 +103,7 @@ def run_frequency(
     from rwafolio.reports.studies import frequency_sections
 
     cfg = config if config is not None else RunConfig()
+    _dynamic_only(cfg, "update-frequency")
     study = frequency_study(
         panel, strategy_params=cfg.strategy_params(), executor=executor, rng=seed,
         progress=progress,
