@@ -2,7 +2,7 @@
 
 Layers, bottom to top (ARCHITECTURE.md):
 
-    exceptions -> utils -> universe -> rwafolio/__init__ -> loaders -> optimize -> strategies -> backtest -> risk
+    exceptions -> utils, outputs -> universe -> rwafolio/__init__ -> loaders -> optimize -> strategies -> backtest -> risk
     -> tasks -> config -> studies, walkforward -> reports -> pipeline -> cli
 
 A module may import from its own subpackage or from a lower layer, never from a higher one nor
@@ -22,7 +22,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "rwafolio"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("exceptions",),
-    ("utils",),
+    ("utils", "outputs"),  # small helpers; outputs: checked, atomic writes
     ("universe",),
     ("",),  # the root package rwafolio/__init__.py (version, errors, Asset)
     ("loaders",),
