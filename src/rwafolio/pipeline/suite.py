@@ -94,10 +94,10 @@ class SuiteRun:
 
 
 def _costs_for(config: RunConfig, data: DataOptions) -> tuple[dict[str, float], list[str]]:
+    from rwafolio.loaders.synthetic import SYMBOLS as SYNTHETIC_SYMBOLS
+
     costs = dict(config.costs)
-    symbols = data.resolved_symbols()
-    if symbols is None:
-        return costs, []
+    symbols = data.resolved_symbols() or tuple(SYNTHETIC_SYMBOLS)
     unused = sorted(set(costs) - set(symbols))
     if not unused:
         return costs, []
