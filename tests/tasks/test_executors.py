@@ -11,7 +11,7 @@ import pytest
 
 from rwafolio.exceptions import ConfigError
 from rwafolio.strategies import FixedMix
-from rwafolio.walkforward import (
+from rwafolio.tasks import (
     LocalExecutor,
     SerialExecutor,
     Task,
@@ -19,8 +19,8 @@ from rwafolio.walkforward import (
     resolve_executor,
     run_tasks,
     task_seed,
-    walk_forward,
 )
+from rwafolio.walkforward import walk_forward
 from tests.backtest.conftest import make_panel
 
 

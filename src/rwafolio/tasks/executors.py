@@ -8,7 +8,7 @@ per-task overhead is the payload (a few parameters) and the result.
 Rules every executor follows, so results are identical bit for bit whichever ran them:
 
 - each task's seed is derived from the base seed and the task's key
-  (:func:`~rwafolio.walkforward.cache.task_seed`), never from the worker;
+  (:func:`~rwafolio.tasks.cache.task_seed`), never from the worker;
 - a task that raises is retried once in the same worker, then reported as failed
   (:class:`TaskOutcome` with ``ok=False`` and the error text); it never aborts the sweep;
 - results come back as completed; :func:`run_tasks` orders them by the tasks' order.
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rwafolio.exceptions import ConfigError
-from rwafolio.walkforward.cache import TaskCache, canonical, code_version, digest
+from rwafolio.tasks.cache import TaskCache, canonical, code_version, digest
 
 TaskFn = Callable[[Any, Any, int], Any]
 
@@ -51,7 +51,7 @@ class Task:
     payload : Any
         Small, picklable, JSON-describable arguments (parameters, row ranges).
     seed : int
-        The task's own seed (see :func:`~rwafolio.walkforward.cache.task_seed`).
+        The task's own seed (see :func:`~rwafolio.tasks.cache.task_seed`).
     """
 
     key: str
@@ -333,7 +333,7 @@ def _progress(total: int, enabled: bool | None, desc: str) -> Any:
 
 def task_hash(fn: TaskFn, task: Task, context: Any) -> str:
     """Cache key of a task: function, key, payload, seed, context (data fingerprint, strategy)
-    and :func:`~rwafolio.walkforward.cache.code_version`."""
+    and :func:`~rwafolio.tasks.cache.code_version`."""
     return digest(
         {
             "fn": f"{fn.__module__}.{fn.__qualname__}",
