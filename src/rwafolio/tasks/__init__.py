@@ -25,8 +25,10 @@ from rwafolio.tasks.executors import (
     resolve_executor,
     run_tasks,
 )
+from rwafolio.tasks.keys import CacheWarning, Unkeyable, fingerprint
 
 __all__ = [
+    "CacheWarning",
     "DaskExecutor",
     "Executor",
     "LocalExecutor",
@@ -34,7 +36,9 @@ __all__ = [
     "Task",
     "TaskCache",
     "TaskOutcome",
+    "Unkeyable",
     "code_version",
+    "fingerprint",
     "panel_fingerprint",
     "resolve_executor",
     "run_tasks",
