@@ -30,6 +30,7 @@ import functools
 import hashlib
 import importlib.metadata
 import inspect
+import json
 import os
 import sys
 import sysconfig
@@ -92,7 +93,10 @@ def fingerprint(value: Any, where: str = "value") -> Any:
     Unkeyable
         Some part of ``value`` cannot be keyed (see the module docstring).
     """
-    return _Walker().walk(value, where, 0)
+    walker = _Walker()
+    described = walker.walk(value, where, 0)
+    # every user module met on the way, with the user modules they import (transitively)
+    return [described, walker.user_modules()]
 
 
 def _sha(data: bytes) -> str:
@@ -226,11 +230,11 @@ class _Walker:
         qual = fn.__qualname__
         if fn.__name__ == "<lambda>":
             raise Unkeyable(where, f"a lambda ({fn.__module__}.{qual}); use a def at module level")
-        if "<locals>" in qual:
-            raise Unkeyable(where, f"{fn.__module__}.{qual} is defined inside a function")
         if fn.__closure__:
             names = ", ".join(fn.__code__.co_freevars)
             raise Unkeyable(where, f"{fn.__module__}.{qual} is a closure over ({names})")
+        if "<locals>" in qual:
+            raise Unkeyable(where, f"{fn.__module__}.{qual} is defined inside a function")
         mod = self.module(fn.__module__, where)
         out: list[Any] = ["function", fn.__module__, qual, mod]
         if mod[0] == "user":
@@ -309,17 +313,26 @@ class _Walker:
     def _pandas(self, v: Any, where: str, depth: int) -> Any:
         import pandas as pd
 
-        if isinstance(v, pd.DataFrame | pd.Series | pd.Index):
-            try:
-                hashed = pd.util.hash_pandas_object(v, index=not isinstance(v, pd.Index))
-            except TypeError as exc:
-                raise Unkeyable(where, f"a {type(v).__name__} whose cells cannot be hashed ({exc})")
-            meta = [str(getattr(v, "dtypes", getattr(v, "dtype", "")))]
-            if isinstance(v, pd.DataFrame):
-                meta.append(self.walk(list(v.columns), f"{where}.columns", depth + 1))
-            meta.append(repr(getattr(v, "name", None)))
-            return [type(v).__name__, meta, _sha(np.asarray(hashed).tobytes())]
-        return None
+        if not isinstance(v, pd.DataFrame | pd.Series | pd.Index):
+            return None
+        h = hashlib.sha256()
+        parts = (
+            [v.index, *(v.iloc[:, j] for j in range(v.shape[1]))]
+            if isinstance(v, pd.DataFrame)
+            else [v] if isinstance(v, pd.Index) else [v.index, v]
+        )  # fmt: skip
+        for part in parts:
+            h.update(f"{part.dtype}|{part.shape}".encode())
+            a = part.to_numpy()
+            if a.dtype.kind in "biufcmM":  # numbers and datetimes: their exact bits
+                h.update(np.ascontiguousarray(a).tobytes())
+                continue
+            cells = self.walk(a.tolist(), f"{where} (cells)", depth + 1)  # objects: strictly
+            h.update(json.dumps(cells, separators=(",", ":")).encode())
+        meta = [repr(getattr(v, "name", None)), repr(getattr(getattr(v, "index", v), "freq", None))]
+        if isinstance(v, pd.DataFrame):
+            meta.append(self.walk(list(v.columns), f"{where}.columns", depth + 1))
+        return [type(v).__name__, meta, h.hexdigest()]
 
     def _compound(self, v: Any, where: str, depth: int) -> Any:
         if isinstance(v, Mapping):
