@@ -162,7 +162,9 @@ def test_hand_edited_entry_is_a_reported_miss(panel: Any, tmp_path: Path) -> Non
     edited, told = _run_counting_warnings(
         lambda: walk_forward(FixedMix(), panel, GRID, cache=cache, **KW)
     )
-    assert len(told) == 1 and f"{len(entries)} entries rejected" in told[0] and "checksum" in told[0]
+    assert (
+        len(told) == 1 and f"{len(entries)} entries rejected" in told[0] and "checksum" in told[0]
+    )
     assert edited.cache_hits == 0
     assert edited.scores.to_numpy().tobytes() == first.scores.to_numpy().tobytes()
     assert edited.stitched.value.to_numpy().tobytes() == first.stitched.value.to_numpy().tobytes()
@@ -246,7 +248,7 @@ def _local_class_instance() -> Any:
 
 def _sourceless_instance() -> Any:
     mod = types.ModuleType("rwafolio_test_sourceless")
-    exec("class Ghost:\n    def __init__(self):\n        self.k = 1\n", mod.__dict__)  # noqa: S102
+    exec("class Ghost:\n    def __init__(self):\n        self.k = 1\n", mod.__dict__)
     sys.modules[mod.__name__] = mod
     return mod.Ghost()
 
@@ -265,9 +267,7 @@ def _cycle() -> Any:
      (_cycle, "reference cycle")],
     ids=["lambda", "closure", "local-def", "local-class", "no-source", "lock", "cycle"],
 )  # fmt: skip
-def test_what_cannot_be_keyed_is_named(
-    make: Callable[[], Any], why: str, tmp_path: Path
-) -> None:
+def test_what_cannot_be_keyed_is_named(make: Callable[[], Any], why: str, tmp_path: Path) -> None:
     value = {"params": {"rule": make()}}
     with pytest.raises(Unkeyable, match="rule") as info:
         fingerprint(value, "context")
@@ -279,6 +279,7 @@ def test_what_cannot_be_keyed_is_named(
     )  # fmt: skip
     assert len(told) == 1 and why in told[0] and out["t0"].ok and not out["t0"].cached
     assert len(TaskCache(tmp_path)) == 0
+    sys.modules.pop("rwafolio_test_sourceless", None)  # made by _sourceless_instance
 
 
 def test_fingerprint_tells_values_apart_and_ignores_what_does_not_matter() -> None:

@@ -161,7 +161,9 @@ def test_walkforward_cli_on_a_real_cluster_equals_local_bit_for_bit(
     assert remote.n_tasks == local.n_tasks > 0 and len(remote.failures) == 0
     assert remote.scores.to_numpy().tobytes() == local.scores.to_numpy().tobytes()
     assert remote.stitched.value.to_numpy().tobytes() == local.stitched.value.to_numpy().tobytes()
-    assert remote.stitched.weights.to_numpy().tobytes() == local.stitched.weights.to_numpy().tobytes()
+    assert (
+        remote.stitched.weights.to_numpy().tobytes() == local.stitched.weights.to_numpy().tobytes()
+    )
     assert [f.params for f in remote.folds] == [f.params for f in local.folds]
     _assert_no_default_client()
 

@@ -107,7 +107,9 @@ def _sha(data: bytes) -> str:
 def _library_roots() -> tuple[str, ...]:
     paths = sysconfig.get_paths()
     roots = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
-    roots.update(p for p in sys.path if p.rstrip(os.sep).endswith(("site-packages", "dist-packages")))
+    roots.update(
+        p for p in sys.path if p.rstrip(os.sep).endswith(("site-packages", "dist-packages"))
+    )
     return tuple(sorted(os.path.realpath(r) + os.sep for r in roots))
 
 
@@ -316,7 +318,7 @@ class _Walker:
         if not isinstance(v, pd.DataFrame | pd.Series | pd.Index):
             return None
         h = hashlib.sha256()
-        parts = (
+        parts: list[Any] = (
             [v.index, *(v.iloc[:, j] for j in range(v.shape[1]))]
             if isinstance(v, pd.DataFrame)
             else [v] if isinstance(v, pd.Index) else [v.index, v]
@@ -376,10 +378,14 @@ class _Walker:
         get_params = getattr(v, "get_params", None)
         if callable(get_params):
             params = dict(get_params())
-            public = {k: a for k, a in attrs.items() if not k.startswith("_") and not k.endswith("_")}
+            public = {
+                k: a for k, a in attrs.items() if not k.startswith("_") and not k.endswith("_")
+            }
             return {**public, **params}
         if not attrs and not hasattr(v, "__dict__") and type(v).__module__ != "builtins":
-            raise Unkeyable(where, f"an object of type {type(v).__qualname__} with no inspectable state")
+            raise Unkeyable(
+                where, f"an object of type {type(v).__qualname__} with no inspectable state"
+            )
         if not attrs and type(v).__module__ == "builtins":
             raise Unkeyable(where, f"a {type(v).__qualname__}, which has no inspectable state")
         return attrs
