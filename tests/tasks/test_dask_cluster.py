@@ -204,3 +204,25 @@ def test_run_tasks_on_a_real_cluster_retries_and_matches_serial(
     assert np.isfinite(das["t0"].value["mean"])
     assert not das["bad"].ok and das["bad"].attempts == 2 and "always fails" in das["bad"].error
     _assert_no_default_client()
+
+
+def _explode() -> None:
+    raise RuntimeError("this payload cannot be loaded")
+
+
+class Unloadable:
+    """Pickles fine here, raises when a worker loads it (as code missing on a worker would)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_explode, ())
+
+
+def test_a_task_the_cluster_cannot_load_is_a_failed_task_not_a_crash(
+    scheduler: str, watch_dask: list[str]
+) -> None:
+    tasks = [Task("t0", {"n": 3}, 1), Task("bomb", {"n": 4, "x": Unloadable()}, 2)]
+    out = run_tasks(draw_task, tasks, shared={"scale": 1.0}, executor=scheduler, progress=False)
+    assert out["t0"].ok and np.isfinite(out["t0"].value["mean"])
+    assert not out["bomb"].ok and "deserialization" in out["bomb"].error
+    assert "Dask cluster" in out["bomb"].error and "\n" not in out["bomb"].error
+    _assert_no_default_client()

@@ -278,8 +278,10 @@ class DaskExecutor(Executor):
 
     The shared object is scattered to every worker once (``broadcast=True``); each task is one
     ``client.submit`` with ``retries=1`` (so a lost worker's task is rerun elsewhere; exceptions
-    are retried inside the task). A client passed in is left open; one made from an address is
-    closed by :meth:`close`.
+    are retried inside the task). A task the cluster cannot run (its worker lost twice, or its
+    code not importable there) becomes a failed :class:`TaskOutcome`, like a task that raises.
+    A client made from an address is private (never the process's default client) and closed by
+    :meth:`close`; a client passed in is used as it is and left open.
     """
 
     def __init__(self, client_or_address: Any) -> None:
@@ -326,11 +328,20 @@ class DaskExecutor(Executor):
             )
             for i, t in enumerate(tasks)
         ]
+        index = {f.key: i for i, f in enumerate(futures)}
         try:
             # This client is not the default one (``set_as_default=False``): name its loop, or
             # ``as_completed`` looks for a default client and finds none.
             for fut in as_completed(futures, loop=client.loop):
-                yield fut.result()
+                try:
+                    yield fut.result()
+                except Exception as exc:  # lost twice, or not loadable on the worker
+                    text = " ".join(str(exc).split())
+                    yield TaskOutcome(
+                        tasks[index[fut.key]].key, False, None,
+                        f"{type(exc).__name__}: {text} (on the Dask cluster: do the scheduler and "
+                        "workers import the same rwafolio and task code?)", 2,
+                    )  # fmt: skip
         finally:
             client.cancel(futures)
             client.cancel([shared_f])

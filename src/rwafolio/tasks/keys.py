@@ -377,7 +377,10 @@ class _Walker:
                     attrs[s] = getattr(v, s)
         get_params = getattr(v, "get_params", None)
         if callable(get_params):
-            params = dict(get_params())
+            try:
+                params = dict(get_params())
+            except Exception as exc:  # a user's get_params that fails cannot describe the object
+                raise Unkeyable(where, f"get_params() raised {type(exc).__name__}: {exc}") from None
             public = {
                 k: a for k, a in attrs.items() if not k.startswith("_") and not k.endswith("_")
             }
