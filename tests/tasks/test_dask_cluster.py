@@ -226,3 +226,17 @@ def test_a_task_the_cluster_cannot_load_is_a_failed_task_not_a_crash(
     assert not out["bomb"].ok and "deserialization" in out["bomb"].error
     assert "Dask cluster" in out["bomb"].error and "\n" not in out["bomb"].error
     _assert_no_default_client()
+
+
+def test_no_scheduler_at_the_address_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    grid = tmp_path / "grid.toml"
+    grid.write_text(GRID, encoding="utf-8")
+    nobody = f"dask://127.0.0.1:{_free_port()}"
+    code = main(["walkforward", "--grid", str(grid), "--no-var", "--executor", nobody,
+                 "--start", "2021-01-01", "--end", "2023-06-30", "--out", str(tmp_path / "x.html")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "no Dask scheduler answered" in err and nobody in err
+    assert "Traceback" not in err
+    _assert_no_default_client()
