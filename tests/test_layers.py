@@ -39,10 +39,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 RANK = {name: i for i, names in enumerate(LAYERS) for name in names}
 #: Same-layer imports still waiting for a move, each with its reason (keep this empty).
-PENDING: dict[tuple[str, str], str] = {
-    ("studies", "walkforward"): "the frequency study runs its tasks through "
-    "walkforward.executors until the executors move into tasks/",
-}
+PENDING: dict[tuple[str, str], str] = {}
 
 
 def module_name(path: Path) -> str:
