@@ -12,7 +12,7 @@ import pytest
 PACKAGES = [
     "rwafolio", "rwafolio.loaders", "rwafolio.optimize", "rwafolio.strategies",
     "rwafolio.backtest", "rwafolio.risk", "rwafolio.studies", "rwafolio.walkforward",
-    "rwafolio.reports", "rwafolio.pipeline", "rwafolio.utils",
+    "rwafolio.reports", "rwafolio.pipeline", "rwafolio.utils", "rwafolio.tasks",
 ]  # fmt: skip
 #: Test twins and walk-forward internals: importable from their modules, never exported.
 INTERNAL = {"solve_py", "Hold", "run_continuing", "stitch", "Selection", "select", "expand_grid",
