@@ -222,22 +222,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _risk_options(args: argparse.Namespace, config: Any) -> Any:
-    from rwafolio.pipeline import RiskOptions
-
-    file = dict(config.risk)
-    return RiskOptions(
-        horizon=args.horizon if args.horizon is not None else file.get("horizon", 30),
-        every=args.every if args.every is not None else file.get("every", 5),
-        mean=args.var_mean if args.var_mean is not None else file.get("mean", "estimate"),
-        rolling=not args.no_risk,
-        crowding=not args.no_crowding,
-    )
-
-
 def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     """Backtest the strategy and its benchmarks, print, forecast, render (demo and backtest)."""
-    from rwafolio.pipeline import add_risk, run_suite, write_outputs
+    from rwafolio.pipeline import RiskOptions, add_risk, run_suite, write_outputs
 
     config = _config(args)
     seed = DEFAULT_SEED if args.seed is None else args.seed
@@ -265,7 +252,11 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     for reason, count in reasons.head(3).items():
         print(f"  {count} x {reason}")
     sys.stdout.flush()
-    suite = add_risk(suite, _risk_options(args, config), seed=seed)
+    risk = RiskOptions.from_config(
+        config.risk, horizon=args.horizon, every=args.every, mean=args.var_mean,
+        rolling=not args.no_risk, crowding=not args.no_crowding,
+    )  # fmt: skip
+    suite = add_risk(suite, risk, seed=seed)
     path, saved = write_outputs(suite, args.out or out_default, args.save)
     if saved is not None:
         print(f"run saved: {saved}")

@@ -80,3 +80,10 @@ def test_book_risk_checks_its_weights() -> None:
         book_risk(panel, {"NOPE": 1.0})
     with pytest.raises(ConfigError, match="--window"):
         book_risk(panel, None, window=10_000)
+
+
+def test_risk_options_flags_win_over_the_file() -> None:
+    opts = RiskOptions.from_config({"horizon": 10, "mean": "zero"}, horizon=None, every=3)
+    assert (opts.horizon, opts.every, opts.mean) == (10, 3, "zero")
+    assert RiskOptions.from_config({"horizon": 10}, horizon=20).horizon == 20
+    assert RiskOptions.from_config({}) == RiskOptions()

@@ -55,6 +55,13 @@ class RiskOptions:
     rolling: bool = True
     crowding: bool = True
 
+    @classmethod
+    def from_config(cls, risk: Mapping[str, Any], **flags: Any) -> RiskOptions:
+        """Options from a config's ``[risk]`` table; ``flags`` that are not None win."""
+        given = dict(risk)
+        given.update({k: v for k, v in flags.items() if v is not None})
+        return cls(**given)
+
 
 @dataclass(frozen=True)
 class SuiteRun:
