@@ -321,31 +321,11 @@ def frequency_study(
 
 
 def costs_risk_figure(study: FrequencyStudy) -> Any:
-    """Costs paid against realized volatility, one marker per schedule (size: utility lost)."""
-    import plotly.graph_objects as go
+    """Costs paid against realized volatility, one marker per schedule, one panel per stress
+    setting (see :func:`rwafolio.reports.figures_studies.costs_risk_figure`)."""
+    from rwafolio.reports.figures_studies import costs_risk_figure as draw
 
-    t = study.table
-    fig = go.Figure()
-    for override, sub in t.groupby(t["stress_vix"].isna()):
-        fig.add_scatter(
-            x=100 * sub["volatility"],
-            y=100 * sub["costs_paid"],
-            mode="markers+text",
-            text=[f"{c}/{r}" for c, r in zip(sub["crypto"], sub["rwa"])],
-            textposition="top center",
-            name="no stress override" if override else "stress override (VIX>25)",
-            marker={"size": 8 + 400 * np.sqrt(np.clip(sub["utility_lost"], 0, None))},
-            customdata=np.c_[sub["sharpe"], sub["utility_lost"]],
-            hovertemplate="%{text}<br>vol %{x:.1f}%<br>costs %{y:.2f}%<br>Sharpe %{customdata[0]:.2f}"
-            "<br>utility lost %{customdata[1]:.4f}<extra></extra>",
-        )
-    fig.update_layout(
-        title="Costs paid against realized risk, per update schedule (crypto/RWA)",
-        xaxis_title="realized volatility (%, annualized)",
-        yaxis_title="costs paid (% of value, whole period)",
-        height=480,
-    )
-    return fig
+    return draw(study.table)
 
 
 def frequency_report(
@@ -354,15 +334,44 @@ def frequency_report(
     """Run :func:`frequency_study` (keyword arguments passed on) and build its report sections."""
     study = frequency_study(panel, **kwargs)
     note = (
-        "One marker per schedule; marker size grows with the utility lost against trading every "
-        "day at zero cost (module docstring of rwafolio.frequency)."
+        "One marker per update schedule: colour is how often crypto may trade, the label and "
+        "the marker's shape how often RWAs may; left panel with the stress override (every "
+        "open asset may trade when the VIX is above the stress level), right without. Down and "
+        "to the left is cheaper and calmer. Hover a marker for its Sharpe ratio and utility lost."
     )
-    cols = [c for c in study.table.columns if c != "seconds"]
     return study, [
         ("Update frequency: costs against risk", costs_risk_figure(study), note),
-        (
-            "Update frequency: schedule table",
-            study.table[cols].round(4),
-            "utility_lost: mean over dates of U_t(w*) - U_t(w held), annualized, zero costs.",
-        ),
-    ]
+        ("Update frequency: schedule table", schedule_table(study.table), (
+            "Utility lost: the mean over dates of U_t(w*) - U_t(w held), annualized, at zero "
+            "costs, against trading every asset every day (the module docstring of "
+            "rwafolio.frequency defines it). Breaches count realized "
+            f"{study.params['var_horizon']}-period returns below the forecast VaR."
+        )),
+    ]  # fmt: skip
+
+
+#: Human names of the frequency table's columns, in display order (column -> label, scale).
+_SCHEDULE_COLUMNS: dict[str, tuple[str, float]] = {
+    "turnover_per_year": ("Turnover per year (x value)", 1.0),
+    "costs_paid": ("Costs paid (%)", 100.0),
+    "volatility": ("Volatility (%, annualized)", 100.0),
+    "sharpe": ("Sharpe ratio", 1.0),
+    "max_drawdown": ("Max drawdown (%)", 100.0),
+    "total_return": ("Total return (%)", 100.0),
+    "n_trades": ("Trades", 1.0),
+    "utility_lost": ("Utility lost (% per year)", 100.0),
+    "off_optimum_share": ("Dates off the optimum (%)", 100.0),
+    "breaches_95": ("VaR 95% breaches", 1.0),
+    "breaches_99": ("VaR 99% breaches", 1.0),
+}
+
+
+def schedule_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The study's table for display: one row per schedule, human column names, percent in %."""
+    out = pd.DataFrame(index=pd.Index(
+        [f"crypto {c} / RWA {r}" for c, r in zip(table["crypto"], table["rwa"])], name="Schedule"))  # fmt: skip
+    out["Stress override"] = ["none" if pd.isna(v) else f"VIX > {v:g}" for v in table["stress_vix"]]
+    for col, (label, scale) in _SCHEDULE_COLUMNS.items():
+        if col in table:
+            out[label] = (table[col].to_numpy(dtype=float) * scale).round(2)
+    return out

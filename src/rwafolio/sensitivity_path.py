@@ -276,36 +276,47 @@ def regime_summary(path: SensitivityPath, by: Literal["input", "kind"] = "input"
 
 
 def tornado_figure(ranking: pd.DataFrame, top: int = 12, title: str = "") -> Any:
-    """Tornado chart of a ranking: the change in portfolio volatility for -1 and +1 typical move.
+    """Tornado chart of a ranking: the change in portfolio volatility for -1 and +1 typical move
+    (see :func:`rwafolio.reports.figures_studies.tornado_figure`)."""
+    from rwafolio.reports.figures_studies import tornado_figure as draw
 
-    Bars are ordered by the L1 turnover the move causes (printed beside each bar)."""
-    import plotly.graph_objects as go
-
-    r = ranking.head(top).iloc[::-1]
-    text = [f"turnover {x:.1%}" for x in r["turnover"]]
-    fig = go.Figure()
-    fig.add_bar(y=r["input"], x=100 * r["drisk_down"], orientation="h", name="-1 typical move")
-    fig.add_bar(
-        y=r["input"],
-        x=100 * r["drisk_up"],
-        orientation="h",
-        name="+1 typical move",
-        text=text,
-        textposition="outside",
-    )
-    fig.update_layout(
-        barmode="overlay",
-        title=title or "What moves the allocation (top inputs by turnover)",
-        xaxis_title="change in portfolio volatility (pp, annualized)",
-        height=max(320, 28 * len(r) + 120),
-    )
-    return fig
+    return draw(ranking, top, title)
 
 
 # --------------------------------------------------------------------------- frequency study
 
 
 # --------------------------------------------------------------------------- CLI-facing entry points
+#: Display names of the sensitivity tables' columns (column -> label, scale to apply).
+_SHOWN: dict[str, tuple[str, float]] = {
+    "kind": ("Kind", 0.0), "move": ("Typical move", 1.0),
+    "turnover": ("Turnover (%)", 100.0), "turnover_up": ("Turnover, +1 move (%)", 100.0),
+    "turnover_down": ("Turnover, -1 move (%)", 100.0),
+    "drisk_up": ("Volatility change, +1 move (pp)", 100.0),
+    "drisk_down": ("Volatility change, -1 move (pp)", 100.0),
+    "drisk_weights_up": ("Of which from the weights (pp)", 100.0),
+    "differentiable": ("Differentiable", 0.0), "rank": ("Rank", 1.0),
+    "turnover_calm": ("Turnover, calm (%)", 100.0), "turnover_stress": ("Turnover, stress (%)", 100.0),
+    "rank_calm": ("Mean rank, calm", 1.0), "rank_stress": ("Mean rank, stress", 1.0),
+    "top5_share_calm": ("In the top five, calm (% of dates)", 100.0),
+    "top5_share_stress": ("In the top five, stress (% of dates)", 100.0),
+    "mean": ("Expected returns (%)", 100.0), "vol": ("Volatilities (%)", 100.0),
+    "corr": ("Correlations (%)", 100.0), "vix": ("VIX (%)", 100.0), "n_dates": ("Dates", 1.0),
+}  # fmt: skip
+
+
+def _shown(table: pd.DataFrame) -> pd.DataFrame:
+    """A sensitivity table for the report: human column names, shares in percent, 2 decimals."""
+    out = pd.DataFrame(index=table.index.rename(str(table.index.name or "").capitalize() or None))
+    for col in table.columns:
+        label, scale = _SHOWN.get(str(col), (str(col), 1.0))
+        v = table[col]
+        out[label] = (
+            v if scale == 0.0 or not pd.api.types.is_numeric_dtype(v) else (v * scale).round(2)
+        )
+    return out
+
+
 def _default_run(panel: Panel, strategy_params: Mapping[str, Any] | None) -> BacktestResult:
     from rwafolio.backtest import run
     from rwafolio.strategies.dynamic import DynamicLambdaStrategy
@@ -342,7 +353,9 @@ def sensitivity_report(
         _, ranking = sensitivity_at(res, date)
         d = str(pd.Timestamp(ranking.attrs["date"]).date())
         sections.append((f"Sensitivity ranking at {d}", tornado_figure(ranking, top), note))
-        sections.append((f"Sensitivity table at {d}", ranking.head(top).round(5), note))
+        sections.append(
+            (f"Sensitivity table at {d}", _shown(ranking.head(top).set_index("input")), note)
+        )
         return ranking, sections
     path = sensitivity_path(res, every=every)
     by_input = regime_summary(path, "input")
@@ -359,15 +372,18 @@ def sensitivity_report(
     sections.append(
         (
             "Sensitivities in calm and stress (VIX > 25)",
-            by_input.head(top).round(5),
-            "Mean turnover impact, mean rank and share of dates in the top five, per regime.",
+            _shown(by_input.head(top)),
+            "Per input and regime: the mean turnover a typical move would cause (% of value), "
+            "its mean rank (1 = moves the allocation most) and the share of dates it was among "
+            "the top five.",
         )
     )
     sections.append(
         (
             "Share of impact by kind of input",
-            by_kind.round(4),
-            "Mean over dates of each kind's share of the summed turnover impact.",
+            _shown(by_kind),
+            "Per regime: each kind of input's share of the summed turnover impact (%), the mean "
+            "over dates; the rows add up to 100%.",
         )
     )
     return by_input, sections

@@ -39,20 +39,32 @@ def test_calendar_returns_match_quantstats(paths):
     theirs = _qs(qs.stats.monthly_returns, r, eoy=False, compounded=True, prepare_returns=False)
     have = np.isfinite(ours.to_numpy())
     assert have.sum() == len(pd.period_range(r.index[0], r.index[-1], freq="M"))
-    np.testing.assert_allclose(ours.to_numpy()[have], theirs.to_numpy(dtype=float)[have], rtol=1e-12)
+    np.testing.assert_allclose(
+        ours.to_numpy()[have], theirs.to_numpy(dtype=float)[have], rtol=1e-12
+    )
     years = ts.yearly_returns(r)
     expected = [np.prod(1 + r[str(y)]) - 1 for y in (2020, 2021, 2022)]
     np.testing.assert_allclose(years.to_numpy(), expected, rtol=1e-12)
     # a year compounds its months
-    np.testing.assert_allclose(np.nanprod(1 + ours.to_numpy(), axis=1) - 1, years.to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(
+        np.nanprod(1 + ours.to_numpy(), axis=1) - 1, years.to_numpy(), rtol=1e-12
+    )
 
 
 def test_rolling_figures_match_quantstats(paths):
     r, _ = paths
     sharpe = ts.rolling_sharpe(r, 90, PPY)
     vol = ts.rolling_volatility(r, 90, PPY)
-    q_sh = _qs(qs.stats.rolling_sharpe, r, rolling_period=90, periods_per_year=PPY, prepare_returns=False)
-    q_vol = _qs(qs.stats.rolling_volatility, r, rolling_period=90, periods_per_year=PPY, prepare_returns=False)
+    q_sh = _qs(
+        qs.stats.rolling_sharpe, r, rolling_period=90, periods_per_year=PPY, prepare_returns=False
+    )
+    q_vol = _qs(
+        qs.stats.rolling_volatility,
+        r,
+        rolling_period=90,
+        periods_per_year=PPY,
+        prepare_returns=False,
+    )
     np.testing.assert_allclose(sharpe.to_numpy()[89:], q_sh.to_numpy()[89:], rtol=1e-10)
     np.testing.assert_allclose(vol.to_numpy()[89:], q_vol.to_numpy()[89:], rtol=1e-10)
     assert sharpe.iloc[:89].isna().all()
@@ -62,16 +74,27 @@ def test_distribution_and_extremes_match_quantstats(paths):
     r, _ = paths
     d = ts.return_distribution(r)
     np.testing.assert_allclose(d["skew"], _qs(qs.stats.skew, r, prepare_returns=False), rtol=1e-12)
-    np.testing.assert_allclose(d["kurtosis"], _qs(qs.stats.kurtosis, r, prepare_returns=False), rtol=1e-12)
+    np.testing.assert_allclose(
+        d["kurtosis"], _qs(qs.stats.kurtosis, r, prepare_returns=False), rtol=1e-12
+    )
     # excess kurtosis: normal draws give about 0
-    z = pd.Series(np.random.default_rng(0).normal(size=200_000), index=pd.date_range("2000", periods=200_000, freq="h"))
+    z = pd.Series(
+        np.random.default_rng(0).normal(size=200_000),
+        index=pd.date_range("2000", periods=200_000, freq="h"),
+    )
     assert abs(ts.return_distribution(z)["kurtosis"]) < 0.05
     e = ts.extremes(r)
-    np.testing.assert_allclose(e["hit_rate"], _qs(qs.stats.win_rate, r, prepare_returns=False), rtol=1e-12)
+    np.testing.assert_allclose(
+        e["hit_rate"], _qs(qs.stats.win_rate, r, prepare_returns=False), rtol=1e-12
+    )
     np.testing.assert_allclose(e["best_day"], _qs(qs.stats.best, r, prepare_returns=False))
     np.testing.assert_allclose(e["worst_day"], _qs(qs.stats.worst, r, prepare_returns=False))
-    np.testing.assert_allclose(e["best_month"], _qs(qs.stats.best, r, aggregate="ME", prepare_returns=False), rtol=1e-12)
-    np.testing.assert_allclose(e["worst_month"], _qs(qs.stats.worst, r, aggregate="ME", prepare_returns=False), rtol=1e-12)
+    np.testing.assert_allclose(
+        e["best_month"], _qs(qs.stats.best, r, aggregate="ME", prepare_returns=False), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        e["worst_month"], _qs(qs.stats.worst, r, aggregate="ME", prepare_returns=False), rtol=1e-12
+    )
 
 
 def test_relative_figures_match_quantstats(paths):
@@ -105,8 +128,12 @@ def test_drawdown_episodes_by_hand_and_against_quantstats(paths):
     ours = ts.drawdown_episodes(values, top=3)
     dd = values / values.cummax() - 1
     theirs = _qs(qs.stats.drawdown_details, dd).sort_values("max drawdown").head(3)
-    np.testing.assert_allclose(ours["depth"].to_numpy(), theirs["max drawdown"].to_numpy(float) / 100, rtol=1e-10)
-    assert [d.strftime("%Y-%m-%d") for d in ours["trough"]] == [str(d)[:10] for d in theirs["valley"]]
+    np.testing.assert_allclose(
+        ours["depth"].to_numpy(), theirs["max drawdown"].to_numpy(float) / 100, rtol=1e-10
+    )
+    assert [d.strftime("%Y-%m-%d") for d in ours["trough"]] == [
+        str(d)[:10] for d in theirs["valley"]
+    ]
 
 
 def test_bad_input_is_named():

@@ -50,7 +50,7 @@ def _checked(returns: pd.Series, name: str = "returns") -> pd.Series:
 
 
 def _compound(r: pd.Series, rule: str) -> pd.Series:
-    return (1.0 + r).groupby(r.index.to_period(rule)).prod() - 1.0
+    return (1.0 + r).groupby(pd.DatetimeIndex(r.index).to_period(rule)).prod() - 1.0
 
 
 def monthly_returns(returns: pd.Series) -> pd.DataFrame:
@@ -62,7 +62,8 @@ def monthly_returns(returns: pd.Series) -> pd.DataFrame:
         Fractions (0.05 = 5%); NaN for months outside the series.
     """
     m = _compound(_checked(returns), "M")
-    out = pd.DataFrame({"year": m.index.year, "month": m.index.month, "r": m.to_numpy()})
+    periods = pd.PeriodIndex(m.index)
+    out = pd.DataFrame({"year": periods.year, "month": periods.month, "r": m.to_numpy()})
     table = out.pivot(index="year", columns="month", values="r")
     return table.reindex(columns=range(1, 13))
 
@@ -71,7 +72,8 @@ def yearly_returns(returns: pd.Series) -> pd.Series:
     """Compounded return of each calendar year (index: year; a partial first/last year
     covers only its dates)."""
     y = _compound(_checked(returns), "Y")
-    return pd.Series(y.to_numpy(), index=pd.Index(y.index.year, name="year"), name="return")
+    years = pd.PeriodIndex(y.index).year
+    return pd.Series(y.to_numpy(), index=pd.Index(years, name="year"), name="return")
 
 
 def rolling_volatility(returns: pd.Series, window: int, periods_per_year: int) -> pd.Series:
@@ -94,8 +96,8 @@ def return_distribution(returns: pd.Series) -> dict[str, float]:
     return {
         "mean": float(r.mean()),
         "std": float(r.std()),
-        "skew": float(r.skew()),
-        "kurtosis": float(r.kurt()),
+        "skew": float(r.skew()),  # type: ignore[arg-type]
+        "kurtosis": float(r.kurt()),  # type: ignore[arg-type]
     }
 
 
@@ -105,16 +107,18 @@ def extremes(returns: pd.Series) -> dict[str, float]:
     m = _compound(r, "M")
     moved = r[r != 0.0]
     return {
-        "best_day": float(r.max()),
-        "worst_day": float(r.min()),
-        "best_month": float(m.max()),
-        "worst_month": float(m.min()),
+        "best_day": float(np.max(r.to_numpy())),
+        "worst_day": float(np.min(r.to_numpy())),
+        "best_month": float(np.max(m.to_numpy())),
+        "worst_month": float(np.min(m.to_numpy())),
         "hit_rate": float((moved > 0).mean()) if len(moved) else float("nan"),
         "hit_rate_months": float((m > 0).mean()),
     }
 
 
-def relative_to(returns: pd.Series, benchmark: pd.Series, periods_per_year: int) -> dict[str, float]:
+def relative_to(
+    returns: pd.Series, benchmark: pd.Series, periods_per_year: int
+) -> dict[str, float]:
     """Alpha, beta, tracking error and information ratio of ``returns`` against ``benchmark``
     (both per-period simple returns on the same dates; see the module docstring)."""
     r = _checked(returns)

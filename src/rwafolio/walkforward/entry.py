@@ -47,6 +47,20 @@ def _load_panel(
     return load(source, data_dirs=dirs, **kw)  # type: ignore[arg-type]
 
 
+def _equal_weight_alongside(result: WalkForwardResult, panel: Panel) -> dict[str, Any]:
+    """Equal weight over the stitched curve's live period, as the report's benchmark."""
+    import pandas as pd
+
+    from rwafolio.backtest import run
+    from rwafolio.strategies import EqualWeight
+
+    first = pd.Timestamp(result.stitched.params.get("first_decision", panel.dates[0]))
+    row = int(panel.dates.searchsorted(first))
+    bench = run(EqualWeight(), panel, first_decision=max(row, EqualWeight().warmup),
+                name="equal_weight", progress=False)  # fmt: skip
+    return {"equal_weight": bench}
+
+
 def walkforward_from_args(
     *,
     source: str | Panel,
@@ -149,6 +163,7 @@ def walkforward_from_args(
 
         path = render_html(
             result.stitched, result.forecasts, result, path=Path(out),
+            benchmarks=_equal_weight_alongside(result, panel),
             title=f"Walk-forward: {spec.strategy.name}",
         )  # fmt: skip
         echo(f"report: {path}")

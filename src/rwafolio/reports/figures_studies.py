@@ -1,0 +1,96 @@
+"""Plotly figures of the studies: the update-frequency study's costs against risk and the
+sensitivity tornado, in the report's template (:mod:`rwafolio.reports.theme`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from rwafolio.reports.figures import esc
+from rwafolio.reports.theme import colour, styled
+
+_RWA_ORDER = ("daily", "every2", "weekly", "monthly", "never")
+
+
+def costs_risk_figure(table: pd.DataFrame) -> go.Figure:
+    """Costs paid against realized volatility, one small multiple per stress setting.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per schedule with ``crypto``, ``rwa``, ``stress_vix`` (NaN = no override),
+        ``volatility``, ``costs_paid`` (fractions), ``sharpe`` and ``utility_lost``.
+
+    Each marker is one schedule: colour = the crypto schedule, symbol = the RWA schedule, the
+    label says both. Markers have one size; the utility lost is in the hover text and the table.
+    """
+    stressed = table[table["stress_vix"].notna()]
+    level = ", ".join(f"{v:g}" for v in sorted(set(stressed["stress_vix"])))
+    groups = [
+        (name, t)
+        for name, t in ((f"stress override (VIX > {level})", stressed),
+                        ("no stress override", table[table["stress_vix"].isna()]))
+        if len(t)
+    ]  # fmt: skip
+    fig = make_subplots(rows=1, cols=len(groups), shared_yaxes=True, horizontal_spacing=0.06,
+                        subplot_titles=[g for g, _ in groups])  # fmt: skip
+    cryptos = list(dict.fromkeys(table["crypto"].astype(str)))
+    symbols = ("circle", "square", "diamond", "triangle-up", "x")
+    rwas = sorted(
+        set(table["rwa"].astype(str)), key=lambda s: _RWA_ORDER.index(s) if s in _RWA_ORDER else 99
+    )
+    for col, (_, t) in enumerate(groups, start=1):
+        for i, c in enumerate(cryptos):
+            sub = t[t["crypto"].astype(str) == c]
+            if sub.empty:
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=sub["volatility"], y=sub["costs_paid"], mode="markers+text",
+                    name=esc(f"crypto {c}"), legendgroup=c, showlegend=col == 1,
+                    text=[esc(f"rwa {r}") for r in sub["rwa"]], textposition="middle right",
+                    textfont={"size": 11, "color": colour(i)},
+                    marker={"size": 11, "color": colour(i),
+                            "symbol": [symbols[rwas.index(str(r)) % len(symbols)] for r in sub["rwa"]],
+                            "line": {"width": 1, "color": "#ffffff"}},
+                    customdata=np.c_[sub["sharpe"], sub["utility_lost"]],
+                    hovertemplate=f"crypto {esc(c)} / " + "%{text}<br>volatility %{x:.1%}<br>"
+                    "costs paid %{y:.1%}<br>Sharpe %{customdata[0]:.2f}<br>utility lost "
+                    "%{customdata[1]:.4f} per year<extra></extra>",
+                ),
+                row=1, col=col,
+            )  # fmt: skip
+        fig.update_xaxes(title_text="realized volatility (annualized %)", tickformat=".0%",
+                         row=1, col=col)  # fmt: skip
+    lo_x, hi_x = float(table["volatility"].min()), float(table["volatility"].max())
+    pad = 0.08 * max(hi_x - lo_x, 0.01)
+    fig.update_xaxes(range=[lo_x - pad, hi_x + 3 * pad])
+    hi_y = float(table["costs_paid"].max())
+    fig.update_yaxes(range=[0.0, hi_y * 1.1 + 1e-4], tickformat=".0%")
+    fig.update_yaxes(title_text="costs paid (% of value, whole period)", row=1, col=1)
+    return styled(fig, "Costs paid against realized risk, one marker per update schedule",
+                  height=500, hover="closest")  # fmt: skip
+
+
+def tornado_figure(ranking: pd.DataFrame, top: int = 12, title: str = "") -> go.Figure:
+    """Tornado chart: the change in portfolio volatility for a -1 and +1 typical move of each
+    input, for the ``top`` inputs by the turnover the move causes (inputs whose move changes
+    nothing are left out). The turnover is part of each row's label."""
+    r = ranking[(ranking["drisk_up"].abs() > 1e-12) | (ranking["drisk_down"].abs() > 1e-12)
+                | (ranking["turnover"] > 1e-9)]  # fmt: skip
+    r = r.dropna(subset=["drisk_up", "drisk_down"]).head(top).iloc[::-1]
+    labels = [esc(f"{i}  (turnover {t:.0%})") for i, t in zip(r["input"], r["turnover"])]
+    fig = go.Figure()
+    fig.add_bar(y=labels, x=r["drisk_down"], orientation="h", name="-1 typical move",
+                marker_color=colour(0), hovertemplate="%{y}: %{x:+.2%}<extra>-1 move</extra>")  # fmt: skip
+    fig.add_bar(y=labels, x=r["drisk_up"], orientation="h", name="+1 typical move",
+                marker_color=colour(1), hovertemplate="%{y}: %{x:+.2%}<extra>+1 move</extra>")  # fmt: skip
+    fig.add_vline(x=0.0, line={"color": "#8a96a3", "width": 1})
+    fig.update_layout(barmode="overlay", bargap=0.25)
+    fig.update_xaxes(tickformat="+.1%", title_text="change in the portfolio's volatility "
+                     "(annualized, percentage points)")  # fmt: skip
+    fig.update_yaxes(type="category", title_text="input (turnover the move causes)", showgrid=False)
+    return styled(fig, title or "What moves the allocation (top inputs by turnover)",
+                  height=max(320, 30 * len(r) + 150), hover="closest")  # fmt: skip
