@@ -104,11 +104,13 @@ def frame_table(
     for idx, rec in zip(df.index, df.itertuples(index=False)):
         values = ([idx] if index else []) + list(rec)
         row = []
-        for v, kind in zip(values, kinds):
-            if _is_number(v) and kind != "text":
+        for j, (v, kind) in enumerate(zip(values, kinds)):
+            if index and j == 0:
+                row.append(cell(_date_text(v), cls="key"))
+            elif _is_number(v) and kind != "text":
                 row.append(cell(v, kind or "num"))
             else:
-                row.append(cell(_date_text(v)))
+                row.append(cell(_date_text(v), cls="date" if isinstance(v, pd.Timestamp) else ""))
         rows.append(row)
     return table(heads, rows, tid)
 

@@ -84,7 +84,7 @@ def log_ticks(lo: float, hi: float) -> list[float]:
     out = []
     for e in range(int(np.floor(np.log10(lo))) - 1, int(np.ceil(np.log10(hi))) + 1):
         for m in mantissas:
-            v = float(m) * 10.0**e
+            v = round(float(m) * 10.0**e, 10)
             if lo * 0.98 <= v <= hi * 1.02:
                 out.append(v)
     return out

@@ -70,8 +70,11 @@ def costs_risk_figure(table: pd.DataFrame) -> go.Figure:
     hi_y = float(table["costs_paid"].max())
     fig.update_yaxes(range=[0.0, hi_y * 1.1 + 1e-4], tickformat=".0%")
     fig.update_yaxes(title_text="costs paid (% of value, whole period)", row=1, col=1)
-    return styled(fig, "Costs paid against realized risk, one marker per update schedule",
-                  height=500, hover="closest")  # fmt: skip
+    styled(fig, "Costs paid against realized risk, one marker per update schedule", height=520,
+           hover="closest")  # fmt: skip
+    fig.update_layout(margin={"t": 96})
+    fig.update_annotations(yshift=6, font={"size": 13})
+    return fig
 
 
 def tornado_figure(ranking: pd.DataFrame, top: int = 12, title: str = "") -> go.Figure:

@@ -169,11 +169,13 @@ def _threshold_blocks(record: RunRecord) -> list[dict[str, Any]]:
             "changes were (weight, fraction of value)."))  # fmt: skip
     ss = record.meta.get("solver_stats", {})
     if ss.get("decisions"):
-        rows = [[cell("decisions"), cell(ss.get("decisions"))]]
-        rows += [[cell(f"answered by {k}"), cell(v)] for k, v in ss.get("by_solver", {}).items()]
+        rows = [[cell("decisions"), cell(ss.get("decisions"), "int")]]
+        rows += [
+            [cell(f"answered by {k}"), cell(v, "int")] for k, v in ss.get("by_solver", {}).items()
+        ]
         rows += [[cell("worst KKT residual"), cell(ss.get("worst_kkt"), "num")],
-                 [cell("failures"), cell(ss.get("failures", 0))],
-                 [cell("fallbacks"), cell(ss.get("fallbacks", 0))]]  # fmt: skip
+                 [cell("failures"), cell(ss.get("failures", 0), "int")],
+                 [cell("fallbacks"), cell(ss.get("fallbacks", 0), "int")]]  # fmt: skip
         blocks.append(table_block("solver", table(["Solver", "Value"], rows, "solver-table"),
                                   "Which solver answered how often and how exact it was (KKT "
                                   "residual 0 = exact optimum).", "Solver diagnostics"))  # fmt: skip
@@ -200,27 +202,29 @@ def extra(record: RunRecord) -> list[dict[str, Any]]:
     return blocks
 
 
-SECTIONS: tuple[tuple[str, str, Callable[[RunRecord], list[dict[str, Any]]]], ...] = (
-    ("performance", "Performance", performance),
-    ("returns", "Returns", TS.returns_blocks),
-    ("rolling", "Rolling risk", TS.rolling_blocks),
-    ("relative", "Against the benchmark", TS.relative_blocks),
-    ("allocation", "Allocation", allocation),
-    ("risk", "Risk forecasts against reality", LR.risk),
-    ("scenario", "Risk at the latest date", LR.scenario),
-    ("walkforward", "Walk-forward", LR.walkforward),
+SECTIONS: tuple[tuple[str, str, str, Callable[[RunRecord], list[dict[str, Any]]]], ...] = (
+    ("performance", "Performance", "Performance", performance),
+    ("returns", "Returns", "Returns", TS.returns_blocks),
+    ("rolling", "Rolling risk", "Rolling", TS.rolling_blocks),
+    ("relative", "Against the benchmark", "Benchmark", TS.relative_blocks),
+    ("allocation", "Allocation", "Allocation", allocation),
+    ("risk", "Risk forecasts against reality", "Risk vs reality", LR.risk),
+    ("scenario", "Risk at the latest date", "Latest risk", LR.scenario),
+    ("walkforward", "Walk-forward", "Walk-forward", LR.walkforward),
 )
 
 
 def build_context(record: RunRecord, *, title: str | None = None) -> dict[str, Any]:
     """Everything the template needs: key metrics, header facts and the non-empty sections."""
     sections = []
-    for sid, stitle, fn in SECTIONS:
+    for sid, stitle, short, fn in SECTIONS:
         blocks = fn(record)
         if blocks:
-            sections.append({"id": sid, "title": stitle, "blocks": blocks})
+            sections.append({"id": sid, "title": stitle, "short": short, "blocks": blocks})
     if record.extra_sections:
-        sections.append({"id": "extra", "title": "Study", "blocks": extra(record)})
+        sections.append(
+            {"id": "extra", "title": "Study", "short": "Study", "blocks": extra(record)}
+        )
     head = header(record)
     return {
         "title": title or f"rwafolio report: {head['name']}",
