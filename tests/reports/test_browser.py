@@ -115,10 +115,10 @@ def test_report_renders_offline_without_errors(browser: Any, report: Path, tmp_p
     # The malicious symbol is shown as text, never run (an alert would break the next call).
     assert EVIL in browser.find_element("id", "universe").text
     assert browser.execute_script("return typeof window.__evil") == "undefined"
-    legend = browser.execute_script(
-        "return Array.from(document.querySelectorAll('#fig-weights .legendtext')).map(e => e.textContent)"
+    ticks = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#fig-weights .ytick text')).map(e => e.textContent)"
     )
-    assert EVIL in legend
+    assert EVIL in ticks  # the weights heatmap names each asset on its y axis
     # No JavaScript errors.
     logs = browser.get_log("browser")
     errors = [e for e in logs if e["level"] in ("SEVERE", "ERROR")]
