@@ -332,6 +332,8 @@ def frequency_report(
     panel: Panel, **kwargs: Any
 ) -> tuple[FrequencyStudy, list[tuple[str, Any, str]]]:
     """Run :func:`frequency_study` (keyword arguments passed on) and build its report sections."""
+    from rwafolio.reports.figures_studies import schedule_table
+
     study = frequency_study(panel, **kwargs)
     note = (
         "One marker per update schedule: colour is how often crypto may trade, the label and "
@@ -348,30 +350,3 @@ def frequency_report(
             f"{study.params['var_horizon']}-period returns below the forecast VaR."
         )),
     ]  # fmt: skip
-
-
-#: Human names of the frequency table's columns, in display order (column -> label, scale).
-_SCHEDULE_COLUMNS: dict[str, tuple[str, float]] = {
-    "turnover_per_year": ("Turnover per year (x value)", 1.0),
-    "costs_paid": ("Costs paid (%)", 100.0),
-    "volatility": ("Volatility (%, annualized)", 100.0),
-    "sharpe": ("Sharpe ratio", 1.0),
-    "max_drawdown": ("Max drawdown (%)", 100.0),
-    "total_return": ("Total return (%)", 100.0),
-    "n_trades": ("Trades", 1.0),
-    "utility_lost": ("Utility lost (% per year)", 100.0),
-    "off_optimum_share": ("Dates off the optimum (%)", 100.0),
-    "breaches_95": ("VaR 95% breaches", 1.0),
-    "breaches_99": ("VaR 99% breaches", 1.0),
-}
-
-
-def schedule_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The study's table for display: one row per schedule, human column names, percent in %."""
-    out = pd.DataFrame(index=pd.Index(
-        [f"crypto {c} / RWA {r}" for c, r in zip(table["crypto"], table["rwa"])], name="Schedule"))  # fmt: skip
-    out["Stress override"] = ["none" if pd.isna(v) else f"VIX > {v:g}" for v in table["stress_vix"]]
-    for col, (label, scale) in _SCHEDULE_COLUMNS.items():
-        if col in table:
-            out[label] = (table[col].to_numpy(dtype=float) * scale).round(2)
-    return out

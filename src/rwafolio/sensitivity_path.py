@@ -287,36 +287,6 @@ def tornado_figure(ranking: pd.DataFrame, top: int = 12, title: str = "") -> Any
 
 
 # --------------------------------------------------------------------------- CLI-facing entry points
-#: Display names of the sensitivity tables' columns (column -> label, scale to apply).
-_SHOWN: dict[str, tuple[str, float]] = {
-    "kind": ("Kind", 0.0), "move": ("Typical move", 1.0),
-    "turnover": ("Turnover (%)", 100.0), "turnover_up": ("Turnover, +1 move (%)", 100.0),
-    "turnover_down": ("Turnover, -1 move (%)", 100.0),
-    "drisk_up": ("Volatility change, +1 move (pp)", 100.0),
-    "drisk_down": ("Volatility change, -1 move (pp)", 100.0),
-    "drisk_weights_up": ("Of which from the weights (pp)", 100.0),
-    "differentiable": ("Differentiable", 0.0), "rank": ("Rank", 1.0),
-    "turnover_calm": ("Turnover, calm (%)", 100.0), "turnover_stress": ("Turnover, stress (%)", 100.0),
-    "rank_calm": ("Mean rank, calm", 1.0), "rank_stress": ("Mean rank, stress", 1.0),
-    "top5_share_calm": ("In the top five, calm (% of dates)", 100.0),
-    "top5_share_stress": ("In the top five, stress (% of dates)", 100.0),
-    "mean": ("Expected returns (%)", 100.0), "vol": ("Volatilities (%)", 100.0),
-    "corr": ("Correlations (%)", 100.0), "vix": ("VIX (%)", 100.0), "n_dates": ("Dates", 1.0),
-}  # fmt: skip
-
-
-def _shown(table: pd.DataFrame) -> pd.DataFrame:
-    """A sensitivity table for the report: human column names, shares in percent, 2 decimals."""
-    out = pd.DataFrame(index=table.index.rename(str(table.index.name or "").capitalize() or None))
-    for col in table.columns:
-        label, scale = _SHOWN.get(str(col), (str(col), 1.0))
-        v = table[col]
-        out[label] = (
-            v if scale == 0.0 or not pd.api.types.is_numeric_dtype(v) else (v * scale).round(2)
-        )
-    return out
-
-
 def _default_run(panel: Panel, strategy_params: Mapping[str, Any] | None) -> BacktestResult:
     from rwafolio.backtest import run
     from rwafolio.strategies.dynamic import DynamicLambdaStrategy
@@ -341,6 +311,8 @@ def sensitivity_report(
         With ``date``: the ranking table at that decision. Without: the regime summary by input.
         The sections go to ``rwafolio.reports.render_html(..., extra_sections=...)``.
     """
+    from rwafolio.reports.figures_studies import sensitivity_table
+
     res = result if result is not None else _default_run(panel, strategy_params)
     sections: list[tuple[str, Any, str]] = []
     note = (
@@ -354,7 +326,11 @@ def sensitivity_report(
         d = str(pd.Timestamp(ranking.attrs["date"]).date())
         sections.append((f"Sensitivity ranking at {d}", tornado_figure(ranking, top), note))
         sections.append(
-            (f"Sensitivity table at {d}", _shown(ranking.head(top).set_index("input")), note)
+            (
+                f"Sensitivity table at {d}",
+                sensitivity_table(ranking.head(top).set_index("input")),
+                note,
+            )
         )
         return ranking, sections
     path = sensitivity_path(res, every=every)
@@ -372,7 +348,7 @@ def sensitivity_report(
     sections.append(
         (
             "Sensitivities in calm and stress (VIX > 25)",
-            _shown(by_input.head(top)),
+            sensitivity_table(by_input.head(top)),
             "Per input and regime: the mean turnover a typical move would cause (% of value), "
             "its mean rank (1 = moves the allocation most) and the share of dates it was among "
             "the top five.",
@@ -381,7 +357,7 @@ def sensitivity_report(
     sections.append(
         (
             "Share of impact by kind of input",
-            _shown(by_kind),
+            sensitivity_table(by_kind),
             "Per regime: each kind of input's share of the summed turnover impact (%), the mean "
             "over dates; the rows add up to 100%.",
         )

@@ -141,3 +141,21 @@ def test_costs_risk_scatter_axes_are_in_range() -> None:
     assert lo == 0.0 and 0.15 <= hi < 0.2
     sizes = {tr.marker.size for tr in fig.data}
     assert sizes == {11}  # one marker size: no giant bubbles
+
+
+def test_study_tables_have_human_names_and_percent() -> None:
+    t = pd.DataFrame({"crypto": ["daily", "weekly"], "rwa": ["weekly", "monthly"],
+                      "stress_vix": [25.0, np.nan], "costs_paid": [0.1234, 0.05],
+                      "sharpe": [0.81234, 1.2], "n_trades": [10, 4]})  # fmt: skip
+    shown = S.schedule_table(t)
+    assert list(shown.index) == ["crypto daily / RWA weekly", "crypto weekly / RWA monthly"]
+    assert list(shown["Stress override"]) == ["VIX > 25", "none"]
+    assert (
+        shown["Costs paid (%)"].tolist() == [12.34, 5.0] and shown["Sharpe ratio"].iloc[0] == 0.81
+    )
+    by_kind = pd.DataFrame(
+        {"mean": [0.8], "vol": [0.2], "n_dates": [3]}, index=pd.Index(["calm"], name="regime")
+    )
+    shown = S.sensitivity_table(by_kind)
+    assert list(shown.columns) == ["Expected returns (%)", "Volatilities (%)", "Dates"]
+    assert shown.index.name == "Regime" and shown.iloc[0, 0] == 80.0

@@ -1,5 +1,6 @@
-"""Plotly figures of the studies: the update-frequency study's costs against risk and the
-sensitivity tornado, in the report's template (:mod:`rwafolio.reports.theme`)."""
+"""Figures and display tables of the studies: the update-frequency study's costs against risk
+and schedule table, the sensitivity tornado and tables, in the report's template
+(:mod:`rwafolio.reports.theme`) with human column names. They draw, never compute."""
 
 from __future__ import annotations
 
@@ -97,3 +98,60 @@ def tornado_figure(ranking: pd.DataFrame, top: int = 12, title: str = "") -> go.
     fig.update_yaxes(type="category", title_text="input (turnover the move causes)", showgrid=False)
     return styled(fig, title or "What moves the allocation (top inputs by turnover)",
                   height=max(320, 30 * len(r) + 150), hover="closest")  # fmt: skip
+
+
+#: Human names of the frequency table's columns, in display order (column -> label, scale).
+_SCHEDULE_COLUMNS: dict[str, tuple[str, float]] = {
+    "turnover_per_year": ("Turnover per year (x value)", 1.0),
+    "costs_paid": ("Costs paid (%)", 100.0),
+    "volatility": ("Volatility (%, annualized)", 100.0),
+    "sharpe": ("Sharpe ratio", 1.0),
+    "max_drawdown": ("Max drawdown (%)", 100.0),
+    "total_return": ("Total return (%)", 100.0),
+    "n_trades": ("Trades", 1.0),
+    "utility_lost": ("Utility lost (% per year)", 100.0),
+    "off_optimum_share": ("Dates off the optimum (%)", 100.0),
+    "breaches_95": ("VaR 95% breaches", 1.0),
+    "breaches_99": ("VaR 99% breaches", 1.0),
+}
+
+
+def schedule_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The study's table for display: one row per schedule, human column names, percent in %."""
+    out = pd.DataFrame(index=pd.Index(
+        [f"crypto {c} / RWA {r}" for c, r in zip(table["crypto"], table["rwa"])], name="Schedule"))  # fmt: skip
+    out["Stress override"] = ["none" if pd.isna(v) else f"VIX > {v:g}" for v in table["stress_vix"]]
+    for col, (label, scale) in _SCHEDULE_COLUMNS.items():
+        if col in table:
+            out[label] = (table[col].to_numpy(dtype=float) * scale).round(2)
+    return out
+
+
+#: Display names of the sensitivity tables' columns (column -> label, scale to apply).
+_SHOWN: dict[str, tuple[str, float]] = {
+    "kind": ("Kind", 0.0), "move": ("Typical move", 1.0),
+    "turnover": ("Turnover (%)", 100.0), "turnover_up": ("Turnover, +1 move (%)", 100.0),
+    "turnover_down": ("Turnover, -1 move (%)", 100.0),
+    "drisk_up": ("Volatility change, +1 move (pp)", 100.0),
+    "drisk_down": ("Volatility change, -1 move (pp)", 100.0),
+    "drisk_weights_up": ("Of which from the weights (pp)", 100.0),
+    "differentiable": ("Differentiable", 0.0), "rank": ("Rank", 1.0),
+    "turnover_calm": ("Turnover, calm (%)", 100.0), "turnover_stress": ("Turnover, stress (%)", 100.0),
+    "rank_calm": ("Mean rank, calm", 1.0), "rank_stress": ("Mean rank, stress", 1.0),
+    "top5_share_calm": ("In the top five, calm (% of dates)", 100.0),
+    "top5_share_stress": ("In the top five, stress (% of dates)", 100.0),
+    "mean": ("Expected returns (%)", 100.0), "vol": ("Volatilities (%)", 100.0),
+    "corr": ("Correlations (%)", 100.0), "vix": ("VIX (%)", 100.0), "n_dates": ("Dates", 1.0),
+}  # fmt: skip
+
+
+def sensitivity_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A sensitivity table for the report: human column names, shares in percent, 2 decimals."""
+    out = pd.DataFrame(index=table.index.rename(str(table.index.name or "").capitalize() or None))
+    for col in table.columns:
+        label, scale = _SHOWN.get(str(col), (str(col), 1.0))
+        v = table[col]
+        out[label] = (
+            v if scale == 0.0 or not pd.api.types.is_numeric_dtype(v) else (v * scale).round(2)
+        )
+    return out
