@@ -159,7 +159,7 @@ def _run_tables(result: Any, benchmarks: Mapping[str, Any]) -> dict[str, pd.Data
     from rwafolio.backtest.stats import stats
 
     runs = {str(result.name): result, **{str(k): v for k, v in benchmarks.items()}}
-    values = pd.concat({k: r.value.astype(float) for k, r in runs.items()}, axis=1)
+    values = pd.concat({k: r.value.astype(float) for k, r in runs.items()}, axis=1, sort=True)
     values.index.name = "date"
     table = pd.concat({k: stats(r) for k, r in runs.items()}, axis=1)
     table.index.name = "statistic"
