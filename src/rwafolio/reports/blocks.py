@@ -1,5 +1,5 @@
 """Building blocks of the report's layout: formatted table cells, tables, chart blocks,
-placeholders and text blocks (plain dictionaries the jinja2 template iterates over).
+collapsible tables and text blocks (plain dictionaries the jinja2 template iterates over).
 
 Numbers in tables carry their exact value in a ``data-value`` attribute beside the formatted
 text, so the tests (and curious readers) can read them back.

@@ -8,7 +8,7 @@ crowding comparison, a walk-forward result) or read back from a saved run
 fresh run and a re-rendered one share every line of drawing code.
 
 Inputs the record does not know yet (no forecasts, no walk-forward) are simply absent tables;
-the report shows a "not available in this run" placeholder in their place.
+the report leaves their sections out.
 
 Tables (all indexed as stated; absent when the input was not given):
 
