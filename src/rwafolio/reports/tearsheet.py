@@ -67,30 +67,40 @@ def key_metrics(record: RunRecord) -> list[dict[str, str]]:
     return [{"label": a, "value": b, "sub": c} for a, b, c in cards]
 
 
-def drawdown_blocks(record: RunRecord) -> list[dict[str, Any]]:
-    """The table of the strategy's five deepest drawdown episodes."""
-    values = record.tables["values"]
-    name = str(values.columns[0])
-    first = record.meta["params"].get("first_decision")
-    v = values[name].loc[first:] if first else values[name]  # type: ignore[misc]
-    ep = ts.drawdown_episodes(v.astype(float), top=5)
+def _drawdown_table(values: pd.Series, tid: str) -> dict[str, Any]:
+    ep = ts.drawdown_episodes(values.astype(float), top=5)
     rows = [
         [
-            cell(i + 1, "int"), cell(f"{e.peak:%Y-%m-%d}"), cell(f"{e.trough:%Y-%m-%d}"),
-            cell(f"{e.recovery:%Y-%m-%d}" if e.recovered else "not yet"),
+            cell(i + 1, "int"), cell(f"{e.peak:%Y-%m-%d}", cls="date"),
+            cell(f"{e.trough:%Y-%m-%d}", cls="date"),
+            cell(f"{e.recovery:%Y-%m-%d}" if e.recovered else "not yet", cls="date"),
             cell(e.depth, "pct"), cell(e.days_to_trough, "days"), cell(e.days, "days"),
         ]
         for i, e in enumerate(ep.itertuples())
     ]  # fmt: skip
-    tab = table(["#", "Peak", "Trough", "Recovered on", "Depth", "Peak to trough", "Length"],
-                rows, "drawdowns-table")  # fmt: skip
+    return table(["#", "Peak", "Trough", "Recovered on", "Depth", "Peak to trough", "Length"],
+                 rows, tid)  # fmt: skip
+
+
+def drawdown_blocks(record: RunRecord) -> list[dict[str, Any]]:
+    """The five deepest drawdown episodes of the strategy, and (collapsed) of each benchmark."""
+    values = record.tables["values"]
+    first = record.meta["params"].get("first_decision")
+    live = values.loc[first:] if first else values  # type: ignore[misc]
+    name = str(values.columns[0])
     note = (
         "The deepest falls of the strategy from a running peak: the peak is the last date at the "
         "high, the trough the lowest value before the old high was regained, recovery the first "
         "date back at the peak. Length counts calendar days from peak to recovery (to the last "
         "date when it has not recovered)."
     )
-    return [table_block("drawdowns", tab, note, "Worst drawdowns")]
+    blocks = [table_block("drawdowns", _drawdown_table(live[name], "drawdowns-table"), note,
+                          "Worst drawdowns")]  # fmt: skip
+    for i, bench in enumerate(values.columns[1:]):
+        blocks.append(table_block(
+            f"drawdowns-{i}", _drawdown_table(live[bench], f"drawdowns-table-{i}"), "",
+            f"Worst drawdowns of {bench}", collapsed=True))  # fmt: skip
+    return blocks
 
 
 def returns_blocks(record: RunRecord) -> list[dict[str, Any]]:
