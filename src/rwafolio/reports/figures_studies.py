@@ -4,6 +4,8 @@ and schedule table, the sensitivity tornado and tables, in the report's template
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -43,6 +45,7 @@ def costs_risk_figure(table: pd.DataFrame) -> go.Figure:
         set(table["rwa"].astype(str)), key=lambda s: _RWA_ORDER.index(s) if s in _RWA_ORDER else 99
     )
     for col, (_, t) in enumerate(groups, start=1):
+        sides = _label_sides(t["volatility"], t["costs_paid"])
         for i, c in enumerate(cryptos):
             sub = t[t["crypto"].astype(str) == c]
             if sub.empty:
@@ -51,7 +54,8 @@ def costs_risk_figure(table: pd.DataFrame) -> go.Figure:
                 go.Scatter(
                     x=sub["volatility"], y=sub["costs_paid"], mode="markers+text",
                     name=esc(f"crypto {c}"), legendgroup=c, showlegend=col == 1,
-                    text=[esc(f"rwa {r}") for r in sub["rwa"]], textposition="middle right",
+                    text=[esc(f"rwa {r}") for r in sub["rwa"]],
+                    textposition=[sides[k] for k in sub.index],
                     textfont={"size": 11, "color": colour(i)},
                     marker={"size": 11, "color": colour(i),
                             "symbol": [symbols[rwas.index(str(r)) % len(symbols)] for r in sub["rwa"]],
@@ -76,6 +80,19 @@ def costs_risk_figure(table: pd.DataFrame) -> go.Figure:
     fig.update_layout(margin={"t": 96})
     fig.update_annotations(yshift=6, font={"size": 13})
     return fig
+
+
+def _label_sides(x: pd.Series, y: pd.Series) -> dict[Any, str]:
+    """Put a marker's label on its left when a marker close to its right would collide."""
+    span_x = max(float(x.max() - x.min()), 1e-12)
+    span_y = max(float(y.max() - y.min()), 1e-12)
+    sides = {}
+    for k in x.index:
+        near = ((x - x[k]) / span_x).between(0.0, 0.18, inclusive="right") & (
+            ((y - y[k]) / span_y).abs() < 0.06
+        )
+        sides[k] = "middle left" if near.drop(k).any() else "middle right"
+    return sides
 
 
 def tornado_figure(ranking: pd.DataFrame, top: int = 12, title: str = "") -> go.Figure:

@@ -264,7 +264,11 @@ def _wf_comparison(comp: pd.DataFrame, wm: Mapping[str, Any]) -> dict[str, Any]:
              "hindsight_best": "Best fixed choice in hindsight", "gap": "Difference"}  # fmt: skip
     rows = []
     for stat in c.index:
-        label, kind = STAT_LABELS.get(str(stat), (str(stat).replace("_", " "), "num"))
+        labels = {
+            **STAT_LABELS,
+            "score": (f"Selection score ({wm.get('metric', 'metric')})", "num"),
+        }
+        label, kind = labels.get(str(stat), (str(stat).replace("_", " "), "num"))
         rows.append([cell(label)] + [cell(_num(c.loc[stat, x]), kind) for x in cols])
     hp = wm.get("hindsight_point")
     note = (
