@@ -46,29 +46,47 @@ def _level(lv: float) -> str:
     return f"{lv:.1%}".replace(".0%", "%")
 
 
+def horizons(record: RunRecord) -> list[tuple[int, pd.DataFrame, list[float]]]:
+    """The rolling forecasts of a run, one entry per horizon: (H, forecast table, levels)."""
+    fm = record.meta.get("forecasts")
+    if fm is None or "forecasts" not in record.tables:
+        return []
+    return [(int(fm["horizon"]), record.tables["forecasts"], [float(x) for x in fm["levels"]])]
+
+
+def _horizon_blocks(
+    record: RunRecord, h: int, fc: pd.DataFrame, levels: list[float]
+) -> list[dict[str, Any]]:
+    """One horizon: realized returns against the VaR band, drawdowns against the DaR, and the
+    (collapsed) breach table."""
+    main = levels[0]
+    return [
+        figure_block(f"fig-var-h{h}", R.var_figure(fc, levels, h), (
+            f"At each forecast date t the line is what really happened over the next {h} periods "
+            f"(V_(t+{h}) / V_t - 1). The shaded band runs from the {_level(main)} VaR (should be "
+            f"beaten {_level(main)} of the time) down to the {_level(levels[-1])} VaR. Red crosses "
+            "are breaches counted by the tests (non-overlapping windows); small open circles are "
+            "breaches in overlapping windows, shown but not counted."
+        ), f"{h}-period returns against the forecast VaR"),
+        figure_block(f"fig-dar-h{h}", R.dar_figure(fc, levels, h), (
+            f"The line is the deepest fall inside the next {h} periods, measured from the value at "
+            f"t; the forecast drawdown-at-risk is the level that fall should stay above "
+            f"{_level(main)} of the time. Crosses are breaches."
+        ), f"{h}-period drawdowns against the drawdown-at-risk"),
+        _breach_table(record, fc, levels, h),
+    ]  # fmt: skip
+
+
 def risk(record: RunRecord) -> list[dict[str, Any]]:
+    """Forecasts against reality, one chart per horizon, then the VaR backtests."""
     t = record.tables
     fm = record.meta.get("forecasts")
-    if fm is None or "forecasts" not in t:
+    per_horizon = horizons(record)
+    if fm is None or not per_horizon:
         return []
-    fc = t["forecasts"]
-    levels = [float(x) for x in fm["levels"]]
-    h = int(fm["horizon"])
-    main = levels[0]
     blocks: list[dict[str, Any]] = [text_block(_fc_meta_text(fm))]
-    blocks.append(figure_block(f"fig-var-h{h}", R.var_figure(fc, levels, h), (
-        f"At each forecast date t the line is what really happened over the next {h} periods "
-        f"(V_(t+{h}) / V_t - 1). The shaded band runs from the {_level(main)} VaR (should be "
-        f"beaten {_level(main)} of the time) down to the {_level(levels[-1])} VaR. Red crosses "
-        "are breaches counted by the tests (non-overlapping windows); small open circles are "
-        "breaches in overlapping windows, shown but not counted."
-    ), f"{h}-period returns against the forecast VaR"))  # fmt: skip
-    blocks.append(figure_block(f"fig-dar-h{h}", R.dar_figure(fc, levels, h), (
-        f"The line is the deepest fall inside the next {h} periods, measured from the value at "
-        f"t; the forecast drawdown-at-risk is the level that fall should stay above "
-        f"{_level(main)} of the time. Crosses are breaches."
-    ), f"{h}-period drawdowns against the drawdown-at-risk"))  # fmt: skip
-    blocks.append(_breach_table(record, fc, levels, h))
+    for h, fc, levels in per_horizon:
+        blocks.extend(_horizon_blocks(record, h, fc, levels))
     bt = t.get("backtests")
     if bt is None or bt.empty:
         problems = "; ".join(fm.get("problems", []))
