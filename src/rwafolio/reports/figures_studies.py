@@ -83,15 +83,18 @@ def costs_risk_figure(table: pd.DataFrame) -> go.Figure:
 
 
 def _label_sides(x: pd.Series, y: pd.Series) -> dict[Any, str]:
-    """Put a marker's label on its left when a marker close to its right would collide."""
+    """Each marker's label goes right of it; when another marker sits close to that side, the
+    label moves below it (the neighbour is higher) or above it (the neighbour is lower)."""
     span_x = max(float(x.max() - x.min()), 1e-12)
     span_y = max(float(y.max() - y.min()), 1e-12)
     sides = {}
     for k in x.index:
-        near = ((x - x[k]) / span_x).between(0.0, 0.18, inclusive="right") & (
-            ((y - y[k]) / span_y).abs() < 0.06
-        )
-        sides[k] = "middle left" if near.drop(k).any() else "middle right"
+        dx, dy = (x - x[k]) / span_x, (y - y[k]) / span_y
+        near = (dx.between(0.0, 0.2, inclusive="right") & (dy.abs() < 0.06)).drop(k)
+        if not near.any():
+            sides[k] = "middle right"
+        else:
+            sides[k] = "bottom right" if float(dy[near[near].index].mean()) >= 0 else "top right"
     return sides
 
 
