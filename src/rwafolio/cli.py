@@ -374,6 +374,11 @@ def cmd_var(args: argparse.Namespace) -> int:
             f"{'':>10}  agents' trade alignment (mean cosine, 1 = identical) {c.crowding:.2f}; "
             f"share of the VaR loss due to their price impact: {shares}"
         )
+        print(
+            f"{'':>10}  (share = (VaR_with - VaR_alone) / VaR_with, for this --weights book; a "
+            "report's crowding table uses the strategy's latest holdings, so its share differs "
+            "when the books do)"
+        )
     return 0
 
 
