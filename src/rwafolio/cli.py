@@ -206,9 +206,9 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
             main, horizon=args.horizon, every=args.every, rng=args.seed, mean=args.var_mean
         )
         scenario, crowding = _latest_scenarios(main, args)
-    walkforward = (
-        _demo_walkforward(panel, args) if getattr(args, "demo_walkforward", False) else None
-    )
+    from rwafolio.walkforward.entry import demo_walkforward
+
+    walkforward = demo_walkforward(panel, seed=args.seed) if getattr(args, "wf", 0) else None
     out = Path(args.out or out_default)
     out.parent.mkdir(parents=True, exist_ok=True)
     if getattr(args, "save", None):
@@ -264,32 +264,8 @@ def _latest_scenarios(result: Any, args: argparse.Namespace) -> tuple[Any, Any]:
     return scenario, crowd
 
 
-#: The demo's small walk-forward: two risk aversions, two years of training, one year of test.
-DEMO_WALKFORWARD: dict[str, Any] = {"grid": {"lam0": [1.0, 4.0]}, "train": "730D", "test": "365D"}
-
-
-def _demo_walkforward(panel: Any, args: argparse.Namespace) -> Any:
-    """A small walk-forward over :data:`DEMO_WALKFORWARD` (a few seconds, progress on stderr),
-    so the demo report's Walk-forward section is computed; None when the panel is too short."""
-    from rwafolio.strategies import DynamicLambdaStrategy
-    from rwafolio.walkforward import walk_forward
-
-    span = (panel.dates[-1] - panel.dates[0]).days
-    if span < 730 + 180:
-        print("walk-forward: skipped (the demo's walk-forward needs about 2.5 years of data)")
-        return None
-    print(
-        f"walk-forward: lam0 in {DEMO_WALKFORWARD['grid']['lam0']}, train "
-        f"{DEMO_WALKFORWARD['train']}, test {DEMO_WALKFORWARD['test']} (progress on stderr)"
-    )
-    return walk_forward(
-        DynamicLambdaStrategy(), panel, DEMO_WALKFORWARD["grid"], train=DEMO_WALKFORWARD["train"],
-        test=DEMO_WALKFORWARD["test"], executor="serial", seed=args.seed, var=None, progress=True,
-    )  # fmt: skip
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
-    args.demo_walkforward = not getattr(args, "no_walkforward", False)
+    args.wf = not args.no_walkforward
     args.source = "synthetic"
     args.data_dir = []
     args.symbols = None
@@ -372,12 +348,9 @@ def cmd_var(args: argparse.Namespace) -> int:
         )
         print(
             f"{'':>10}  agents' trade alignment (mean cosine, 1 = identical) {c.crowding:.2f}; "
-            f"share of the VaR loss due to their price impact: {shares}"
-        )
-        print(
-            f"{'':>10}  (share = (VaR_with - VaR_alone) / VaR_with, for this --weights book; a "
-            "report's crowding table uses the strategy's latest holdings, so its share differs "
-            "when the books do)"
+            f"share of the VaR loss due to their price impact: {shares}\n{'':>10}  (share = "
+            "(VaR_with - VaR_alone) / VaR_with, for this --weights book; a report's crowding table "
+            "uses the strategy's latest holdings, so its share differs when the books do)"
         )
     return 0
 
@@ -447,9 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", default=None)
     p.add_argument("--end", default=None)
     p.add_argument("--save", default=None, help="also save the run (for `rwafolio report`)")
-    p.add_argument(
-        "--no-walkforward", action="store_true", help="skip the demo's small walk-forward"
-    )
+    p.add_argument("--no-walkforward", action="store_true", help="skip the small walk-forward")
     risk_opts(p)
     p.set_defaults(func=cmd_demo)
 
