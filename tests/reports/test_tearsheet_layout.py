@@ -159,3 +159,15 @@ def test_study_tables_have_human_names_and_percent() -> None:
     shown = S.sensitivity_table(by_kind)
     assert list(shown.columns) == ["Expected returns (%)", "Volatilities (%)", "Dates"]
     assert shown.index.name == "Regime" and shown.iloc[0, 0] == 80.0
+
+
+def test_turnover_and_costs_each_have_their_own_axis(record: Any) -> None:
+    fig = F.turnover_costs_figure(record.tables["flows"], record.meta["params"]["first_decision"])
+    # two stacked panels, no overlaid secondary axis whose ticks must align with the first
+    assert fig.layout.yaxis.overlaying is None and fig.layout.yaxis2.overlaying is None
+    assert fig.layout.yaxis.tickformat == ".0%" and fig.layout.yaxis2.tickformat == ".1%"
+    assert "%" in fig.layout.yaxis.title.text and "%" in fig.layout.yaxis2.title.text
+    cum = fig.data[1].y
+    np.testing.assert_allclose(
+        cum[-1], record.tables["stats"].loc["costs_paid", "dynamic"], rtol=1e-9
+    )
