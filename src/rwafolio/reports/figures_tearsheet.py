@@ -31,7 +31,7 @@ def monthly_heatmap_figure(returns: pd.Series, name: str) -> go.Figure:
         )
     )  # fmt: skip
     fig.update_yaxes(autorange="reversed", type="category", showgrid=False, ticks="")
-    fig.update_xaxes(showgrid=False, ticks="", side="top")
+    fig.update_xaxes(showgrid=False, ticks="")
     return styled(fig, f"Monthly returns of {esc(name)} (compounded, %)",
                   height=max(240, 34 * len(table) + 130), xtitle="month", ytitle="year",
                   hover="closest")  # fmt: skip

@@ -78,7 +78,7 @@ def _drawdown_table(values: pd.Series, tid: str) -> dict[str, Any]:
         ]
         for i, e in enumerate(ep.itertuples())
     ]  # fmt: skip
-    return table(["#", "Peak", "Trough", "Recovered on", "Depth", "Peak to trough", "Length"],
+    return table(["#", "Peak", "Trough", "Recovered on", "Depth", "Peak to trough (days)", "Length (days)"],
                  rows, tid)  # fmt: skip
 
 
