@@ -155,3 +155,29 @@ def test_frequency_report(browser: Any, reports: dict[str, Path]) -> None:
     page = _open(browser, reports["frequency"])
     _check(page, TEARSHEET_HEADINGS, min_charts=9)
     assert "Update frequency: costs against risk" in page["headings"]
+
+
+def test_demo_prints_clean(browser: Any, reports: dict[str, Path]) -> None:
+    """Under print media: no navigation bar or chart toolbars, the collapsed tables open, every
+    chart fits an A4 page's width, and no table is wider than the page."""
+    _open(browser, reports["demo"])
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        browser.execute_script("window.dispatchEvent(new Event('beforeprint'))")
+        got = browser.execute_script(
+            """
+            var nav = document.querySelector('nav.toc');
+            var widths = Array.from(document.querySelectorAll('.figure')).map(function (el) {
+              return el.querySelector('.main-svg').getBoundingClientRect().width; });
+            var closed = document.querySelectorAll('details.collapsed-table:not([open])').length;
+            return {nav: getComputedStyle(nav).display, widths: widths, closed: closed,
+                    page: document.documentElement.scrollWidth, view: window.innerWidth};
+            """
+        )
+    finally:
+        browser.execute_script("window.dispatchEvent(new Event('afterprint'))")
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    assert got["nav"] == "none"
+    assert got["closed"] == 0
+    assert got["widths"] and max(got["widths"]) <= 720, got["widths"]
+    assert got["page"] <= got["view"], got
