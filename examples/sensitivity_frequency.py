@@ -18,7 +18,8 @@ import pandas as pd
 
 from rwafolio.backtest import run
 from rwafolio.loaders import load
-from rwafolio.reports.studies import frequency_sections, tornado_figure
+from rwafolio.reports.figures_studies import tornado_figure
+from rwafolio.reports.studies import frequency_sections
 from rwafolio.strategies.dynamic import DynamicLambdaStrategy
 from rwafolio.studies import frequency_study, regime_summary, sensitivity_at, sensitivity_path
 

@@ -224,7 +224,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     """Backtest the strategy and its benchmarks, print, forecast, render (demo and backtest)."""
-    from rwafolio.pipeline import RiskOptions, add_risk, run_suite, write_outputs
+    from rwafolio.pipeline import RiskOptions, add_risk, add_walkforward, run_suite, write_outputs
 
     config = _config(args)
     seed = DEFAULT_SEED if args.seed is None else args.seed
@@ -257,6 +257,9 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
         rolling=not args.no_risk, crowding=not args.no_crowding,
     )  # fmt: skip
     suite = add_risk(suite, risk, seed=seed)
+    if getattr(args, "walkforward", False):
+        suite = add_walkforward(suite, seed=seed)
+        print(suite.notes[-1])
     path, saved = write_outputs(suite, args.out or out_default, args.save)
     if saved is not None:
         print(f"run saved: {saved}")
@@ -265,6 +268,7 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    args.walkforward = not args.no_walkforward
     for name, value in (("source", "synthetic"), ("data_dir", []), ("symbols", None),
                         ("vix", None), ("cache_dir", None), ("missing", None)):  # fmt: skip
         setattr(args, name, value)
@@ -304,7 +308,9 @@ def cmd_var(args: argparse.Namespace) -> int:
         )
         print(
             f"{'':>10}  agents' trade alignment (mean cosine, 1 = identical) {c.crowding:.2f}; "
-            f"share of the VaR loss due to their price impact: {shares}"
+            f"share of the VaR loss due to their price impact: {shares}\n{'':>10}  (share = "
+            "(VaR_with - VaR_alone) / VaR_with, for this --weights book; a report's crowding table "
+            "uses the strategy's latest holdings, so its share differs when the books do)"
         )
     return 0
 
@@ -402,7 +408,7 @@ def cmd_walkforward(args: argparse.Namespace) -> int:
     if len(res.failures):
         print(f"{len(res.failures)} task(s) failed after a retry; see the report")
     if args.out:
-        print(f"report: {write_report(wf, args.out)}")
+        print(f"report: {write_report(wf, args.out, panel)}")
     if not [f for f in res.folds if f.status == "ok"]:
         raise ConfigError(
             "every walk-forward fold failed to choose parameters (every grid point failed or "
@@ -462,6 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="calendar policy (default: all_days)")  # fmt: skip
     p.add_argument("--start", default=None, help="first date (default: 2019-01-01)")
     p.add_argument("--end", default=None, help="last date (default: 2024-12-31)")
+    p.add_argument("--no-walkforward", action="store_true", help="skip the small walk-forward")
     _add_strategy_args(p)
     _risk_opts(p)
     p.set_defaults(func=cmd_demo)

@@ -27,7 +27,7 @@ def test_run_walkforward_precedence_and_report(tmp_path: Path) -> None:
     assert res.metric == "calmar"
     assert wf.plan.describe().startswith("walk-forward plan: rolling, train 300D, test 90D")
     assert wf.n_points == 2 and str(grid) in wf.summary()
-    out = write_report(wf, tmp_path / "sub" / "wf.html")
+    out = write_report(wf, tmp_path / "sub" / "wf.html", panel)
     assert out.is_file() and "Walk-forward" in out.read_text(encoding="utf-8")
     assert not list(out.parent.glob(".*tmp*"))  # written atomically
     grid.write_text(grid.read_text() + "bogus = 1\n")

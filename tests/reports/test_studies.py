@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from rwafolio.backtest import run
+from rwafolio.reports.figures_studies import tornado_figure
 from rwafolio.reports.sections import normalize_sections
-from rwafolio.reports.studies import frequency_sections, sensitivity_sections, tornado_figure
+from rwafolio.reports.studies import frequency_sections, sensitivity_sections
 from rwafolio.strategies.dynamic import DynamicLambdaStrategy
 from rwafolio.studies import frequency_study, schedule_grid, sensitivity_overview
 from tests.backtest.conftest import make_panel
@@ -28,8 +29,8 @@ def test_sections_of_the_studies(panel, result) -> None:
     assert len(sections) == 2 and all(len(s) == 3 for s in sections)
     fig = tornado_figure(one.ranking, top=5)
     assert len(fig.data) == 2 and len(fig.data[0].y) == 5
-    # bars bottom-up: the top-ranked input is drawn last
-    assert list(fig.data[0].y)[::-1] == list(one.ranking["input"].head(5))
+    # rows are labelled "input  (turnover x%)", largest turnover on top
+    assert [y.split("  (")[0] for y in fig.data[0].y][::-1] == list(one.ranking["input"].head(5))
     across = sensitivity_sections(sensitivity_overview(result, every=10))
     assert len(across) == 3
     study = frequency_study(

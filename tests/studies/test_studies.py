@@ -10,7 +10,7 @@ import pytest
 
 from rwafolio.backtest import run
 from rwafolio.exceptions import ConfigError, DataError
-from rwafolio.reports.studies import costs_risk_figure
+from rwafolio.reports.figures_studies import costs_risk_figure
 from rwafolio.strategies.dynamic import DynamicLambdaStrategy
 from rwafolio.studies.frequency import _baseline, frequency_study, schedule_grid, utility_loss
 from rwafolio.studies.sensitivity_path import (
@@ -177,7 +177,7 @@ def test_frequency_study_compares_schedules(panel) -> None:
     assert t["var_forecasts"].nunique() == 1  # same forecast dates for every schedule
     assert (t["breaches_99"] <= t["breaches_95"]).all()
     assert study.params["seed"] is not None
-    fig = costs_risk_figure(study)
+    fig = costs_risk_figure(study.table)
     assert sum(len(tr.x) for tr in fig.data) == len(grid)
 
 

@@ -15,7 +15,14 @@ from __future__ import annotations
 
 from rwafolio.pipeline.data import DEFAULT_SYMBOLS, DataOptions, default_vix, load_panel
 from rwafolio.pipeline.studies import StudyRun, render_study, run_frequency, run_sensitivity
-from rwafolio.pipeline.suite import RiskOptions, SuiteRun, add_risk, run_suite, write_outputs
+from rwafolio.pipeline.suite import (
+    RiskOptions,
+    SuiteRun,
+    add_risk,
+    add_walkforward,
+    run_suite,
+    write_outputs,
+)
 from rwafolio.pipeline.var import BookRisk, book_risk
 from rwafolio.pipeline.walkforward import DEFAULT_GRID, WalkForwardRun, run_walkforward
 
@@ -29,6 +36,7 @@ __all__ = [
     "SuiteRun",
     "WalkForwardRun",
     "add_risk",
+    "add_walkforward",
     "book_risk",
     "default_vix",
     "load_panel",

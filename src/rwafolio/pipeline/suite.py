@@ -18,6 +18,7 @@ from rwafolio.backtest import BacktestResult, run, stats_table
 from rwafolio.config import RunConfig
 from rwafolio.loaders.panel import Panel
 from rwafolio.pipeline.data import DataOptions, load_panel
+from rwafolio.pipeline.walkforward import demo_walkforward
 from rwafolio.risk import (
     CrowdingResult,
     RollingForecasts,
@@ -27,8 +28,17 @@ from rwafolio.risk import (
 )
 from rwafolio.strategies import benchmark_suite
 from rwafolio.utils.progress import step
+from rwafolio.walkforward import WalkForwardResult
 
-__all__ = ["RiskOptions", "SuiteRun", "add_risk", "run_suite", "save_path", "write_outputs"]
+__all__ = [
+    "RiskOptions",
+    "SuiteRun",
+    "add_risk",
+    "add_walkforward",
+    "run_suite",
+    "save_path",
+    "write_outputs",
+]
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,8 @@ class SuiteRun:
     crowding : CrowdingResult or None
     notes : tuple of str
         Defaults applied and inputs not used, one line each.
+    walkforward : WalkForwardResult or None
+        The demo's small walk-forward (:func:`add_walkforward`).
     """
 
     panel: Panel
@@ -89,6 +101,7 @@ class SuiteRun:
     scenario: dict[str, Any] | None
     crowding: CrowdingResult | None
     notes: tuple[str, ...] = ()
+    walkforward: WalkForwardResult | None = None
 
     @property
     def main(self) -> BacktestResult:
@@ -190,6 +203,13 @@ def _crowding(
     )  # fmt: skip
 
 
+def add_walkforward(run_: SuiteRun, *, seed: int = 7, progress: bool | None = None) -> SuiteRun:
+    """``run_`` with the demo's small walk-forward (:func:`~rwafolio.pipeline.walkforward.
+    demo_walkforward`) on its panel; its one-line note is added to ``notes``."""
+    result, note = demo_walkforward(run_.panel, seed=seed, progress=progress)
+    return replace(run_, walkforward=result, notes=(*run_.notes, note))
+
+
 def save_path(save: str | Path) -> Path:
     """The saved run's file name: ``.zip`` added when ``save`` has no suffix."""
     p = Path(save)
@@ -211,15 +231,15 @@ def write_outputs(
     out.parent.mkdir(parents=True, exist_ok=True)
     with step(f"writing the report {out}", enabled=progress):
         path = render_html(
-            run_.main, forecasts=run_.forecasts, path=out, benchmarks=run_.benchmarks,
-            scenario=run_.scenario, crowding=run_.crowding,
+            run_.main, forecasts=run_.forecasts, walkforward=run_.walkforward, path=out,
+            benchmarks=run_.benchmarks, scenario=run_.scenario, crowding=run_.crowding,
         )  # fmt: skip
     saved = None
     if save is not None:
         target = save_path(save)
         target.parent.mkdir(parents=True, exist_ok=True)
         saved = save_run(
-            target, run_.main, run_.forecasts, benchmarks=run_.benchmarks,
+            target, run_.main, run_.forecasts, run_.walkforward, benchmarks=run_.benchmarks,
             crowding=run_.crowding, scenario=run_.scenario,
         )  # fmt: skip
     return Path(path), (None if saved is None else Path(saved))

@@ -27,8 +27,10 @@ from rwafolio.walkforward.splits import SplitPlan, make_splits
 __all__ = [
     "DEFAULTS",
     "DEFAULT_GRID",
+    "DEMO_WALKFORWARD",
     "WalkForwardRun",
     "WalkForwardSetup",
+    "demo_walkforward",
     "execute_walkforward",
     "plan_walkforward",
     "run_walkforward",
@@ -48,6 +50,12 @@ DEFAULTS: Mapping[str, Any] = {
 #: The grid used when no ``--grid`` file is given (documented in the README and ``--help``).
 DEFAULT_GRID: Mapping[str, list[Any]] = {"lam0": [1.0, 2.0, 4.0], "eta": [0.0, 0.05]}
 _KNOWN = {*DEFAULTS, "min_train_periods", "history", "tie_tol", "var"}
+#: The demo's small walk-forward: two risk aversions, two years of training, one year of test.
+DEMO_WALKFORWARD: Mapping[str, Any] = {
+    "grid": {"lam0": [1.0, 4.0]},
+    "train": "730D",
+    "test": "365D",
+}
 
 
 @dataclass(frozen=True)
@@ -235,15 +243,64 @@ def run_walkforward(
     return execute_walkforward(panel, setup, cache_dir=cache_dir, var=var, progress=progress)
 
 
-def write_report(run: WalkForwardRun, out: str | os.PathLike[str]) -> Path:
-    """Render the walk-forward report to ``out`` (its folder is created)."""
+def demo_walkforward(
+    panel: Panel, *, seed: int, progress: bool | None = None
+) -> tuple[WalkForwardResult | None, str]:
+    """The demo's walk-forward over :data:`DEMO_WALKFORWARD` (a few seconds, run serially with
+    progress on stderr), so the demo report's Walk-forward section is computed.
+
+    Returns
+    -------
+    (WalkForwardResult or None, str)
+        The result, or None when the panel spans less than training plus half a year; and a
+        one-line note saying which.
+    """
+    from rwafolio.strategies import DynamicLambdaStrategy
+
+    spec = DEMO_WALKFORWARD
+    if (panel.dates[-1] - panel.dates[0]).days < 730 + 180:
+        return None, "walk-forward: skipped (the demo's walk-forward needs about 2.5 years of data)"
+    note = (
+        f"walk-forward: lam0 in {spec['grid']['lam0']}, train {spec['train']}, test "
+        f"{spec['test']} (progress on stderr)"
+    )
+    result = walk_forward(
+        DynamicLambdaStrategy(), panel, spec["grid"], train=spec["train"], test=spec["test"],
+        executor="serial", seed=seed, var=None, progress=progress,
+    )  # fmt: skip
+    return result, note
+
+
+def _equal_weight_alongside(result: WalkForwardResult, panel: Panel) -> dict[str, Any]:
+    """Equal weight over the stitched curve's live period, as the report's benchmark."""
+    import pandas as pd
+
+    from rwafolio.backtest import run
+    from rwafolio.strategies import EqualWeight
+
+    first = pd.Timestamp(result.stitched.params.get("first_decision", panel.dates[0]))
+    row = int(panel.dates.searchsorted(first))
+    bench = run(EqualWeight(), panel, first_decision=max(row, EqualWeight().warmup),
+                name="equal_weight", progress=False)  # fmt: skip
+    return {"equal_weight": bench}
+
+
+def write_report(run: WalkForwardRun, out: str | os.PathLike[str], panel: Panel) -> Path:
+    """Render the walk-forward report to ``out`` (its folder is created), with equal weight on
+    ``panel`` over the stitched live period as the benchmark."""
     from rwafolio.reports import render_html
 
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     r = run.result
+    title = f"Walk-forward: {run.strategy_name}"
     return Path(
         render_html(
-            r.stitched, r.forecasts, r, path=path, title=f"Walk-forward: {run.strategy_name}"
+            r.stitched,
+            r.forecasts,
+            r,
+            path=path,
+            title=title,
+            benchmarks=_equal_weight_alongside(r, panel),
         )
     )
