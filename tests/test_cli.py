@@ -37,6 +37,9 @@ def test_demo_writes_a_report_and_saves_a_run(tmp_path: Path, capsys) -> None:  
     again = runs / "demo.html"
     assert f"report: {again}" in capsys.readouterr().out
     assert again.stat().st_size > 100_000
+    # the name given to --save finds the run too
+    assert main(["report", str(runs / "demo"), "--out", str(tmp_path / "third.html")]) == 0
+    assert (tmp_path / "third.html").stat().st_size > 100_000
 
 
 @pytest.mark.realdata

@@ -331,13 +331,17 @@ def report_path(run: str | os.PathLike[str], out: str | None) -> Path:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from rwafolio.pipeline.suite import save_path
     from rwafolio.reports import load_run, render_html
 
-    out = report_path(args.run, args.out)
-    if out.resolve() == Path(args.run).resolve():
+    run = Path(args.run)
+    if not run.exists() and save_path(run).is_file():
+        run = save_path(run)  # `--save runs/demo` wrote runs/demo.zip
+    out = report_path(run, args.out)
+    if out.resolve() == run.resolve():
         raise ConfigError(f"`--out` {str(out)!r} is the run file itself; choose another path")
     out.parent.mkdir(parents=True, exist_ok=True)
-    path = render_html(load_run(args.run), path=out)
+    path = render_html(load_run(run), path=out)
     print(f"report: {path}")
     return 0
 
