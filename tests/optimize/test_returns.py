@@ -152,3 +152,20 @@ def test_bad_reference_and_parameters_are_named():
         BlackLitterman(prior_obs=-1).estimate_mean(X, np.eye(2), 1.0)
     with pytest.raises(ConfigError, match="halflife"):
         EWMAMean(halflife=0).estimate_mean(X, np.eye(2), 1.0)
+
+
+def test_equilibrium_per_asset_lam_makes_the_reference_optimal(window):
+    """One lam per asset: the risk term is w' L^1/2 S L^1/2 w; the reference stays optimal."""
+    lam = np.array([1.0, 1.0, 4.0, 4.0, 9.0])
+    cov = np.cov(window.T)
+    pi = Equilibrium().estimate_mean(window, cov, lam)
+    d = np.sqrt(lam)
+    scaled = d[:, None] * cov * d[None, :]
+    sol = solve(pi * 365, scaled * 365, np.zeros(5), np.full(5, 0.1), 1.0)
+    np.testing.assert_allclose(sol.weights, np.full(5, 0.2), atol=1e-7)
+    # equal lams reduce to the scalar form
+    np.testing.assert_allclose(
+        Equilibrium().estimate_mean(window, cov, np.full(5, 3.0)),
+        Equilibrium().estimate_mean(window, cov, 3.0),
+        rtol=1e-12,
+    )

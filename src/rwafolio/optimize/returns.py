@@ -7,8 +7,10 @@ a return estimator here replaces ``mu``. Every one has
 
 with ``window_returns`` of shape (n_obs, n_assets) in simple returns **per period**, ``cov`` of
 shape (n_assets, n_assets) **per period** (the covariance the optimizer will use), ``lam`` the
-risk aversion of the decision (unit-free; ours multiplies w'Sigma w with no 1/2), and ``mu`` of
-shape (n_assets,) **per period**. The strategy annualizes ``mu`` and ``cov`` with the same factor,
+risk aversion of the decision (unit-free; ours multiplies w'Sigma w with no 1/2; a float, or one
+lam per asset when each asset class has its own, the risk term then being
+``w' L^1/2 Sigma L^1/2 w`` with ``L = diag(lam)``), and ``mu`` of shape (n_assets,) **per
+period**. The strategy annualizes ``mu`` and ``cov`` with the same factor,
 so every identity below holds in either unit.
 
 - :class:`SampleMean`: the window mean (the model's own estimate).
@@ -54,7 +56,7 @@ class MeanEstimator(Protocol):
         self,
         window_returns: object,
         cov: np.ndarray,
-        lam: float,
+        lam: float | np.ndarray,
         symbols: Sequence[str] | None = None,
     ) -> np.ndarray: ...
 
@@ -102,7 +104,7 @@ class SampleMean:
         self,
         window_returns: object,
         cov: np.ndarray,
-        lam: float,
+        lam: float | np.ndarray,
         symbols: Sequence[str] | None = None,
     ) -> np.ndarray:
         return _window(window_returns, 1).mean(axis=0)
@@ -116,7 +118,7 @@ class ZeroMean:
         self,
         window_returns: object,
         cov: np.ndarray,
-        lam: float,
+        lam: float | np.ndarray,
         symbols: Sequence[str] | None = None,
     ) -> np.ndarray:
         return np.zeros(_window(window_returns, 1).shape[1])
@@ -136,7 +138,7 @@ class EWMAMean:
         self,
         window_returns: object,
         cov: np.ndarray,
-        lam: float,
+        lam: float | np.ndarray,
         symbols: Sequence[str] | None = None,
     ) -> np.ndarray:
         if not (np.isfinite(self.halflife) and self.halflife > 0):
@@ -151,6 +153,9 @@ class EWMAMean:
 class Equilibrium:
     """Equilibrium (implied) returns of a reference mix: ``pi = 2 lam cov w_ref``, per period.
 
+    With one lam per asset, ``pi = 2 L^1/2 cov L^1/2 w_ref`` (``L = diag(lam)``): the reference
+    mix is then optimal for the per-class objective in the same way.
+
     Parameters
     ----------
     reference : mapping symbol -> weight, sequence of shape (n,), or None
@@ -163,14 +168,18 @@ class Equilibrium:
         self,
         window_returns: object,
         cov: np.ndarray,
-        lam: float,
+        lam: float | np.ndarray,
         symbols: Sequence[str] | None = None,
     ) -> np.ndarray:
         n = _window(window_returns, 1).shape[1]
         w = reference_weights(self.reference, n, symbols)
-        if not (np.isfinite(lam) and lam >= 0):
-            raise ConfigError(f"`lam` must be a finite number >= 0, got {lam!r}")
-        return 2.0 * float(lam) * (_cov(cov, n) @ w)
+        lam_a = np.asarray(lam, dtype=float)
+        if lam_a.shape not in ((), (n,)) or not np.all(np.isfinite(lam_a)) or np.any(lam_a < 0):
+            raise ConfigError(f"`lam` must be finite >= 0, a float or one per asset, got {lam!r}")
+        if lam_a.ndim == 0:
+            return 2.0 * float(lam_a) * (_cov(cov, n) @ w)
+        d = np.sqrt(lam_a)
+        return 2.0 * d * (_cov(cov, n) @ (d * w))
 
 
 @dataclass(frozen=True)
@@ -197,7 +206,7 @@ class BlackLitterman:
         self,
         window_returns: object,
         cov: np.ndarray,
-        lam: float,
+        lam: float | np.ndarray,
         symbols: Sequence[str] | None = None,
     ) -> np.ndarray:
         if not (np.isfinite(self.prior_obs) and self.prior_obs >= 0):
@@ -226,7 +235,7 @@ class JamesStein:
         self,
         window_returns: object,
         cov: np.ndarray,
-        lam: float,
+        lam: float | np.ndarray,
         symbols: Sequence[str] | None = None,
     ) -> np.ndarray:
         X = _window(window_returns, 1)
@@ -258,7 +267,7 @@ class BayesStein:
         self,
         window_returns: object,
         cov: np.ndarray,
-        lam: float,
+        lam: float | np.ndarray,
         symbols: Sequence[str] | None = None,
     ) -> np.ndarray:
         X = _window(window_returns, 1)

@@ -23,6 +23,7 @@ against a one-year amortization. Our lam multiplies w'Sigma w directly, with no 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -30,8 +31,16 @@ import numpy as np
 
 from rwafolio.exceptions import ConfigError, OptimizationError
 from rwafolio.strategies.base import Decision, MarketView, Setup, Strategy
+from rwafolio.strategies.indexes import normalize_past, realized_path, resolve_indexes
 from rwafolio.strategies.schedules import resolve_schedules, schedule_matrix
-from rwafolio.strategies.threshold import apply_threshold, check_threshold
+from rwafolio.strategies.threshold import (
+    apply_threshold,
+    apply_utility_threshold,
+    check_threshold,
+)
+
+#: Returns in a realized-volatility class index (``class_indexes = {"crypto": "realized:BTC-USD"}``).
+REALIZED_WINDOW = 30
 
 CostMode = Literal["model", "blind"]
 
@@ -88,8 +97,33 @@ class DynamicLambdaStrategy(Strategy):
     bounds : mapping symbol -> (lo, hi) or None
         Per-asset weight bounds (default 0 and 1).
     cost_horizon : float or None, default None
-        Years over which a one-off cost is amortized against annualized R and Sigma; None means
-        the estimation window (``window / periods_per_year``).
+        Deprecated: use ``trade_aversion = 1 / (cost_horizon * periods_per_year)``. Years over
+        which a one-off cost is amortized against annualized R and Sigma.
+    mean_estimator : return estimator or None
+        Replaces the covariance estimator's mean (see :mod:`rwafolio.optimize.returns`:
+        ``BlackLitterman``, ``Equilibrium``, ``BayesStein``, ``JamesStein``, ``EWMAMean``,
+        ``ZeroMean``, ``SampleMean``); it sees the window, the covariance and the date's lam.
+        None keeps the estimator's own (sample) mean.
+    trade_aversion : float or None
+        gamma, the multiplier on the one-off cost against **per-period** utility
+        (cvxportfolio's convention): the optimizer maximizes
+        ``w'mu - lam w'cov w - gamma sum C_i |dw_i|`` per period, i.e. charges
+        ``gamma * periods_per_year * C_i`` against annualized R and Sigma. Exactly the same
+        problem as amortizing over ``cost_horizon = 1 / (gamma * periods_per_year)`` years;
+        gamma = 1 charges the whole cost against one period's return. Larger means fewer
+        trades. None (with ``cost_horizon`` None) amortizes over the window:
+        ``gamma = 1 / window``.
+    utility_threshold : float or None
+        kappa: trade only when the trade raises the model's utility (costs included) by more
+        than kappa, in annualized return units (see :mod:`rwafolio.strategies.threshold`).
+    class_indexes : mapping asset class -> source or [source, stress], or None
+        One volatility index per asset class (``"vix"`` or ``"realized:SYMBOL"``), each
+        normalized against its own past (:mod:`rwafolio.strategies.indexes`); each class gets
+        its own lam and stress level. The risk term becomes ``w' L^1/2 Sigma L^1/2 w`` with
+        ``L = diag(lam of each asset's class)``: each asset's variance is weighted by its
+        class's lam, a covariance by the geometric mean of the two lams; still a convex QP, and
+        the plain ``lam w'Sigma w`` when the lams are equal. None: one index (the panel's) for
+        every asset, the model's form.
     """
 
     def __init__(
@@ -106,6 +140,10 @@ class DynamicLambdaStrategy(Strategy):
         costs: CostMode = "model",
         bounds: Mapping[str, tuple[float, float]] | None = None,
         cost_horizon: float | None = None,
+        mean_estimator: Any = None,
+        trade_aversion: float | None = None,
+        utility_threshold: float | None = None,
+        class_indexes: Mapping[str, Any] | None = None,
     ) -> None:
         self.lam0 = lam0
         self.eta = eta
@@ -119,10 +157,37 @@ class DynamicLambdaStrategy(Strategy):
         self.costs = costs
         self.bounds = bounds
         self.cost_horizon = cost_horizon
+        self.mean_estimator = mean_estimator
+        self.trade_aversion = trade_aversion
+        self.utility_threshold = utility_threshold
+        self.class_indexes = class_indexes
 
     @property
     def warmup(self) -> int:  # type: ignore[override]
-        return int(self.window)
+        realized = any(
+            str(v if isinstance(v, str) else v[0]).startswith("realized:")
+            for v in (self.class_indexes or {}).values()
+        )
+        return max(int(self.window), REALIZED_WINDOW + 1 if realized else 0)
+
+    def _cost_years(self, periods_per_year: int) -> float | None:
+        """The amortization horizon in years the optimizer's costs use (None: the window)."""
+        if self.trade_aversion is not None:
+            if self.cost_horizon is not None:
+                raise ConfigError("give `trade_aversion` or `cost_horizon`, not both")
+            g = self.trade_aversion
+            if isinstance(g, bool) or not (np.isfinite(g) and g > 0):
+                raise ConfigError(f"`trade_aversion` must be a finite number > 0, got {g!r}")
+            return None
+        if self.cost_horizon is not None:
+            warnings.warn(
+                "`cost_horizon` is deprecated: use `trade_aversion = 1 / (cost_horizon * "
+                f"periods_per_year)` (here {1.0 / (self.cost_horizon * periods_per_year):.6g}); "
+                "a larger trade aversion means fewer trades",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+        return self.cost_horizon
 
     # ------------------------------------------------------------------ setup
     def prepare(self, setup: Setup) -> None:
@@ -192,17 +257,83 @@ class DynamicLambdaStrategy(Strategy):
         self.schedule_names_ = per_asset
         # Calendar-only part of the schedule (stress override is applied per date from the view).
         self.scheduled_ = schedule_matrix(setup.dates, setup.tradable, per_asset)
+        horizon = self._cost_years(setup.periods_per_year)
         self.opt_costs_ = optimizer_costs(
-            setup.costs, self.costs, self.cost_horizon, self.window, setup.periods_per_year
+            setup.costs, self.costs, horizon, self.window, setup.periods_per_year
         )
+        if self.trade_aversion is not None and self.costs != "blind":
+            # cvxportfolio's convention: gamma * C against per-period utility, i.e.
+            # gamma * periods_per_year * C against annualized R and Sigma.
+            self.opt_costs_ = (
+                np.asarray(setup.costs, dtype=float)
+                * float(self.trade_aversion)
+                * setup.periods_per_year
+            )
+        if self.utility_threshold is not None and not (
+            np.isfinite(self.utility_threshold) and self.utility_threshold >= 0
+        ):
+            raise ConfigError(
+                f"`utility_threshold` must be a finite number >= 0 or None, "
+                f"got {self.utility_threshold!r}"
+            )
+        self.indexes_ = (
+            None
+            if self.class_indexes is None
+            else resolve_indexes(
+                self.class_indexes, setup.symbols, setup.asset_classes, self.stress_vix
+            )
+        )
+        if self.indexes_ is not None and not setup.has_vix:
+            need = sorted(c for c, ci in self.indexes_.items() if ci.source == "vix")
+            if need:
+                raise ConfigError(f"`class_indexes` uses the panel's index for {need}; it has none")
+        self.class_of_ = np.array(setup.asset_classes)
+        self.levels_: tuple[int, dict[str, float]] = (-1, {})
         self.ppy_ = setup.periods_per_year
         self.last_w_: np.ndarray | None = None
 
     def may_trade(self, view: MarketView) -> np.ndarray:
         may = self.scheduled_[view.t].copy()
-        if self.stress_vix is not None and view.vix is not None and view.vix[-1] > self.stress_vix:
+        if self.indexes_ is not None:
+            levels = self.class_levels(view)
+            for cls, ci in self.indexes_.items():
+                if ci.stress is not None and levels[cls] > ci.stress:
+                    may |= view.tradable & (self.class_of_ == cls)
+        elif (
+            self.stress_vix is not None and view.vix is not None and view.vix[-1] > self.stress_vix
+        ):
             may |= view.tradable
         return may & view.tradable
+
+    def class_levels(self, view: MarketView) -> dict[str, float]:
+        """Each class's index at ``view.date`` in normalized points (past-only; cached per date)."""
+        if self.levels_[0] == view.t:
+            return self.levels_[1]
+        levels: dict[str, float] = {}
+        for cls, ci in (self.indexes_ or {}).items():
+            if ci.source == "vix":
+                path = np.asarray(view.vix, dtype=float)
+            else:
+                path = realized_path(view.returns[:, ci.column], REALIZED_WINDOW, self.ppy_)
+            levels[cls] = normalize_past(path)
+        self.levels_ = (view.t, levels)
+        return levels
+
+    def _risk_aversion(self, view: MarketView) -> tuple[float, np.ndarray | None, float]:
+        """(lam recorded, per-asset lam or None, index level recorded) at ``view.date``."""
+        vix = float(view.vix[-1]) if view.vix is not None else float("nan")
+        if self.indexes_ is not None:
+            levels = self.class_levels(view)
+            lam_c = {
+                c: float(self.rule_(v)) if np.isfinite(v) else np.nan for c, v in levels.items()
+            }
+            lam_vec = np.array([lam_c[c] for c in self.class_of_])
+            if not np.all(np.isfinite(lam_vec)):
+                raise OptimizationError(f"no index level for some class today: {levels}")
+            return float(lam_vec.mean()), lam_vec, vix
+        if self.smoothed_ and view.vix is not None:
+            return float(self.rule_.path(view.vix)[-1]), None, vix
+        return float(self.rule_(vix)), None, vix
 
     # ------------------------------------------------------------------ decide
     def decide(self, view: MarketView) -> Decision | None:
@@ -214,13 +345,20 @@ class DynamicLambdaStrategy(Strategy):
         held = np.asarray(view.weights, dtype=float)
         window = view.returns[-self.window :]
         mu, cov = self.estimator_.estimate(window)
+        lam, lam_vec, vix = self._risk_aversion(view)
+        if self.mean_estimator is not None:
+            aversion = lam if lam_vec is None else lam_vec
+            mu = np.asarray(
+                self.mean_estimator.estimate_mean(window, cov, aversion, view.symbols), dtype=float
+            )
         R = np.ascontiguousarray(mu * self.ppy_)
-        Sigma = np.ascontiguousarray(cov * self.ppy_)
-        vix = float(view.vix[-1]) if view.vix is not None else float("nan")
-        if self.smoothed_ and view.vix is not None:
-            lam = float(self.rule_.path(view.vix)[-1])
-        else:
-            lam = float(self.rule_(vix))
+        if lam_vec is None:
+            Sigma = np.ascontiguousarray(cov * self.ppy_)
+            lam_solve = lam
+        else:  # w' L^1/2 Sigma L^1/2 w with lam = 1 (see `class_indexes`)
+            d = np.sqrt(lam_vec)
+            Sigma = np.ascontiguousarray(d[:, None] * cov * d[None, :] * self.ppy_)
+            lam_solve = 1.0
         C = self.opt_costs_
 
         def bounds_for(frozen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -237,7 +375,7 @@ class DynamicLambdaStrategy(Strategy):
                     f"sum hi {hi.sum():.6f})"
                 )
             warm = self.last_w_ if self.last_w_ is not None else held
-            return solve_arrays(R, Sigma, C, held, lam, lo, hi, warm_start=warm)
+            return solve_arrays(R, Sigma, C, held, lam_solve, lo, hi, warm_start=warm)
 
         try:
             sol = run(~may)
@@ -275,6 +413,12 @@ class DynamicLambdaStrategy(Strategy):
                 proposed, held, may, self.threshold, "portfolio", view.symbols, resolve
             )
             fallback = f"per_asset hold infeasible ({exc}); portfolio rule used"
+        gain = float("nan")
+        if self.utility_threshold is not None:
+            target, held_back, gain = apply_utility_threshold(
+                target, held, R, Sigma, C, lam_solve, self.utility_threshold, view.symbols
+            )
+            skipped = [*skipped, *held_back]
         final = solutions[-1]
         if final.solver == "hold":
             # Every solver failed: the "hold" answer is a projection, not an optimum. No trade.
@@ -299,4 +443,7 @@ class DynamicLambdaStrategy(Strategy):
             skipped=tuple(skipped),
             mu=mu,
             cov=cov,
+            extra={"utility_gain": gain}
+            if lam_vec is None
+            else {"utility_gain": gain, "class_levels": dict(self.levels_[1])},
         )
