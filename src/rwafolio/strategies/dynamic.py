@@ -39,6 +39,19 @@ from rwafolio.strategies.threshold import (
     check_threshold,
 )
 
+#: The model's own parameters (:meth:`DynamicLambdaStrategy.model_preset`).
+MODEL_PRESET: dict[str, Any] = {
+    "lam0": 2.0,
+    "eta": 0.05,
+    "window": 30,
+    "threshold": 0.01,
+    "threshold_mode": "per_asset",
+    "mean_estimator": None,
+    "trade_aversion": None,
+    "utility_threshold": None,
+    "class_indexes": None,
+}
+
 #: Returns in a realized-volatility class index (``class_indexes = {"crypto": "realized:BTC-USD"}``).
 REALIZED_WINDOW = 30
 
@@ -161,6 +174,13 @@ class DynamicLambdaStrategy(Strategy):
         self.trade_aversion = trade_aversion
         self.utility_threshold = utility_threshold
         self.class_indexes = class_indexes
+
+    @classmethod
+    def model_preset(cls) -> DynamicLambdaStrategy:
+        """The model exactly as its source text writes it: the 30-period sample mean, lam0 = 2,
+        eta = 0.05 (one VIX for every asset), the 0.01 per-asset threshold, one-off costs
+        amortized over the window, no utility rule. Config: ``preset = "model"``."""
+        return cls(**MODEL_PRESET)
 
     @property
     def warmup(self) -> int:  # type: ignore[override]
