@@ -77,7 +77,7 @@ def test_fees_by_asset_sum_to_the_ledger(synthetic_run) -> None:
     res = synthetic_run
     fees = fees_by_asset(res)
     np.testing.assert_allclose(
-        fees.sum(axis=1).to_numpy(), res.costs.to_numpy(), rtol=1e-12, atol=1e-15
+        fees.sum(axis=1).to_numpy(), res.fees.to_numpy(), rtol=1e-12, atol=1e-15
     )
     br = cost_breakdown(res)
     total = sum(br["costs_by_class"].values())

@@ -130,7 +130,7 @@ def stats(result: BacktestResult, risk_free: float = 0.0) -> pd.Series:
     out.update(excess_ratios(r, cash_returns(result, risk_free)[0][sl], result.periods_per_year))
     n_years = max(r.shape[0], 1) / result.periods_per_year
     out["turnover_per_year"] = float(result.turnover.to_numpy()[sl].sum() / n_years)
-    out["costs_paid"] = float(1.0 - np.prod(1.0 - result.costs.to_numpy()[sl]))
+    out["costs_paid"] = float(1.0 - np.prod(1.0 - result.fees.to_numpy()[sl]))
     return pd.Series(out, name=result.name)[list(STAT_NAMES)]
 
 
@@ -156,9 +156,12 @@ def fees_by_asset(result: BacktestResult) -> pd.DataFrame:
 def cost_horizon_years(params: object, periods_per_year: int) -> float | None:
     """The years a strategy amortizes a one-off cost over, from its recorded parameters.
 
-    ``cost_horizon`` when set, else the estimation window (``window / periods_per_year``); None
-    for a strategy without a cost model (no ``window``)."""
+    ``1 / (trade_aversion * periods_per_year)`` with a trade aversion, ``cost_horizon`` when
+    set, else the estimation window (``window / periods_per_year``); None for a strategy without
+    a cost model (no ``window``)."""
     p = dict(params)  # type: ignore[call-overload]
+    if p.get("trade_aversion") is not None:
+        return 1.0 / (float(p["trade_aversion"]) * periods_per_year)
     if p.get("cost_horizon") is not None:
         return float(p["cost_horizon"])
     if p.get("window") is not None and "lam0" in p:
