@@ -137,6 +137,7 @@ def walk_forward(
     seed: int = 0,
     var: VarSettings | None = DEFAULT_VAR,
     progress: bool | None = None,
+    max_turnover: float | None = None,
 ) -> WalkForwardResult:
     """Walk-forward selection of ``strategy``'s parameters over ``grid`` (see module docstring).
 
@@ -171,6 +172,10 @@ def walk_forward(
         Rolling VaR along the stitched portfolio; None skips it.
     progress : bool or None
         Progress bar (None: on a terminal only, not in CI).
+    max_turnover : float or None
+        A mandate's cap on turnover (sum of |traded weight| per year): a point whose turnover
+        on the training window exceeds it is not eligible there (scored NaN, counted with the
+        failed points). None: no cap.
 
     Returns
     -------
@@ -185,6 +190,8 @@ def walk_forward(
         raise ConfigError(f"`min_train_periods` must be an int >= 2, got {min_train_periods!r}")
     if not isinstance(history, int) or history < 1:
         raise ConfigError(f"`history` must be an int >= 1, got {history!r}")
+    if max_turnover is not None and not (np.isfinite(max_turnover) and max_turnover > 0):
+        raise ConfigError(f"`max_turnover` must be a number > 0 or None, got {max_turnover!r}")
     if not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"`seed` must be a non-negative int, got {seed!r}")
     points = expand_grid(grid)
@@ -252,7 +259,11 @@ def walk_forward(
         for j in range(len(points)):
             o = outcomes.get(f"{prefix}/p{j}")
             if o is not None and o.ok:
-                s[j] = score(np.asarray(o.value["returns"]), ppy, metric_fn)
+                r = np.asarray(o.value["returns"])
+                years = max(r.shape[0], 1) / ppy
+                if max_turnover is not None and o.value["turnover"] / years > max_turnover:
+                    continue
+                s[j] = score(r, ppy, metric_fn)
         return s
 
     # ---- selection and stitching, fold by fold
