@@ -52,3 +52,14 @@ def test_keys_build_objects() -> None:
 def test_bad_keys_are_named(strategy: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         build_strategy(parse_config({"strategy": strategy}).strategy)
+
+
+def test_suite_shows_the_model_preset_beside_a_non_preset_strategy() -> None:
+    from rwafolio.strategies import benchmark_suite
+
+    strat = DynamicLambdaStrategy(trade_aversion=1.0, schedules={"rwa": "daily"})
+    suite = benchmark_suite(strat)
+    p = suite["model_preset"].get_params()
+    assert {k: p[k] for k in MODEL_PRESET} == MODEL_PRESET
+    assert p["schedules"] == {"rwa": "daily"}  # the run's own schedules are kept
+    assert "model_preset" not in benchmark_suite(DynamicLambdaStrategy.model_preset())
