@@ -123,7 +123,10 @@ def test_dynamic_strategy_is_feasible_and_optimal(mode: str) -> None:
 def test_decision_is_exactly_optimal_under_the_freeze() -> None:
     """Re-derive one decision by hand: estimates, lam, freeze, then check KKT independently."""
     panel = make_panel(n_days=80)
-    strat = DynamicLambdaStrategy(window=25, threshold_mode="none", stress_vix=None)
+    # The model preset: the hand derivation below uses the sample mean and window amortization.
+    strat = DynamicLambdaStrategy.model_preset().set_params(
+        window=25, threshold_mode="none", stress_vix=None
+    )
     res = run(strat, panel, execute=False)
     date = res.decisions.index[30]
     t = panel.dates.get_loc(date)

@@ -156,14 +156,14 @@ def fees_by_asset(result: BacktestResult) -> pd.DataFrame:
 def cost_horizon_years(params: object, periods_per_year: int) -> float | None:
     """The years a strategy amortizes a one-off cost over, from its recorded parameters.
 
-    ``1 / (trade_aversion * periods_per_year)`` with a trade aversion, ``cost_horizon`` when
-    set, else the estimation window (``window / periods_per_year``); None for a strategy without
+    ``cost_horizon`` when set (deprecated), ``1 / (trade_aversion * periods_per_year)`` with a
+    trade aversion, else the estimation window (``window / periods_per_year``); None for a strategy without
     a cost model (no ``window``)."""
     p = dict(params)  # type: ignore[call-overload]
-    if p.get("trade_aversion") is not None:
-        return 1.0 / (float(p["trade_aversion"]) * periods_per_year)
     if p.get("cost_horizon") is not None:
         return float(p["cost_horizon"])
+    if p.get("trade_aversion") is not None:
+        return 1.0 / (float(p["trade_aversion"]) * periods_per_year)
     if p.get("window") is not None and "lam0" in p:
         return float(p["window"]) / periods_per_year
     return None
