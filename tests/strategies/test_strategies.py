@@ -276,12 +276,17 @@ def test_stress_override_lets_rwa_trade_daily() -> None:
     calm = dataclasses.replace(panel, vix=panel.vix * 0 + 15.0)
     stressed = dataclasses.replace(panel, vix=panel.vix * 0 + 40.0)
     kw = {"window": 20, "threshold_mode": "none", "eta": 0.0}
-    a = run(DynamicLambdaStrategy(**kw), calm, execute=False)
-    b = run(DynamicLambdaStrategy(**kw), stressed, execute=False)
+    # The model preset: the defaults' utility rule would hold back most daily trades.
+    a = run(DynamicLambdaStrategy.model_preset().set_params(**kw), calm, execute=False)
+    b = run(DynamicLambdaStrategy.model_preset().set_params(**kw), stressed, execute=False)
     vnq_open = panel.tradable["VNQ"].to_numpy()[20:]
     assert a.targets["VNQ"].notna().sum() < 0.3 * vnq_open.sum()  # weekly
     assert b.targets["VNQ"].notna().sum() == vnq_open.sum()  # every open day
-    c = run(DynamicLambdaStrategy(**kw, stress_vix=None), stressed, execute=False)
+    c = run(
+        DynamicLambdaStrategy.model_preset().set_params(**kw, stress_vix=None),
+        stressed,
+        execute=False,
+    )
     assert c.targets["VNQ"].notna().sum() == a.targets["VNQ"].notna().sum()
 
 

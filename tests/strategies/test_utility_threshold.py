@@ -61,3 +61,13 @@ def test_gain_of_the_optimum_is_nonnegative() -> None:
     R, C, held = rng.normal(0.1, 0.2, 4), np.full(4, 0.01), np.full(4, 0.25)
     w = solve(R, S, C, held, 2.0).weights
     assert utility_gain(w, held, R, S, C, 2.0) >= -1e-12
+
+
+def test_entry_from_cash_always_trades() -> None:
+    """Cash is outside the budget constraint: the first trade is not held back."""
+    R, S, C = np.array([0.01, 0.02]), np.eye(2) * 0.04, np.array([5.0, 5.0])
+    held = np.zeros(2)
+    target = np.array([0.5, 0.5])
+    out, skipped, gain = apply_utility_threshold(target, held, R, S, C, 2.0, 0.01, ["a", "b"])
+    assert gain < 0.01 and skipped == []
+    np.testing.assert_array_equal(out, target)

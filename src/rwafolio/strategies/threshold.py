@@ -18,6 +18,8 @@ rule (targets where it trades, the held weight elsewhere) and U the optimizer's 
 costs included (``U(w) = w'R - lam w'Sigma w - sum C_i |w_i - held_i|``, annualized with the
 optimizer's amortized C), the trade happens only if ``U(w) - U(held) > kappa``. U(held) pays no
 cost, so the gain is net of the trade's cost. ``kappa`` is in the units of U (annualized return).
+The rule applies to a fully invested book: the entry from cash (``sum(held) < 1``, which the
+budget constraint does not allow) always trades.
 """
 
 from __future__ import annotations
@@ -155,7 +157,8 @@ def apply_utility_threshold(
     Returns
     -------
     target : ndarray of shape (n_assets,)
-        ``target`` unchanged, or all NaN when the gain is <= ``level``.
+        ``target`` unchanged, or all NaN when the gain is <= ``level`` and ``held`` is fully
+        invested.
     skipped : list of (symbol, proposed change, reason)
     gain : float
         ``U(w) - U(held)``.
@@ -165,7 +168,7 @@ def apply_utility_threshold(
         return target, [], 0.0
     w = np.where(trade, target, held)
     gain = utility_gain(w, held, R, Sigma, C, lam)
-    if gain > level:
+    if gain > level or abs(float(held.sum()) - 1.0) > 1e-6:
         return target, [], gain
     reason = f"utility: gain {gain:.3g} <= {level:g}"
     skipped = [
