@@ -97,6 +97,6 @@ def test_holding_period_against_cost_horizon(synthetic_run) -> None:
     assert br["holding_period_years"] == pytest.approx(
         2 / stats(synthetic_run)["turnover_per_year"]
     )
-    assert br["cost_horizon_years"] == pytest.approx(1 / 365)  # trade aversion 1, daily
-    preset = run(DynamicLambdaStrategy.model_preset(), synthetic_run.panel, progress=False)
-    assert cost_breakdown(preset)["cost_horizon_years"] == pytest.approx(30 / 365)  # the window
+    assert br["cost_horizon_years"] == pytest.approx(30 / 365)  # the window
+    gamma1 = run(DynamicLambdaStrategy(trade_aversion=1.0), synthetic_run.panel, progress=False)
+    assert cost_breakdown(gamma1)["cost_horizon_years"] == pytest.approx(1 / 365)  # one day

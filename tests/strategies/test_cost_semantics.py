@@ -37,7 +37,7 @@ def test_cost_horizon_warns_and_conflicts() -> None:
     with pytest.warns(DeprecationWarning, match="trade_aversion"):
         run(DynamicLambdaStrategy(cost_horizon=0.1), panel, progress=False, execute=False)
     with pytest.raises(ConfigError, match="not both"):
-        DynamicLambdaStrategy(cost_horizon=0.1, trade_aversion=0.5).prepare(_setup(panel))
+        DynamicLambdaStrategy(cost_horizon=0.1, trade_aversion=1.0).prepare(_setup(panel))
     with pytest.raises(ConfigError, match="trade_aversion"):
         DynamicLambdaStrategy(trade_aversion=0.0).prepare(_setup(panel))
 

@@ -150,14 +150,26 @@ def test_decision_is_exactly_optimal_under_the_freeze() -> None:
     assert kkt_residual(w, R, Sigma, strat.opt_costs_, held, lam, lo, hi) <= 1e-7
 
 
-def test_risk_falls_when_vix_rises() -> None:
-    """Same returns, two VIX paths: the high-VIX run holds a less risky book."""
+@pytest.mark.parametrize("mean", ["model", "fixed_lam_prior"])
+def test_risk_falls_when_vix_rises(mean: str) -> None:
+    """Same returns, two VIX paths: the high-VIX run holds a less risky book.
+
+    For the model's sample mean, and for a Black-Litterman prior priced at a fixed lam (a prior
+    priced at the decision's own lam, the default, moves with lam and leaves only the window's
+    tilt to shrink)."""
+    from rwafolio.optimize.returns import BlackLitterman
+
     panel = make_panel(n_days=200, seed=5)
-    calm = run(DynamicLambdaStrategy(threshold_mode="none"), panel, execute=False)
+    est = None if mean == "model" else BlackLitterman(prior_obs=365.0, lam=4.0)
+    strat = DynamicLambdaStrategy.model_preset().set_params(
+        threshold_mode="none", mean_estimator=est
+    )
+    calm = run(strat, panel, execute=False)
+    import copy
     import dataclasses
 
     stressed_panel = dataclasses.replace(panel, vix=panel.vix * 4)
-    stressed = run(DynamicLambdaStrategy(threshold_mode="none"), stressed_panel, execute=False)
+    stressed = run(copy.deepcopy(strat), stressed_panel, execute=False)
     rets = panel.returns().to_numpy()
 
     def realized_var(res):  # type: ignore[no-untyped-def]
@@ -258,7 +270,9 @@ def test_hold_fallback_does_not_trade(monkeypatch) -> None:  # type: ignore[no-u
 def test_infeasible_hold_under_caps_falls_back_without_killing_the_run() -> None:
     panel = make_panel(n_days=200, seed=0)
     caps = {"BTC-USD": (0.0, 0.4), "ETH-USD": (0.0, 0.4), "VNQ": (0.0, 0.4)}
-    res = run(DynamicLambdaStrategy(window=20, bounds=caps, threshold=0.01), panel, execute=False)
+    # The model preset trades daily, so drifted books hit the caps (the defaults rarely trade).
+    strat = DynamicLambdaStrategy.model_preset().set_params(window=20, bounds=caps)
+    res = run(strat, panel, execute=False)
     assert len(res.decisions) == 200 - 20
     reasons = res.decisions["fallback_reason"]
     assert reasons.str.contains("portfolio rule used").any()  # the per-asset hold was infeasible

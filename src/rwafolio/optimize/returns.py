@@ -160,9 +160,15 @@ class Equilibrium:
     ----------
     reference : mapping symbol -> weight, sequence of shape (n,), or None
         The strategic mix the market is assumed to hold; None is equal weight.
+    lam : float or None
+        The risk aversion the reference is priced at. None: the decision's own lam, so lam
+        cancels and the prior alone always gives ``w_ref``. A fixed lam (e.g. the dynamic rule
+        at the VIX's long-run level) keeps the dynamic lam's effect: when lam_t rises above it,
+        the optimizer holds less risk than the reference.
     """
 
     reference: Mapping[str, float] | Sequence[float] | None = None
+    lam: float | None = None
 
     def estimate_mean(
         self,
@@ -173,7 +179,7 @@ class Equilibrium:
     ) -> np.ndarray:
         n = _window(window_returns, 1).shape[1]
         w = reference_weights(self.reference, n, symbols)
-        lam_a = np.asarray(lam, dtype=float)
+        lam_a = np.asarray(lam if self.lam is None else self.lam, dtype=float)
         if lam_a.shape not in ((), (n,)) or not np.all(np.isfinite(lam_a)) or np.any(lam_a < 0):
             raise ConfigError(f"`lam` must be finite >= 0, a float or one per asset, got {lam!r}")
         if lam_a.ndim == 0:
@@ -196,11 +202,13 @@ class BlackLitterman:
 
     which needs no inverse (so a zero-variance stablecoin is fine). ``prior_obs`` is the prior's
     weight in observations of the window's period: 365 daily observations on an all-days calendar
-    say the prior is worth a year of data; 0 gives the window mean.
+    say the prior is worth a year of data; 0 gives the window mean. ``reference`` and ``lam`` as
+    in :class:`Equilibrium`.
     """
 
     prior_obs: float = 365.0
     reference: Mapping[str, float] | Sequence[float] | None = None
+    lam: float | None = None
 
     def estimate_mean(
         self,
@@ -213,7 +221,7 @@ class BlackLitterman:
             raise ConfigError(f"`prior_obs` must be a finite number >= 0, got {self.prior_obs!r}")
         X = _window(window_returns, 1)
         T = X.shape[0]
-        pi = Equilibrium(self.reference).estimate_mean(X, cov, lam, symbols)
+        pi = Equilibrium(self.reference, self.lam).estimate_mean(X, cov, lam, symbols)
         return (self.prior_obs * pi + T * X.mean(axis=0)) / (self.prior_obs + T)
 
 

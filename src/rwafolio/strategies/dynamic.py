@@ -27,7 +27,8 @@ aversion gamma (cvxportfolio's convention: gamma * C_i against per-period utilit
 charges C^opt_i = gamma * periods_per_year * C_i against annualized utility: exactly the old
 amortization over ``cost_horizon = 1 / (gamma * periods_per_year)`` years (deprecated). Larger
 gamma, fewer trades; gamma = 1 charges a trade's whole cost against one period's return. Without
-either, costs are amortized over the estimation window (gamma = 1 / window, the model preset). Our lam multiplies w'Sigma w directly, with no 1/2 (PyPortfolioOpt uses 1/2).
+either, costs are amortized over the estimation window (gamma = 1 / window: the default and
+the model preset). Our lam multiplies w'Sigma w directly, with no 1/2 (PyPortfolioOpt uses 1/2).
 """
 
 from __future__ import annotations
@@ -63,11 +64,11 @@ __all__ = [
 
 #: Defaults chosen out of sample by ``examples/defaults_study.py`` (walk-forward on the real
 #: 2018-2024 data, in-sample Sharpe under a 12x/yr turnover mandate): a Black-Litterman mean
-#: (equal-weight equilibrium prior worth 365 observations, the 30-period window mean as the view),
-#: trade aversion 1 and the utility rule at 0.01 beside the 0.01 weight band.
+#: (equal-weight equilibrium prior worth 365 observations, the 30-period window mean as the view)
+#: with the window's amortization (trade aversion 1 / window) and the 0.01 weight band alone.
 DEFAULT_MEAN = BlackLitterman(prior_obs=365.0)
-DEFAULT_TRADE_AVERSION = 1.0
-DEFAULT_UTILITY_THRESHOLD = 0.01
+DEFAULT_TRADE_AVERSION: float | None = None
+DEFAULT_UTILITY_THRESHOLD: float | None = None
 
 #: The model's own parameters (:meth:`DynamicLambdaStrategy.model_preset`).
 MODEL_PRESET: dict[str, Any] = {
@@ -139,14 +140,14 @@ class DynamicLambdaStrategy(Strategy):
         Per-asset weight bounds (default 0 and 1).
     cost_horizon : float or None, default None
         Deprecated: use ``trade_aversion = 1 / (cost_horizon * periods_per_year)``. Years over
-        which a one-off cost is amortized against annualized R and Sigma; when given it replaces
-        the default trade aversion (a non-default ``trade_aversion`` with it is an error).
+        which a one-off cost is amortized against annualized R and Sigma (with
+        ``trade_aversion`` it is an error).
     mean_estimator : return estimator or None, default ``BlackLitterman(prior_obs=365)``
         Replaces the covariance estimator's mean (see :mod:`rwafolio.optimize.returns`:
         ``BlackLitterman``, ``Equilibrium``, ``BayesStein``, ``JamesStein``, ``EWMAMean``,
         ``ZeroMean``, ``SampleMean``); it sees the window, the covariance and the date's lam.
         None keeps the estimator's own (sample) mean.
-    trade_aversion : float or None, default 1.0
+    trade_aversion : float or None, default None
         gamma, the multiplier on the one-off cost against **per-period** utility
         (cvxportfolio's convention): the optimizer maximizes
         ``w'mu - lam w'cov w - gamma sum C_i |dw_i|`` per period, i.e. charges
@@ -155,7 +156,7 @@ class DynamicLambdaStrategy(Strategy):
         gamma = 1 charges the whole cost against one period's return. Larger means fewer
         trades. None (with ``cost_horizon`` None) amortizes over the window:
         ``gamma = 1 / window``.
-    utility_threshold : float or None, default 0.01
+    utility_threshold : float or None, default None
         kappa: trade only when the trade raises the model's utility (costs included) by more
         than kappa, in annualized return units (see :mod:`rwafolio.strategies.threshold`).
     class_indexes : mapping asset class -> source or [source, stress], or None
@@ -242,7 +243,7 @@ class DynamicLambdaStrategy(Strategy):
         check_threshold(self.threshold, self.threshold_mode)
         g = self.trade_aversion
         if g is not None:
-            if self.cost_horizon is not None and g != DEFAULT_TRADE_AVERSION:
+            if self.cost_horizon is not None:
                 raise ConfigError("give `trade_aversion` or `cost_horizon`, not both")
             if isinstance(g, bool) or not (np.isfinite(g) and g > 0):
                 raise ConfigError(f"`trade_aversion` must be a finite number > 0, got {g!r}")
@@ -322,8 +323,7 @@ class DynamicLambdaStrategy(Strategy):
             self.cost_horizon,
             self.window,
             setup.periods_per_year,
-            # the deprecated `cost_horizon`, when given, replaces the default trade aversion
-            trade_aversion=self.trade_aversion if self.cost_horizon is None else None,
+            trade_aversion=self.trade_aversion,
         )
         self.indexes_ = (
             None
