@@ -25,8 +25,8 @@ from rwafolio.optimize._checks import OK, PSD_TOL, check_problem_nb, psd_ok_nb
 
 __all__ = [
     "FactorCovariance",
-    "check_psd",
     "ProblemArrays",
+    "check_psd",
     "kkt_residual",
     "objective",
     "project_feasible",
@@ -129,8 +129,9 @@ def fast_arrays(
     warm = _NO_WARM if warm_start is None else warm_start
     lam_f = float(lam)
     S = np.empty((n, n))
+    kernel: Any = check_problem_nb  # one float64 signature; numba refuses other types
     try:
-        code = check_problem_nb(R, Sigma, costs, w_prev, lam_f, lov, hiv, warm, sym_tol, psd_tol, S)
+        code = kernel(R, Sigma, costs, w_prev, lam_f, lov, hiv, warm, sym_tol, psd_tol, S)
     except (TypeError, ValueError):  # not float64 C-contiguous arrays
         return None
     if code != OK:

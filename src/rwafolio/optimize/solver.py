@@ -215,10 +215,10 @@ def solve(
     if fast is not None:  # plain float64 arrays, all checks passed in one compiled pass
         return solve_arrays(
             *fast,
-            warm_start=warm_start,
+            warm_start=warm_start,  # type: ignore[arg-type]
             tol=float(tol),
             max_iter=int(max_iter),
-            method=method,  # type: ignore[arg-type]
+            method=method,
         )
     labels = _labels(R, Sigma, costs, w_prev, lo, hi, warm_start)
     prob = validate_problem(R, Sigma, costs, w_prev, lam, lo, hi)
