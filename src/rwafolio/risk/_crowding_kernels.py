@@ -219,6 +219,83 @@ def port_step_nb(
 
 
 @njit(cache=True, nogil=True)
+def _agent_day_nb(
+    a: int,
+    rc: np.ndarray,
+    agents: Agents,
+    costs: np.ndarray,
+    wk: np.ndarray,
+    rk: np.ndarray,
+    sk: np.ndarray,
+    vk: np.ndarray,
+    trades: np.ndarray,
+    norms: np.ndarray,
+    turnover: float,
+) -> tuple[float, float]:
+    """Agent ``a``'s day (step 4 of the module docstring), updating its rows of the state arrays
+    in place; returns ``turnover`` plus its trades' turnover (added term by term, as the running
+    total always was) and 1.0 if its solve was not optimal (else 0.0)."""
+    n = rc.shape[0]
+    decay, ppy = agents.decay, agents.ppy
+    gp = 0.0
+    for i in range(n):
+        gp += wk[a, i] * rc[i]
+    vk[a] *= 1.0 + gp
+    for i in range(n):
+        wk[a, i] = wk[a, i] * (1.0 + rc[i]) / (1.0 + gp)
+        rk[a, i] = decay * rk[a, i] + (1.0 - decay) * ppy * rc[i]
+        for j in range(n):
+            sk[a, i, j] = decay * sk[a, i, j] + (1.0 - decay) * ppy * rc[i] * rc[j]
+    var = 0.0
+    for i in range(n):
+        for j in range(n):
+            var += agents.vix_w[i] * sk[a, i, j] * agents.vix_w[j]
+    lam_t = agents.lam[a] * (1.0 + agents.eta * 100.0 * np.sqrt(max(var, 0.0)))
+    prev = wk[a].copy()
+    lo = np.zeros(n)
+    hi = np.ones(n)
+    wn, _it, status = solve_nb(
+        rk[a], sk[a], costs, prev, lam_t, lo, hi, prev, agents.tol, agents.max_iter
+    )
+    failed = 0.0
+    if status != 0:
+        failed = 1.0
+        wn = prev
+    tc = 0.0
+    nrm = 0.0
+    for i in range(n):
+        d = wn[i] - prev[i]
+        trades[a, i] = d
+        tc += costs[i] * abs(d)
+        nrm += d * d
+        turnover += abs(d)
+        wk[a, i] = wn[i]
+    norms[a] = np.sqrt(nrm)
+    vk[a] *= 1.0 - tc
+    return turnover, failed
+
+
+@njit(cache=True, nogil=True)
+def _cosines_nb(trades: np.ndarray, norms: np.ndarray) -> tuple[float, float]:
+    """Sum and count of the pairwise cosine similarities of the agents' trades that day."""
+    total = 0.0
+    count = 0.0
+    k = trades.shape[0]
+    for a in range(k):
+        if norms[a] <= 1e-12:
+            continue
+        for b in range(a + 1, k):
+            if norms[b] <= 1e-12:
+                continue
+            dot = 0.0
+            for i in range(trades.shape[1]):
+                dot += trades[a, i] * trades[b, i]
+            total += dot / (norms[a] * norms[b])
+            count += 1.0
+    return total, count
+
+
+@njit(cache=True, nogil=True)
 def crowding_paths_nb(draws: Draws, book: Book, agents: Agents, out: Outcomes) -> None:
     """Simulate a block of scenarios with and without the agents (in place).
 
@@ -232,16 +309,14 @@ def crowding_paths_nb(draws: Draws, book: Book, agents: Agents, out: Outcomes) -
     """
     z, factor, mu, scale, hist, idx = draws
     w, costs, horizon, every, additive = book
-    lam, shares, r0, s0, w0, alpha, ppy, decay, eta, vix_w, tol, max_iter = agents
+    shares, r0, s0, w0, alpha = agents.shares, agents.r0, agents.s0, agents.w0, agents.alpha
     n = w.shape[0]
     k_fac = factor.shape[1]
-    n_agents = lam.shape[0]
+    n_agents = shares.shape[0]
     n_scen = out.base_outcome.shape[0]
     boot = idx.shape[0] > 0
     scaled = scale.shape[0] > 0
     w_cash = 1.0 - np.sum(w)
-    lo = np.zeros(n)
-    hi = np.ones(n)
     x = np.empty(n)
     rc = np.empty(n)
     imp = np.empty(n)
@@ -296,51 +371,15 @@ def crowding_paths_nb(draws: Draws, book: Book, agents: Agents, out: Outcomes) -
             for i in range(n):
                 flow[i] = 0.0
             for a in range(n_agents):
-                gp = 0.0
-                for i in range(n):
-                    gp += wk[a, i] * rc[i]
-                vk[a] *= 1.0 + gp
-                for i in range(n):
-                    wk[a, i] = wk[a, i] * (1.0 + rc[i]) / (1.0 + gp)
-                    rk[a, i] = decay * rk[a, i] + (1.0 - decay) * ppy * rc[i]
-                    for j in range(n):
-                        sk[a, i, j] = decay * sk[a, i, j] + (1.0 - decay) * ppy * rc[i] * rc[j]
-                var = 0.0
-                for i in range(n):
-                    for j in range(n):
-                        var += vix_w[i] * sk[a, i, j] * vix_w[j]
-                lam_t = lam[a] * (1.0 + eta * 100.0 * np.sqrt(max(var, 0.0)))
-                prev = wk[a].copy()
-                wn, _it, status = solve_nb(
-                    rk[a], sk[a], costs, prev, lam_t, lo, hi, prev, tol, max_iter
+                turnover, failed = _agent_day_nb(
+                    a, rc, agents, costs, wk, rk, sk, vk, trades, norms, turnover
                 )
-                if status != 0:
-                    fails += 1.0
-                    wn = prev
-                tc = 0.0
-                nrm = 0.0
-                for i in range(n):
-                    d = wn[i] - prev[i]
-                    trades[a, i] = d
-                    tc += costs[i] * abs(d)
-                    nrm += d * d
-                    turnover += abs(d)
-                    wk[a, i] = wn[i]
-                norms[a] = np.sqrt(nrm)
-                vk[a] *= 1.0 - tc
+                fails += failed
                 for i in range(n):
                     flow[i] += shares[a] * vk[a] * trades[a, i]
-            for a in range(n_agents):
-                if norms[a] <= 1e-12:
-                    continue
-                for b in range(a + 1, n_agents):
-                    if norms[b] <= 1e-12:
-                        continue
-                    dot = 0.0
-                    for i in range(n):
-                        dot += trades[a, i] * trades[b, i]
-                    cos_sum += dot / (norms[a] * norms[b])
-                    cos_cnt += 1.0
+            day_sum, day_cnt = _cosines_nb(trades, norms)
+            cos_sum += day_sum
+            cos_cnt += day_cnt
             for i in range(n):
                 imp[i] = max(alpha[i] * flow[i], -0.99)
         out.base_outcome[m] = stb[6] - 1.0
