@@ -44,6 +44,7 @@ import pandas as pd
 
 from rwafolio.exceptions import ConfigError, DataError, OptimizationError, describe
 from rwafolio.optimize import solve_nb
+from rwafolio.optimize.risk_aversion import DEFAULT_ETA, DEFAULT_LAM0
 from rwafolio.risk._crowding_kernels import Agents, Book, Draws, Outcomes, crowding_paths_nb
 from rwafolio.risk.forecast import (
     RiskForecast,
@@ -73,9 +74,9 @@ class CrowdingConfig:
     """Agents and liquidity of the crowding simulation (see the module docstring)."""
 
     n_agents: int = 10
-    lam_median: float = 2.0
+    lam_median: float = DEFAULT_LAM0
     lam_sigma: float = 0.5
-    eta: float = 0.05
+    eta: float = DEFAULT_ETA
     mu_noise: float = 0.25
     vol_noise: float = 0.10
     decay: float = 0.94

@@ -40,6 +40,7 @@ from rwafolio.backtest.result import BacktestResult
 from rwafolio.backtest.stats import performance
 from rwafolio.exceptions import ConfigError
 from rwafolio.loaders.panel import Panel
+from rwafolio.optimize.risk_aversion import DEFAULT_LAM0
 from rwafolio.strategies.base import Decision, MarketView, Strategy
 from rwafolio.walkforward.assess import compare_with_hindsight, forecast_var
 from rwafolio.walkforward.cache import TaskCache, digest, panel_fingerprint, task_seed
@@ -129,7 +130,7 @@ def walk_forward(
     gap: str = "0D",
     plan: SplitPlan | None = None,
     metric: str | MetricFn = "sharpe",
-    utility_lam: float = 2.0,
+    utility_lam: float = DEFAULT_LAM0,
     tie_tol: float = 1e-12,
     min_train_periods: int = 30,
     history: int = 40,
