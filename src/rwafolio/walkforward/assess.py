@@ -12,7 +12,7 @@ import pandas as pd
 
 from rwafolio.backtest.result import BacktestResult
 from rwafolio.backtest.stats import STAT_NAMES
-from rwafolio.walkforward.cache import task_seed
+from rwafolio.tasks.cache import task_seed
 from rwafolio.walkforward.result import VarSettings
 from rwafolio.walkforward.splits import SplitPlan
 from rwafolio.walkforward.sweep import MetricFn, score

@@ -42,9 +42,9 @@ from rwafolio.exceptions import ConfigError
 from rwafolio.loaders.panel import Panel
 from rwafolio.optimize.risk_aversion import DEFAULT_LAM0
 from rwafolio.strategies.base import Decision, MarketView, Strategy
+from rwafolio.tasks.cache import TaskCache, digest, panel_fingerprint, task_seed
+from rwafolio.tasks.executors import Executor, Task, TaskOutcome, resolve_executor, run_tasks
 from rwafolio.walkforward.assess import compare_with_hindsight, forecast_var
-from rwafolio.walkforward.cache import TaskCache, digest, panel_fingerprint, task_seed
-from rwafolio.walkforward.executors import Executor, Task, TaskOutcome, resolve_executor, run_tasks
 from rwafolio.walkforward.result import FoldResult, FoldStatus, VarSettings, WalkForwardResult
 from rwafolio.walkforward.splits import SplitMode, SplitPlan, make_splits
 from rwafolio.walkforward.sweep import (
