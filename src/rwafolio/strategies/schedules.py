@@ -89,15 +89,13 @@ def schedule_matrix(
     dates: pd.DatetimeIndex,
     tradable: np.ndarray,
     per_asset: Sequence[str],
-    vix: np.ndarray | None = None,
-    stress_vix: float | None = None,
 ) -> np.ndarray:
-    """May-trade mask of shape (n_dates, n_assets): schedule AND open, or open under stress."""
+    """Calendar part of the may-trade mask, shape (n_dates, n_assets): schedule AND open.
+
+    The stress override (every open asset may trade when the index is above a level) depends on
+    the index the strategy sees at each date, so it is applied there, once
+    (:meth:`rwafolio.strategies.DynamicLambdaStrategy.may_trade`), not here."""
     tradable = np.asarray(tradable, dtype=bool)
-    out = np.column_stack(
+    return np.column_stack(
         [schedule_mask(dates, tradable[:, j], s) for j, s in enumerate(per_asset)]
     )
-    if stress_vix is not None and vix is not None:
-        stressed = np.asarray(vix, dtype=float) > stress_vix
-        out |= tradable & stressed[:, None]
-    return out
