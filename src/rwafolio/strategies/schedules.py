@@ -11,8 +11,9 @@ whether a market is open today is not future information). Names:
 - ``"never"``: the asset is held as it drifts.
 
 A stress override lets every open asset trade on any date whose volatility index is above a level
-(the model: more frequent updates when the VIX exceeds 25). The override reads the index at the
-decision date itself, which is known at that close.
+(the model: more frequent updates when the VIX exceeds 25). The strategy applies it
+(:meth:`rwafolio.strategies.DynamicLambdaStrategy.may_trade`) with the last index level its view
+holds: the decision date's close, or an earlier one under a signal lag.
 """
 
 from __future__ import annotations
