@@ -462,7 +462,7 @@ class DynamicLambdaStrategy(Strategy):
         solutions = [sol]
 
         def resolve(frozen: np.ndarray) -> np.ndarray:
-            s = prob.frozen(frozen).solve(warm)
+            s = prob.solve(warm, frozen=frozen)
             solutions.append(s)
             return np.asarray(s.weights, dtype=float)
 
