@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from rwafolio.cli import main
+from rwafolio.config import parse_config
+from rwafolio.exceptions import ConfigError
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -153,6 +155,14 @@ def test_demo_creates_the_output_folder(tmp_path: Path) -> None:
     out = tmp_path / "new" / "folder" / "demo.html"
     assert main(["demo", "--out", str(out), "--no-risk"]) == 0
     assert out.is_file()
+
+
+def test_strategy_cost_mode_and_its_old_name() -> None:
+    """``cost_mode`` is the strategy's optimizer mode; the old key ``costs`` still reads as it."""
+    assert parse_config({"strategy": {"cost_mode": "blind"}}).strategy["cost_mode"] == "blind"
+    assert parse_config({"strategy": {"costs": "blind"}}).strategy == {"cost_mode": "blind"}
+    with pytest.raises(ConfigError, match="cost_mode"):
+        parse_config({"strategy": {"costs": "blind", "cost_mode": "model"}})
 
 
 def test_var_crowding_defines_the_share_and_names_its_book(capsys) -> None:  # type: ignore[no-untyped-def]

@@ -31,11 +31,9 @@ def test_all_names_exist_and_are_public(name: str) -> None:
 
 
 def test_dead_code_is_gone() -> None:
-    from rwafolio.strategies import Decision
     from rwafolio.universe import Universe
 
     assert not hasattr(Universe, "with_costs")
-    assert "extra" not in Decision.__dataclass_fields__
     import rwafolio.optimize.sensitivity as sens
     import rwafolio.risk._kernels as rk
 

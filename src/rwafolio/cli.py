@@ -224,7 +224,14 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     """Backtest the strategy and its benchmarks, print, forecast, render (demo and backtest)."""
-    from rwafolio.pipeline import RiskOptions, add_risk, add_walkforward, run_suite, write_outputs
+    from rwafolio.pipeline import (
+        RiskOptions,
+        add_risk,
+        add_walkforward,
+        run_suite,
+        write_outputs,
+        write_summary,
+    )
 
     config = _config(args)
     seed = DEFAULT_SEED if args.seed is None else args.seed
@@ -264,6 +271,8 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     if saved is not None:
         print(f"run saved: {saved}")
     print(f"report: {path}")
+    if getattr(args, "json", None):
+        print(f"summary: {write_summary(suite, args.json)}")
     return 0
 
 
@@ -493,6 +502,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(p)
     _add_strategy_args(p)
     p.add_argument("--out", default="out/backtest.html", help="HTML report path")
+    p.add_argument("--json", default=None, metavar="PATH",
+                   help="also write the summary as JSON (schema in the README; default: none)")  # fmt: skip
     _risk_opts(p)
     p.set_defaults(func=cmd_backtest)
 

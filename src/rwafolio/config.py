@@ -15,8 +15,17 @@ value is type-checked here (a :class:`~rwafolio.exceptions.ConfigError` naming t
     threshold = 0.01
     threshold_mode = "per_asset"  # "per_asset" | "portfolio" | "none"
     stress_vix = 25.0       # or false to disable the stress override
-    cost_horizon = 1.0      # years over which a one-off cost is amortized
-    costs = "model"         # "model" | "blind"
+    cost_horizon = 1.0      # deprecated: trade_aversion = 1 / (cost_horizon * periods a year)
+    cost_mode = "model"     # "model" | "blind" (the key `costs` is read as cost_mode too)
+    preset = "model"        # start from the model's own parameters (other keys override)
+    mean_estimator = "black_litterman"  # "sample" | "zero" | "ewma" | "equilibrium" |
+                            # "black_litterman" | "james_stein" | "bayes_stein"
+    prior_obs = 365.0       # Black-Litterman prior weight, in observations
+    trade_aversion = 1.0    # gamma on one-off costs against per-period utility
+    utility_threshold = 0.01  # trade only if U gains more than this (annualized)
+    [strategy.class_indexes]  # one volatility index per asset class
+    crypto = "realized:BTC-USD"
+    rwa = "vix"
     [strategy.schedules]    # by asset class or symbol
     crypto = "daily"
     rwa = "weekly"
@@ -60,10 +69,12 @@ from rwafolio.utils.validation import check_choice, check_int, check_number
 
 __all__ = [
     "ESTIMATORS",
+    "MEAN_ESTIMATORS",
     "STRATEGIES",
     "GridSpec",
     "RunConfig",
     "build_estimator",
+    "build_mean_estimator",
     "load_config",
     "load_grid",
     "parse_config",
@@ -77,8 +88,12 @@ STRATEGIES: Mapping[str, str] = {
     "equal_weight": "EqualWeight",
     "buy_and_hold": "BuyAndHold",
 }
-#: Estimator names of ``[strategy].estimator``.
+#: Estimator names of ``[strategy].estimator`` (the covariance and its mean).
 ESTIMATORS: tuple[str, ...] = ("sample", "ewma", "ledoit_wolf")
+#: Names of ``[strategy].mean_estimator`` (the expected-return estimator).
+MEAN_ESTIMATORS: tuple[str, ...] = (
+    "sample", "zero", "ewma", "equilibrium", "black_litterman", "james_stein", "bayes_stein",
+)  # fmt: skip
 _TABLES = ("strategy", "costs", "data", "risk", "grid", "walkforward")
 _DATA_KEYS: Mapping[str, tuple[str, ...]] = {
     "policy": ("all_days", "exchange_days"),
@@ -126,6 +141,14 @@ def _bounds(value: Any, where: str) -> dict[str, tuple[float, float]]:
     return parsed
 
 
+def _class_indexes(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"config {where} must be a table of class = source or [source, stress], got {value!r}"
+        )
+    return dict(value)
+
+
 def _weights(value: Any, where: str) -> dict[str, float]:
     if not isinstance(value, dict):
         raise ConfigError(f"config {where} must be a table of symbol = weight, got {value!r}")
@@ -145,7 +168,14 @@ _STRATEGY_KEYS: Mapping[str, Callable[[Any, str], Any]] = {
     "threshold_mode": _choice(("per_asset", "portfolio", "none")),
     "stress_vix": _optional_number,
     "cost_horizon": _number,
-    "costs": _choice(("model", "blind")),
+    "cost_mode": _choice(("model", "blind")),
+    "costs": _choice(("model", "blind")),  # the old name of cost_mode
+    "preset": _choice(("model", "default")),
+    "mean_estimator": _choice(MEAN_ESTIMATORS),
+    "prior_obs": _number,
+    "trade_aversion": _number,
+    "utility_threshold": _number,
+    "class_indexes": _class_indexes,
     "schedules": _schedules,
     "bounds": _bounds,
     "weights": _weights,
@@ -176,7 +206,36 @@ def _check_strategy(table: Any, where: str) -> dict[str, Any]:
     bad = sorted(set(table) - set(_STRATEGY_KEYS))
     if bad:
         raise ConfigError(f"config {where}: unknown key(s) {bad}; known: {sorted(_STRATEGY_KEYS)}")
-    return {k: _STRATEGY_KEYS[k](v, f"{where}.{k}") for k, v in table.items()}
+    out = {k: _STRATEGY_KEYS[k](v, f"{where}.{k}") for k, v in table.items()}
+    if "costs" in out:  # the strategy's cost mode was called `costs` before 0.x; same values
+        if "cost_mode" in out:
+            raise ConfigError(f"config {where} sets both `cost_mode` and its old name `costs`")
+        out["cost_mode"] = out.pop("costs")
+    return out
+
+
+def build_mean_estimator(name: str, *, prior_obs: float | None, halflife: float | None) -> Any:
+    """The expected-return estimator of ``name`` (one of :data:`MEAN_ESTIMATORS`)."""
+    from rwafolio.optimize import returns as rt
+
+    if prior_obs is not None and name != "black_litterman":
+        raise ConfigError('config [strategy].prior_obs needs `mean_estimator = "black_litterman"`')
+    made = {
+        "sample": lambda: rt.SampleMean(),
+        "zero": lambda: rt.ZeroMean(),
+        "ewma": lambda: rt.EWMAMean(float(halflife) if halflife is not None else 10.0),
+        "equilibrium": lambda: rt.Equilibrium(),
+        "black_litterman": lambda: rt.BlackLitterman(
+            float(prior_obs if prior_obs is not None else 365.0)
+        ),
+        "james_stein": lambda: rt.JamesStein(),
+        "bayes_stein": lambda: rt.BayesStein(),
+    }
+    if name not in made:
+        raise ConfigError(
+            f"config [strategy].mean_estimator must be one of {list(MEAN_ESTIMATORS)}, got {name!r}"
+        )
+    return made[name]()
 
 
 def _check_grid(table: Any) -> dict[str, list[Any]]:
@@ -233,19 +292,34 @@ class RunConfig:
         return replace(self, strategy={**self.strategy, **checked})
 
     def strategy_params(self) -> dict[str, Any]:
-        """Constructor arguments of the strategy (estimator and rule names built)."""
+        """Constructor arguments of the strategy (preset applied; estimator, mean estimator and
+        rule names built)."""
         kw = {k: v for k, v in self.strategy.items() if k != "name"}
+        preset = kw.pop("preset", None)
+        mean_name, prior = kw.pop("mean_estimator", None), kw.pop("prior_obs", None)
+        if mean_name is not None:
+            kw["mean_estimator"] = build_mean_estimator(
+                mean_name, prior_obs=prior, halflife=kw.get("ewma_halflife")
+            )
+        elif prior is not None:
+            raise ConfigError(
+                'config [strategy].prior_obs needs `mean_estimator = "black_litterman"`'
+            )
+        if preset == "model":
+            from rwafolio.strategies.dynamic import MODEL_PRESET
+
+            kw = {**MODEL_PRESET, **kw}
         name = kw.pop("estimator", None)
         halflife = kw.pop("ewma_halflife", None)
-        if name is not None:
-            kw["estimator"] = build_estimator(name, halflife)
-        elif halflife is not None:
+        if halflife is not None and "ewma" not in (name, mean_name):
             raise ConfigError('config [strategy].ewma_halflife needs `estimator = "ewma"`')
+        if name is not None:
+            kw["estimator"] = build_estimator(name, halflife if name == "ewma" else None)
         rule = kw.pop("risk_aversion", None)
         if rule == "constant":
-            from rwafolio.optimize.risk_aversion import Constant
+            from rwafolio.optimize.risk_aversion import DEFAULT_LAM0, Constant
 
-            kw["risk_aversion"] = Constant(float(kw.get("lam0", 2.0)))
+            kw["risk_aversion"] = Constant(float(kw.get("lam0", DEFAULT_LAM0)))
         return kw
 
     def build_strategy(self) -> Any:
@@ -288,7 +362,8 @@ def parse_config(doc: Mapping[str, Any], path: str | None = None) -> RunConfig:
         if t in doc and not isinstance(doc[t], dict):
             raise ConfigError(f"config [{t}] must be a table, got {doc[t]!r}")
     strat = _check_strategy(dict(doc.get("strategy", {})), "[strategy]")
-    if "ewma_halflife" in strat and strat.get("estimator", "ewma") != "ewma":
+    uses_halflife = "ewma" in (strat.get("estimator", "ewma"), strat.get("mean_estimator"))
+    if "ewma_halflife" in strat and not uses_halflife:
         raise ConfigError('config [strategy].ewma_halflife needs `estimator = "ewma"`')
     costs = {str(k): _number(v, f"[costs].{k}") for k, v in dict(doc.get("costs", {})).items()}
     data = dict(doc.get("data", {}))

@@ -22,6 +22,7 @@ from rwafolio.pipeline.suite import (
     add_walkforward,
     run_suite,
     write_outputs,
+    write_summary,
 )
 from rwafolio.pipeline.var import BookRisk, book_risk
 from rwafolio.pipeline.walkforward import DEFAULT_GRID, WalkForwardRun, run_walkforward
@@ -46,4 +47,5 @@ __all__ = [
     "run_suite",
     "run_walkforward",
     "write_outputs",
+    "write_summary",
 ]

@@ -38,6 +38,7 @@ __all__ = [
     "run_suite",
     "save_path",
     "write_outputs",
+    "write_summary",
 ]
 
 
@@ -92,6 +93,8 @@ class SuiteRun:
         Defaults applied and inputs not used, one line each.
     walkforward : WalkForwardResult or None
         The demo's small walk-forward (:func:`add_walkforward`).
+    strategy : Strategy or None
+        The configured strategy (``results["dynamic"]`` ran it).
     """
 
     panel: Panel
@@ -102,6 +105,7 @@ class SuiteRun:
     crowding: CrowdingResult | None
     notes: tuple[str, ...] = ()
     walkforward: WalkForwardResult | None = None
+    strategy: Any = None
 
     @property
     def main(self) -> BacktestResult:
@@ -168,7 +172,10 @@ def run_suite(
                   progress=progress)
         for name, strat in suite.items()
     }  # fmt: skip
-    done = SuiteRun(panel, results, stats_table(results), None, None, None, (*load_notes, *notes))
+    done = SuiteRun(
+        panel, results, stats_table(results), None, None, None, (*load_notes, *notes),
+        strategy=strategy,
+    )  # fmt: skip
     return done if risk is None else add_risk(done, risk, seed=seed, progress=progress)
 
 
@@ -208,6 +215,20 @@ def add_walkforward(run_: SuiteRun, *, seed: int = 7, progress: bool | None = No
     demo_walkforward`) on its panel; its one-line note is added to ``notes``."""
     result, note = demo_walkforward(run_.panel, seed=seed, progress=progress)
     return replace(run_, walkforward=result, notes=(*run_.notes, note))
+
+
+def write_summary(run_: SuiteRun, path: str | Path) -> Path:
+    """Write the run's ``--json`` summary (one object; schema in the README) atomically; its
+    folder is created."""
+    import json
+
+    from rwafolio.backtest.summary import summary_json
+    from rwafolio.reports.render import write_atomic
+
+    doc = summary_json(run_.main, run_.strategy, run_.benchmarks)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return write_atomic(target, [json.dumps(doc, indent=2, allow_nan=False), "\n"])
 
 
 def save_path(save: str | Path) -> Path:

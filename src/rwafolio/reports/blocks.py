@@ -23,6 +23,8 @@ STAT_LABELS: Mapping[str, tuple[str, str]] = {
     "volatility": ("Volatility (annualized)", "pct"),
     "sharpe": ("Sharpe ratio", "ratio"),
     "sortino": ("Sortino ratio", "ratio"),
+    "excess_sharpe": ("Sharpe ratio over cash", "ratio"),
+    "excess_sortino": ("Sortino ratio over cash", "ratio"),
     "max_drawdown": ("Max drawdown", "pct"),
     "calmar": ("Calmar ratio", "ratio"),
     "turnover_per_year": ("Turnover per year (x value)", "ratio"),

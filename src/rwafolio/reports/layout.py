@@ -52,7 +52,8 @@ def performance(record: RunRecord) -> list[dict[str, Any]]:
             (
                 "Each column is one run over the same live period, from the first decision date "
                 f"({live}) to the end; returns are simple, annualized with the calendar policy's "
-                "factor; the risk-free rate is 0. Costs paid compound the fees of every trade."
+                "factor; Sharpe and Sortino use a zero rate, the 'over cash' rows the T-bill proxy's "
+                "return (or a given rate). Costs paid compound the fees of every trade."
             ),
             "Statistics, side by side",
         ),

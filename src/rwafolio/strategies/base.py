@@ -12,11 +12,14 @@ orders execute at t's close price.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from rwafolio.optimize.costs import CostModel
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -44,7 +47,7 @@ class MarketView:
         Whose market is open at the decision date.
     symbols, asset_classes : list of str
     costs : ndarray of shape (n_assets,)
-        One-off cost per unit of traded value.
+        One-off cost rate per unit of traded value (the cost model's rates).
     periods_per_year : int
     """
 
@@ -118,6 +121,8 @@ class Decision:
         Trades the threshold rule held back.
     mu, cov : ndarray or None
         Per-period estimates used (shape (n,) and (n, n)); forwarded to the risk forecasts.
+    extra : mapping
+        Strategy-specific diagnostics of the decision (e.g. the utility gain, per-class lam).
     """
 
     target: np.ndarray
@@ -132,6 +137,7 @@ class Decision:
     skipped: tuple[tuple[str, float, str], ...] = ()
     mu: np.ndarray | None = None
     cov: np.ndarray | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -147,8 +153,11 @@ class Setup:
     tradable : ndarray of bool, shape (n_dates, n_assets)
     symbols, asset_classes : list of str
     costs : ndarray of shape (n_assets,)
+        One-off cost rate per unit of traded value (``cost_model.rates``).
     periods_per_year : int
     has_vix : bool
+    cost_model : CostModel or None
+        The run's cost model (None: built from ``costs``).
     """
 
     dates: pd.DatetimeIndex
@@ -158,6 +167,7 @@ class Setup:
     costs: np.ndarray
     periods_per_year: int
     has_vix: bool
+    cost_model: CostModel | None = None
 
 
 class Strategy(ABC):
