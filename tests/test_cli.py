@@ -189,3 +189,11 @@ def test_var_crowding_defines_the_share_and_names_its_book(capsys) -> None:  # t
     out = capsys.readouterr().out
     assert "(share = (VaR_with - VaR_alone) / VaR_with, for this --weights book;" in out
     assert "strategy's latest holdings" in out
+
+
+def test_strategy_cost_mode_and_its_old_name() -> None:
+    """``cost_mode`` is the strategy's optimizer mode; the old key ``costs`` still reads as it."""
+    assert parse_config({"strategy": {"cost_mode": "blind"}}).strategy["cost_mode"] == "blind"
+    assert parse_config({"strategy": {"costs": "blind"}}).strategy == {"cost_mode": "blind"}
+    with pytest.raises(ConfigError, match="cost_mode"):
+        parse_config({"strategy": {"costs": "blind", "cost_mode": "model"}})
