@@ -86,5 +86,7 @@ def test_pnl_history_live_and_pseudo() -> None:
     weights = np.array([[0, 0], [0, 0], [0.5, 0.5], [0.4, 0.6], [0.25, 0.75]])
     h = pnl_history(values, weights, asset_r, pos=3, first_live=2, length=10)
     # rows 1..3: rows 1, 2 pseudo with weights[3]; row 3 live
-    np.testing.assert_allclose(h, [0.4 * 0.01 + 0.6 * 0.02, 0.4 * 0.03 - 0.6 * 0.01, 1.01 / 0.99 - 1])
+    np.testing.assert_allclose(
+        h, [0.4 * 0.01 + 0.6 * 0.02, 0.4 * 0.03 - 0.6 * 0.01, 1.01 / 0.99 - 1]
+    )
     assert pnl_history(values, weights, asset_r, pos=3, first_live=2, length=2).shape == (2,)

@@ -114,7 +114,13 @@ def acerbi_szekely_z2(
     x, v, e = (np.asarray(a, dtype=float) for a in (realized, var, es))
     tb = np.asarray(tails, dtype=float)
     t_obs = x.shape[0]
-    if t_obs < 1 or v.shape != x.shape or e.shape != x.shape or tb.ndim != 2 or tb.shape[0] != t_obs:
+    if (
+        t_obs < 1
+        or v.shape != x.shape
+        or e.shape != x.shape
+        or tb.ndim != 2
+        or tb.shape[0] != t_obs
+    ):
         raise DataError(
             f"`realized`, `var`, `es` must have one shape (T,) and `tails` (T, k); got "
             f"{describe(x)}, {describe(v)}, {describe(e)}, {describe(tb)}"
