@@ -25,17 +25,18 @@ import pandas as pd
 from rwafolio.exceptions import ConfigError, DataError
 from rwafolio.risk.backtests import BacktestSuite, run_all
 from rwafolio.risk.forecast import (
+    FORECAST_DISTRIBUTIONS,
     RiskForecast,
     forecast,
     parse_rebalance,
     summarize,
     validate_levels,
 )
+from rwafolio.risk.generators import ewma_covariance
 from rwafolio.risk.scenarios import (
     AGGREGATIONS,
-    DISTRIBUTIONS,
     Aggregation,
-    Distribution,
+    Mixing,
     _default_workers,
     resolve_seed,
 )
@@ -199,12 +200,14 @@ def rolling_forecasts(
     horizon: int = 30,
     every: int = 1,
     n_scenarios: int = 10_000,
-    distribution: Distribution = "normal",
+    distribution: str = "normal",
     levels: tuple[float, ...] = (0.95, 0.99),
     rng: np.random.Generator | int | None = None,
     *,
     target: Target = "pnl",
     nu: float = 5.0,
+    mixing: Mixing = "period",
+    covariance: Literal["estimate", "ewma"] = "estimate",
     rebalance: str | int = "drift",
     aggregation: Aggregation = "compound",
     mean: Literal["estimate", "zero"] = "zero",
@@ -234,8 +237,11 @@ def rolling_forecasts(
         ``"book"``: the weights held at the date, drifting (or rebalanced) over the horizon
         with the strategy's ``mu``/``cov`` and ``distribution``; this is a different object from
         the strategy that is realized, and fails the backtests on real runs.
-    n_scenarios, distribution, levels, nu, rebalance, aggregation, block, workers
+    n_scenarios, distribution, levels, nu, mixing, rebalance, aggregation, block, workers
         As in :func:`rwafolio.risk.forecast` (``target="book"``); costs are the universe's.
+    covariance : {"estimate", "ewma"}
+        Book target: the strategy's own covariance, or the RiskMetrics EWMA (0.94) of the last
+        ``bootstrap_window`` asset returns (:func:`rwafolio.risk.generators.ewma_covariance`).
     rng : Generator, int or None
         Base seed; the forecast at estimate number j uses ``date_seed(seed, j)``.
     mean : {"zero", "estimate"}
@@ -258,8 +264,12 @@ def rolling_forecasts(
             raise ConfigError(f"`{name}` must be a positive int, got {val!r}")
     if target not in TARGETS:
         raise ConfigError(f"`target` must be one of {TARGETS}, got {target!r}")
-    if distribution not in DISTRIBUTIONS:
-        raise ConfigError(f"`distribution` must be one of {DISTRIBUTIONS}, got {distribution!r}")
+    if distribution not in FORECAST_DISTRIBUTIONS:
+        raise ConfigError(
+            f"`distribution` must be one of {FORECAST_DISTRIBUTIONS}, got {distribution!r}"
+        )
+    if covariance not in ("estimate", "ewma"):
+        raise ConfigError(f"`covariance` must be 'estimate' or 'ewma', got {covariance!r}")
     if mean not in ("estimate", "zero"):
         raise ConfigError(f"`mean` must be 'estimate' or 'zero', got {mean!r}")
     if aggregation not in AGGREGATIONS:
@@ -286,6 +296,7 @@ def rolling_forecasts(
     complete, ret, mdd = realized_outcomes(values, positions[chosen], horizon)
     kw = dict(
         horizon=horizon, n_scenarios=n_scenarios, levels=lv, distribution=distribution, nu=nu,
+        mixing=mixing, covariance=covariance,
         rebalance=rebalance, aggregation=aggregation, block=block, workers=workers,
         bootstrap_window=bootstrap_window, innovations=innovations, filter=filter,
         ewma_lambda=ewma_lambda, pnl_window=pnl_window,
@@ -339,11 +350,8 @@ def _forecast_rows(
         )
     else:
         costs = np.asarray(result.panel.universe.costs, dtype=float)
-        hist_all = (
-            result.panel.returns().to_numpy(dtype=float)
-            if kw["distribution"] == "bootstrap"
-            else None
-        )
+        needs_history = kw["distribution"] in ("bootstrap", "fhs") or kw["covariance"] == "ewma"
+        hist_all = result.panel.returns().to_numpy(dtype=float) if needs_history else None
         n_workers = kw["workers"] or _default_workers()
         pool = ThreadPoolExecutor(max(n_workers - 1, 1))  # reused by every date
         make = lambda j, pos, seed: _book_one(  # noqa: E731
@@ -389,17 +397,19 @@ def _book_one(
     if not (np.all(np.isfinite(w)) and np.all(np.isfinite(mu)) and np.all(np.isfinite(cov))):
         return None
     history = None
-    if kw["distribution"] == "bootstrap":
-        assert hist_all is not None
+    if hist_all is not None:
         # panel.returns() row i is the return from date i to date i+1; up to pos inclusive.
         history = hist_all[max(0, pos - kw["bootstrap_window"]) : pos]
-        if history.shape[0] < 1:
+        if history.shape[0] < 2:
             return None
+        if kw["covariance"] == "ewma":
+            cov = ewma_covariance(history)
     return forecast(
         w, mu, cov, horizon=kw["horizon"], n_scenarios=kw["n_scenarios"],
         distribution=kw["distribution"], nu=kw["nu"], levels=kw["levels"],
         rebalance=kw["rebalance"], costs=costs, history=history, block=kw["block"],
         aggregation=kw["aggregation"], rng=seed, workers=n_workers, pool=pool,
+        mixing=kw["mixing"],
     )  # fmt: skip
 
 
