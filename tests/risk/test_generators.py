@@ -25,7 +25,7 @@ def test_mixing_kernel_equals_twin(mixing: str) -> None:
     kw = dict(seed=3, horizon=12, n_scenarios=2100, distribution="student_t", nu=4.0, block=5)
     sims = simulate(W, MU, SIG, every=1, costs=np.full(3, 0.001), mixing=mixing, **kw)
     x = draw_asset_returns(MU, SIG, mixing=mixing, **kw)
-    o, d, p = simulate_paths_np(x, W, np.full(3, 0.001), 12, 1, False)
+    o, d, _ = simulate_paths_np(x, W, np.full(3, 0.001), 12, 1, False)
     np.testing.assert_allclose(sims.outcomes, o, atol=1e-12)
     np.testing.assert_allclose(sims.max_drawdowns, d, atol=1e-12)
     # block = horizon is path mixing, draw for draw
