@@ -39,7 +39,8 @@ def test_result_stats_match_vectorbt_portfolio() -> None:
     panel = make_panel(n_days=300, costs={"BTC-USD": 0.001, "ETH-USD": 0.001, "VNQ": 0.01})
     res = run(EqualWeight(warmup_periods=20), panel)
     s = res.stats()
-    live = res.portfolio.returns().iloc[20:]
+    live = res.portfolio.returns()  # the portfolio starts at the first decision (row 20)
+    assert live.index[0] == panel.dates[20]
     acc = live.vbt.returns(freq="1D", year_freq="365D")
     np.testing.assert_allclose(s["sharpe"], acc.sharpe_ratio(), rtol=1e-8)
     np.testing.assert_allclose(s["max_drawdown"], acc.max_drawdown(), rtol=1e-8)
