@@ -48,8 +48,8 @@ if TYPE_CHECKING:
 
 Sampling = Literal["non_overlapping", "all"]
 Kind = Literal["var", "dar"]
-Target = Literal["pnl", "book"]
-TARGETS: tuple[str, ...] = ("pnl", "book")
+Target = Literal["pnl", "strategy", "book"]
+TARGETS: tuple[str, ...] = ("pnl", "strategy", "book")
 
 
 def level_label(level: float) -> str:
@@ -230,10 +230,13 @@ def rolling_forecasts(
         H periods ahead (default 30).
     every : int
         Use every k-th estimate date (1 = all).
-    target : {"pnl", "book"}
+    target : {"pnl", "strategy", "book"}
         ``"pnl"`` (default): the strategy's own net value path, top-down
         (:mod:`rwafolio.risk.topdown`: a variance filter on its net daily returns, FHS or normal
         innovations; fees, re-trading and schedules are in the history it filters).
+        ``"strategy"``: the strategy re-decides on every simulated path, bottom-up
+        (:mod:`rwafolio.risk.strategy_mc`; ``innovations`` "fhs" or "bootstrap",
+        ``pnl_window`` rows of history, ``block``).
         ``"book"``: the weights held at the date, drifting (or rebalanced) over the horizon
         with the strategy's ``mu``/``cov`` and ``distribution``; this is a different object from
         the strategy that is realized, and fails the backtests on real runs.
@@ -348,6 +351,21 @@ def _forecast_rows(
         make = lambda j, pos, seed: _pnl_one(  # noqa: E731
             values, weights, asset_r, pos, first_live, mus[j], seed, kw
         )
+    elif target == "strategy":
+        from rwafolio.risk.strategy_mc import strategy_arrays, strategy_forecast
+
+        arrays = strategy_arrays(result)
+        innov = kw["innovations"] if kw["innovations"] in ("fhs", "bootstrap") else "fhs"
+
+        def make(j: int, pos: int, seed: int) -> RiskForecast | None:
+            if pos < max(arrays.window, 2) or not np.all(np.isfinite(mus[j])):
+                return None
+            return strategy_forecast(
+                result, pos, horizon=kw["horizon"], n_scenarios=kw["n_scenarios"],
+                levels=lv, seed=seed, mean=mus[j], innovations=innov,
+                history_window=kw["pnl_window"], block=kw["block"], workers=kw["workers"],
+                arrays=arrays,
+            )  # fmt: skip
     else:
         costs = np.asarray(result.panel.universe.costs, dtype=float)
         needs_history = kw["distribution"] in ("bootstrap", "fhs") or kw["covariance"] == "ewma"
@@ -376,7 +394,7 @@ def _forecast_rows(
                     tails[lab][r] = tail_bins(xs, level)
             rows.append(row)
     finally:
-        if target != "pnl":
+        if target == "book":
             pool.shutdown()
     return rows, tails
 
