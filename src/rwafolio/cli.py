@@ -198,13 +198,21 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     reasons = reasons[reasons != ""].str.split(r" \(").str[0].value_counts()
     for reason, count in reasons.head(3).items():
         print(f"  {count} x {reason}")
-    forecasts = scenario = crowding = None
+    forecasts = scenario = crowding = evaluation = None
     if not getattr(args, "no_risk", False):
         from rwafolio.risk import rolling_forecasts
 
+        from rwafolio.risk.evaluation import evaluate_risk
+
+        target = getattr(args, "risk_target", "pnl")
         forecasts = rolling_forecasts(
-            main, horizon=args.horizon, every=args.every, rng=args.seed, mean=args.var_mean
-        )
+            main, horizon=args.horizon, every=args.every, rng=args.seed, mean=args.var_mean,
+            target=target,
+        )  # fmt: skip
+        evaluation = evaluate_risk(main, rng=args.seed, mean=args.var_mean, target=target)
+        print(f"risk forecasts against what followed (target {target}, non-overlapping windows):")
+        for line in evaluation.verdicts():
+            print(f"  {line}")
         scenario, crowding = _latest_scenarios(main, args)
     out = Path(args.out or out_default)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -399,9 +407,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--var-mean",
             choices=["estimate", "zero"],
-            default="estimate",
-            help="mean of the rolling VaR forecasts: the strategy's own window estimate "
-            "(default) or zero (the usual risk-desk choice; see README)",
+            default="zero",
+            help="mean of the rolling VaR forecasts: zero (default, the usual risk-desk choice) "
+            "or the strategy's own window estimate (see README)",
+        )
+        p.add_argument(
+            "--risk-target",
+            choices=["pnl", "strategy", "book"],
+            default="pnl",
+            help="what the risk forecasts simulate: the strategy's own net P&L (default, "
+            "top-down), the strategy re-deciding on every path (slow), or the held book",
         )
         p.add_argument("--no-crowding", action="store_true", help="skip the crowding simulation")
 

@@ -160,7 +160,9 @@ def test_initial_weights_are_carried_without_a_free_reset() -> None:
     np.testing.assert_allclose(
         held_weights(res.portfolio).to_numpy(), res.weights.to_numpy()[9:], atol=1e-9
     )
-    np.testing.assert_allclose(res.portfolio.value().to_numpy(), res.value.to_numpy()[9:], rtol=1e-9)
+    np.testing.assert_allclose(
+        res.portfolio.value().to_numpy(), res.value.to_numpy()[9:], rtol=1e-9
+    )
     with pytest.raises(ConfigError, match="initial_weights"):
         run(EqualWeight(), panel, first_decision=10, initial_weights=np.array([0.9, 0.9, 0.0]))
 

@@ -80,3 +80,11 @@ def test_book_target_with_wrong_covariance_fails() -> None:
     h = ev.horizons[0]
     assert not h.passed and h.kupiec.reject and "FAIL" in h.verdict()
     assert ev.target == "book"
+
+
+def test_short_run_skips_a_horizon_and_says_why() -> None:
+    res = _result(n_days=90, step=1, seed=0)
+    ev = evaluate_risk(res, rng=0, n_scenarios=500)
+    assert [h.horizon for h in ev.horizons] == [1, 10]
+    assert len(ev.skipped) == 1 and "30-period" in ev.skipped[0] and "window(s)" in ev.skipped[0]
+    assert ev.verdicts()[-1].startswith("not tested: 30-period")

@@ -47,7 +47,7 @@ def test_kernel_replays_the_engine_on_the_real_future(mode: str) -> None:
     assert out[0] == pytest.approx(seg[-1] - 1, abs=1e-8)
     assert mdd[0] == pytest.approx((seg / np.maximum.accumulate(seg) - 1).min(), abs=1e-8)
     # fees in units of the starting value: fee fraction x value before that trade
-    c = res.costs.to_numpy()[pos + 1 : pos + h + 1]
+    c = res.fees.to_numpy()[pos + 1 : pos + h + 1]
     assert paid[0] == pytest.approx(np.sum(c * seg[1:] / (1 - c)), abs=1e-10)
     assert paid[0] > 0
 

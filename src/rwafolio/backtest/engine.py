@@ -239,7 +239,10 @@ def _ask(strategy: Strategy, view: MarketView, n: int) -> Decision | None:
         decision = strategy.decide(view)
     except OptimizationError as exc:
         return Decision(
-            target=np.full(n, np.nan), solver="hold", status="failed", fallback_reason=f"hold: {exc}"
+            target=np.full(n, np.nan),
+            solver="hold",
+            status="failed",
+            fallback_reason=f"hold: {exc}",
         )
     if decision is None or isinstance(decision, Decision):
         return decision
@@ -376,7 +379,9 @@ def run(
     _walk(strategy, market, ledger, start, lag, w_init, seed_row, bar)
     if bar is not None:
         bar.close()
-    return _result(strategy, panel, market, ledger, name, start, lag, init_cash, w_init, seed_row, execute)
+    return _result(
+        strategy, panel, market, ledger, name, start, lag, init_cash, w_init, seed_row, execute
+    )
 
 
 def _result(

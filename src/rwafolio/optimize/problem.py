@@ -92,7 +92,10 @@ class Problem:
     def unfrozen(self) -> Problem:
         """This problem with every asset free to move within the box (what the model wants)."""
         return replace(
-            self, lo=self.box_lo.copy(), hi=self.box_hi.copy(), may_trade=np.ones_like(self.may_trade)
+            self,
+            lo=self.box_lo.copy(),
+            hi=self.box_hi.copy(),
+            may_trade=np.ones_like(self.may_trade),
         )
 
     def solve(self, warm_start: np.ndarray | None = None) -> Solution:

@@ -191,19 +191,23 @@ class RiskEvaluation:
     seed : int
         Base seed of every forecast and simulated test.
     alpha : float
+    skipped : tuple of str
+        Horizons that could not be tested, with the reason (e.g. too few windows).
     """
 
     horizons: tuple[HorizonEvaluation, ...]
     target: str
     seed: int
     alpha: float
+    skipped: tuple[str, ...] = ()
 
     def risk_tests(self) -> list[dict[str, Any]]:
         """One JSON-ready record per horizon (see :meth:`HorizonEvaluation.to_dict`)."""
         return [h.to_dict() for h in self.horizons]
 
     def verdicts(self) -> list[str]:
-        return [h.verdict() for h in self.horizons]
+        """One plain sentence per horizon tested, then one per horizon skipped."""
+        return [h.verdict() for h in self.horizons] + [f"not tested: {s}" for s in self.skipped]
 
 
 def risk_tests(evaluation: RiskEvaluation | None) -> list[dict[str, Any]]:
@@ -290,11 +294,16 @@ def evaluate_risk(
         raise ConfigError("`specs` must name at least one horizon")
     seed = resolve_seed(rng)
     target = str(forecast_kw.get("target", "pnl"))
-    out = []
+    out, skipped = [], []
     for spec in specs:
         fc = rolling_forecasts(
             result, horizon=spec.horizon, every=spec.horizon, n_scenarios=n_scenarios,
             levels=(spec.level,), rng=seed, **forecast_kw,
         )  # fmt: skip
-        out.append(evaluate_horizon(fc, spec.level, alpha=alpha, seed=seed))
-    return RiskEvaluation(horizons=tuple(out), target=target, seed=seed, alpha=alpha)
+        try:
+            out.append(evaluate_horizon(fc, spec.level, alpha=alpha, seed=seed))
+        except DataError as exc:  # too short a run for this horizon: say so, test the others
+            skipped.append(str(exc))
+    return RiskEvaluation(
+        horizons=tuple(out), target=target, seed=seed, alpha=alpha, skipped=tuple(skipped)
+    )

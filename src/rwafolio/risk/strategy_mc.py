@@ -81,7 +81,8 @@ def strategy_arrays(result: BacktestResult) -> StrategyArrays:
         isinstance(est, LedoitWolfEstimator) and est.target == "correlation"
     ):
         raise ConfigError(f"target='strategy' supports the default estimator only, got {est!r}")
-    if int(result.params.get("signal_lag", 0) or 0) != 0:
+    lag = getattr(result, "signal_lag", None) or result.params.get("signal_lag", 0) or 0
+    if int(lag) != 0:
         raise ConfigError("target='strategy' supports signal_lag = 0 only")
     s = type(strat)(**strat.get_params())
     market = market_of(result.panel)

@@ -280,9 +280,7 @@ def walk_forward(
         else:
             status, reason, point, params = "ok", "", sel.index, dict(points[sel.index])
             o = outcomes[f"{prefix}/p{sel.index}"].value
-            in_sample = _metrics(
-                np.asarray(o["returns"]), o["turnover"], o["fees"], ppy, metric_fn
-            )
+            in_sample = _metrics(np.asarray(o["returns"]), o["turnover"], o["fees"], ppy, metric_fn)
             if len(sel.tied) > 1:
                 reason = f"{len(sel.tied)} points tied; first in grid order chosen"
         if status == "fallback":
