@@ -201,7 +201,6 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     forecasts = scenario = crowding = evaluation = None
     if not getattr(args, "no_risk", False):
         from rwafolio.risk import rolling_forecasts
-
         from rwafolio.risk.evaluation import evaluate_risk
 
         target = getattr(args, "risk_target", "pnl")
