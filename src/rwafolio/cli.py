@@ -203,13 +203,18 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
         from rwafolio.risk import rolling_forecasts
         from rwafolio.risk.evaluation import evaluate_risk
 
-        target = getattr(args, "risk_target", "pnl")
+        target = getattr(args, "risk_target", "auto")
         forecasts = rolling_forecasts(
             main, horizon=args.horizon, every=args.every, rng=args.seed, mean=args.var_mean,
-            target=target,
+            target="pnl" if target == "auto" else target,
         )  # fmt: skip
-        evaluation = evaluate_risk(main, rng=args.seed, mean=args.var_mean, target=target)
-        print(f"risk forecasts against what followed (target {target}, non-overlapping windows):")
+        evaluation = evaluate_risk(
+            main, rng=args.seed, mean=args.var_mean, target=None if target == "auto" else target
+        )
+        print(
+            f"risk forecasts against what followed ({evaluation.target}; "
+            "non-overlapping windows):"
+        )
         for line in evaluation.verdicts():
             print(f"  {line}")
         scenario, crowding = _latest_scenarios(main, args)
@@ -412,10 +417,11 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument(
             "--risk-target",
-            choices=["pnl", "strategy", "book"],
-            default="pnl",
-            help="what the risk forecasts simulate: the strategy's own net P&L (default, "
-            "top-down), the strategy re-deciding on every path (slow), or the held book",
+            choices=["auto", "pnl", "strategy", "book"],
+            default="auto",
+            help="what the risk forecasts simulate: auto (default: 1-day top-down on the "
+            "strategy's net P&L, 10- and 30-day by the strategy re-deciding on every path), "
+            "pnl, strategy (slow at 1 day) or the held book",
         )
         p.add_argument("--no-crowding", action="store_true", help="skip the crowding simulation")
 
