@@ -212,8 +212,7 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
             main, rng=args.seed, mean=args.var_mean, target=None if target == "auto" else target
         )
         print(
-            f"risk forecasts against what followed ({evaluation.target}; "
-            "non-overlapping windows):"
+            f"risk forecasts against what followed ({evaluation.target}; non-overlapping windows):"
         )
         for line in evaluation.verdicts():
             print(f"  {line}")

@@ -77,3 +77,24 @@ def test_unsupported_strategies_are_named() -> None:
     )
     with pytest.raises(ConfigError, match="estimator"):
         strategy_forecast(res, 80, horizon=5, n_scenarios=10)
+
+
+def test_rolling_and_evaluation_use_the_strategy_target() -> None:
+    from rwafolio.risk import rolling_forecasts
+    from rwafolio.risk.evaluation import EvaluationSpec, evaluate_risk
+    from rwafolio.risk.rolling import date_seed
+
+    panel = make_panel(n_days=200, seed=2)
+    res = run(DynamicLambdaStrategy(), panel, execute=False, progress=False)
+    rf = rolling_forecasts(
+        res, horizon=10, every=40, n_scenarios=300, levels=(0.95,), rng=5, target="strategy"
+    )
+    row = rf.table.iloc[1]
+    f = strategy_forecast(
+        res, int(row["position"]), horizon=10, n_scenarios=300, levels=(0.95,),
+        seed=date_seed(5, 40),
+    )  # fmt: skip
+    assert row["var_95"] == f.var[0] and row["cvar_95"] == f.cvar[0]
+    ev = evaluate_risk(res, (EvaluationSpec(10, 0.95, "strategy", 200),), rng=1)
+    assert ev.target == "strategy" and ev.notes == ()
+    assert ev.risk_tests()[0]["target"] == "strategy"
