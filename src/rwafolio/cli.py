@@ -206,7 +206,7 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
         target = getattr(args, "risk_target", "auto")
         forecasts = rolling_forecasts(
             main, horizon=args.horizon, every=args.every, rng=args.seed, mean=args.var_mean,
-            target="pnl" if target == "auto" else target,
+            target="pnl" if target == "auto" else target,  # type: ignore[arg-type]
         )  # fmt: skip
         evaluation = evaluate_risk(
             main, rng=args.seed, mean=args.var_mean, target=None if target == "auto" else target
