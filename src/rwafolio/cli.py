@@ -223,6 +223,11 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
         Path(args.save).parent.mkdir(parents=True, exist_ok=True)
     from rwafolio.reports import render_html
 
+    sections = None
+    if evaluation is not None:
+        from rwafolio.reports.risk_evaluation import risk_sections
+
+        sections = risk_sections(evaluation)
     path = render_html(
         main,
         forecasts=forecasts,
@@ -230,6 +235,7 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
         benchmarks={k: v for k, v in results.items() if k != "dynamic"},
         scenario=scenario,
         crowding=crowding,
+        extra_sections=sections,
     )
     if getattr(args, "save", None):
         from rwafolio.reports import save_run
@@ -241,6 +247,7 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
             benchmarks={k: v for k, v in results.items() if k != "dynamic"},
             crowding=crowding,
             scenario=scenario,
+            extra_sections=sections,
         )
         print(f"run saved: {saved}")
     print(f"report: {path}")

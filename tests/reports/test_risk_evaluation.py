@@ -28,3 +28,19 @@ def test_tables_and_figure() -> None:
     names = [t.name for t in fig.data]
     assert names[:3] == ["realized return", "VaR 99%", "CVaR 99%"] and "breach" in names
     assert len(fig.data[3].x) == ev.horizons[0].breaches
+
+
+def test_sections_render_in_the_report(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from rwafolio.reports import render_html
+    from rwafolio.reports.risk_evaluation import risk_sections
+    from rwafolio.reports.sections import normalize_sections
+
+    res = _result(n_days=400, step=1, seed=5)
+    ev = evaluate_risk(res, rng=1, n_scenarios=300)
+    secs = risk_sections(ev)
+    norm = normalize_sections(secs)
+    assert [s.kind for s in norm] == ["table", *["figure"] * len(ev.horizons), "table"]
+    assert "note: 10-period" in norm[0].note  # hand-built result: no strategy, top-down used
+    path = render_html(res, path=tmp_path / "r.html", extra_sections=secs)
+    text = path.read_text()
+    assert "Risk forecasts by horizon" in text and "Breached windows" in text

@@ -97,3 +97,54 @@ def evaluation_figure(windows: pd.DataFrame, horizon: int, level: float) -> go.F
     n, x = len(part), len(br)
     title = f"{what}: {x} breaches in {n} non-overlapping windows ({n * (1 - level):.1f} expected)"
     return _layout(fig, esc(title), height=360, ytitle="return over the horizon")
+
+
+_SUMMARY_COLUMNS = [
+    "horizon", "level", "target", "windows", "breaches", "expected", "kupiec_p", "power",
+    "christoffersen_p", "conditional_coverage_p", "zone", "cvar_p", "dar_breaches",
+    "dar_kupiec_p", "verdict",
+]  # fmt: skip
+
+
+def risk_sections(evaluation: RiskEvaluation) -> list[tuple[str, object, str]]:
+    """Report sections of an evaluation: the verdict table, one figure per horizon, and the
+    breaches (only the breached windows, so the table stays short).
+
+    Returns ``(title, content, note)`` tuples for ``render_html(..., extra_sections=...)``.
+    """
+    tabs = evaluation_tables(evaluation)
+    hz, win = tabs["risk_horizons"], tabs["risk_windows"]
+    out: list[tuple[str, object, str]] = []
+    if hz.empty:
+        return out
+    summary = hz[[c for c in _SUMMARY_COLUMNS if c in hz]].copy()
+    note = (
+        "Each horizon's forecasts against what followed, on non-overlapping windows (1-period "
+        "windows never overlap). Kupiec tests the breach rate; its power is the chance of "
+        "detecting twice the expected rate with this many windows. The zone is the Basel "
+        "traffic light (worst rolling 250-window for the 1-period series). cvar_p is the "
+        "Acerbi-Szekely Z2 test of the CVaR; dar_* tests drawdown-at-risk against the realized "
+        "maximum drawdown. Returns, negative = loss."
+    )
+    extra = [f"not tested: {s}" for s in evaluation.skipped]
+    extra += [f"note: {s}" for s in evaluation.notes]
+    out.append(("Risk forecasts by horizon", summary, note + (" " + " ".join(extra))))
+    for h in evaluation.horizons:
+        out.append(
+            (
+                f"{h.horizon}-period VaR{h.level * 100:g} against the realized return",
+                evaluation_figure(win, h.horizon, h.level),
+                h.verdict(),
+            )
+        )
+    breaches = win[win["breach"].astype(bool) | win["dar_breach"].astype(bool)]
+    cols = ["date", "horizon", "level", "var", "realized_return", "dar", "realized_mdd"]
+    out.append(
+        (
+            "Breached windows",
+            breaches[cols].reset_index(drop=True),
+            "Only the windows whose return fell below the VaR or whose drawdown fell below the "
+            "drawdown-at-risk.",
+        )
+    )
+    return out
