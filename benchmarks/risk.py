@@ -245,7 +245,8 @@ def real_evaluation() -> None:
     cpu = cpu_seconds(job)
     print(
         f"\nreal run 2018-2024, 6 assets: backtest incl. vectorbt {tb:.1f} s; default risk "
-        f"evaluation (1-day dense + 10-day + 30-day, 10,000 paths each) {te:.1f} s wall, "
+        f"evaluation (1-day dense top-down 10,000 paths; 10- and 30-day strategy-aware 1,000 "
+        f"paths) {te:.1f} s wall, "
         f"{cpu:.1f} CPU-s"
     )
 
