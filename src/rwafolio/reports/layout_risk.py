@@ -171,6 +171,8 @@ def scenario(record: RunRecord) -> list[dict[str, Any]]:
 
 
 def _crowding_blocks(record: RunRecord) -> list[dict[str, Any]]:
+    from rwafolio.risk.crowding import impact_share
+
     t = record.tables
     cm = record.meta.get("crowding", {})
     blocks: list[dict[str, Any]] = []
@@ -186,7 +188,7 @@ def _crowding_blocks(record: RunRecord) -> list[dict[str, Any]]:
     rows = []
     for lv in alone.index:
         v0, v1 = float(alone.loc[lv, "var"]), float(crowded.loc[lv, "var"])
-        share = (v1 - v0) / v1 if v1 < 0 else float("nan")
+        share = impact_share(v1, v0)
         rows.append([
             cell(_level(float(lv))), cell(v0, "pct"), cell(v1, "pct"), cell(v1 - v0, "pct"),
             cell(share, "pct1"), cell(float(alone.loc[lv, "cvar"]), "pct"),
@@ -197,7 +199,7 @@ def _crowding_blocks(record: RunRecord) -> list[dict[str, Any]]:
                 rows, "crowding-table")  # fmt: skip
     facts = ", ".join(
         f"{k.replace('_', ' ')} {fmt(cm[k])}"
-        for k in ("crowding", "mean_agent_turnover", "solver_failures", "seed")
+        for k in ("alignment", "turnover", "impact_cost", "fire_share", "seed")
         if k in cm
     )
     note = (
@@ -211,9 +213,22 @@ def _crowding_blocks(record: RunRecord) -> list[dict[str, Any]]:
         "given by --weights (equal weight by default) with a Ledoit-Wolf estimate over the "
         "last --window periods, so its numbers differ whenever the book or the estimates do."
         + (f" Agents: {facts}." if facts else "")
+        + _liquidity_note(cm.get("liquidity"))
     )
     blocks.append(table_block("crowding-impact", tab, note, "What crowding adds to the risk"))
     return blocks
+
+
+def _liquidity_note(liq: Any) -> str:
+    """' Impact liquidity: SYM $X a day (source); ...' from the record's meta (or '')."""
+    if not isinstance(liq, Mapping) or not liq:
+        return ""
+    parts = [
+        f"{sym} {float(v.get('daily_volume') or 0):,.0f} a day ({v.get('source', '?')})"
+        for sym, v in liq.items()
+        if isinstance(v, Mapping)
+    ]
+    return " Impact liquidity (daily volume, quote currency): " + "; ".join(parts) + "."
 
 
 def walkforward(record: RunRecord) -> list[dict[str, Any]]:
