@@ -22,8 +22,8 @@ from rwafolio.loaders.panel import Panel
 from rwafolio.risk import (
     covariance_from_vols,
     forecast,
-    per_period,
     given_liquidity,
+    per_period,
     rolling_forecasts,
     simulate_crowding,
 )

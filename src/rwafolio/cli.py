@@ -311,6 +311,8 @@ def cmd_var(args: argparse.Namespace) -> int:
 
     if args.seed is None:
         args.seed = DEFAULT_SEED
+    if args.json is not None and (not args.crowding or Path(args.json).is_dir()):
+        raise ConfigError(f"`--json` needs --crowding and a file path, got {args.json!r}")
     panel = _load_panel(args)
     n = len(panel.symbols)
     if args.weights:
@@ -367,8 +369,6 @@ def _var_crowding(args: argparse.Namespace, panel: Any, weights: Any, mu: Any, c
     from rwafolio.risk import CrowdingConfig, crowding_surface, simulate_crowding
     from rwafolio.risk.impact import calibrate
 
-    if args.json is not None and Path(args.json).is_dir():
-        raise ConfigError(f"`--json` must be a file path, got the folder {args.json!r}")
     returns = panel.returns().to_numpy()
     liq = calibrate(panel.universe, panel.liquidity())
     cfg = CrowdingConfig(window=max(5, args.window))
@@ -406,7 +406,11 @@ def _var_crowding(args: argparse.Namespace, panel: Any, weights: Any, mu: Any, c
         print(f"{k:>8}" + "".join(f"{x:>14.2%}" for x in row))
     if args.json is not None:
         text = json.dumps(surf.to_dict(), indent=2).encode()
-        atomic_write(args.json, lambda fh: fh.write(text))
+
+        def write(fh: Any) -> None:
+            fh.write(text)
+
+        atomic_write(args.json, write)
         print(f"crowding answer written: {args.json}")
 
 

@@ -167,7 +167,7 @@ class CrowdingConfig:
     def windows(self) -> tuple[int, int]:
         """The smallest and largest window an agent can draw (periods)."""
         lo, hi = self.window_range
-        return max(5, int(round(self.window * lo))), max(5, int(round(self.window * hi)))
+        return max(5, round(self.window * lo)), max(5, round(self.window * hi))
 
 
 @dataclass(frozen=True)
@@ -243,7 +243,9 @@ def given_liquidity(
     n = len(idx)
     spr = np.zeros(n) if spread is None else np.asarray(spread, dtype=float)
     return Calibration(
-        daily_volume=pd.Series(np.asarray(daily_volume, dtype=float), index=idx, name="daily_volume"),
+        daily_volume=pd.Series(
+            np.asarray(daily_volume, dtype=float), index=idx, name="daily_volume"
+        ),
         sigma_daily=pd.Series(np.asarray(sigma_daily, dtype=float), index=idx, name="sigma_daily"),
         spread=pd.Series(spr, index=idx, name="spread"),
         source=pd.Series(["given"] * n, index=idx, name="source"),
@@ -288,7 +290,7 @@ def _agents(
     for a in range(k):
         gen = np.random.default_rng(np.random.SeedSequence([seed, 1, a]))
         lam[a] = cfg.lam_median * np.exp(cfg.lam_sigma * gen.standard_normal())
-        win[a] = int(round(np.exp(gen.uniform(np.log(w_lo), np.log(w_hi)))))
+        win[a] = int(np.rint(np.exp(gen.uniform(np.log(w_lo), np.log(w_hi)))))
         bias[a] = cfg.view_noise * vols * gen.standard_normal(n) / ppy
     opt = np.stack([rates / amortization_years(cfg.cost_horizon, int(wa), int(ppy)) for wa in win]) \
         if k else np.zeros((0, n))  # fmt: skip

@@ -65,15 +65,18 @@ class CrowdingSurface:
 
         f = self.without
         rows = [
-            {"agents": int(r.agents), "daily_volume": float(r.daily_volume),
-             f"var{tag}": num(r.var), f"cvar{tag}": num(r.cvar), f"dar{tag}": num(r.dar),
-             "impact_share": num(r.impact_share), "turnover": num(r.turnover),
-             "alignment": num(r.alignment)}
-            for r in self.points.itertuples()
+            {"agents": int(r["agents"]), "daily_volume": float(r["daily_volume"]),
+             f"var{tag}": num(r["var"]), f"cvar{tag}": num(r["cvar"]), f"dar{tag}": num(r["dar"]),
+             "impact_share": num(r["impact_share"]), "turnover": num(r["turnover"]),
+             "alignment": num(r["alignment"])}
+            for r in self.points.to_dict(orient="records")
         ]  # fmt: skip
         return {
-            "without": {f"var{tag}": num(f.var_at(self.level)), f"cvar{tag}": num(f.cvar_at(self.level)),
-                        f"dar{tag}": num(f.dar_at(self.level))},  # fmt: skip
+            "without": {
+                f"var{tag}": num(f.var_at(self.level)),
+                f"cvar{tag}": num(f.cvar_at(self.level)),
+                f"dar{tag}": num(f.dar_at(self.level)),
+            },
             "surface": rows,
             "thinnest_asset": self.thinnest,
             "level": self.level,
