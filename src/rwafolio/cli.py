@@ -259,6 +259,10 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     return 0
 
 
+#: Scenarios of the report's crowding run (each path runs 10 allocating agents).
+CROWDING_SCENARIOS = 2_000
+
+
 def _latest_scenarios(result: Any, args: argparse.Namespace) -> tuple[Any, Any]:
     """Monte Carlo at the latest estimate date: normal and Student-t, and the crowding run."""
     if len(result.estimate_dates) == 0:
@@ -274,6 +278,8 @@ def _latest_scenarios(result: Any, args: argparse.Namespace) -> tuple[Any, Any]:
         date = result.estimate_dates[-1]
         w = result.weights.loc[date].to_numpy()
         panel = result.panel
+        print(f"crowding: 10 agents x {CROWDING_SCENARIOS:,} scenarios at {date.date()} ...",
+              flush=True)  # fmt: skip
         crowd = simulate_crowding(
             w,
             result.mu[-1],
@@ -282,6 +288,7 @@ def _latest_scenarios(result: Any, args: argparse.Namespace) -> tuple[Any, Any]:
             costs=panel.universe.costs,
             horizon=args.horizon,
             agent_history=panel.returns().loc[:date].to_numpy(),
+            n_scenarios=CROWDING_SCENARIOS,
             rng=args.seed,
         )
     return scenario, crowd
