@@ -101,7 +101,8 @@ def evaluation_figure(windows: pd.DataFrame, horizon: int, level: float) -> go.F
 
 _SUMMARY_COLUMNS = [
     "horizon", "level", "target", "windows", "breaches", "expected", "kupiec_p", "power",
-    "christoffersen_p", "conditional_coverage_p", "zone", "cvar_p", "dar_breaches",
+    "christoffersen_p", "christoffersen_power", "conditional_coverage_p",
+    "conditional_coverage_power", "zone", "traffic_light_power", "cvar_p", "dar_breaches",
     "dar_kupiec_p",
 ]  # fmt: skip
 
