@@ -59,7 +59,7 @@ def problems(
     before = result.weights_before.to_numpy(dtype=float)
     for d in result.estimate_dates if dates is None else dates:
         ts = pd.Timestamp(d)  # type: ignore[arg-type]
-        t = int(index.get_indexer([ts])[0])
+        t = int(index.get_indexer(pd.DatetimeIndex([ts]))[0])
         if t < 0:
             raise DataError(f"`dates` holds {ts.date()}, which is not a date of the panel")
         view = view_at(market, t, before[t].copy(), result.signal_lag)
