@@ -9,6 +9,7 @@ import pytest
 from rwafolio.backtest import run
 from rwafolio.exceptions import ConfigError
 from rwafolio.optimize import ledoit_wolf
+from rwafolio.optimize.returns import BlackLitterman
 from rwafolio.risk._strategy_kernels import lw_correlation_nb, strategy_paths_nb
 from rwafolio.risk.strategy_mc import calendar_ahead, strategy_forecast, strategy_kernel_inputs
 from rwafolio.strategies import DynamicLambdaStrategy
@@ -25,10 +26,24 @@ def test_lw_twin() -> None:
     np.testing.assert_allclose(cov, ref_cov, rtol=1e-10, atol=1e-18)
 
 
+MEANS = {
+    "default": {},  # Black-Litterman, prior worth 365 observations, equal-weight reference
+    "window": {"mean_estimator": None},
+    "bl-fixed": {
+        "mean_estimator": BlackLitterman(
+            prior_obs=100.0, reference={"BTC-USD": 0.5, "ETH-USD": 0.3, "VNQ": 0.2}, lam=3.0
+        )
+    },
+}
+
+
+@pytest.mark.parametrize("mean", list(MEANS))
 @pytest.mark.parametrize("mode", ["per_asset", "portfolio", "none"])
-def test_kernel_replays_the_engine_on_the_real_future(mode: str) -> None:
+def test_kernel_replays_the_engine_on_the_real_future(mode: str, mean: str) -> None:
     panel = make_panel(n_days=160, seed=3)
-    strat = DynamicLambdaStrategy(threshold=0.02, threshold_mode=mode, stress_vix=25.0)
+    strat = DynamicLambdaStrategy(
+        threshold=0.02, threshold_mode=mode, stress_vix=25.0, **MEANS[mean]
+    )
     res = run(strat, panel, execute=False, progress=False)
     pos, h = 90, 40
     k = strategy_kernel_inputs(res, pos, h)
@@ -40,7 +55,8 @@ def test_kernel_replays_the_engine_on_the_real_future(mode: str) -> None:
     strategy_paths_nb(
         pool, dlv, np.arange(h, dtype=np.int64), k["window0"], float(a.vix[pos]), k["w0"],
         k["w0"], k["scheduled"], k["tradable"], a.stress_vix, a.lam0, a.eta, a.opt_costs,
-        a.rates, a.box_lo, a.box_hi, a.ppy, a.tau, a.mode, out, mdd, paid,
+        a.rates, a.box_lo, a.box_hi, a.ppy, a.tau, a.mode, a.prior_obs, a.w_ref, a.ref_lam,
+        out, mdd, paid,
     )  # fmt: skip
     v = res.value.to_numpy()
     seg = v[pos : pos + h + 1] / v[pos]

@@ -90,3 +90,16 @@ def test_pnl_history_live_and_pseudo() -> None:
         h, [0.4 * 0.01 + 0.6 * 0.02, 0.4 * 0.03 - 0.6 * 0.01, 1.01 / 0.99 - 1]
     )
     assert pnl_history(values, weights, asset_r, pos=3, first_live=2, length=2).shape == (2,)
+
+
+def test_garch_filtered_pnl_paths() -> None:
+    x = _returns(800, seed=3)
+    out, mdd = simulate_pnl(x, horizon=10, n_scenarios=2000, seed=1, filter="garch")
+    omega, a, b, s0 = fit_filter(x, "garch")
+    s2 = filter_variance_nb(x, omega, a, b, s0)
+    assert np.isfinite(out).all() and np.all(mdd <= 0)
+    # 10 days of GARCH variance from s2[-1]: the spread is of the order of the summed forecast
+    ahead = [s2[-1]]
+    for _ in range(9):
+        ahead.append(omega + (a + b) * ahead[-1])
+    assert np.std(out) == pytest.approx(np.sqrt(np.sum(ahead)), rel=0.15)

@@ -101,8 +101,9 @@ def evaluation_figure(windows: pd.DataFrame, horizon: int, level: float) -> go.F
 
 _SUMMARY_COLUMNS = [
     "horizon", "level", "target", "windows", "breaches", "expected", "kupiec_p", "power",
-    "christoffersen_p", "conditional_coverage_p", "zone", "cvar_p", "dar_breaches",
-    "dar_kupiec_p", "verdict",
+    "christoffersen_p", "christoffersen_power", "conditional_coverage_p",
+    "conditional_coverage_power", "zone", "traffic_light_power", "cvar_p", "dar_breaches",
+    "dar_kupiec_p",
 ]  # fmt: skip
 
 
@@ -117,7 +118,7 @@ def risk_sections(evaluation: RiskEvaluation) -> list[tuple[str, object, str]]:
     out: list[tuple[str, object, str]] = []
     if hz.empty:
         return out
-    summary = hz[[c for c in _SUMMARY_COLUMNS if c in hz]].copy()
+    summary = hz[[c for c in _SUMMARY_COLUMNS if c in hz]].round(3)  # verdicts: under each figure
     note = (
         "Each horizon's forecasts against what followed, on non-overlapping windows (1-period "
         "windows never overlap). Kupiec tests the breach rate; its power is the chance of "

@@ -3,7 +3,7 @@
 Each simulated date of each path repeats the engine's date: the book drifts with the date's
 returns (:func:`rwafolio.backtest.book.drift_nb`), the strategy estimates R and Sigma on its
 window rolled forward with the simulated returns (Ledoit-Wolf shrinkage of the correlations, the
-default estimator, :func:`lw_correlation_nb`), sets lam from the simulated index
+default estimator, :func:`lw_correlation_nb`; the window mean or the Black-Litterman mean), sets lam from the simulated index
 (``lam0 (1 + eta VIX)``), freezes what may not trade, solves exactly with the optimizer's
 public kernel (:func:`rwafolio.optimize.solve_nb`), applies the threshold rule and trades
 self-financed, paying the cost model's fee (:func:`rwafolio.backtest.book.trade_nb`). Nothing
@@ -111,19 +111,30 @@ def decide_nb(
     tau: float,
     mode: int,
     warm: np.ndarray,
+    prior_obs: float,
+    w_ref: np.ndarray,
+    ref_lam: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The strategy's decision at one date: ``(target, final weights)``.
 
     ``target`` holds NaN for every asset that does not trade (all NaN: no trade); the final
     weights are the last solution (the next date's warm start). Mirrors
     :meth:`DynamicLambdaStrategy.decide` with :func:`~rwafolio.strategies.threshold.apply_threshold`.
+    The mean is the window mean (``prior_obs = 0``) or the Black-Litterman posterior
+    ``(prior_obs pi + T xbar) / (prior_obs + T)`` with ``pi = 2 lam_ref cov w_ref`` and
+    ``lam_ref = ref_lam`` (NaN: the date's lam), as :class:`~rwafolio.optimize.returns.BlackLitterman`.
     """
     n = held.shape[0]
     target = np.full(n, np.nan)
     mu, cov = lw_correlation_nb(window)
+    lam = lam0 * (1.0 + eta * vix)
+    if prior_obs > 0.0:
+        lam_r = lam if np.isnan(ref_lam) else ref_lam
+        pi = 2.0 * lam_r * (cov @ w_ref)
+        t_obs = window.shape[0]
+        mu = (prior_obs * pi + t_obs * mu) / (prior_obs + t_obs)
     R = mu * ppy
     Sigma = cov * ppy
-    lam = lam0 * (1.0 + eta * vix)
     frozen = ~may
     w, status = _solve_frozen(R, Sigma, opt_costs, held, lam, box_lo, box_hi, frozen, warm)
     if status == -1 or status == 2:
@@ -188,6 +199,9 @@ def strategy_paths_nb(
     ppy: float,
     tau: float,
     mode: int,
+    prior_obs: float,
+    w_ref: np.ndarray,
+    ref_lam: float,
     out: np.ndarray,
     mdd: np.ndarray,
     paid: np.ndarray,
@@ -216,6 +230,8 @@ def strategy_paths_nb(
     lam0, eta, opt_costs, rates, box_lo, box_hi, ppy, tau, mode
         The strategy: lam rule, the optimizer's amortized costs, the one-off fee rates, the box,
         the annualization factor and the threshold rule.
+    prior_obs, w_ref, ref_lam
+        The mean estimator (see :func:`decide_nb`).
     out, mdd, paid : ndarray of shape (n_paths,)
         Written: horizon return net of fees, maximum drawdown, fees paid (fraction of the
         starting value).
@@ -249,7 +265,7 @@ def strategy_paths_nb(
             if may.any():
                 target, warm = decide_nb(
                     buf[t + 1 : t + 1 + win], vix, w, may, lam0, eta, opt_costs, box_lo,
-                    box_hi, ppy, tau, mode, warm,
+                    box_hi, ppy, tau, mode, warm, prior_obs, w_ref, ref_lam,
                 )  # fmt: skip
                 traded = ~np.isnan(target) & tradable[t]
                 if traded.any():

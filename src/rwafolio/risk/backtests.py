@@ -6,6 +6,11 @@ rate is ``p = 1 - level``. A failure is a realized return below the VaR (both ar
 negative = loss; see :mod:`rwafolio.risk.forecast`). Likelihood ratios use ``0 * log(0) = 0``, so
 zero failures and all failures are handled exactly.
 
+Power: :func:`kupiec_power` and :func:`traffic_light_power` are exact binomial sums against a
+stated alternative breach rate (default twice ``1 - level``); the Christoffersen tests have no
+binomial form and get a seeded simulation (:func:`simulated_power`). :func:`rolling_traffic_light`
+gives the zone of every rolling window (250 forecasts for the Basel 1-day VaR99).
+
 References: Kupiec (1995), "Techniques for verifying the accuracy of risk measurement models";
 Christoffersen (1998), "Evaluating interval forecasts"; Basel Committee (1996), "Supervisory
 framework for the use of backtesting" (zones from the binomial cumulative probability: green

@@ -176,6 +176,9 @@ class HorizonEvaluation:
             "zone_scope": "rolling 250" if self.rolling is not None else "whole sample",
             "power": float(self.power_kupiec),
             "power_alternative_rate": float(self.alt_rate),
+            "christoffersen_power": float(self.power_independence),
+            "conditional_coverage_power": float(self.power_conditional),
+            "traffic_light_power": float(self.power_traffic),
             "cvar_z2": None if self.shortfall is None else float(self.shortfall.statistic),
             "cvar_p": None if self.shortfall is None else float(self.shortfall.p_value),
             "dar_breaches": int(self.drawdown_breaches),
@@ -231,7 +234,9 @@ def risk_tests(evaluation: RiskEvaluation | None) -> list[dict[str, Any]]:
     (``green``/``yellow``/``red``: the worst rolling 250-window zone for the dense 1-period
     series, the whole sample's otherwise), ``power`` (Kupiec's, against twice the breach rate),
     and the extras ``conditional_coverage_p``, ``zone_scope``, ``power_alternative_rate``,
-    ``cvar_z2``, ``cvar_p``, ``dar_breaches``, ``dar_kupiec_p``, ``target``, ``passed``.
+    ``christoffersen_power`` (against clustered breaches), ``conditional_coverage_power``,
+    ``traffic_light_power`` (leaving green at twice the rate), ``cvar_z2``, ``cvar_p``,
+    ``dar_breaches``, ``dar_kupiec_p``, ``target``, ``passed``.
     """
     return [] if evaluation is None else evaluation.risk_tests()
 

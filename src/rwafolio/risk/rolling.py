@@ -1,16 +1,18 @@
 """Rolling risk forecasts along a backtest, set against what really happened.
 
-At each estimate date of a :class:`~rwafolio.backtest.result.BacktestResult` (or every k-th), the
-portfolio actually held after trading is simulated over the next H periods with the strategy's
-own per-period estimates ``mu``/``cov`` of that date. The realized H-period return
-``value[t + H] / value[t] - 1`` and the realized maximum drawdown inside ``(t, t + H]`` are
-recorded beside the forecast. The last dates, whose window runs past the end of the data, are
-kept with ``complete = False`` and NaN outcomes.
+At each estimate date of a :class:`~rwafolio.backtest.result.BacktestResult` (or every k-th), a
+forecast of the next H periods is made from data up to that date only, by ``target``: the
+strategy's own net P&L filtered top-down (``"pnl"``, default), the strategy re-deciding on every
+simulated path (``"strategy"``), or the book held after trading, drifting (``"book"``). The
+realized H-period return ``value[t + H] / value[t] - 1`` and the realized maximum drawdown inside
+``(t, t + H]`` are recorded beside the forecast. The last dates, whose window runs past the end of
+the data, are kept with ``complete = False`` and NaN outcomes.
 
 Breaches and backtests: a breach is ``realized_return < VaR`` (both returns, negative = loss).
 Overlapping H-period windows are not independent, so the backtests use NON-OVERLAPPING windows by
 default: the first complete forecast, then each next forecast at least H periods later. The
-sampling used is written into every result.
+sampling used is written into every result. :mod:`rwafolio.risk.evaluation` runs the full set of
+tests per horizon.
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ threshold rule, optimizer costs and self-financing fee step (the compiled kernel
 CVaR and drawdown-at-risk of what will be realized, fees included.
 
 Supported strategies: :class:`~rwafolio.strategies.DynamicLambdaStrategy` with the default
-estimator (Ledoit-Wolf, correlation target), a ``VixLinear``/``Constant`` rule without smoothing
-(or ``lam0``/``eta``) and ``signal_lag = 0``. Anything else raises :class:`ConfigError` naming
+covariance estimator (Ledoit-Wolf, correlation target), the window mean or a ``BlackLitterman``
+mean (the default), a ``VixLinear``/``Constant`` rule without smoothing (or ``lam0``/``eta``), no
+utility threshold, no per-class indexes and ``signal_lag = 0``. Anything else raises :class:`ConfigError` naming
 what is not supported (use ``target="pnl"`` then).
 
 The mean is zero or the strategy's own per-period estimate at the date (``mean``); the pool
@@ -54,6 +55,25 @@ class StrategyArrays(NamedTuple):
     ppy: float
     tau: float
     mode: int
+    prior_obs: float
+    w_ref: np.ndarray
+    ref_lam: float
+
+
+def _mean_inputs(strat: Any, symbols: list[str]) -> tuple[float, np.ndarray, float]:
+    """``(prior_obs, w_ref, ref_lam)`` of the window mean (prior 0) or a Black-Litterman mean."""
+    from rwafolio.optimize.returns import BlackLitterman, reference_weights
+
+    me = strat.mean_estimator
+    n = len(symbols)
+    if me is None:
+        return 0.0, np.full(n, 1.0 / n), float("nan")
+    if not isinstance(me, BlackLitterman):
+        raise ConfigError(
+            f"target='strategy' supports the window mean or BlackLitterman, got {me!r}"
+        )
+    w_ref = np.ascontiguousarray(reference_weights(me.reference, n, symbols), dtype=float)
+    return float(me.prior_obs), w_ref, float("nan") if me.lam is None else float(me.lam)
 
 
 def strategy_arrays(result: BacktestResult) -> StrategyArrays:
@@ -84,6 +104,9 @@ def strategy_arrays(result: BacktestResult) -> StrategyArrays:
     lag = getattr(result, "signal_lag", None) or result.params.get("signal_lag", 0) or 0
     if int(lag) != 0:
         raise ConfigError("target='strategy' supports signal_lag = 0 only")
+    for name in ("utility_threshold", "class_indexes"):
+        if getattr(strat, name, None) is not None:
+            raise ConfigError(f"target='strategy' does not support `{name}` (use target='pnl')")
     s = type(strat)(**strat.get_params())
     market = market_of(result.panel)
     s.prepare(setup_of(market))
@@ -95,6 +118,7 @@ def strategy_arrays(result: BacktestResult) -> StrategyArrays:
     else:
         raise ConfigError(f"target='strategy' supports VixLinear or Constant lam, got {rule!r}")
     vix = market.vix if market.vix is not None else np.zeros(market.returns.shape[0])
+    prior_obs, w_ref, ref_lam = _mean_inputs(strat, list(market.symbols))
     return StrategyArrays(
         returns=market.returns, vix=np.asarray(vix, dtype=float),
         scheduled=np.asarray(s.scheduled_, dtype=bool), tradable=market.tradable,
@@ -102,7 +126,7 @@ def strategy_arrays(result: BacktestResult) -> StrategyArrays:
         lam0=lam0, eta=eta, opt_costs=np.ascontiguousarray(s.opt_costs_, dtype=float),
         rates=np.ascontiguousarray(market.cost_model.rates, dtype=float),
         box_lo=s.lo_, box_hi=s.hi_, ppy=float(s.ppy_), tau=float(s.threshold),
-        mode=_MODES[s.threshold_mode],
+        mode=_MODES[s.threshold_mode], prior_obs=prior_obs, w_ref=w_ref, ref_lam=ref_lam,
     )  # fmt: skip
 
 
@@ -182,7 +206,7 @@ def strategy_forecast(
         strategy_paths_nb(
             pool, dlogvix, idx, window0, float(vix[pos]), w0, w0, sched, trad, a.stress_vix,
             a.lam0, a.eta, a.opt_costs, a.rates, a.box_lo, a.box_hi, a.ppy, a.tau, a.mode,
-            out[s:e], mdd[s:e], paid[s:e],
+            a.prior_obs, a.w_ref, a.ref_lam, out[s:e], mdd[s:e], paid[s:e],
         )  # fmt: skip
 
     run_chunks(
