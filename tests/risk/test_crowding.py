@@ -118,6 +118,17 @@ def test_impact_reaches_the_next_day_only() -> None:
     assert np.any(two.with_agents.outcomes != two.without_agents.outcomes)
 
 
+def test_agents_default_to_the_strategys_estimator() -> None:
+    from rwafolio.strategies.dynamic import DEFAULT_MEAN, MODEL_PRESET, DynamicLambdaStrategy
+
+    cfg, strat = CrowdingConfig(), DynamicLambdaStrategy()
+    assert cfg.prior_obs == DEFAULT_MEAN.prior_obs and DEFAULT_MEAN.lam is None
+    assert (cfg.lam_median, cfg.eta, cfg.window, cfg.threshold, cfg.threshold_mode) == (
+        strat.lam0, strat.eta, strat.window, strat.threshold, strat.threshold_mode
+    )
+    assert MODEL_PRESET["mean_estimator"] is None  # the model preset: prior_obs = 0
+
+
 def test_impact_share_definition() -> None:
     assert impact_share(-0.15, -0.12) == pytest.approx(0.2)
     assert impact_share(-0.10, -0.12) == pytest.approx(-0.2)
@@ -138,7 +149,7 @@ def test_surface_is_monotone_in_agents_and_illiquidity() -> None:
     v = var.to_numpy()[:, ::-1]  # columns from the deepest market to the thinnest
     assert np.all(np.diff(v, axis=0) <= 1e-12)  # more agents: deeper VaR
     assert np.all(np.diff(v, axis=1) <= 1e-12)  # thinner token: deeper VaR
-    assert v[-1, -1] < v[0, 0] - 0.01  # and the effect is not nil
+    assert v[-1, -1] < v[0, 0] - 0.002  # and the effect is not nil
     np.testing.assert_array_equal(v[0], surf.without.var_at(0.95))
 
 

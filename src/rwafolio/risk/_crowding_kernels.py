@@ -11,8 +11,8 @@ Per day t of a scenario (see :mod:`rwafolio.risk.crowding` for the model and its
 4. every agent k is the strategy run forward, as in the strategy-aware Monte Carlo: its book
    drifts with ``r_t`` (:func:`rwafolio.backtest.book.drift_nb`); it decides on its own window of
    the realized returns plus its view bias with the strategy's step
-   (:func:`rwafolio.risk._strategy_kernels.decide_nb`: Ledoit-Wolf, annualized, lam rule,
-   amortized costs, threshold rule), or, in forced selling (its drawdown beyond ``fire_dd``), sells
+   (:func:`rwafolio.risk._strategy_kernels.decide_nb`: Ledoit-Wolf, the window or
+   Black-Litterman mean, annualized, lam rule, amortized costs, threshold rule), or, in forced selling (its drawdown beyond ``fire_dd``), sells
    ``fire_frac`` of every holding; it trades self-financed paying its fee rates (one-off cost plus
    half the spread) with :func:`rwafolio.backtest.book.trade_nb`;
 5. the day's net dollar flow ``Q_i = sum_k AUM_k V_k dw_k,i`` moves asset i by the square-root law
@@ -130,6 +130,10 @@ class Agents(NamedTuple):
     fire_dd, fire_frac : float
         Forced selling: an agent whose value is more than ``fire_dd`` below its peak sells
         ``fire_frac`` of every holding that day instead of deciding (``fire_dd = inf``: off).
+    prior_obs, w_ref, ref_lam : float, ndarray (n,), float
+        The strategy's mean: the window mean (``prior_obs = 0``) or the Black-Litterman posterior
+        with that prior weight, reference weights and reference lam (NaN: the date's lam), as
+        :func:`rwafolio.risk._strategy_kernels.decide_nb` reads them.
     """
 
     lam: np.ndarray
@@ -149,6 +153,9 @@ class Agents(NamedTuple):
     mode: int
     fire_dd: float
     fire_frac: float
+    prior_obs: float
+    w_ref: np.ndarray
+    ref_lam: float
 
 
 class Market(NamedTuple):
@@ -327,6 +334,7 @@ def _agent_trade_nb(
         target, warm = decide_nb(
             win, agents.vix, w, may, agents.lam[a], agents.eta, agents.opt_costs[a],
             agents.box_lo, agents.box_hi, agents.ppy, agents.tau, agents.mode, warmk[a],
+            agents.prior_obs, agents.w_ref, agents.ref_lam,
         )  # fmt: skip
         warmk[a] = warm
     traded = ~np.isnan(target)
@@ -551,7 +559,7 @@ def _agents_path_np(
                 target, warm[a] = decide_nb(
                     win, agents.vix, w[a], np.ones(n, np.bool_), agents.lam[a], agents.eta,
                     agents.opt_costs[a], agents.box_lo, agents.box_hi, agents.ppy, agents.tau,
-                    agents.mode, warm[a],
+                    agents.mode, warm[a], agents.prior_obs, agents.w_ref, agents.ref_lam,
                 )  # fmt: skip
             traded = ~np.isnan(target)
             if traded.any():

@@ -4,9 +4,11 @@ The model (documented defaults in :class:`CrowdingConfig`; none is fitted to any
 ---------------------------------------------------------------------------------------
 * **Agents are allocators.** K agents (default 10) each run the project's strategy step on the
   simulated days, as the strategy-aware Monte Carlo does: Ledoit-Wolf estimates on a rolling
-  window of the realized returns, annualized, ``lam0 (1 + eta VIX)``, the optimizer's costs
-  amortized over the window, the threshold rule (0.01 per asset), and self-financing trades
-  that pay the one-off cost plus half the spread (:mod:`rwafolio.risk._crowding_kernels`).
+  window of the realized returns with the strategy's Black-Litterman mean (an equal-weight
+  equilibrium prior worth 365 observations; ``prior_obs=0``: the model's window mean),
+  annualized, ``lam0 (1 + eta VIX)``, the optimizer's costs amortized over the window, the
+  threshold rule (0.01 per asset), and self-financing trades that pay the one-off cost plus half
+  the spread (:mod:`rwafolio.risk._crowding_kernels`).
 * **Heterogeneity** ("similar goals but different lam values or data estimates", the model's
   source text): agent k's lam0 is lognormal around the strategy's 2.0 (``lam_sigma = 0.5``), its
   window log-uniform between half and twice the strategy's 30 periods, and it reads returns with
@@ -104,6 +106,10 @@ class CrowdingConfig:
     window_range : (float, float), default (0.5, 2.0)
     view_noise : float, default 0.25
         Annualized view bias per asset, in units of the asset's annual volatility.
+    prior_obs : float, default 365.0
+        The strategy's mean estimator: ``BlackLitterman(prior_obs=365)`` (its default: an
+        equal-weight equilibrium prior worth 365 observations at the date's lam); 0 is the
+        model's window mean (``DynamicLambdaStrategy.model_preset()``).
     threshold : float, default 0.01
     threshold_mode : {"per_asset", "portfolio", "none"}
     cost_horizon : float or None
@@ -128,6 +134,7 @@ class CrowdingConfig:
     window: int = 30
     window_range: tuple[float, float] = (0.5, 2.0)
     view_noise: float = 0.25
+    prior_obs: float = 365.0
     threshold: float = 0.01
     threshold_mode: Literal["per_asset", "portfolio", "none"] = "per_asset"
     cost_horizon: float | None = None
@@ -146,7 +153,7 @@ class CrowdingConfig:
         for name in ("lam_median", "periods_per_year"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"`{name}` must be positive, got {getattr(self, name)!r}")
-        for name in ("aum", "lam_sigma", "eta", "view_noise", "threshold"):
+        for name in ("aum", "lam_sigma", "eta", "view_noise", "prior_obs", "threshold"):
             v = getattr(self, name)
             if not (np.isfinite(v) and v >= 0):
                 raise ConfigError(f"`{name}` must be a finite number >= 0, got {v!r}")
@@ -299,12 +306,14 @@ def _agents(
     for a in range(k):
         window = np.ascontiguousarray(hist0[-win[a] :] + bias[a])
         _t, w0[a] = decide_nb(window, vix, start, np.ones(n, np.bool_), lam[a], cfg.eta,
-                              np.zeros(n), lo, hi, ppy, 0.0, 0, start)  # fmt: skip
+                              np.zeros(n), lo, hi, ppy, 0.0, 0, start, float(cfg.prior_obs),
+                              start, np.nan)  # fmt: skip
     fire = cfg.fire_drawdown if cfg.fire_sale == "on" else np.inf
     return Agents(
         lam, float(cfg.eta), float(vix), win, bias, np.ascontiguousarray(opt), rates,
         np.full(k, float(cfg.aum)), w0, hist0, lo, hi, ppy, float(cfg.threshold),
-        _MODES[cfg.threshold_mode], float(fire), float(cfg.fire_fraction),
+        _MODES[cfg.threshold_mode], float(fire), float(cfg.fire_fraction), float(cfg.prior_obs),
+        start, np.nan,
     )  # fmt: skip
 
 
