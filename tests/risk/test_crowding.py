@@ -124,7 +124,11 @@ def test_agents_default_to_the_strategys_estimator() -> None:
     cfg, strat = CrowdingConfig(), DynamicLambdaStrategy()
     assert cfg.prior_obs == DEFAULT_MEAN.prior_obs and DEFAULT_MEAN.lam is None
     assert (cfg.lam_median, cfg.eta, cfg.window, cfg.threshold, cfg.threshold_mode) == (
-        strat.lam0, strat.eta, strat.window, strat.threshold, strat.threshold_mode
+        strat.lam0,
+        strat.eta,
+        strat.window,
+        strat.threshold,
+        strat.threshold_mode,
     )
     assert MODEL_PRESET["mean_estimator"] is None  # the model preset: prior_obs = 0
 

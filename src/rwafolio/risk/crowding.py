@@ -83,7 +83,7 @@ def impact_share(var_with: float, var_alone: float) -> float:
     denominator is the VaR *with* agents (the crowded loss being explained); NaN when it is not
     a loss (``VaR_with >= 0``). Near zero it is unstable: print it with the points beside it.
     """
-    return (var_with - var_alone) / var_with if var_with < 0 else float("nan")
+    return (var_with - var_alone) / var_with + 0.0 if var_with < 0 else float("nan")  # no -0.0
 
 
 @dataclass(frozen=True)
