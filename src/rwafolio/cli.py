@@ -257,7 +257,7 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
         print(f"run saved: {saved}")
     print(f"report: {path}")
     if getattr(args, "json", None):
-        _write_summary(args.json, main, strategy, results)
+        _write_summary(args.json, main, strategy, results, evaluation)
     return 0
 
 
@@ -265,14 +265,21 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
 CROWDING_SCENARIOS = 2_000
 
 
-def _write_summary(path: str, main: Any, strategy: Any, results: dict[str, Any]) -> None:
-    """Write the ``--json`` summary (one object; schema in the README) atomically."""
+def _write_summary(
+    path: str, main: Any, strategy: Any, results: dict[str, Any], evaluation: Any = None
+) -> None:
+    """Write the ``--json`` summary (one object; schema in the README) atomically, with the risk
+    evaluation's ``risk_tests`` when it ran."""
     import json
 
     from rwafolio.backtest.summary import summary_json
     from rwafolio.reports.render import write_atomic
+    from rwafolio.risk.evaluation import risk_tests
 
-    doc = summary_json(main, strategy, {k: v for k, v in results.items() if k != "dynamic"})
+    extra = {"risk_tests": risk_tests(evaluation)} if evaluation is not None else None
+    doc = summary_json(
+        main, strategy, {k: v for k, v in results.items() if k != "dynamic"}, extra=extra
+    )
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(target, [json.dumps(doc, indent=2, allow_nan=False), "\n"])

@@ -90,3 +90,23 @@ def test_short_run_skips_a_horizon_and_says_why() -> None:
     assert any(v.startswith("not tested: 30-period") for v in ev.verdicts())
     # a hand-built result carries no strategy: the strategy-aware horizons fall back, said so
     assert ev.target == "pnl" and len(ev.notes) == 2 and "top-down" in ev.notes[0]
+
+
+def test_backtest_json_carries_risk_tests(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from rwafolio.cli import main
+
+    path = tmp_path / "run.json"
+    code = main(
+        ["backtest", "--source", "synthetic", "--start", "2021-01-01", "--end", "2021-09-30",
+         "--no-crowding", "--out", str(tmp_path / "bt.html"), "--json", str(path)]
+    )  # fmt: skip
+    assert code == 0
+    tests = json.loads(path.read_text(encoding="utf-8"))["risk_tests"]
+    assert [(t["horizon"], t["level"]) for t in tests] == [(1, 0.99), (10, 0.99), (30, 0.95)]
+    for t in tests:
+        assert KEYS <= set(t) and t["overlapping"] is False
+        assert t["zone"] in ("green", "yellow", "red") and 0 <= t["power"] <= 1
+        assert t["expected"] == pytest.approx(t["windows"] * (1 - t["level"]))
+    assert [t["target"] for t in tests] == ["pnl", "strategy", "strategy"]
