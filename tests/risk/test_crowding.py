@@ -24,8 +24,8 @@ from rwafolio.risk._crowding_kernels import (
     Outcomes,
     _impact_nb,
     crowding_paths_nb,
-    crowding_paths_np,
 )
+from rwafolio.risk._crowding_twins import crowding_paths_np
 from rwafolio.risk.crowding import _agents, _history0
 from rwafolio.risk.impact import ImpactModel
 from rwafolio.risk.scenarios import covariance_factor
