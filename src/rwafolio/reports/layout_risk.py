@@ -197,11 +197,17 @@ def _crowding_blocks(record: RunRecord) -> list[dict[str, Any]]:
     tab = table(["Level", "VaR, book alone", "VaR, with agents", "Added by the agents",
                  "Share of the crowded VaR loss", "CVaR, book alone", "CVaR, with agents"],
                 rows, "crowding-table")  # fmt: skip
+    labels = {
+        "alignment": ("trade alignment (mean cosine)", "{:.2f}"),
+        "turnover": ("turnover per agent per period", "{:.2%}"),
+        "impact_cost": ("impact paid per agent per period", "{:.3%}"),
+        "fire_share": ("agent-days in forced selling", "{:.1%}"),
+    }
     facts = ", ".join(
-        f"{k.replace('_', ' ')} {fmt(cm[k])}"
-        for k in ("alignment", "turnover", "impact_cost", "fire_share", "seed")
-        if k in cm
-    )
+        [f"{name} {form.format(cm[k])}" for k, (name, form) in labels.items()
+         if isinstance(cm.get(k), int | float)]
+        + ([f"seed {fmt(cm['seed'])}"] if "seed" in cm else [])
+    )  # fmt: skip
     note = (
         "The book is the strategy's holdings at the latest decision date, with that date's "
         "estimates, over the same horizon as above. 'Added by the agents' is VaR with agents "
