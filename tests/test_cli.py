@@ -187,12 +187,14 @@ def test_demo_creates_the_output_folder(tmp_path: Path) -> None:
 
 def test_var_crowding_defines_the_share_and_writes_its_json(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "crowding.json"
-    argv = ["var", "--crowding", "--scenarios", "400", "--horizon", "5",
-            "--surface-scenarios", "100", "--json", str(path)]  # fmt: skip
+    argv = ["var", "--crowding", "--scenarios", "400", "--horizon", "5", "--fire-sale", "on",
+            "--daily-volume", "VNQ=50000", "--surface-scenarios", "100", "--json", str(path)]  # fmt: skip
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "(share = (VaR_with - VaR_alone) / VaR_with, for this --weights book;" in out
     assert "denominator VaR_with" in out
+    assert re.search(r"VNQ\s+50,000 .* profile", out)  # the user's profile is used
+    assert "fire sales on" in out
     assert "strategy's latest holdings" in out
     doc = json.loads(path.read_text())
     assert set(doc["without"]) == {"var95", "cvar95", "dar95"}
@@ -214,8 +216,13 @@ def test_var_crowding_defines_the_share_and_writes_its_json(capsys, tmp_path) ->
             assert r["turnover"] > 0
         if r["agents"] >= 2:
             assert -1 <= r["alignment"] <= 1
+    assert doc["thinnest_asset"] == "VNQ"
+    assert volumes == pytest.approx([50000 / 3, 50000, 50000 * 10 / 3])
     assert main(["var", "--crowding", "--json", str(tmp_path)]) != 0  # a folder: refused
     assert "--json" in capsys.readouterr().err
+    argv = ["var", "--crowding", "--daily-volume", "NOPE=1", "--scenarios", "50"]
+    assert main(argv) != 0  # a profile naming an unknown symbol: a one-line error
+    assert "NOPE" in capsys.readouterr().err
 
 
 def test_strategy_cost_mode_and_its_old_name() -> None:

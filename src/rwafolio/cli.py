@@ -397,11 +397,12 @@ def _var_crowding(args: argparse.Namespace, panel: Any, weights: Any, mu: Any, c
 
     from rwafolio.reports.render import atomic_write
     from rwafolio.risk import CrowdingConfig, crowding_surface, simulate_crowding
-    from rwafolio.risk.impact import calibrate
+    from rwafolio.risk.impact import LiquidityProfile, calibrate
 
     returns = panel.returns().to_numpy()
-    liq = calibrate(panel.universe, panel.liquidity())
-    cfg = CrowdingConfig(window=max(5, args.window))
+    profile = LiquidityProfile(daily_volume=args.daily_volume or {})
+    liq = calibrate(panel.universe, panel.liquidity(), profile)
+    cfg = CrowdingConfig(window=max(5, args.window), aum=args.aum, fire_sale=args.fire_sale)
     common = {"costs": panel.universe.costs, "horizon": args.horizon, "rng": args.seed,
               "agent_history": returns}  # fmt: skip
     c = simulate_crowding(weights, mu, cov, liquidity=liq, n_scenarios=args.scenarios,
@@ -418,7 +419,7 @@ def _var_crowding(args: argparse.Namespace, panel: Any, weights: Any, mu: Any, c
         for lv, x, vw in zip(c.with_agents.levels, c.impact_share, c.with_agents.var, strict=True)
     )  # fmt: skip
     print(
-        f"{'':>10}  agents (AUM {cfg.aum:,.0f} each): turnover {c.turnover:.1%} per agent per "
+        f"{'':>10}  agents (AUM {cfg.aum:,.0f} each, fire sales {cfg.fire_sale}): turnover {c.turnover:.1%} per agent per "
         f"period, trade alignment (mean cosine, 1 = identical) {c.alignment:.2f}; share of the "
         f"VaR loss due to their price impact: {shares}\n{'':>10}  (share = "
         "(VaR_with - VaR_alone) / VaR_with, for this --weights book; a report's crowding table "
@@ -556,6 +557,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--surface-scenarios", type=_pos_int, default=2000,
                    help="scenarios per point of the crowding surface")  # fmt: skip
     p.add_argument("--json", default=None, help="with --crowding: write the answer as JSON")
+    p.add_argument("--aum", type=_pos_float, default=5e6,
+                   help="with --crowding: capital of each agent, quote currency")  # fmt: skip
+    p.add_argument("--fire-sale", choices=("off", "on"), default="off",
+                   help="with --crowding: forced selling after a 10%% drawdown")  # fmt: skip
+    p.add_argument("--daily-volume", type=_weights_arg, default=None,
+                   help="with --crowding: SYM=USD,... daily volumes (a token's liquidity profile)")  # fmt: skip
     p.set_defaults(func=cmd_var)
 
     p = sub.add_parser("report", help="re-render the HTML report of a saved run")
