@@ -35,6 +35,7 @@ from rwafolio.risk import (
     per_period,
     simulate_crowding,
 )
+from rwafolio.risk.crowding import strategy_as_agent
 from rwafolio.risk.impact import TOKEN_PROFILE
 
 WEIGHTS = np.array([0.5, 0.3, 0.2])
@@ -73,6 +74,9 @@ def main() -> dict[str, float]:
     liq = given_liquidity(SYMBOLS, LIQUIDITY, np.sqrt(np.diag(sigma)))
     crowd = simulate_crowding(WEIGHTS, mu, sigma, liquidity=liq, costs=COSTS,
                               n_scenarios=SURFACE_SCENARIOS, rng=SEED, **common)  # fmt: skip
+    ref = simulate_crowding(WEIGHTS, mu, sigma, liquidity=liq, costs=COSTS, rng=SEED,
+                            n_scenarios=SURFACE_SCENARIOS,
+                            config=strategy_as_agent(CrowdingConfig()), **common)  # fmt: skip
     var_without = alone.var_at(0.95)
     impact = crowd.with_agents.var_at(0.95) - crowd.without_agents.var_at(0.95)
     var_with = var_without + impact
@@ -85,7 +89,8 @@ def main() -> dict[str, float]:
         f"  10 agents x $5m on common draws ({SURFACE_SCENARIOS:,} scenarios): without "
         f"{crowd.without_agents.var_at(0.95):.2%}, with {crowd.with_agents.var_at(0.95):.2%}; "
         f"impact share of the VaR loss {crowd.impact_share[0]:.1%} (denominator: VaR with agents); "
-        f"agents' turnover {crowd.turnover:.1%} a day, alignment (cosine) {crowd.alignment:.2f}"
+        f"agents' turnover {crowd.turnover:.1%} a day (the strategy itself: {ref.turnover:.1%}), "
+        f"alignment (cosine) {crowd.alignment:.2f}"
     )
     kw = {"costs": COSTS, "n_scenarios": SURFACE_SCENARIOS, "rng": SEED, **common}
     surf = crowding_surface(WEIGHTS, mu, sigma, liquidity=liq, volumes=SURFACE_VOLUMES, **kw)

@@ -397,6 +397,7 @@ def _var_crowding(args: argparse.Namespace, panel: Any, weights: Any, mu: Any, c
 
     from rwafolio.reports.render import atomic_write
     from rwafolio.risk import CrowdingConfig, crowding_surface, simulate_crowding
+    from rwafolio.risk.crowding import strategy_as_agent
     from rwafolio.risk.impact import LiquidityProfile, calibrate
 
     returns = panel.returns().to_numpy()
@@ -411,6 +412,8 @@ def _var_crowding(args: argparse.Namespace, panel: Any, weights: Any, mu: Any, c
     for sym, row in liq.table().iterrows():
         print(f"{sym:>12}  {row.daily_volume:>16,.0f}  {row.sigma_daily:7.2%}  "
               f"{row.spread:6.2%}  {row.source}")  # fmt: skip
+    ref = simulate_crowding(weights, mu, cov, liquidity=liq, n_scenarios=args.scenarios,
+                            config=strategy_as_agent(cfg), **common)  # fmt: skip
     print(f"{'no agents':>10}: " + _risk_line(c.without_agents))
     print(f"{'10 agents':>10}: " + _risk_line(c.with_agents))
     shares = ", ".join(
@@ -419,8 +422,9 @@ def _var_crowding(args: argparse.Namespace, panel: Any, weights: Any, mu: Any, c
         for lv, x, vw in zip(c.with_agents.levels, c.impact_share, c.with_agents.var, strict=True)
     )  # fmt: skip
     print(
-        f"{'':>10}  agents (AUM {cfg.aum:,.0f} each, fire sales {cfg.fire_sale}): turnover {c.turnover:.1%} per agent per "
-        f"period, trade alignment (mean cosine, 1 = identical) {c.alignment:.2f}; share of the "
+        f"{'':>10}  agents (AUM {cfg.aum:,.0f} each, fire sales {cfg.fire_sale}): turnover "
+        f"{c.turnover:.1%} per agent per period (the strategy itself on the same paths: "
+        f"{ref.turnover:.1%}), trade alignment (mean cosine, 1 = identical) {c.alignment:.2f}; share of the "
         f"VaR loss due to their price impact: {shares}\n{'':>10}  (share = "
         "(VaR_with - VaR_alone) / VaR_with, for this --weights book; a report's crowding table "
         "uses the strategy's latest holdings, so its share differs when the books do)"

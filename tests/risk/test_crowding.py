@@ -26,7 +26,7 @@ from rwafolio.risk._crowding_kernels import (
     crowding_paths_nb,
 )
 from rwafolio.risk._crowding_twins import crowding_paths_np
-from rwafolio.risk.crowding import _agents, _history0
+from rwafolio.risk.crowding import _agents, _history0, strategy_as_agent
 from rwafolio.risk.impact import ImpactModel
 from rwafolio.risk.scenarios import covariance_factor
 
@@ -131,6 +131,15 @@ def test_agents_default_to_the_strategys_estimator() -> None:
         strat.threshold_mode,
     )
     assert MODEL_PRESET["mean_estimator"] is None  # the model preset: prior_obs = 0
+    ref = strategy_as_agent(CrowdingConfig(fire_sale="on", aum=1e9))
+    assert (ref.n_agents, ref.aum, ref.fire_sale, ref.lam_sigma, ref.view_noise) == (
+        1,
+        0.0,
+        "off",
+        0.0,
+        0.0,
+    )
+    assert ref.windows() == (strat.window, strat.window)
 
 
 def test_impact_share_definition() -> None:

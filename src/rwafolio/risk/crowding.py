@@ -36,6 +36,7 @@ result, ``rwafolio var --crowding`` and the report.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -175,6 +176,16 @@ class CrowdingConfig:
         """The smallest and largest window an agent can draw (periods)."""
         lo, hi = self.window_range
         return max(5, round(self.window * lo)), max(5, round(self.window * hi))
+
+
+def strategy_as_agent(config: CrowdingConfig) -> CrowdingConfig:
+    """The strategy itself as the one agent of a run: its lam0, window and estimator, no view
+    bias, no capital (so it moves nothing) and no fire sales. Its ``turnover`` on the same draws
+    is the yardstick for the agents' turnover."""
+    return dataclasses.replace(
+        config, n_agents=1, lam_sigma=0.0, view_noise=0.0, window_range=(1.0, 1.0), aum=0.0,
+        fire_sale="off",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
