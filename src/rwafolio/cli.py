@@ -261,9 +261,16 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     sys.stdout.flush()
     risk = RiskOptions.from_config(
         config.risk, horizon=args.horizon, every=args.every, mean=args.var_mean,
-        rolling=not args.no_risk, crowding=not args.no_crowding,
+        rolling=not args.no_risk, crowding=not args.no_crowding, target=args.risk_target,
     )  # fmt: skip
     suite = add_risk(suite, risk, seed=seed)
+    if suite.evaluation is not None:
+        print(
+            f"risk forecasts against what followed ({suite.evaluation.target}; "
+            "non-overlapping windows):"
+        )
+        for line in suite.evaluation.verdicts():
+            print(f"  {line}")
     if getattr(args, "walkforward", False):
         suite = add_walkforward(suite, seed=seed)
         print(suite.notes[-1])
@@ -295,9 +302,11 @@ def cmd_var(args: argparse.Namespace) -> int:
 
     seed = DEFAULT_SEED if args.seed is None else args.seed
     panel = _load(args)
+    if args.json is not None and (not args.crowding or Path(args.json).is_dir()):
+        raise ConfigError(f"`--json` needs --crowding and a file path, got {args.json!r}")
     risk = book_risk(
         panel, args.weights, window=args.window, horizon=args.horizon,
-        n_scenarios=args.scenarios, nu=args.nu, crowding=args.crowding, seed=seed,
+        n_scenarios=args.scenarios, nu=args.nu, seed=seed,
     )  # fmt: skip
     print(f"weights: {dict(zip(panel.symbols, np.round(risk.weights, 4).tolist(), strict=True))}")
     print(
@@ -307,21 +316,71 @@ def cmd_var(args: argparse.Namespace) -> int:
     print("VaR and CVaR are horizon returns (negative = loss); DaR is the max drawdown quantile.")
     for dist, f in risk.forecasts.items():
         print(f"{dist:>10}: " + _risk_line(f))
-    c = risk.crowding
-    if c is not None:
-        print(f"{'no agents':>10}: " + _risk_line(c.without_agents))
-        print(f"{'10 agents':>10}: " + _risk_line(c.with_agents))
-        shares = ", ".join(
-            f"VaR{lv * 100:g} {x:.0%}" if np.isfinite(x) else f"VaR{lv * 100:g} n/a (VaR is a gain)"
-            for lv, x in zip(c.with_agents.levels, c.impact_share, strict=True)
-        )
-        print(
-            f"{'':>10}  agents' trade alignment (mean cosine, 1 = identical) {c.crowding:.2f}; "
-            f"share of the VaR loss due to their price impact: {shares}\n{'':>10}  (share = "
-            "(VaR_with - VaR_alone) / VaR_with, for this --weights book; a report's crowding table "
-            "uses the strategy's latest holdings, so its share differs when the books do)"
-        )
+    if args.crowding:
+        args.seed = seed
+        mu, cov = risk.estimates
+        _var_crowding(args, panel, risk.weights, mu, cov)
     return 0
+
+
+def _var_crowding(args: argparse.Namespace, panel: Any, weights: Any, mu: Any, cov: Any) -> None:
+    """The crowding answer of ``var``: with/without agents, the share, the surface, the JSON."""
+    import json
+
+    import numpy as np
+
+    from rwafolio.reports.render import atomic_write
+    from rwafolio.risk import CrowdingConfig, crowding_surface, simulate_crowding
+    from rwafolio.risk.crowding import strategy_as_agent
+    from rwafolio.risk.impact import LiquidityProfile, calibrate
+
+    returns = panel.returns().to_numpy()
+    profile = LiquidityProfile(daily_volume=args.daily_volume or {})
+    liq = calibrate(panel.universe, panel.liquidity(), profile)
+    cfg = CrowdingConfig(window=max(5, args.window), aum=args.aum, fire_sale=args.fire_sale)
+    common = {"costs": panel.universe.costs, "horizon": args.horizon, "rng": args.seed,
+              "agent_history": returns}  # fmt: skip
+    c = simulate_crowding(weights, mu, cov, liquidity=liq, n_scenarios=args.scenarios,
+                          config=cfg, **common)  # fmt: skip
+    print("liquidity (daily volume in quote currency, daily vol, spread, source):")
+    for sym, row in liq.table().iterrows():
+        print(f"{sym:>12}  {row.daily_volume:>16,.0f}  {row.sigma_daily:7.2%}  "
+              f"{row.spread:6.2%}  {row.source}")  # fmt: skip
+    ref = simulate_crowding(weights, mu, cov, liquidity=liq, n_scenarios=args.scenarios,
+                            config=strategy_as_agent(cfg), **common)  # fmt: skip
+    print(f"{'no agents':>10}: " + _risk_line(c.without_agents))
+    print(f"{'10 agents':>10}: " + _risk_line(c.with_agents))
+    shares = ", ".join(
+        f"VaR{lv * 100:g} {x:.0%} (denominator VaR_with {vw:+.2%})" if np.isfinite(x)
+        else f"VaR{lv * 100:g} n/a (VaR is a gain)"
+        for lv, x, vw in zip(c.with_agents.levels, c.impact_share, c.with_agents.var, strict=True)
+    )  # fmt: skip
+    print(
+        f"{'':>10}  agents (AUM {cfg.aum:,.0f} each, fire sales {cfg.fire_sale}): turnover "
+        f"{c.turnover:.1%} per agent per period (the strategy itself on the same paths: "
+        f"{ref.turnover:.1%}), trade alignment (mean cosine, 1 = identical) {c.alignment:.2f}; share of the "
+        f"VaR loss due to their price impact: {shares}\n{'':>10}  (share = "
+        "(VaR_with - VaR_alone) / VaR_with, for this --weights book; a report's crowding table "
+        "uses the strategy's latest holdings, so its share differs when the books do)"
+    )
+    surf = crowding_surface(
+        weights, mu, cov, liquidity=liq, config=cfg, n_scenarios=args.surface_scenarios,
+        progress=lambda line: print(f"  ... {line}", flush=True), **common,
+    )  # fmt: skip
+    print(f"VaR95 surface ({surf.thinnest}'s daily volume across, agents down; "
+          f"{args.surface_scenarios} scenarios a point):")  # fmt: skip
+    table = surf.points.pivot(index="agents", columns="daily_volume", values="var")
+    print(f"{'agents':>8}" + "".join(f"{v:>14,.0f}" for v in table.columns))
+    for k, row in table.iterrows():
+        print(f"{k:>8}" + "".join(f"{x:>14.2%}" for x in row))
+    if args.json is not None:
+        text = json.dumps(surf.to_dict(), indent=2).encode()
+
+        def write(fh: Any) -> None:
+            fh.write(text)
+
+        atomic_write(args.json, write)
+        print(f"crowding answer written: {args.json}")
 
 
 def _risk_line(f: Any) -> str:
@@ -448,8 +507,16 @@ def _risk_opts(p: argparse.ArgumentParser) -> None:
         "--var-mean",
         choices=["estimate", "zero"],
         default=None,
-        help="mean of the rolling VaR forecasts: the strategy's own window estimate or zero "
-        "(the usual risk-desk choice; see README) (default: the config's, else estimate)",
+        help="mean of the rolling VaR forecasts: zero (the usual risk-desk choice) or the "
+        "strategy's own window estimate (see README) (default: the config's, else zero)",
+    )
+    p.add_argument(
+        "--risk-target",
+        choices=["auto", "pnl", "strategy", "book"],
+        default="auto",
+        help="what the risk forecasts simulate: auto (1-day top-down on the strategy's net P&L, "
+        "10- and 30-day by the strategy re-deciding on every path), pnl, strategy (slow at 1 "
+        "day) or the held book",
     )
     p.add_argument("--no-crowding", action="store_true", help="skip the crowding simulation")
     p.add_argument(
@@ -517,6 +584,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nu", type=_pos_float, default=5.0, help="Student-t degrees of freedom (> 2)")
     p.add_argument("--crowding", action="store_true",
                    help="also run the multi-agent crowding model")  # fmt: skip
+    p.add_argument("--surface-scenarios", type=_pos_int, default=2000,
+                   help="scenarios per point of the crowding surface")  # fmt: skip
+    p.add_argument("--json", default=None,
+                   help="with --crowding: write the answer as JSON (default: none)")  # fmt: skip
+    p.add_argument("--aum", type=_pos_float, default=5e6,
+                   help="with --crowding: capital of each agent, quote currency")  # fmt: skip
+    p.add_argument("--fire-sale", choices=("off", "on"), default="off",
+                   help="with --crowding: forced selling after a 10%% drawdown")  # fmt: skip
+    p.add_argument("--daily-volume", type=_weights_arg, default=None,
+                   help="with --crowding: SYM=USD,... daily volumes (a token's liquidity profile; "
+                   "default: from the data)")  # fmt: skip
     p.set_defaults(func=cmd_var)
 
     p = _sub(sub, "report", "re-render the HTML report of a saved run")

@@ -53,18 +53,24 @@ class RiskOptions:
     every : int
         Forecast at every k-th decision date.
     mean : {"estimate", "zero"}
-        Drift of the rolling forecasts (see :func:`rwafolio.risk.rolling_forecasts`).
+        Drift of the rolling forecasts (see :func:`rwafolio.risk.rolling_forecasts`); default
+        zero, the usual risk-desk choice.
     rolling : bool
         Run the rolling forecasts and the latest scenario view.
     crowding : bool
         Run the crowding simulation at the latest date.
+    target : {"auto", "pnl", "strategy", "book"}
+        What the risk forecasts simulate (see :func:`rwafolio.risk.evaluation.evaluate_risk`):
+        auto = 1-day top-down on the strategy's net P&L, 10- and 30-day by the strategy
+        re-deciding on every path.
     """
 
     horizon: int = 30
     every: int = 5
-    mean: Literal["estimate", "zero"] = "estimate"
+    mean: Literal["estimate", "zero"] = "zero"
     rolling: bool = True
     crowding: bool = True
+    target: Literal["auto", "pnl", "strategy", "book"] = "auto"
 
     @classmethod
     def from_config(cls, risk: Mapping[str, Any], **flags: Any) -> RiskOptions:
@@ -95,6 +101,8 @@ class SuiteRun:
         The demo's small walk-forward (:func:`add_walkforward`).
     strategy : Strategy or None
         The configured strategy (``results["dynamic"]`` ran it).
+    evaluation : RiskEvaluation or None
+        The risk forecasts set against what followed (:func:`add_risk`).
     """
 
     panel: Panel
@@ -106,6 +114,7 @@ class SuiteRun:
     notes: tuple[str, ...] = ()
     walkforward: WalkForwardResult | None = None
     strategy: Any = None
+    evaluation: Any = None
 
     @property
     def main(self) -> BacktestResult:
@@ -186,27 +195,48 @@ def add_risk(
     and the crowding run at the latest estimate date (as ``risk`` asks)."""
     if not risk.rolling:
         return run_
+    from rwafolio.risk.evaluation import evaluate_risk
+
     main = run_.main
+    target = risk.target
     forecasts = rolling_forecasts(
-        main, horizon=risk.horizon, every=risk.every, rng=seed, mean=risk.mean, progress=progress
+        main, horizon=risk.horizon, every=risk.every, rng=seed, mean=risk.mean, progress=progress,
+        target="pnl" if target == "auto" else target,  # type: ignore[arg-type]
+    )  # fmt: skip
+    evaluation = evaluate_risk(
+        main, rng=seed, mean=risk.mean, target=None if target == "auto" else target
     )
     scenario = latest_scenarios(main, horizon=risk.horizon, rng=seed) if _estimates(main) else None
     crowding = _crowding(main, risk, seed, progress) if risk.crowding and _estimates(main) else None
-    return replace(run_, forecasts=forecasts, scenario=scenario, crowding=crowding)
+    return replace(
+        run_, forecasts=forecasts, scenario=scenario, crowding=crowding, evaluation=evaluation
+    )
 
 
 def _estimates(result: BacktestResult) -> bool:
     return len(result.estimate_dates) > 0
 
 
+#: Scenarios of the report's crowding run (each path runs 10 allocating agents).
+CROWDING_SCENARIOS = 2_000
+
+
 def _crowding(
     result: BacktestResult, risk: RiskOptions, seed: int, progress: bool | None
 ) -> CrowdingResult:
-    """The crowding run at the latest estimate date, from the weights held there."""
-    w = result.weights.loc[result.estimate_dates[-1]].to_numpy()
+    """The crowding run at the latest estimate date, from the weights held there, with the
+    liquidity calibrated on the panel up to that date."""
+    from rwafolio.risk.impact import calibrate
+
+    date = result.estimate_dates[-1]
+    w = result.weights.loc[date].to_numpy()
+    panel = result.panel
     return simulate_crowding(
-        w, result.mu[-1], result.cov[-1], asset_classes=result.panel.universe,
-        costs=result.panel.universe.costs, horizon=risk.horizon, rng=seed, progress=progress,
+        w, result.mu[-1], result.cov[-1],
+        liquidity=calibrate(panel.universe, panel.liquidity(end=date)),
+        costs=panel.universe.costs, horizon=risk.horizon,
+        agent_history=panel.returns().loc[:date].to_numpy(), n_scenarios=CROWDING_SCENARIOS,
+        rng=seed, progress=progress,
     )  # fmt: skip
 
 
@@ -224,8 +254,10 @@ def write_summary(run_: SuiteRun, path: str | Path) -> Path:
 
     from rwafolio.backtest.summary import summary_json
     from rwafolio.reports.render import write_atomic
+    from rwafolio.risk.evaluation import risk_tests
 
-    doc = summary_json(run_.main, run_.strategy, run_.benchmarks)
+    extra = {"risk_tests": risk_tests(run_.evaluation)} if run_.evaluation is not None else None
+    doc = summary_json(run_.main, run_.strategy, run_.benchmarks, extra=extra)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     return write_atomic(target, [json.dumps(doc, indent=2, allow_nan=False), "\n"])
@@ -248,12 +280,18 @@ def write_outputs(
     when the name has no suffix). Folders are created. Returns ``(report, saved run or None)``."""
     from rwafolio.reports import render_html, save_run
 
+    sections = None
+    if run_.evaluation is not None:
+        from rwafolio.reports.risk_evaluation import risk_sections
+
+        sections = risk_sections(run_.evaluation)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with step(f"writing the report {out}", enabled=progress):
         path = render_html(
             run_.main, forecasts=run_.forecasts, walkforward=run_.walkforward, path=out,
             benchmarks=run_.benchmarks, scenario=run_.scenario, crowding=run_.crowding,
+            extra_sections=sections,
         )  # fmt: skip
     saved = None
     if save is not None:
@@ -261,6 +299,6 @@ def write_outputs(
         target.parent.mkdir(parents=True, exist_ok=True)
         saved = save_run(
             target, run_.main, run_.forecasts, run_.walkforward, benchmarks=run_.benchmarks,
-            crowding=run_.crowding, scenario=run_.scenario,
+            crowding=run_.crowding, scenario=run_.scenario, extra_sections=sections,
         )  # fmt: skip
     return Path(path), (None if saved is None else Path(saved))

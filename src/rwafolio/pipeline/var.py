@@ -10,7 +10,7 @@ import numpy as np
 from rwafolio.exceptions import ConfigError
 from rwafolio.loaders.panel import Panel
 from rwafolio.optimize import LedoitWolfEstimator
-from rwafolio.risk import CrowdingResult, RiskForecast, forecast, simulate_crowding
+from rwafolio.risk import RiskForecast, forecast
 
 __all__ = ["BookRisk", "book_risk"]
 
@@ -26,13 +26,14 @@ class BookRisk:
         Estimation window (periods, Ledoit-Wolf).
     forecasts : mapping distribution -> RiskForecast
         ``"normal"`` and ``"student_t"``.
-    crowding : CrowdingResult or None
+    estimates : (ndarray of shape (n_assets,), ndarray of shape (n_assets, n_assets))
+        The per-period mean and covariance the forecasts used.
     """
 
     weights: np.ndarray
     window: int
     forecasts: Mapping[str, RiskForecast]
-    crowding: CrowdingResult | None
+    estimates: tuple[np.ndarray, np.ndarray]
 
 
 def book_risk(
@@ -43,7 +44,6 @@ def book_risk(
     horizon: int = 30,
     n_scenarios: int = 10_000,
     nu: float = 5.0,
-    crowding: bool = False,
     seed: int = 7,
 ) -> BookRisk:
     """VaR/CVaR/DaR of ``weights`` (default equal; the rest is cash) over ``horizon`` periods,
@@ -82,10 +82,4 @@ def book_risk(
         )
         for dist in ("normal", "student_t")
     }
-    crowd = None
-    if crowding:
-        crowd = simulate_crowding(
-            w, mu, cov, asset_classes=panel.universe, costs=costs, horizon=horizon,
-            n_scenarios=n_scenarios, rng=seed,
-        )  # fmt: skip
-    return BookRisk(w, window, out, crowd)
+    return BookRisk(w, window, out, (mu, cov))
