@@ -9,8 +9,8 @@ kink, and releases the fixed asset whose multiplier has the wrong sign by the mo
 The steps of :func:`polish_nb` are helpers compiled with ``inline="always"``: as separate calls
 they cost about 10% of a solve at n = 10 (``benchmarks/optimizer.py``); inlined, the kernel is as
 fast as the single function it was, and its results are the same bits
-(``tests/optimize/test_kernels_pinned.py``). Numba does not recompile a cached caller when an
-inlined helper changes: clear the cache after editing one.
+(``tests/optimize/test_kernels_pinned.py``). Numba's cache does not follow calls across files:
+after editing this module, clear the cache or the cached ``solve_full_nb`` keeps the old code.
 """
 
 from __future__ import annotations
