@@ -10,18 +10,20 @@ expected.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
-import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import jinja2
 from markupsafe import Markup
 
 from rwafolio.exceptions import ConfigError
+from rwafolio.outputs import write_atomic
 from rwafolio.reports.record import RunRecord, collect
 
 #: Plotly config of every chart: no logo, no MathJax, no link to the plotly cloud.
@@ -66,46 +68,40 @@ def script_json(obj: Any) -> Markup:
     return Markup(text)
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> Path:
-    """Call ``write`` on a temporary file in ``path``'s folder, then rename it over ``path``.
+#: The head script (plotly's MathJax off) and the script drawing every figure from its JSON.
+HEAD_JS = 'window.PlotlyConfig = {MathJaxConfig: "local"};'
+BOOT_JS = """
+(function () {
+  "use strict";
+  var config = %s;
+  var specs = document.querySelectorAll('script[type="application/json"][data-figure]');
+  for (var i = 0; i < specs.length; i++) {
+    var el = document.getElementById(specs[i].getAttribute("data-figure"));
+    var spec = JSON.parse(specs[i].textContent);
+    Plotly.newPlot(el, spec.data, spec.layout, config);
+  }
+})();
+"""
 
-    The temporary file is fsynced and renamed only after ``write`` returned; on any error it is
-    removed and ``path`` is left as it was.
 
-    Raises
-    ------
-    ConfigError
-        If the target folder does not exist.
+def _script_hash(text: str) -> str:
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode()}'"
+
+
+def content_security_policy(scripts: Iterable[str]) -> str:
+    """The report's Content-Security-Policy: no network, only the given inline scripts run.
+
+    ``default-src 'none'`` forbids every fetch (scripts, styles, images, fonts, frames,
+    ``fetch``/XHR); scripts run only when their text hashes to one listed (so an injected script
+    or event handler never runs); inline styles are allowed (plotly sets them); images may be
+    ``data:`` or ``blob:`` URLs (plotly's "download plot" button); no ``<base>``, no forms.
     """
-    target = Path(path)
-    folder = target.parent
-    if not folder.is_dir():
-        raise ConfigError(f"`path` folder {str(folder)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return target
-
-
-def write_atomic(path: str | os.PathLike[str], chunks: Iterable[str]) -> Path:
-    """Write text chunks (UTF-8) to ``path`` atomically (see :func:`atomic_write`)."""
-
-    def write(fh: IO[bytes]) -> None:
-        for chunk in chunks:
-            fh.write(chunk.encode("utf-8"))
-
-    return atomic_write(path, write)
+    hashes = " ".join(sorted({_script_hash(t) for t in scripts}))
+    return (
+        f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; "
+        "img-src data: blob:; font-src data:; base-uri 'none'; form-action 'none'"
+    )
 
 
 def render_record(record: RunRecord, *, title: str | None = None) -> Iterable[str]:
@@ -113,8 +109,11 @@ def render_record(record: RunRecord, *, title: str | None = None) -> Iterable[st
     from rwafolio.reports.layout import build_context
 
     context = build_context(record, title=title)
+    boot = BOOT_JS % script_json(dict(PLOTLY_CONFIG))
     context["plotly_js"] = Markup(plotly_js())
-    context["plotly_config"] = script_json(dict(PLOTLY_CONFIG))
+    context["head_js"] = Markup(HEAD_JS)
+    context["boot_js"] = Markup(boot)
+    context["csp"] = content_security_policy([plotly_js(), HEAD_JS, boot])
     template = _environment().get_template("report.html")
     return template.generate(**context)
 

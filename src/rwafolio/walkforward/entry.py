@@ -98,6 +98,11 @@ def walkforward_from_args(
     Returns
     -------
     WalkForwardResult
+
+    Raises
+    ------
+    ConfigError
+        When no fold could choose parameters; then no report is written.
     """
     spec = load_grid(Path(grid))
     unknown = sorted(set(spec.settings) - _KNOWN)
@@ -144,6 +149,12 @@ def walkforward_from_args(
     )
     if len(result.failures):
         echo(f"{len(result.failures)} task(s) failed after a retry; see the report")
+    if not any(f.status == "ok" for f in result.folds):
+        raise ConfigError(
+            "every walk-forward fold failed to choose parameters (every grid point failed or "
+            "the folds are too short); see the fold table above and the `--grid` file "
+            "(no report written)"
+        )
     if out is not None:
         from rwafolio.reports import render_html
 
