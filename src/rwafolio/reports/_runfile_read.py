@@ -108,6 +108,8 @@ class _Reader:
 
         try:
             doc = json.loads(self.read("manifest.json"), parse_constant=no_constant)
+        except RunFileError:
+            raise
         except (ValueError, RecursionError) as err:
             self.fail(f"unreadable manifest ({type(err).__name__}: {str(err)[:80]})")
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:

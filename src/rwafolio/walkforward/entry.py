@@ -147,9 +147,11 @@ def walkforward_from_args(
     echo(
         result.comparison.loc[["total_return", "sharpe", "max_drawdown", "costs_paid"]].to_string()
     )
+    chosen = any(f.status == "ok" for f in result.folds)
     if len(result.failures):
-        echo(f"{len(result.failures)} task(s) failed after a retry; see the report")
-    if not any(f.status == "ok" for f in result.folds):
+        where = "; see the report" if chosen and out is not None else ""
+        echo(f"{len(result.failures)} task(s) failed after a retry{where}")
+    if not chosen:
         raise ConfigError(
             "every walk-forward fold failed to choose parameters (every grid point failed or "
             "the folds are too short); see the fold table above and the `--grid` file "
