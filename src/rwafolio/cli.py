@@ -382,7 +382,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- safety
 def _check_outputs(
-    args: argparse.Namespace, outputs: list[tuple[str, Any, str]], panel: Any = None
+    args: argparse.Namespace, outputs: list[tuple[str, Any, Any]], panel: Any = None
 ) -> None:
     """Refuse unsafe outputs before anything is written (rwafolio.outputs.check_outputs)."""
     from rwafolio.outputs import Output, check_outputs

@@ -100,7 +100,7 @@ def _pid_alive(pid: int) -> bool:
 def remove_stale_temporaries(target: Path) -> list[Path]:
     """Remove temporary files of earlier writes to ``target`` whose writer no longer runs."""
     pattern = re.compile(rf"^\.{re.escape(target.name)}\.(\d+)-[^/]*\.tmp$")
-    removed = []
+    removed: list[Path] = []
     try:
         names = os.listdir(target.parent)
     except OSError:
@@ -118,7 +118,7 @@ def remove_stale_temporaries(target: Path) -> list[Path]:
     return removed
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> Path:
+def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> Path:
     """Call ``write`` on a temporary file beside ``path``, then rename it over ``path``.
 
     The temporary file is fsynced and renamed only after ``write`` returned; on any error it is

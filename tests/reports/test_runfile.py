@@ -13,7 +13,7 @@ import pytest
 
 from rwafolio.exceptions import DataError
 from rwafolio.reports import collect, load_run, render_html, save_run
-from rwafolio.reports.runfile import FORMAT, VERSION
+from rwafolio.reports.runfile import FORMAT
 
 
 @pytest.fixture(scope="module")

@@ -21,10 +21,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from rwafolio.exceptions import ConfigError, RunFileError
+from rwafolio.outputs import RUN_MARKER
 from rwafolio.reports.record import RunRecord
 from rwafolio.reports.sections import ExtraSection
 
-FORMAT = "rwafolio-run"
+FORMAT = RUN_MARKER.decode()
 VERSION = 1
 #: Most members a run file may hold.
 MAX_MEMBERS = 512

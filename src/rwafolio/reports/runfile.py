@@ -50,19 +50,20 @@ import pandas as pd
 from rwafolio.exceptions import ConfigError
 from rwafolio.outputs import RUN_MARKER, atomic_write
 from rwafolio.reports._runfile_read import (
+    FORMAT,
     MAX_CELLS,
     MAX_MEMBERS,
     MAX_TOTAL_BYTES,
     RUN_SECTION_KINDS,
+    VERSION,
     read_run,
 )
 from rwafolio.reports.record import RunRecord, collect
 
-FORMAT = "rwafolio-run"
-VERSION = 1
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 __all__ = [
-    "MAX_CELLS", "MAX_MEMBERS", "MAX_TOTAL_BYTES", "RUN_SECTION_KINDS", "load_run", "save_run",
+    "FORMAT", "MAX_CELLS", "MAX_MEMBERS", "MAX_TOTAL_BYTES", "RUN_SECTION_KINDS", "VERSION",
+    "load_run", "save_run",
 ]  # fmt: skip
 
 
