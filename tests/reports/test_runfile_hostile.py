@@ -226,6 +226,13 @@ def test_too_many_members_are_refused(good: Members, tmp_path: Path) -> None:
     many = {**good, **{f"extra/{i}.parquet": b"" for i in range(10, 10 + MAX_MEMBERS)}}
     with pytest.raises(RunFileError, match="members"):
         load_run(_zip(tmp_path / "many.zip", many))
+    # 70,000 members: zip64 end record; refused from the end record alone.
+    path = tmp_path / "zip64.zip"
+    with zipfile.ZipFile(path, "w", allowZip64=True) as zf:
+        for i in range(70_000):
+            zf.writestr(f"tables/t{i}.parquet", b"")
+    with pytest.raises(RunFileError, match="declares 70,000 members"):
+        load_run(path)
 
 
 def test_parquet_bombs_are_refused(good: Members, tmp_path: Path) -> None:

@@ -229,11 +229,48 @@ class _Reader:
         return tuple(self.section(i, e) for i, e in enumerate(listed))
 
 
+def _directory_counts(path: Path) -> tuple[int, int] | None:
+    """Members and central-directory bytes the zip's end record declares (None: no record).
+
+    Read before :class:`zipfile.ZipFile` parses the central directory, so a zip declaring
+    millions of members is refused without building millions of objects.
+    """
+    with path.open("rb") as fh:
+        size = fh.seek(0, 2)
+        fh.seek(max(0, size - (65536 + 22)))
+        tail = fh.read()
+        i = tail.rfind(b"PK\x05\x06")
+        if i < 0 or len(tail) < i + 22:
+            return None
+        entries = int.from_bytes(tail[i + 10 : i + 12], "little")
+        cd_bytes = int.from_bytes(tail[i + 12 : i + 16], "little")
+        if (entries == 0xFFFF or cd_bytes == 0xFFFFFFFF) and i >= 20:
+            locator = tail[i - 20 : i]
+            if locator[:4] != b"PK\x06\x07":
+                return None
+            fh.seek(int.from_bytes(locator[8:16], "little"))
+            record = fh.read(56)
+            if record[:4] != b"PK\x06\x06" or len(record) < 56:
+                return None
+            entries = int.from_bytes(record[32:40], "little")
+            cd_bytes = int.from_bytes(record[40:48], "little")
+    return entries, cd_bytes
+
+
 def read_run(path: Path) -> RunRecord:
     """Read and check the run file ``path`` (see :func:`rwafolio.reports.runfile.load_run`)."""
+    label = repr(str(path))
     try:
         if not path.is_file():
-            raise RunFileError(f"run file {str(path)!r} is not a file")
+            raise RunFileError(f"run file {label} is not a file")
+        if path.stat().st_size > MAX_TOTAL_BYTES:
+            raise RunFileError(f"run file {label} is larger than the limit {MAX_TOTAL_BYTES:,}")
+        counts = _directory_counts(path)
+        if counts is not None and (counts[0] > MAX_MEMBERS or counts[1] > MAX_MEMBERS * 1024):
+            raise RunFileError(
+                f"run file {label} declares {counts[0]:,} members ({counts[1]:,} directory "
+                f"bytes), more than the limit {MAX_MEMBERS} members"
+            )
         zf = zipfile.ZipFile(path, "r")
     except RunFileError:
         raise
