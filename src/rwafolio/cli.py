@@ -396,7 +396,10 @@ def _check_outputs(
     check_outputs(
         outs,
         inputs=[p for p in inputs if p],
-        data_dirs=getattr(args, "data_dir", None) or [],
+        data_dirs=[
+            *(getattr(args, "data_dir", None) or []),
+            *([args.cache_dir] if getattr(args, "cache_dir", None) else []),
+        ],
         force=getattr(args, "force", False),
     )
 

@@ -4,8 +4,12 @@
 (or takes one read back by :func:`~rwafolio.reports.runfile.load_run`), lays out the sections
 (:mod:`rwafolio.reports.sections_build`) and streams the jinja2 template (autoescape on: every
 symbol, name and config value is escaped) into a temporary file in the target folder, which is
-then renamed into place, so a crash never leaves a half-written report where a good one is
-expected.
+then renamed into place (:func:`rwafolio.outputs.atomic_write`), so a crash never leaves a
+half-written report where a good one is expected.
+
+Every report carries a Content-Security-Policy (:func:`content_security_policy`): no network
+access of any kind, and only rwafolio's own inline scripts run (listed by hash), so content that
+slipped past every other check can neither fetch nor execute anything.
 """
 
 from __future__ import annotations
