@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from rwafolio import cli
+from rwafolio import cli_safety
 from rwafolio.cli import main
 from rwafolio.outputs import written_by_rwafolio
 
@@ -191,10 +191,11 @@ def test_debug_prints_the_traceback(monkeypatch: pytest.MonkeyPatch, capsys: Any
     import rwafolio.loaders.api as api
 
     monkeypatch.setattr(api, "load_synthetic", _boom(KeyError("boom")))
-    assert main(["var", "--scenarios", "100", "--debug"]) == 1
-    err = capsys.readouterr().err
-    assert "Traceback" in err and "KeyError: 'boom'" in err
-    assert err.strip().splitlines()[-1].startswith("rwafolio var: unexpected error")
+    for argv in (["var", "--scenarios", "100", "--debug"], ["--debug", "var"]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert "Traceback" in err and "KeyError: 'boom'" in err
+        assert err.strip().splitlines()[-1].startswith("rwafolio var: unexpected error")
 
 
 def test_failing_step_names_the_first_frame_below_the_command() -> None:
@@ -205,5 +206,5 @@ def test_failing_step_names_the_first_frame_below_the_command() -> None:
 
     with pytest.raises(TypeError) as info:
         inner()
-    step = cli.failing_step(info.value)
+    step = cli_safety.failing_step(info.value)
     assert step == "writing the report (reports.figure_guard.sanitize_figure)"

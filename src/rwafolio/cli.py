@@ -3,10 +3,8 @@ sensitivity, frequency.
 
 Every command that loads data takes the same data options (``--source``, ``--data-dir`` (repeatable),
 ``--symbols``, ``--start``, ``--end``, ``--policy``, ``--vix``). Errors rwafolio raises on purpose
-are printed as one line naming the parameter, with exit code 2; any other failure is one line
-naming the command and the failing step, with exit code 1 (``--debug`` prints the traceback).
-Every output path is checked before any work (see :mod:`rwafolio.outputs`); ``--force`` lets an
-output replace an existing file rwafolio did not write.
+are printed as one line naming the parameter, with exit code 2; any other error is one line too
+(:mod:`rwafolio.cli_safety`). Output paths are checked before any work (:mod:`rwafolio.outputs`).
 """
 
 from __future__ import annotations
@@ -14,12 +12,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rwafolio.exceptions import ConfigError, RunFileError, RwafolioError
+from rwafolio.cli_safety import add_safety_flags, check_outputs_of, ensure_parent_of, run_command
+from rwafolio.exceptions import ConfigError
 
 DEFAULT_SYMBOLS = ["BTC-USD", "ETH-USD", "USDT-USD", "VNQ", "BIL", "GLD"]
 DEFAULT_SEED = 7
@@ -166,7 +164,7 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     if args.seed is None:
         args.seed = DEFAULT_SEED
     outputs = [("--out", args.out or out_default, "report"), ("--save", args.save, "run")]
-    _check_outputs(args, outputs)
+    check_outputs_of(args, outputs)
     cfg = load_config(args.config) if getattr(args, "config", None) else RunConfig()
     if args.policy is None and "policy" in cfg.data:
         args.policy = cfg.data["policy"]
@@ -212,10 +210,10 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
             main, horizon=args.horizon, every=args.every, rng=args.seed, mean=args.var_mean
         )
         scenario, crowding = _latest_scenarios(main, args)
-    _check_outputs(args, outputs, panel=panel)
-    out = _ensure_parent(args.out or out_default, "--out")
+    check_outputs_of(args, outputs, panel=panel)
+    out = ensure_parent_of(args.out or out_default, "--out")
     if getattr(args, "save", None):
-        _ensure_parent(args.save, "--save")
+        ensure_parent_of(args.save, "--save")
     from rwafolio.reports import render_html
 
     path = render_html(
@@ -362,100 +360,12 @@ def _risk_line(f: Any) -> str:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from rwafolio.reports import load_run, render_html
+    from rwafolio.reports.runfile import render_run_file
 
-    _check_outputs(args, [("--out", args.out, "report")])
-    record = load_run(args.run)
-    out = _ensure_parent(args.out, "--out")
-    try:
-        path = render_html(record, path=out)
-    except RwafolioError:
-        raise
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, ArithmeticError) as err:
-        raise RunFileError(
-            f"run file {args.run!r} is malformed: drawing its report failed "
-            f"({type(err).__name__}: {_first_line(err)})"
-        ) from err
+    check_outputs_of(args, [("--out", args.out, "report")])
+    path = render_run_file(args.run, path=ensure_parent_of(args.out, "--out"))
     print(f"report: {path}")
     return 0
-
-
-# ---------------------------------------------------------------------------- safety
-def _check_outputs(
-    args: argparse.Namespace, outputs: list[tuple[str, Any, Any]], panel: Any = None
-) -> None:
-    """Refuse unsafe outputs before anything is written (rwafolio.outputs.check_outputs)."""
-    from rwafolio.outputs import Output, check_outputs
-
-    outs = [Output(flag, Path(p), kind) for flag, p, kind in outputs if p]
-    inputs = [getattr(args, k, None) for k in ("config", "grid", "run", "vix")]
-    if panel is not None:
-        inputs += list(panel.meta.get("files", {}).values())
-        if str(panel.vix_source).startswith("file:"):
-            inputs.append(str(panel.vix_source)[len("file:") :])
-    check_outputs(
-        outs,
-        inputs=[p for p in inputs if p],
-        data_dirs=[
-            *(getattr(args, "data_dir", None) or []),
-            *([args.cache_dir] if getattr(args, "cache_dir", None) else []),
-        ],
-        force=getattr(args, "force", False),
-    )
-
-
-def _ensure_parent(path: Any, flag: str) -> Path:
-    from rwafolio.outputs import ensure_parent
-
-    return ensure_parent(path, f"`{flag}`")
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    text = lines[0] if lines else ""
-    return text if len(text) <= 160 else text[:157] + "..."
-
-
-_STEPS = {
-    "loaders": "loading data", "config": "reading the config", "universe": "reading the config",
-    "backtest": "backtesting", "strategies": "deciding weights", "optimize": "optimizing",
-    "risk": "forecasting risk", "reports": "writing the report", "outputs": "writing an output",
-    "walkforward": "walking forward", "sensitivity_path": "ranking sensitivities",
-    "frequency": "the frequency study",
-}  # fmt: skip
-
-
-def failing_step(exc: BaseException) -> str:
-    """Name the step an exception came from: the first rwafolio frame below the command code."""
-    root = Path(__file__).resolve().parent
-    last = "the command"
-    for frame in traceback.extract_tb(exc.__traceback__):
-        try:
-            rel = Path(frame.filename).resolve().relative_to(root)
-        except ValueError:
-            continue
-        module = ".".join(rel.with_suffix("").parts)
-        if module in ("cli", "pipeline"):
-            last = f"the command ({module}.{frame.name})"
-            continue
-        return (
-            f"{_STEPS.get(rel.parts[0].removesuffix('.py'), 'the command')} ({module}.{frame.name})"
-        )
-    return last
-
-
-def _add_safety_flags(sub: Any) -> None:
-    """``--debug`` on every command, ``--force`` on every command that writes a file."""
-    for p in sub.choices.values():
-        p.add_argument(
-            "--debug", action="store_true", help="on an unexpected error, print the traceback"
-        )
-        if any("--out" in a.option_strings for a in p._actions):
-            p.add_argument(
-                "--force",
-                action="store_true",
-                help="let an output replace an existing file rwafolio did not write",
-            )
 
 
 def _weights_arg(text: str) -> dict[str, float]:
@@ -546,7 +456,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     _add_optional_commands(sub)
-    _add_safety_flags(sub)
+    add_safety_flags(sub)
+    parser.add_argument(
+        "--debug", dest="debug_any", action="store_true", help="as the commands' --debug"
+    )
     return parser
 
 
@@ -555,7 +468,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     from rwafolio.sensitivity_path import sensitivity_report
     from rwafolio.strategies import DynamicLambdaStrategy
 
-    _check_outputs(args, [("--out", args.out, "report")])
+    check_outputs_of(args, [("--out", args.out, "report")])
     panel = _load_panel(args)
     if panel.synthetic:
         print("data: SYNTHETIC (the embedded generator, not market history)")
@@ -590,7 +503,7 @@ def cmd_frequency(args: argparse.Namespace) -> int:
 
     if args.seed is None:
         args.seed = DEFAULT_SEED
-    _check_outputs(args, [("--out", args.out, "report")])
+    check_outputs_of(args, [("--out", args.out, "report")])
     panel = _load_panel(args)
     study, sections = frequency_report(panel, executor=args.executor, rng=args.seed)
     _print_table(study.table.drop(columns="seconds"))
@@ -604,10 +517,10 @@ def cmd_frequency(args: argparse.Namespace) -> int:
 def cmd_walkforward(args: argparse.Namespace) -> int:
     from rwafolio.walkforward.entry import walkforward_from_args
 
-    _check_outputs(args, [("--out", args.out, "report")])
+    check_outputs_of(args, [("--out", args.out, "report")])
     panel = _load_panel(args)
-    _check_outputs(args, [("--out", args.out, "report")], panel=panel)
-    _ensure_parent(args.out, "--out")
+    check_outputs_of(args, [("--out", args.out, "report")], panel=panel)
+    ensure_parent_of(args.out, "--out")
     walkforward_from_args(
         source=panel,
         grid=args.grid,
@@ -628,8 +541,8 @@ def cmd_walkforward(args: argparse.Namespace) -> int:
 def _render_with_sections(result: Any, sections: Any, args: argparse.Namespace) -> Path:
     from rwafolio.reports import render_html
 
-    _check_outputs(args, [("--out", args.out, "report")], panel=result.panel)
-    out = _ensure_parent(args.out, "--out")
+    check_outputs_of(args, [("--out", args.out, "report")], panel=result.panel)
+    out = ensure_parent_of(args.out, "--out")
     return render_html(result, path=out, extra_sections=sections)
 
 
@@ -680,27 +593,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["NUMBA_CACHE_DIR"] = str(Path(user_cache_dir("rwafolio")) / "numba")
     parser = build_parser()
     args = parser.parse_args(argv)
-    debug = bool(getattr(args, "debug", False))
-    try:
-        return int(args.func(args))
-    except RwafolioError as exc:
-        if debug:
-            traceback.print_exc()
-        print(f"rwafolio {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"rwafolio {args.command}: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:  # the one place every unexpected error becomes one line
-        if debug:
-            traceback.print_exc()
-        print(
-            f"rwafolio {args.command}: unexpected error while {failing_step(exc)}: "
-            f"{type(exc).__name__}: {_first_line(exc)} (run again with --debug for the "
-            "traceback)",
-            file=sys.stderr,
-        )
-        return 1
+    return run_command(args)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ from typing import IO, Any
 
 import pandas as pd
 
-from rwafolio.exceptions import ConfigError
+from rwafolio.exceptions import ConfigError, RunFileError, RwafolioError
 from rwafolio.outputs import RUN_MARKER, atomic_write
 from rwafolio.reports._runfile_read import (
     FORMAT,
@@ -63,7 +63,7 @@ from rwafolio.reports.record import RunRecord, collect
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 __all__ = [
     "FORMAT", "MAX_CELLS", "MAX_MEMBERS", "MAX_TOTAL_BYTES", "RUN_SECTION_KINDS", "VERSION",
-    "load_run", "save_run",
+    "load_run", "render_run_file", "save_run",
 ]  # fmt: skip
 
 
@@ -154,3 +154,31 @@ def load_run(path: str | os.PathLike[str]) -> RunRecord:
         limit, or malformed in any way; the message names the member or key.
     """
     return read_run(Path(path))
+
+
+def render_run_file(
+    run: str | os.PathLike[str], *, path: str | os.PathLike[str], title: str | None = None
+) -> Path:
+    """Re-render the report of the run file ``run`` to ``path`` (``rwafolio report``).
+
+    A run that passes :func:`load_run` but whose tables are not what the report draws (a
+    well-formed table with the wrong columns, say) is a :class:`RunFileError` too.
+
+    Raises
+    ------
+    RunFileError
+        If the run file is malformed in any way.
+    """
+    from rwafolio.reports.render import render_html
+
+    record = load_run(run)
+    try:
+        return render_html(record, path=path, title=title)
+    except RwafolioError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, ArithmeticError) as err:
+        lines = str(err).strip().splitlines()
+        raise RunFileError(
+            f"run file {str(run)!r} is malformed: drawing its report failed "
+            f"({type(err).__name__}: {lines[0][:120] if lines else ''})"
+        ) from err
