@@ -3,8 +3,8 @@
 Atomic writes
     :func:`atomic_write` writes to a temporary file beside the target
     (``.<name>.<pid>-<random>.tmp``), fsyncs it and renames it over the target, so a reader never
-    sees half a file. A temporary file left by a killed writer (its process id no longer runs)
-    is removed by the next write to the same target. The target must be a regular file or absent:
+    sees half a file. A temporary file left by a killed writer (its process id no longer runs,
+    POSIX only) is removed by the next write to the same target. The target must be a regular file or absent:
     a directory, FIFO, socket or device is refused, never replaced. A symbolic link is written
     through (its target is replaced, the link stays).
 
@@ -86,7 +86,8 @@ def _existing(path: Path, what: str) -> os.stat_result | None:
 
 
 def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
+    """Whether process ``pid`` runs (assumed True where it cannot be asked safely)."""
+    if pid == os.getpid() or os.name != "posix":  # on Windows os.kill(pid, 0) is not a probe
         return True
     try:
         os.kill(pid, 0)
