@@ -200,6 +200,12 @@ def test_broken_zips_are_typed_errors(good: Members, tmp_path: Path) -> None:
     (tmp_path / "lie.zip").write_bytes(bytes(raw))
     with pytest.raises(RunFileError, match="manifest"):
         load_run(tmp_path / "lie.zip")
+    # The same member (true size) flagged as encrypted.
+    enc = bytearray(_zip(tmp_path / "encrypted.zip", good).read_bytes())
+    enc[i + 8] |= 0x1
+    (tmp_path / "encrypted.zip").write_bytes(bytes(enc))
+    with pytest.raises(RunFileError, match="encrypted"):
+        load_run(tmp_path / "encrypted.zip")
     with pytest.raises(RunFileError):
         load_run(tmp_path / "does-not-exist.zip")
     folder = tmp_path / "a-folder.zip"
