@@ -81,7 +81,7 @@ def test_report_over_an_input_csv_is_refused(data_dir: Path, tmp_path: Path, cap
     for flags in ([], ["--force"]):
         args = ["backtest", *_files_args(data_dir), "--out", str(csv), *flags]
         assert main(args) == 2
-        _one_line_error(capsys, "--data-dir")
+        _one_line_error(capsys, "data folder")
     assert csv.read_bytes() == before
     # The same CSV reached through a symbolic link in another data folder: found once the
     # loader has said which files it read.

@@ -110,7 +110,7 @@ def test_data_file_names_inside_a_data_dir_are_refused(tmp_path: Path) -> None:
     (data / "sub").mkdir(parents=True)
     (data / "BTC-USD.csv").write_text("Date,Close\n2024-01-01,1\n")
     for name in ("BTC-USD.csv", "sub/NEW.parquet", "x.TXT"):
-        with pytest.raises(OutputError, match="--data-dir"):
+        with pytest.raises(OutputError, match="data folder"):
             check_outputs([Output("--out", data / name, "report")], data_dirs=[data], force=True)
     # A report inside the data folder is fine: the loader never reads .html.
     check_outputs([Output("--out", data / "report.html", "report")], data_dirs=[data])
@@ -127,6 +127,10 @@ def test_two_outputs_on_one_file_are_refused(tmp_path: Path) -> None:
     link.symlink_to(x)
     with pytest.raises(OutputError, match="same file"):
         check_outputs([Output("--out", x, "report"), Output("--save", link, "run")])
+    hard = tmp_path / "hard.zip"
+    os.link(x, hard)
+    with pytest.raises(OutputError, match="same file"):
+        check_outputs([Output("--out", x, "report"), Output("--save", hard, "run")], force=True)
 
 
 def test_a_users_file_needs_force_and_rwafolio_knows_its_own(tmp_path: Path) -> None:

@@ -48,7 +48,6 @@ REPORT_MARKER = b'<meta name="generator" content="rwafolio">'
 RUN_MARKER = b"rwafolio-run"
 _HEAD_BYTES = 4096
 _MANIFEST_PEEK = 1 << 20
-_DATA_SUFFIXES: tuple[str, ...] = (".csv", ".txt", ".parquet", ".pq")
 
 
 # ---------------------------------------------------------------------------- atomic writes
@@ -253,36 +252,41 @@ def check_outputs(
     OutputError
         Naming the flag and the path.
     """
+    from rwafolio.loaders.files import SUFFIXES  # the names the files loader reads
+
     read = {}
     for p in inputs:
         ident = _identity(Path(p))
         if ident is not None:
             read[ident] = str(p)
     dirs = [Path(d) for d in data_dirs]
-    seen: dict[str, Output] = {}
+    seen: dict[str | tuple[int, int], Output] = {}
     for out in outputs:
         what = f"`{out.flag}`"
         st = _existing(out.path, what)
         parent = out.path.parent
         if parent.exists() and not parent.is_dir():
             raise OutputError(f"{what} {str(out.path)!r}: {str(parent)!r} is not a folder")
-        real = os.path.realpath(out.path)
-        if real in seen:
-            raise OutputError(
-                f"{what} and `{seen[real].flag}` name the same file {str(out.path)!r}; give "
-                "each output its own path (nothing was written)"
-            )
-        seen[real] = out
+        keys: list[str | tuple[int, int]] = [os.path.realpath(out.path)]
+        if st is not None:
+            keys.append((st.st_dev, st.st_ino))  # hard links
+        for key in keys:
+            if key in seen:
+                raise OutputError(
+                    f"{what} and `{seen[key].flag}` name the same file {str(out.path)!r}; give "
+                    "each output its own path (nothing was written)"
+                )
+        seen.update(dict.fromkeys(keys, out))
         if st is not None and (st.st_dev, st.st_ino) in read:
             raise OutputError(
                 f"{what} {str(out.path)!r} is an input of this command "
                 f"({read[(st.st_dev, st.st_ino)]!r}); refusing to overwrite it"
             )
         for d in dirs:
-            if out.path.suffix.lower() in _DATA_SUFFIXES and _inside(out.path, d):
+            if out.path.suffix.lower() in SUFFIXES and _inside(out.path, d):
                 raise OutputError(
-                    f"{what} {str(out.path)!r} is a data-file name inside `--data-dir` "
-                    f"{str(d)!r}; write outputs elsewhere"
+                    f"{what} {str(out.path)!r} is a data-file name inside the data folder "
+                    f"{str(d)!r} (`--data-dir`, `--cache-dir`); write outputs elsewhere"
                 )
         if st is not None and not force and not written_by_rwafolio(out.path, out.kind):
             what_kind = "an HTML report" if out.kind == "report" else "a run file"
