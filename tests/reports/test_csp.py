@@ -81,3 +81,13 @@ def test_policy_forbids_network_and_lists_exactly_the_page_scripts(
     assert len(listed) == 3
     assert allowed == {_hash(s) for s in listed}
     assert allowed < hashes
+
+
+def test_literal_template_scripts_are_allowed_and_templated_ones_are_not() -> None:
+    from rwafolio.reports.render import static_scripts
+
+    source = (
+        "<script>var a = 1;</script>\n<script type='module'>x()</script>"
+        "<script>{{ value }}</script><script>{% if x %}y{% endif %}</script><script>\nb()\n</script>"
+    )
+    assert static_scripts(source) == ["var a = 1;", "\nb()\n"]

@@ -18,6 +18,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -108,6 +109,26 @@ def content_security_policy(scripts: Iterable[str]) -> str:
     )
 
 
+_STATIC_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
+
+
+def static_scripts(source: str) -> list[str]:
+    """Inline scripts written literally in a template's source (no jinja inside them).
+
+    Their text reaches the page unchanged, so they may run under the policy; a script built
+    from template values must be passed to :func:`content_security_policy` explicitly.
+    """
+    return [m for m in _STATIC_SCRIPT.findall(source) if "{{" not in m and "{%" not in m]
+
+
+@lru_cache(maxsize=1)
+def _template_scripts() -> tuple[str, ...]:
+    env = _environment()
+    assert env.loader is not None
+    source, _, _ = env.loader.get_source(env, "report.html")
+    return tuple(static_scripts(source))
+
+
 def render_record(record: RunRecord, *, title: str | None = None) -> Iterable[str]:
     """The report of ``record`` as a stream of HTML chunks."""
     from rwafolio.reports.layout import build_context
@@ -117,7 +138,7 @@ def render_record(record: RunRecord, *, title: str | None = None) -> Iterable[st
     context["plotly_js"] = Markup(plotly_js())
     context["head_js"] = Markup(HEAD_JS)
     context["boot_js"] = Markup(boot)
-    context["csp"] = content_security_policy([plotly_js(), HEAD_JS, boot])
+    context["csp"] = content_security_policy([plotly_js(), HEAD_JS, boot, *_template_scripts()])
     template = _environment().get_template("report.html")
     return template.generate(**context)
 
