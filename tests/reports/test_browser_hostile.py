@@ -28,7 +28,6 @@ from rwafolio.reports import collect, render_html, save_run
 from rwafolio.reports import render as render_mod
 from rwafolio.reports import sections as sections_mod
 from rwafolio.reports.sections import ExtraSection
-from tests.reports.test_browser import browser  # noqa: F401  (the Chromium fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -115,7 +114,7 @@ def test_hostile_run_files_are_refused_by_the_report_command(
 
 @pytest.mark.parametrize("with_csp", [True, False], ids=["csp", "no-csp-control"])
 def test_content_past_the_checks_neither_runs_nor_fetches(
-    browser: Any,  # noqa: F811
+    browser: Any,
     server: tuple[str, list[str]],
     run_inputs: dict[str, Any],
     tmp_path: Path,

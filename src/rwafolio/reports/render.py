@@ -2,7 +2,7 @@
 
 :func:`render_html` gathers a :class:`~rwafolio.reports.record.RunRecord` from the live objects
 (or takes one read back by :func:`~rwafolio.reports.runfile.load_run`), lays out the sections
-(:mod:`rwafolio.reports.sections_build`) and streams the jinja2 template (autoescape on: every
+(:mod:`rwafolio.reports.layout`) and streams the jinja2 template (autoescape on: every
 symbol, name and config value is escaped) into a temporary file in the target folder, which is
 then renamed into place (:func:`rwafolio.outputs.atomic_write`), so a crash never leaves a
 half-written report where a good one is expected.
@@ -78,13 +78,31 @@ HEAD_JS = 'window.PlotlyConfig = {MathJaxConfig: "local"};'
 BOOT_JS = """
 (function () {
   "use strict";
-  var config = %s;
+  var config = __PLOTLY_CONFIG__;
   var specs = document.querySelectorAll('script[type="application/json"][data-figure]');
   for (var i = 0; i < specs.length; i++) {
     var el = document.getElementById(specs[i].getAttribute("data-figure"));
     var spec = JSON.parse(specs[i].textContent);
     Plotly.newPlot(el, spec.data, spec.layout, config);
   }
+  // Printing: open the collapsed tables (breaches) and fit every chart to the page width.
+  var opened = [];
+  window.addEventListener("beforeprint", function () {
+    document.querySelectorAll("details.collapsed-table:not([open])").forEach(function (d) {
+      d.open = true;
+      opened.push(d);
+    });
+    document.querySelectorAll(".figure.js-plotly-plot").forEach(function (el) {
+      Plotly.relayout(el, {width: 700});
+    });
+  });
+  window.addEventListener("afterprint", function () {
+    opened.forEach(function (d) { d.open = false; });
+    opened = [];
+    document.querySelectorAll(".figure.js-plotly-plot").forEach(function (el) {
+      Plotly.relayout(el, {width: null, autosize: true});
+    });
+  });
 })();
 """
 
@@ -134,7 +152,7 @@ def render_record(record: RunRecord, *, title: str | None = None) -> Iterable[st
     from rwafolio.reports.layout import build_context
 
     context = build_context(record, title=title)
-    boot = BOOT_JS % script_json(dict(PLOTLY_CONFIG))
+    boot = BOOT_JS.replace("__PLOTLY_CONFIG__", script_json(dict(PLOTLY_CONFIG)))
     context["plotly_js"] = Markup(plotly_js())
     context["head_js"] = Markup(HEAD_JS)
     context["boot_js"] = Markup(boot)
@@ -165,7 +183,7 @@ def render_html(
         :func:`~rwafolio.reports.runfile.load_run` (then every other input comes from it).
     forecasts : RollingForecasts or None
         Rolling VaR/CVaR/drawdown-at-risk forecasts along ``result``
-        (:func:`rwafolio.risk.rolling_forecasts`); None shows a placeholder.
+        (:func:`rwafolio.risk.rolling_forecasts`); None leaves the risk section out.
     walkforward : walk-forward result or None
         Folds, chosen parameters and the stitched out-of-sample curve.
     path : str or PathLike
