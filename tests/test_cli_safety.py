@@ -113,7 +113,19 @@ def test_out_and_save_on_one_file_are_refused(tmp_path: Path, capsys: Any) -> No
     x = tmp_path / "x"
     assert main(["demo", "--out", str(x), "--save", str(x), *QUICK]) == 2
     _one_line_error(capsys, "same file")
+    for a, b in (("--out", "--json"), ("--save", "--json")):
+        assert main(["backtest", a, str(x), b, str(x), *QUICK]) == 2
+        _one_line_error(capsys, "same file")
     assert not x.exists()
+
+
+def test_json_summary_over_an_input_is_refused(data_dir: Path, capsys: Any) -> None:
+    csv = data_dir / "ETH-USD.csv"
+    before = csv.read_bytes()
+    args = ["backtest", *_files_args(data_dir), "--out", str(data_dir.parent / "r.html")]
+    assert main([*args, "--json", str(csv), "--force"]) == 2
+    _one_line_error(capsys, "--json", "data folder")
+    assert csv.read_bytes() == before
 
 
 def test_a_users_file_needs_force(saved_run: Path, tmp_path: Path, capsys: Any) -> None:

@@ -219,3 +219,20 @@ def test_failed_write_leaves_target_and_no_temporary(tmp_path: Path) -> None:
         atomic_write(target, boom)
     assert target.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["r.html"]
+
+
+def test_a_json_summary_is_known_by_the_schema_keys(tmp_path: Path) -> None:
+    import json
+
+    from rwafolio.backtest.summary import SUMMARY_SCHEMA
+    from rwafolio.outputs import SUMMARY_KEYS
+
+    assert set(SUMMARY_SCHEMA["required"]) == SUMMARY_KEYS
+    mine = tmp_path / "s.json"
+    mine.write_text(json.dumps(dict.fromkeys(SUMMARY_KEYS, 1)))
+    check_outputs([Output("--json", mine, "summary")])
+    for text in ('{"data": 1}', "[1, 2]", "not json", "[" * 100_000):
+        user = tmp_path / "user.json"
+        user.write_text(text)
+        with pytest.raises(OutputError, match="--force"):
+            check_outputs([Output("--json", user, "summary")])

@@ -163,7 +163,8 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
 
     if args.seed is None:
         args.seed = DEFAULT_SEED
-    outputs = [("--out", args.out or out_default, "report"), ("--save", args.save, "run")]
+    outputs = [("--out", args.out or out_default, "report"), ("--save", args.save, "run"),
+               ("--json", getattr(args, "json", None), "summary")]  # fmt: skip
     check_outputs_of(args, outputs)
     cfg = load_config(args.config) if getattr(args, "config", None) else RunConfig()
     if args.policy is None and "policy" in cfg.data:
@@ -255,8 +256,7 @@ def _write_summary(path: str, main: Any, strategy: Any, results: dict[str, Any])
     from rwafolio.reports.render import write_atomic
 
     doc = summary_json(main, strategy, {k: v for k, v in results.items() if k != "dynamic"})
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = ensure_parent_of(path, "--json")
     write_atomic(target, [json.dumps(doc, indent=2, allow_nan=False), "\n"])
     print(f"summary: {target}")
 

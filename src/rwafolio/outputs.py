@@ -21,7 +21,8 @@ Output checks (the command line)
 
     rwafolio knows its own files by a marker inside them: an HTML report carries
     ``<meta name="generator" content="rwafolio">`` in its first 4 KiB, a run file is a zip whose
-    archive comment (or manifest) says ``rwafolio-run``. Only a file of the same kind counts (a
+    archive comment (or manifest) says ``rwafolio-run``, a ``--json`` summary is a JSON object
+    (at most 1 MiB) holding every key of the summary schema's ``required`` list. Only a file of the same kind counts (a
     report output does not silently replace a saved run).
 """
 
@@ -40,12 +41,14 @@ from typing import IO, Literal
 
 from rwafolio.exceptions import OutputError
 
-OutputKind = Literal["report", "run"]
+OutputKind = Literal["report", "run", "summary"]
 
 #: The marker of a report rwafolio wrote (in the template's head).
 REPORT_MARKER = b'<meta name="generator" content="rwafolio">'
 #: The archive comment of a run file rwafolio wrote.
 RUN_MARKER = b"rwafolio-run"
+#: Keys every ``--json`` summary holds (``rwafolio.backtest.summary.SUMMARY_SCHEMA["required"]``).
+SUMMARY_KEYS = frozenset({"data", "strategy", "stats", "final_weights", "last_decision"})
 _HEAD_BYTES = 4096
 _MANIFEST_PEEK = 1 << 20
 
@@ -189,6 +192,10 @@ def written_by_rwafolio(path: str | os.PathLike[str], kind: OutputKind) -> bool:
         if kind == "report":
             with open(path, "rb") as fh:
                 return REPORT_MARKER in fh.read(_HEAD_BYTES)
+        if kind == "summary":
+            with open(path, "rb") as fh:
+                doc = json.loads(fh.read(_MANIFEST_PEEK + 1) or b"null")
+            return isinstance(doc, dict) and SUMMARY_KEYS <= set(doc)
         with zipfile.ZipFile(path) as zf:
             if zf.comment.startswith(RUN_MARKER):
                 return True
@@ -197,7 +204,8 @@ def written_by_rwafolio(path: str | os.PathLike[str], kind: OutputKind) -> bool:
                 return False
             doc = json.loads(zf.read(info))
             return isinstance(doc, dict) and doc.get("format") == RUN_MARKER.decode()
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError, RuntimeError, EOFError):
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError, RuntimeError, EOFError,
+            RecursionError):  # fmt: skip
         return False
 
 
@@ -289,7 +297,8 @@ def check_outputs(
                     f"{str(d)!r} (`--data-dir`, `--cache-dir`); write outputs elsewhere"
                 )
         if st is not None and not force and not written_by_rwafolio(out.path, out.kind):
-            what_kind = "an HTML report" if out.kind == "report" else "a run file"
+            what_kind = {"report": "an HTML report", "run": "a run file",
+                         "summary": "a JSON summary"}[out.kind]  # fmt: skip
             raise OutputError(
                 f"{what} {str(out.path)!r} exists and is not {what_kind} rwafolio wrote; pass "
                 "--force to replace it"
