@@ -220,3 +220,15 @@ def test_failing_step_names_the_first_frame_below_the_command() -> None:
         inner()
     step = cli_safety.failing_step(info.value)
     assert step == "writing the report (reports.figure_guard.sanitize_figure)"
+
+
+def test_var_json_answer_is_an_output_too(tmp_path: Path, capsys: Any) -> None:
+    fifo = tmp_path / "answer.json"
+    os.mkfifo(fifo)
+    assert main(["var", "--crowding", "--json", str(fifo)]) == 2
+    _one_line_error(capsys, "--json", "FIFO")
+    user = tmp_path / "mine.json"
+    user.write_text('{"mine": 1}')
+    assert main(["var", "--crowding", "--json", str(user)]) == 2
+    _one_line_error(capsys, "--force")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and user.read_text() == '{"mine": 1}'

@@ -347,6 +347,7 @@ def cmd_var(args: argparse.Namespace) -> int:
         args.seed = DEFAULT_SEED
     if args.json is not None and (not args.crowding or Path(args.json).is_dir()):
         raise ConfigError(f"`--json` needs --crowding and a file path, got {args.json!r}")
+    check_outputs_of(args, [("--json", args.json, "crowding")])
     panel = _load_panel(args)
     n = len(panel.symbols)
     if args.weights:
@@ -399,7 +400,7 @@ def _var_crowding(args: argparse.Namespace, panel: Any, weights: Any, mu: Any, c
 
     import numpy as np
 
-    from rwafolio.reports.render import atomic_write
+    from rwafolio.outputs import atomic_write
     from rwafolio.risk import CrowdingConfig, crowding_surface, simulate_crowding
     from rwafolio.risk.crowding import strategy_as_agent
     from rwafolio.risk.impact import LiquidityProfile, calibrate

@@ -103,11 +103,12 @@ def failing_step(exc: BaseException) -> str:
 
 def add_safety_flags(sub: Any) -> None:
     """``--debug`` on every command, ``--force`` on every command that writes a file."""
+    writes = ("--out", "--save", "--json")
     for p in sub.choices.values():
         p.add_argument(
             "--debug", action="store_true", help="on an unexpected error, print the traceback"
         )
-        if any("--out" in a.option_strings for a in p._actions):
+        if any(f in a.option_strings for a in p._actions for f in writes):
             p.add_argument(
                 "--force",
                 action="store_true",

@@ -41,7 +41,7 @@ from typing import IO, Literal
 
 from rwafolio.exceptions import OutputError
 
-OutputKind = Literal["report", "run", "summary"]
+OutputKind = Literal["report", "run", "summary", "crowding"]
 
 #: The marker of a report rwafolio wrote (in the template's head).
 REPORT_MARKER = b'<meta name="generator" content="rwafolio">'
@@ -49,6 +49,8 @@ REPORT_MARKER = b'<meta name="generator" content="rwafolio">'
 RUN_MARKER = b"rwafolio-run"
 #: Keys every ``--json`` summary holds (``rwafolio.backtest.summary.SUMMARY_SCHEMA["required"]``).
 SUMMARY_KEYS = frozenset({"data", "strategy", "stats", "final_weights", "last_decision"})
+#: Keys every ``var --crowding --json`` answer holds (``CrowdingSurface.to_dict``).
+CROWDING_KEYS = frozenset({"without", "surface"})
 _HEAD_BYTES = 4096
 _MANIFEST_PEEK = 1 << 20
 
@@ -192,10 +194,11 @@ def written_by_rwafolio(path: str | os.PathLike[str], kind: OutputKind) -> bool:
         if kind == "report":
             with open(path, "rb") as fh:
                 return REPORT_MARKER in fh.read(_HEAD_BYTES)
-        if kind == "summary":
+        if kind in ("summary", "crowding"):
             with open(path, "rb") as fh:
                 doc = json.loads(fh.read(_MANIFEST_PEEK + 1) or b"null")
-            return isinstance(doc, dict) and SUMMARY_KEYS <= set(doc)
+            keys = SUMMARY_KEYS if kind == "summary" else CROWDING_KEYS
+            return isinstance(doc, dict) and keys <= set(doc)
         with zipfile.ZipFile(path) as zf:
             if zf.comment.startswith(RUN_MARKER):
                 return True
@@ -298,7 +301,7 @@ def check_outputs(
                 )
         if st is not None and not force and not written_by_rwafolio(out.path, out.kind):
             what_kind = {"report": "an HTML report", "run": "a run file",
-                         "summary": "a JSON summary"}[out.kind]  # fmt: skip
+                         "summary": "a JSON summary", "crowding": "a crowding answer"}[out.kind]  # fmt: skip
             raise OutputError(
                 f"{what} {str(out.path)!r} exists and is not {what_kind} rwafolio wrote; pass "
                 "--force to replace it"
