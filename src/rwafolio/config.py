@@ -12,7 +12,7 @@ A config file has up to three tables; every key is optional and unknown keys are
     threshold_mode = "per_asset"  # "per_asset" | "portfolio" | "none"
     stress_vix = 25.0       # or false to disable the stress override
     cost_horizon = 1.0      # years over which a one-off cost is amortized
-    costs = "model"         # "model" | "blind"
+    cost_mode = "model"     # "model" | "blind" (the key `costs` is read as cost_mode too)
     [strategy.schedules]    # by asset class or symbol
     crypto = "daily"
     rwa = "weekly"
@@ -47,6 +47,7 @@ _STRATEGY_KEYS = {
     "threshold_mode",
     "stress_vix",
     "cost_horizon",
+    "cost_mode",
     "costs",
     "schedules",
     "bounds",
@@ -93,7 +94,11 @@ def parse_config(doc: Mapping[str, Any], path: str | None = None) -> RunConfig:
         not isinstance(strat["window"], int) or isinstance(strat["window"], bool)
     ):
         raise ConfigError(f"config [strategy].window must be an integer, got {strat['window']!r}")
-    for key in ("estimator", "threshold_mode", "costs"):
+    if "costs" in strat:  # the strategy's cost mode was called `costs` before 0.x; same values
+        if "cost_mode" in strat:
+            raise ConfigError("config [strategy] sets both `cost_mode` and its old name `costs`")
+        strat["cost_mode"] = strat.pop("costs")
+    for key in ("estimator", "threshold_mode", "cost_mode"):
         if key in strat and not isinstance(strat[key], str):
             raise ConfigError(f"config [strategy].{key} must be a string, got {strat[key]!r}")
     if "schedules" in strat:

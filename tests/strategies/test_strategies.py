@@ -180,7 +180,7 @@ def test_strategy_needs_a_vix_unless_eta_is_zero() -> None:
         ({"lam0": -1.0}, "lam0"),
         ({"threshold": 2.0}, "threshold"),
         ({"threshold_mode": "sometimes"}, "threshold_mode"),
-        ({"costs": "free"}, "costs"),
+        ({"cost_mode": "free"}, "cost_mode"),
         ({"bounds": {"BTC-USD": (0.5, 0.2)}}, "bounds"),
         ({"bounds": {"XYZ": (0.0, 1.0)}}, "not in the universe"),
         ({"schedules": {"rwa": "hourly"}}, "schedules"),
@@ -209,7 +209,7 @@ def test_cost_blind_trades_more_and_pays_more() -> None:
     aware = run(strat, panel, first_decision=20, execute=False)
     blind = run(suite["cost_blind"], panel, first_decision=20, execute=False)
     assert blind.turnover.sum() > aware.turnover.sum()
-    assert blind.costs.sum() > aware.costs.sum()
+    assert blind.fees.sum() > aware.fees.sum()
     const = run(suite["constant_lambda"], panel, first_decision=20, execute=False)
     # lam0 (1 + eta * 20): the dynamic rule at the VIX's long-run average
     np.testing.assert_allclose(const.decisions["lam"].to_numpy(), 2.0 * (1 + 0.05 * 20))

@@ -78,7 +78,7 @@ def test_stitching_carries_the_drifted_book_and_pays_boundary_costs(panel: Any, 
         growth = 1 + w_prev @ r
         drifted = w_prev * (1 + r) / growth
         np.testing.assert_allclose(st.weights_before.to_numpy()[b], drifted, rtol=1e-12, atol=1e-15)
-        fee = st.costs.to_numpy()[b]
+        fee = st.fees.to_numpy()[b]
         traded = st.weights.to_numpy()[b] * (1 - fee) - drifted
         np.testing.assert_allclose(fee, np.abs(traded) @ costs, rtol=1e-10, atol=1e-15)
         np.testing.assert_allclose(f.boundary_cost, fee, rtol=1e-15)

@@ -83,7 +83,7 @@ def stats(result: BacktestResult) -> pd.Series:
     out = performance(r, result.periods_per_year)
     n_years = max(r.shape[0], 1) / result.periods_per_year
     out["turnover_per_year"] = float(result.turnover.to_numpy()[sl].sum() / n_years)
-    out["costs_paid"] = float(1.0 - np.prod(1.0 - result.costs.to_numpy()[sl]))
+    out["costs_paid"] = float(1.0 - np.prod(1.0 - result.fees.to_numpy()[sl]))
     return pd.Series(out, name=result.name)[list(STAT_NAMES)]
 
 

@@ -207,17 +207,26 @@ def _margins(
     C: np.ndarray,
     w_prev: np.ndarray,
     lam: float,
+    tol: float,
 ) -> tuple[float, np.ndarray, np.ndarray]:
     """Budget multiplier nu and each fixed asset's margins (>= 0 at an optimum).
 
     ``up[i] = nu - (gain of moving i up)`` where moving up is allowed, ``dn[i] = (h_i +/- C_i)
     - nu`` where moving down is allowed, +inf elsewhere. With no free asset nu is the middle of
     its feasible interval.
+
+    Which side of the cost kink an asset stands on is decided with the tolerance ``tol``, as in
+    :func:`~rwafolio.optimize.model.kkt_residual`: an asset within ``tol`` of its previous weight
+    is at the kink and pays C in both directions. An exact comparison would put an asset at a
+    bound whose drifted previous weight sits round-off away from it (5e-17 after a full sale,
+    1 - 1e-12 after a full buy) on the wrong side for all but the first 1e-12 of a move, and
+    turn a margin of ~2 C negative.
     """
     h = R - 2.0 * lam * (Sigma @ w)
     free = state == 0
-    up_gain = np.where((state == 3) | (w >= w_prev), h - C, h + C)
-    dn_lim = np.where((state == 3) | (w <= w_prev), h + C, h - C)
+    at_kink = (state == 3) | (np.abs(w - w_prev) <= tol)
+    up_gain = np.where(at_kink | (w >= w_prev), h - C, h + C)
+    dn_lim = np.where(at_kink | (w <= w_prev), h + C, h - C)
     may_up = (state == 1) | (state == 3)
     may_dn = (state == 2) | (state == 3)
     if free.any():
@@ -430,7 +439,12 @@ def sensitivities(
     res = kkt_residual(w, p.R, p.Sigma, p.C, p.w_prev, p.lam, p.lo, p.hi, tol)
     if res > 1e3 * margin_tol:
         raise OptimizationError(f"`weights` are not optimal: KKT residual {res:.3g}")
-    nu, up, dn = _margins(state, sign, w, p.R, p.Sigma, p.C, p.w_prev, p.lam)
+    nu, up, dn = _margins(state, sign, w, p.R, p.Sigma, p.C, p.w_prev, p.lam, tol)
+    if float(min(up.min(initial=np.inf), dn.min(initial=np.inf))) < -1e3 * margin_tol:
+        raise OptimizationError(
+            f"a bound or kink has a negative margin ({min(up.min(), dn.min()):.3g}): the "
+            "active set is not optimal"
+        )
     weak_up, weak_dn = up <= margin_tol, dn <= margin_tol
     if int((weak_up | weak_dn).sum()) > MAX_DEGENERATE:
         raise OptimizationError(

@@ -180,7 +180,8 @@ def lam_vix_figure(decisions: pd.DataFrame, vix: pd.Series | None) -> go.Figure 
 def turnover_costs_figure(flows: pd.DataFrame, live_from: str | None = None) -> go.Figure:
     """Turnover per period (bars, weekly totals when down-sampled) and cumulative costs."""
     f = flows.loc[live_from:] if live_from else flows  # type: ignore[misc]
-    cum = 1.0 - np.cumprod(1.0 - f["costs"].to_numpy(dtype=float))
+    fees = f["fees"] if "fees" in f else f["costs"]  # runs saved before the rename say "costs"
+    cum = 1.0 - np.cumprod(1.0 - fees.to_numpy(dtype=float))
     cum_s = downsample(pd.Series(cum, index=f.index), "last")
     turn = downsample(f["turnover"].astype(float), "sum")
     fig = make_subplots(specs=[[{"secondary_y": True}]])

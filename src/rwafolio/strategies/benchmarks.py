@@ -5,7 +5,7 @@
 - :class:`EqualWeight`: ``FixedMix`` with 1/n each;
 - :class:`BuyAndHold`: buy a mix on the first decision date, then never trade;
 - constant lam and cost-blind are :class:`~rwafolio.strategies.DynamicLambdaStrategy` with
-  ``eta=0`` and ``costs="blind"`` (see :func:`benchmark_suite`).
+  ``eta=0`` and ``cost_mode="blind"`` (see :func:`benchmark_suite`).
 """
 
 from __future__ import annotations
@@ -120,14 +120,14 @@ class BuyAndHold(Strategy):
 LONG_RUN_VIX = 20.0
 
 
-def constant_lambda(params: Any) -> float:
+def constant_lambda(strategy: Any) -> float:
     """The constant-lam benchmark's lam: the dynamic rule at the VIX's long-run average.
 
-    lam0 * (1 + eta * 20), so both strategies take the same risk on average and the comparison
-    isolates the effect of moving lam with the index (lam0 alone would be a less risk-averse
-    strategy, not a static version of the same one).
+    lam0 * (1 + eta * 20) of ``strategy`` (a DynamicLambdaStrategy), so both strategies take the
+    same risk on average and the comparison isolates the effect of moving lam with the index
+    (lam0 alone would be a less risk-averse strategy, not a static version of the same one).
     """
-    return float(params.get("lam0", 2.0)) * (1.0 + float(params.get("eta", 0.05)) * LONG_RUN_VIX)
+    return float(strategy.lam0) * (1.0 + float(strategy.eta) * LONG_RUN_VIX)
 
 
 def benchmark_suite(strategy: Any) -> dict[str, Strategy]:
@@ -140,13 +140,13 @@ def benchmark_suite(strategy: Any) -> dict[str, Strategy]:
     from rwafolio.strategies.dynamic import DynamicLambdaStrategy
 
     params = strategy.get_params()
-    warm = int(params.get("window", 0))
-    sched = params.get("schedules")
+    warm = int(strategy.warmup)
+    sched = strategy.schedules
     return {
         "equal_weight": EqualWeight(schedules=sched, warmup_periods=warm),
         "buy_and_hold": BuyAndHold(warmup_periods=warm),
         "constant_lambda": DynamicLambdaStrategy(
-            **{**params, "risk_aversion": Constant(constant_lambda(params))}
+            **{**params, "risk_aversion": Constant(constant_lambda(strategy))}
         ),
-        "cost_blind": DynamicLambdaStrategy(**{**params, "costs": "blind"}),
+        "cost_blind": DynamicLambdaStrategy(**{**params, "cost_mode": "blind"}),
     }

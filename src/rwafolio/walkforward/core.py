@@ -280,9 +280,7 @@ def walk_forward(
         else:
             status, reason, point, params = "ok", "", sel.index, dict(points[sel.index])
             o = outcomes[f"{prefix}/p{sel.index}"].value
-            in_sample = _metrics(
-                np.asarray(o["returns"]), o["turnover"], o["costs"], ppy, metric_fn
-            )
+            in_sample = _metrics(np.asarray(o["returns"]), o["turnover"], o["fees"], ppy, metric_fn)
             if len(sel.tied) > 1:
                 reason = f"{len(sel.tied)} points tied; first in grid order chosen"
         if status == "fallback":
@@ -304,11 +302,11 @@ def walk_forward(
             prev_params, have_prev = params, True
         k = first
         live_r = res.returns.to_numpy()[k:]
-        costs = res.costs.to_numpy()[k:]
+        fees = res.fees.to_numpy()[k:]
         oos = _metrics(
             live_r,
             float(res.turnover.to_numpy()[k:].sum()),
-            float(1 - np.prod(1 - costs)),
+            float(1 - np.prod(1 - fees)),
             ppy,
             metric_fn,
         )
@@ -317,7 +315,7 @@ def walk_forward(
                 f.index, f.train_start, f.train_end, f.test_start, f.test_end, status, reason,
                 point if status == "ok" else None, params, sel.score if status == "ok" else float("nan"),
                 sel.tied, len(points), sel.n_ok, sel.n_failed, in_sample, oos,
-                boundary_turnover=float(res.turnover.iloc[k]), boundary_cost=float(res.costs.iloc[k]),
+                boundary_turnover=float(res.turnover.iloc[k]), boundary_cost=float(res.fees.iloc[k]),
             )
         )  # fmt: skip
         pieces.append(res)
@@ -467,7 +465,7 @@ def stitch(
         decisions=decisions,
         skipped=skipped.reset_index(drop=True),
         turnover=cat("turnover"),
-        costs=cat("costs"),
+        fees=cat("fees"),
         estimate_dates=pd.DatetimeIndex(np.concatenate([p.estimate_dates[m] for p, m in zip(pieces, est_mask)])),
         mu=np.concatenate([p.mu[m] for p, m in zip(pieces, est_mask)]).reshape(-1, n),
         cov=np.concatenate([p.cov[m] for p, m in zip(pieces, est_mask)]).reshape(-1, n, n),

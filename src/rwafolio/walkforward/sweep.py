@@ -275,11 +275,11 @@ def evaluate_point(shared: SweepData, payload: Mapping[str, Any], seed: int) -> 
     sub = row_slice(shared.panel, start, stop)
     res = run(strategy, sub, first_decision=first - start, progress=False, execute=False)
     k = first - start
-    costs = res.costs.to_numpy()[k:]
+    fees = res.fees.to_numpy()[k:]
     return {
         "returns": res.returns.to_numpy()[k:].tolist(),
         "turnover": float(res.turnover.to_numpy()[k:].sum()),
-        "costs": float(1.0 - np.prod(1.0 - costs)),
+        "fees": float(1.0 - np.prod(1.0 - fees)),
         "decisions": len(res.decisions),
     }
 
