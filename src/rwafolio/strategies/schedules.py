@@ -26,6 +26,28 @@ from rwafolio.exceptions import ConfigError
 from rwafolio.universe import DEFAULT_SCHEDULES, SCHEDULES
 
 
+def period_keys(days: np.ndarray, schedule: str) -> np.ndarray:
+    """Which block of a periodic schedule each day falls in (equal keys: same block).
+
+    Parameters
+    ----------
+    days : ndarray of int64, shape (n_dates,)
+        Days since 1970-01-01 (``datetime64[D]`` as integers).
+    schedule : {"every2", "weekly", "monthly"}
+        ``every2``: blocks of two days anchored at 1970-01-01 (so a sub-panel, a walk-forward fold,
+        trades on the same days as the whole panel); ``weekly``: the ISO week (key: its Monday);
+        ``monthly``: the calendar month.
+    """
+    days = np.asarray(days, dtype=np.int64)
+    if schedule == "every2":
+        return days // 2
+    if schedule == "weekly":
+        return days - (days + 3) % 7  # 1970-01-01 was a Thursday: (d + 3) % 7 is 0 on Mondays
+    if schedule == "monthly":
+        return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    raise ConfigError(f"`schedule` has no periodic blocks: {schedule!r}")
+
+
 def schedule_mask(dates: pd.DatetimeIndex, tradable: np.ndarray, schedule: str) -> np.ndarray:
     """Boolean mask of dates on which an asset with ``schedule`` may trade.
 
@@ -42,15 +64,7 @@ def schedule_mask(dates: pd.DatetimeIndex, tradable: np.ndarray, schedule: str) 
     if schedule == "never":
         return np.zeros_like(tradable)
     if schedule in ("every2", "weekly", "monthly"):
-        if schedule == "every2":
-            # Blocks of two calendar days anchored at 1970-01-01, so a sub-panel (a walk-forward
-            # fold) trades on the same days as the whole panel.
-            key = (dates.to_numpy().astype("datetime64[D]").astype(np.int64) // 2).astype(np.int64)
-        elif schedule == "weekly":
-            iso = dates.isocalendar()
-            key = iso["year"].to_numpy() * 100 + iso["week"].to_numpy()
-        else:
-            key = dates.year.to_numpy() * 100 + dates.month.to_numpy()
+        key = period_keys(dates.to_numpy().astype("datetime64[D]").astype(np.int64), schedule)
         out = np.zeros_like(tradable)
         seen_key = None
         for i in np.flatnonzero(tradable):
