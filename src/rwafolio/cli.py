@@ -452,6 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     _add_optional_commands(sub)
+    from rwafolio.live.command import add_live_parser
+
+    add_live_parser(sub, _add_data_args)
     return parser
 
 

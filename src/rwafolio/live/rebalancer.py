@@ -29,7 +29,7 @@ from rwafolio.optimize.costs import CostModel
 from rwafolio.strategies.base import MarketView, Setup, Strategy
 from rwafolio.strategies.schedules import period_keys, resolve_schedules
 
-__all__ = ["Bar", "LiveDecision", "LiveRebalancer", "ALWAYS_OPEN"]
+__all__ = ["ALWAYS_OPEN", "Bar", "LiveDecision", "LiveRebalancer"]
 
 #: Asset classes whose market never closes: a bar without their price is a gap, not a close.
 ALWAYS_OPEN = ("crypto", "stable")
