@@ -182,3 +182,11 @@ def test_demo_creates_the_output_folder(tmp_path: Path) -> None:
     out = tmp_path / "new" / "folder" / "demo.html"
     assert main(["demo", "--out", str(out), "--no-risk"]) == 0
     assert out.is_file()
+
+
+def test_strategy_cost_mode_and_its_old_name() -> None:
+    """``cost_mode`` is the strategy's optimizer mode; the old key ``costs`` still reads as it."""
+    assert parse_config({"strategy": {"cost_mode": "blind"}}).strategy["cost_mode"] == "blind"
+    assert parse_config({"strategy": {"costs": "blind"}}).strategy == {"cost_mode": "blind"}
+    with pytest.raises(ConfigError, match="cost_mode"):
+        parse_config({"strategy": {"costs": "blind", "cost_mode": "model"}})

@@ -122,10 +122,12 @@ def view_at(
     without them the rows are copied out of ``market``, so the view's memory still ends there.
     """
     stop = t + 1 - lag
-    seen_r = np.array(market.returns[:stop]) if returns is None else returns[:stop]
-    seen_v = vix[:stop] if vix is not None else None
-    if vix is None and returns is None and market.vix is not None:
-        seen_v = np.array(market.vix[:stop])
+    if returns is None:  # an analysis after the run: copies of the rows up to the view's end
+        seen_r = np.array(market.returns[:stop])
+        seen_v = None if market.vix is None else np.array(market.vix[:stop])
+    else:
+        seen_r = returns[:stop]
+        seen_v = None if vix is None else vix[:stop]
     return MarketView(
         t,
         market.dates,

@@ -36,6 +36,7 @@ import numpy as np
 
 from rwafolio.exceptions import ConfigError
 from rwafolio.loaders.panel import Panel
+from rwafolio.optimize.risk_aversion import DEFAULT_LAM0
 from rwafolio.strategies.base import Strategy
 
 MetricFn = Callable[[np.ndarray, int], float]
@@ -80,7 +81,7 @@ def expand_grid(
 class Utility:
     """The model's realized utility: ppy * mean(r) - lam * ppy * var(r, ddof=1) (annualized)."""
 
-    lam: float = 2.0
+    lam: float = DEFAULT_LAM0
 
     def __call__(self, returns: np.ndarray, periods_per_year: int) -> float:
         r = np.asarray(returns, dtype=float)
@@ -102,7 +103,9 @@ def _perf(name: str) -> MetricFn:
     return metric
 
 
-def resolve_metric(metric: str | MetricFn, *, utility_lam: float = 2.0) -> tuple[str, MetricFn]:
+def resolve_metric(
+    metric: str | MetricFn, *, utility_lam: float = DEFAULT_LAM0
+) -> tuple[str, MetricFn]:
     """The name and function of a selection metric (see the module docstring)."""
     if isinstance(metric, str):
         if metric not in METRICS:
