@@ -77,6 +77,13 @@ def _add_data_args(p: argparse.ArgumentParser, *, default_source: str = "synthet
         help="volatility index: '^VIX' (yfinance), a file path, 'realized:SYMBOL' or 'none' "
         "(default: synthetic's own index for --source synthetic, '^VIX' for yfinance, none for files)",
     )
+    p.add_argument(
+        "--bar",
+        choices=["1h", "1d"],
+        default=None,
+        help="bar of the panel (default 1d; 1h reads hourly files SYMBOL.csv, finer ones "
+        "resampled, coarser refused)",
+    )
     p.add_argument("--cache-dir", default=None, help="yfinance cache folder")
     p.add_argument(
         "--missing",
@@ -98,8 +105,13 @@ def _load_panel(
     args: argparse.Namespace,
     costs: dict[str, float] | None = None,
     missing: str | None = None,
+    cfg: Any = None,
 ) -> Any:
     from rwafolio.loaders import load
+
+    bar = getattr(args, "bar", None) or (cfg.data.get("bar") if cfg is not None else None)
+    if bar == "1h":
+        return _load_intraday(args, costs, missing, cfg)
 
     policy = args.policy or "all_days"
     vix = args.vix
@@ -120,7 +132,37 @@ def _load_panel(
     }
     if args.source == "synthetic":
         kwargs["seed"] = DEFAULT_SEED if args.seed is None else args.seed
+    elif cfg is not None and cfg.assets:
+        kwargs["assets"] = cfg.asset_overrides()
     return load(args.source, symbols, **kwargs)
+
+
+def _load_intraday(
+    args: argparse.Namespace, costs: dict[str, float] | None, missing: str | None, cfg: Any
+) -> Any:
+    from rwafolio.loaders.intraday import load_intraday_dirs
+    from rwafolio.universe import Universe
+
+    if args.source != "files":
+        raise ConfigError("`--bar 1h` reads hourly files: use `--source files` with `--data-dir`")
+    if not args.symbols:
+        raise ConfigError("`--bar 1h` needs `--symbols` (file stems, e.g. BTCUSDT_1h gld_hourly)")
+    overrides = cfg.asset_overrides() if cfg is not None else {}
+    universe = Universe.from_symbols(
+        args.symbols,
+        costs=costs,
+        overrides={k: v for k, v in overrides.items() if k in args.symbols},
+    )
+    return load_intraday_dirs(
+        args.symbols,
+        args.data_dir,
+        universe,
+        vix=args.vix,
+        start=args.start,
+        end=args.end,
+        missing=getattr(args, "missing", None) or missing or "raise",
+        daily=cfg.daily_symbols() if cfg is not None else (),
+    )
 
 
 def _print_table(df: Any, floatfmt: str = "{:.4f}") -> None:
@@ -170,7 +212,7 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
         if unused:
             print(f"note: config [costs] for symbols not loaded, not used: {unused}")
             costs = {k: v for k, v in costs.items() if k not in unused}
-    panel = _load_panel(args, costs=costs, missing=cfg.data.get("missing"))
+    panel = _load_panel(args, costs=costs, missing=cfg.data.get("missing"), cfg=cfg)
     print(
         f"data: {panel.source}{' (SYNTHETIC: not market history)' if panel.synthetic else ''}, "
         f"{panel.dates[0].date()}..{panel.dates[-1].date()}, {len(panel.symbols)} assets, "

@@ -108,7 +108,7 @@ def _load(args: argparse.Namespace) -> Any:
     if args.policy is None and "policy" in cfg.data:
         args.policy = cfg.data["policy"]
     costs = {k: v for k, v in cfg.costs.items() if args.symbols is None or k in args.symbols}
-    return _load_panel(args, costs=costs, missing=cfg.data.get("missing"))
+    return _load_panel(args, costs=costs, missing=cfg.data.get("missing"), cfg=cfg)
 
 
 def cmd_live(args: argparse.Namespace) -> int:
@@ -117,7 +117,9 @@ def cmd_live(args: argparse.Namespace) -> int:
     state_dir, orders = _check_paths(args)
     until = _until(args.until)
     panel = _load(args)
-    step = pd.Timedelta(days=1) if panel.policy == "all_days" else None
+    step = None
+    if panel.policy == "all_days":
+        step = pd.Timedelta(hours=1) if panel.bar == "1h" else pd.Timedelta(days=1)
     run = LiveRun(
         _make(args, panel), state_dir, orders, step, args.portfolio_value, args.paper, args.force
     )

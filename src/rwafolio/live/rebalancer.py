@@ -214,8 +214,8 @@ class LiveRebalancer:
         tradable = np.array([s in bar.prices and s not in closed for s in self.symbols])
         gone = [
             s
-            for s, c, ok in zip(self.symbols, self.asset_classes, tradable)
-            if c in ALWAYS_OPEN and not ok
+            for s, c in zip(self.symbols, self.asset_classes)
+            if c in ALWAYS_OPEN and s not in bar.prices
         ]
         if gone:
             raise DataError(

@@ -53,15 +53,15 @@ class RunSummary:
 
 
 def panel_bars(panel: Any) -> Iterator[Bar]:
-    """A panel's rows as bars: prices of the assets tradable on the row, the index level."""
+    """A panel's rows as bars: every price (those of closed markets carried, listed in
+    ``closed``) and the index level."""
     prices = panel.prices.to_numpy(dtype=float)
     tradable = panel.tradable.to_numpy(dtype=bool)
     vix = None if panel.vix is None else panel.vix.to_numpy(dtype=float)
     symbols = list(panel.symbols)
     for t, time in enumerate(panel.dates):
-        first = t == 0
-        row = {s: float(prices[t, j]) for j, s in enumerate(symbols) if tradable[t, j] or first}
-        closed = tuple(s for j, s in enumerate(symbols) if first and not tradable[t, j])
+        row = {s: float(prices[t, j]) for j, s in enumerate(symbols)}
+        closed = tuple(s for j, s in enumerate(symbols) if not tradable[t, j])
         yield Bar(time, row, None if vix is None else float(vix[t]), closed)
 
 

@@ -328,3 +328,60 @@ def _index_on_grid(
             f"the index {str(path)!r} has no level before the panel's first time {grid[0]}"
         )
     return level
+
+
+def find_intraday_files(symbols: Iterable[str], data_dirs: Iterable[PathLike]) -> dict[str, Path]:
+    """``SYMBOL.csv`` (case-insensitive stem) for each symbol, first folder first, recursively."""
+    dirs = [Path(d) for d in data_dirs]
+    if not dirs:
+        raise ConfigError("`--data-dir` is required for intraday files")
+    found: dict[str, Path] = {}
+    for s in symbols:
+        for d in dirs:
+            hits = sorted(p for p in d.rglob("*.csv") if p.stem.lower() == s.lower())
+            if len(hits) > 1:
+                raise ConfigError(
+                    f"`--data-dir` {str(d)!r} holds {len(hits)} files for {s}: {hits}"
+                )
+            if hits:
+                found[s] = hits[0]
+                break
+        else:
+            raise DataError(f"no file {s}.csv under --data-dir {[str(d) for d in dirs]}")
+    return found
+
+
+def _is_daily_index(path: Path) -> bool:
+    head = path.read_text(encoding="utf-8").splitlines()[:2]
+    return len(head) == 2 and head[0].upper().startswith("DATE,") and ":" not in head[1]
+
+
+def load_intraday_dirs(
+    symbols: list[str],
+    data_dirs: Iterable[PathLike],
+    universe: Universe,
+    *,
+    bar: str = "1h",
+    vix: str | None = None,
+    start: object = None,
+    end: object = None,
+    missing: str = "raise",
+    daily: Iterable[str] = (),
+) -> Panel:
+    """:func:`load_intraday` on files found by symbol; ``vix`` a file path (daily CBOE layout
+    detected) or ``"none"``."""
+    files = find_intraday_files(symbols, data_dirs)
+    vix_path = None if vix is None or str(vix).lower() == "none" else Path(vix)
+    if vix_path is not None and not vix_path.is_file():
+        raise ConfigError(f"`--vix` must be an index file for intraday panels, got {vix!r}")
+    return load_intraday(
+        files,
+        universe,
+        bar=bar,
+        vix=vix_path,
+        vix_daily=vix_path is not None and _is_daily_index(vix_path),
+        start=start,
+        end=end,
+        missing=missing,
+        daily=daily,
+    )
