@@ -135,7 +135,7 @@ def test_hourly_live_replay_equals_hourly_backtest(hourly) -> None:  # type: ign
 
 def test_gaps_partial_bars_and_coarser_files(shared_data) -> None:  # type: ignore[no-untyped-def]
     files = _files(shared_data)
-    with pytest.raises(DataError, match="BTC: 1 missing bar.*2023-03-24 14:00"):
+    with pytest.raises(DataError, match=r"BTC: 1 missing bar.*2023-03-24 14:00"):
         load_intraday(files, _universe(), start="2023-03-20", end="2023-03-28")
     p = load_intraday(
         {"BTC": files["BTC"]},
@@ -168,3 +168,34 @@ def test_dvol_layout_as_the_index(shared_data) -> None:  # type: ignore[no-untyp
     at = pd.Timestamp("2023-02-01 12:00")
     opened = pd.to_datetime(raw["timestamp"], unit="ms")
     assert p.vix.at[at] == raw["dvol_close"][opened <= at - pd.Timedelta(hours=1)].iloc[-1]
+
+
+def test_intraday_schedules(hourly) -> None:  # type: ignore[no-untyped-def]
+    from rwafolio.strategies.schedules import schedule_mask
+
+    dates = hourly.dates
+    btc = hourly.tradable["BTC"].to_numpy()
+    m4 = schedule_mask(dates, btc, "every4bars")
+    hours = dates.to_numpy().astype("datetime64[h]").astype(np.int64)
+    blocks = pd.Series(m4).groupby(hours // 4).sum()
+    assert blocks.max() == 1 and m4.sum() >= btc.sum() // 4 - 1
+    gld = hourly.tradable["GLD"].to_numpy()
+    at = schedule_mask(dates, gld, "daily@17:00")
+    chosen = dates[at]
+    assert (chosen.hour >= 17).all() and not chosen.normalize().duplicated().any()
+    assert len(chosen) == pd.Index(dates[gld & (dates.hour >= 17)].normalize()).nunique()
+    once = schedule_mask(dates, btc, "daily")
+    assert not dates[once].normalize().duplicated().any()
+    # The live clock agrees with the panel's schedule on these names.
+    params = {"window": 48, "schedules": {"crypto": "every4bars", "rwa": "daily@17:00"}}
+    res = run(DynamicLambdaStrategy(**params), hourly, execute=False)
+    reb = LiveRebalancer(
+        DynamicLambdaStrategy(**params),
+        hourly.symbols,
+        hourly.universe.classes,
+        CostModel.from_universe(hourly.universe),
+        hourly.periods_per_year,
+        True,
+    )
+    after = np.array([reb.step(b).weights_after for b in panel_bars(hourly)])
+    np.testing.assert_allclose(after, res.weights.to_numpy(), rtol=0, atol=1e-12)

@@ -64,7 +64,7 @@ def test_frozen_assets_say_why(small_panel) -> None:  # type: ignore[no-untyped-
 
 def test_period_keys_group_like_pandas() -> None:
     dates = pd.date_range("2019-12-20", "2021-01-15", freq="D")
-    days = dates.to_numpy().astype("datetime64[D]").astype(np.int64)
+    days = dates.to_numpy().astype("datetime64[ns]").astype(np.int64)
     iso = dates.isocalendar()
     want = iso["year"].to_numpy() * 100 + iso["week"].to_numpy()
     got = period_keys(days, "weekly")
@@ -73,7 +73,12 @@ def test_period_keys_group_like_pandas() -> None:
     got = period_keys(days, "monthly")
     assert all((got[1:] == got[:-1]) == (month[1:] == month[:-1]))
     mask = schedule_mask(dates, np.ones(len(dates), dtype=bool), "weekly")
-    assert set(dates[mask].day_of_week) == {0} or mask[0]  # Mondays (and the first date)
+    assert set(dates[mask][1:].day_of_week) == {0}  # Mondays (after the first date)
+    # In a daily panel "bar" and "daily" are every open date.
+    open_ = np.arange(len(dates)) % 3 != 0
+    np.testing.assert_array_equal(schedule_mask(dates, open_, "bar"), open_)
+    np.testing.assert_array_equal(schedule_mask(dates, open_, "daily"), open_)
+    np.testing.assert_array_equal(schedule_mask(dates, open_, "every1bars"), open_)
 
 
 def _live(tmp_path, panel, **kw):  # type: ignore[no-untyped-def]

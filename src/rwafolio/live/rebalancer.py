@@ -27,7 +27,7 @@ from rwafolio.exceptions import ConfigError, DataError
 from rwafolio.live.rolling import RollingMoments
 from rwafolio.optimize.costs import CostModel
 from rwafolio.strategies.base import MarketView, Setup, Strategy
-from rwafolio.strategies.schedules import period_keys, resolve_schedules
+from rwafolio.strategies.schedules import eligible, period_keys, resolve_schedules
 
 __all__ = ["ALWAYS_OPEN", "Bar", "LiveDecision", "LiveRebalancer"]
 
@@ -127,7 +127,8 @@ class LiveRebalancer:
     symbols, asset_classes : list of str
     cost_model : CostModel
     periods_per_year : int
-        Bars per year for annualization (365 daily all-days, 252 exchange days, 8760 hourly 24/7).
+        Bars per year for annualization (365 daily all-days, 252 exchange days, 8760 hourly:
+        the schedules then count hours).
     has_vix : bool
         Whether bars carry a volatility index.
     first_decision : int or None
@@ -155,6 +156,8 @@ class LiveRebalancer:
         self.cost_model = cost_model
         self.periods_per_year = int(periods_per_year)
         self.has_vix = bool(has_vix)
+        #: Hourly bars (24 x 365 a year): intraday schedules count hours.
+        self.hourly = self.periods_per_year == 24 * 365
         warm = int(strategy.warmup)
         self.first_decision = warm if first_decision is None else int(first_decision)
         if self.first_decision < warm:
@@ -240,15 +243,17 @@ class LiveRebalancer:
 
     def _schedule_row(self, time: pd.Timestamp, tradable: np.ndarray) -> np.ndarray:
         """The calendar part of the schedule at this bar (as ``schedule_matrix`` on the panel)."""
-        day = np.array([time.to_datetime64().astype("datetime64[D]").astype(np.int64)])
+        ns = np.array([time.to_datetime64().astype("datetime64[ns]").astype(np.int64)])
         may = np.zeros(tradable.shape[0], dtype=bool)
         for j, name in enumerate(self.schedule_names):
             if not tradable[j] or name == "never":
                 continue
-            if name == "daily":
+            if name == "bar" or (name == "daily" and not self.hourly):
                 may[j] = True
                 continue
-            key = int(period_keys(day, name)[0])
+            if not eligible(ns, name)[0]:
+                continue
+            key = int(period_keys(ns, name, self.hourly)[0])
             may[j] = key != self.last_key[j]
             self.last_key[j] = key
         return may
