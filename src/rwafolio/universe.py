@@ -177,7 +177,12 @@ def make_asset(symbol: str, **overrides: object) -> Asset:
     if not overrides:
         return base
     if "asset_class" in overrides and "cost" not in overrides:
-        overrides = {**overrides, "cost": DEFAULT_COSTS[str(overrides["asset_class"])]}
+        klass = str(overrides["asset_class"])
+        if klass not in DEFAULT_COSTS:
+            raise ConfigError(
+                f"`asset_class` of {symbol} must be one of {ASSET_CLASSES}, got {klass!r}"
+            )
+        overrides = {**overrides, "cost": DEFAULT_COSTS[klass]}
     unknown = set(overrides) - set(Asset.__dataclass_fields__)
     if unknown:
         raise ConfigError(f"unknown Asset field(s) {sorted(unknown)} for {symbol}")
