@@ -190,3 +190,10 @@ def test_strategy_cost_mode_and_its_old_name() -> None:
     assert parse_config({"strategy": {"costs": "blind"}}).strategy == {"cost_mode": "blind"}
     with pytest.raises(ConfigError, match="cost_mode"):
         parse_config({"strategy": {"costs": "blind", "cost_mode": "model"}})
+
+
+def test_var_crowding_defines_the_share_and_names_its_book(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["var", "--crowding", "--scenarios", "400", "--horizon", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "(share = (VaR_with - VaR_alone) / VaR_with, for this --weights book;" in out
+    assert "strategy's latest holdings" in out
