@@ -28,6 +28,7 @@ def _files(shared):  # type: ignore[no-untyped-def]
         "PAXG": shared / "yanniedog__binance-historical-OHLCV-data" / "PAXGUSDT_1h.csv",
         "GLD": gold / "gld_hourly.csv",
         "IAU": gold / "iau_hourly.csv",
+        "VNQ": shared / "jmlestevez-source__taa-dashboard" / "VNQ.csv",  # daily only
     }
 
 
@@ -36,7 +37,8 @@ def _universe() -> Universe:
     etfs = [
         make_asset(s, asset_class="rwa", calendar="XNYS", proxies="gold") for s in ("GLD", "IAU")
     ]
-    return Universe(tuple(crypto + etfs))
+    proxy = [make_asset("VNQ", asset_class="rwa", calendar="XNYS", proxies="real estate")]
+    return Universe(tuple(crypto + etfs + proxy))
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +51,7 @@ def hourly(shared_data):  # type: ignore[no-untyped-def]
         start="2023-03-01",
         end="2023-04-30",
         missing="ffill",
+        daily=["VNQ"],
     )
 
 
@@ -88,11 +91,29 @@ def test_no_bar_sees_a_later_close(hourly, shared_data) -> None:  # type: ignore
     assert hourly.vix.at[pd.Timestamp("2023-03-23 21:00")] == vix.at[pd.Timestamp("2023-03-23")]
 
 
+def test_daily_proxy_known_at_its_close_only(hourly, shared_data) -> None:  # type: ignore[no-untyped-def]
+    cal = _xnys()
+    names = ["date", "adj_close", "close", "high", "low", "open", "volume"]  # its 4-line header
+    vnq = pd.read_csv(
+        _files(shared_data)["VNQ"], skiprows=4, names=names, index_col=0, parse_dates=True
+    )
+    when = hourly.dates[hourly.tradable["VNQ"].to_numpy()]
+    closes = [c.tz_convert("UTC").tz_localize(None) for c in cal.schedule["close"]]
+    assert set(when) <= set(closes)  # once a session, at its close (early closes included)
+    assert len(when) == len(cal.sessions_in_range("2023-03-01", "2023-04-28"))
+    # Between two closes the price is the last close's: at 15:00 UTC on 2023-03-24 that of the 23rd.
+    assert hourly.price_fields["VNQ"] == "Adj Close"
+    col = "adj_close"
+    assert hourly.prices.at[pd.Timestamp("2023-03-24 15:00"), "VNQ"] == pytest.approx(
+        vnq.at[pd.Timestamp("2023-03-23"), col], rel=1e-12
+    )
+
+
 def test_proxies_trade_only_in_session(hourly) -> None:  # type: ignore[no-untyped-def]
     cal = _xnys()
-    for s in ("GLD", "IAU"):
+    for s in ("GLD", "IAU", "VNQ"):
         when = hourly.dates[hourly.tradable[s].to_numpy()]
-        assert len(when) > 200
+        assert len(when) > 30
         assert all(cal.is_open_on_minute(g - pd.Timedelta(minutes=1)) for g in when)
     weekend = hourly.dates.day_of_week >= 5
     assert not hourly.tradable.loc[weekend, ["GLD", "IAU"]].to_numpy().any()
@@ -136,7 +157,7 @@ def test_hourly_live_replay_equals_hourly_backtest(hourly) -> None:  # type: ign
 def test_gaps_partial_bars_and_coarser_files(shared_data) -> None:  # type: ignore[no-untyped-def]
     files = _files(shared_data)
     with pytest.raises(DataError, match=r"BTC: 1 missing bar.*2023-03-24 14:00"):
-        load_intraday(files, _universe(), start="2023-03-20", end="2023-03-28")
+        load_intraday(files, _universe(), start="2023-03-20", end="2023-03-28", daily=["VNQ"])
     p = load_intraday(
         {"BTC": files["BTC"]},
         Universe((make_asset("BTC", asset_class="crypto"),)),

@@ -104,7 +104,8 @@ class LiveRun:
         self.portfolio_value = portfolio_value
         state = load_state(self.state_dir)
         self.reb = make()
-        self.fingerprint, self.orders_bytes, self.orders_tail = "", 0, None
+        self.fingerprint, self.orders_bytes = "", 0
+        self.orders_tail: str | None = None
         self.paper = (
             PaperBook(self.reb.symbols, self.reb.cost_model.rates, portfolio_value or 1.0)
             if paper

@@ -204,10 +204,14 @@ def load_intraday(
         raise ConfigError(f"`files` must name one file per symbol {symbols}, got {sorted(files)}")
     daily = set(daily)
     findings: list[Finding] = []
-    frames = {}
+    frames: dict[str, pd.DataFrame] = {}
+    daily_closes: dict[str, pd.Series] = {}
     for s in symbols:
         if s in daily:
-            frames[s] = _daily_frame(files[s], s)
+            known = _daily_frame(files[s], s)
+            daily_closes[s] = known
+            starts = pd.DatetimeIndex(known.index) - step
+            frames[s] = pd.DataFrame({"start": starts, "close": known.to_numpy()})
             continue
         f = read_bars(files[s])
         last = f["start"].iloc[-1]
@@ -217,12 +221,12 @@ def load_intraday(
         frames[s] = f.iloc[:-1]
     lo = max(f["start"].iloc[0] for f in frames.values()) + step
     hi = min(f["start"].iloc[-1] for f in frames.values()) + step
-    lo = max(lo, pd.Timestamp(start)) if start is not None else lo
-    hi = (
-        min(hi, pd.Timestamp(end) + pd.Timedelta(days=1) - step)
-        if end is not None and len(str(end)) <= 10
-        else (min(hi, pd.Timestamp(end)) if end is not None else hi)
-    )
+    if start is not None:
+        lo = max(lo, pd.Timestamp(str(start)))
+    if end is not None:
+        stop = pd.Timestamp(str(end))
+        # A date alone means its whole day: up to its last hourly bar.
+        hi = min(hi, stop + pd.Timedelta(days=1) - step if len(str(end)) <= 10 else stop)
     grid = pd.date_range(lo.ceil("h"), hi.floor("h"), freq="h")
     if len(grid) < 2:
         raise DataError(f"the files overlap on fewer than 2 hourly bars ({lo}..{hi})")
@@ -232,8 +236,7 @@ def load_intraday(
     for s in symbols:
         asset = universe[s]
         if s in daily:
-            closes = frames[s]
-            p, fresh = _on_grid(closes, grid, step)
+            p, fresh = _on_grid(daily_closes[s], grid, step)
         else:
             closes = _bar_ends(frames[s], step, asset.calendar)
             if closes.attrs["bar"] > step:
@@ -275,7 +278,10 @@ def load_intraday(
         vix=vix_s,
         vix_source="none" if vix is None else f"file:{Path(vix).name}",
         source="files",
-        price_fields={s: "Close" for s in symbols},
+        price_fields={
+            s: daily_closes[s].attrs.get("price_field", "Close") if s in daily_closes else "Close"
+            for s in symbols
+        },
         findings=tuple(findings),
         meta={"bar": bar, "files": {s: str(Path(p).name) for s, p in files.items()}},
         bar=bar,
@@ -296,10 +302,9 @@ def _daily_frame(path: PathLike, symbol: str) -> pd.Series:
     known = by_day.reindex(days)
     if known.isna().any():
         raise DataError(f"{symbol}: daily rows on {int(known.isna().sum())} non-session days")
-    col = pdata.price_field.lower().replace(" ", "_")
-    return pd.Series(
-        pdata.frame[col].to_numpy(dtype=float), index=pd.DatetimeIndex(known.to_numpy())
-    )
+    out = pd.Series(pdata.price.to_numpy(dtype=float), index=pd.DatetimeIndex(known.to_numpy()))
+    out.attrs["price_field"] = pdata.price_field
+    return out
 
 
 def _index_on_grid(
