@@ -243,17 +243,21 @@ class LiveRebalancer:
 
     def _schedule_row(self, time: pd.Timestamp, tradable: np.ndarray) -> np.ndarray:
         """The calendar part of the schedule at this bar (as ``schedule_matrix`` on the panel)."""
-        ns = np.array([time.to_datetime64().astype("datetime64[ns]").astype(np.int64)])
+        ns = np.array([time.value], dtype=np.int64)
         may = np.zeros(tradable.shape[0], dtype=bool)
+        keys: dict[str, int | None] = {}
         for j, name in enumerate(self.schedule_names):
             if not tradable[j] or name == "never":
                 continue
             if name == "bar" or (name == "daily" and not self.hourly):
                 may[j] = True
                 continue
-            if not eligible(ns, name)[0]:
+            if name not in keys:
+                ok = bool(eligible(ns, name)[0])
+                keys[name] = int(period_keys(ns, name, self.hourly)[0]) if ok else None
+            key = keys[name]
+            if key is None:
                 continue
-            key = int(period_keys(ns, name, self.hourly)[0])
             may[j] = key != self.last_key[j]
             self.last_key[j] = key
         return may
@@ -285,9 +289,9 @@ class LiveRebalancer:
 
     def _push(self, time: pd.Timestamp, returns: np.ndarray) -> None:
         self.moments.push(returns)
-        self.times = np.roll(self.times, -1)
+        self.times[:-1] = self.times[1:]
         self.times[-1] = time.to_datetime64()
-        self.vixes = np.roll(self.vixes, -1)
+        self.vixes[:-1] = self.vixes[1:]
         self.vixes[-1] = self.vix
 
     def view(self, tradable: np.ndarray, may: np.ndarray) -> MarketView:
