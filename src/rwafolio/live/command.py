@@ -112,7 +112,7 @@ def _load(args: argparse.Namespace) -> Any:
 
 
 def cmd_live(args: argparse.Namespace) -> int:
-    from rwafolio.live.runner import LiveRun, panel_bars
+    from rwafolio.live.runner import LiveRun
 
     state_dir, orders = _check_paths(args)
     until = _until(args.until)
@@ -138,7 +138,7 @@ def cmd_live(args: argparse.Namespace) -> int:
         total = 0
         while True:
             summary = run.run_bars(
-                panel_bars(panel),
+                _closed_bars(panel, args.source),
                 until=until,
                 stop=lambda: stopping["flag"],
                 on_bar=None if args.quiet else _print_line,
@@ -161,6 +161,18 @@ def cmd_live(args: argparse.Namespace) -> int:
         f"orders: {orders}"
     )
     return 0
+
+
+def _closed_bars(panel: Any, source: str) -> Any:
+    """The panel's bars; from yfinance only those that have ended (Yahoo's last daily row of a
+    24/7 market is the day still trading, whose close would change at the next poll)."""
+    from rwafolio.live.runner import panel_bars
+
+    if source != "yfinance":
+        return panel_bars(panel)
+    length = pd.Timedelta(hours=1) if panel.bar == "1h" else pd.Timedelta(days=1)
+    now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    return (b for b in panel_bars(panel) if pd.Timestamp(b.time) + length <= now)
 
 
 def _sleep(seconds: float, stopping: dict[str, bool]) -> None:
