@@ -132,3 +132,32 @@ def test_hourly_files_declared_by_config_through_the_cli(shared_data, tmp_path) 
         json.loads(x)["frozen_why"] for x in (tmp_path / "o2.jsonl").read_text().splitlines()
     ]
     assert any(w.get("BTCUSDT_1h") == "closed" for w in guessed)
+
+
+def test_example_hourly_config() -> None:
+    from pathlib import Path
+
+    from rwafolio.config import build_strategy, load_config
+
+    cfg = load_config(Path(__file__).resolve().parents[2] / "examples" / "hourly.toml")
+    assert cfg.data["bar"] == "1h" and cfg.daily_symbols() == ["VNQ"]
+    assert cfg.assets["gld_hourly"]["calendar"] == "XNYS"
+    assert build_strategy(cfg.strategy).schedules == {"crypto": "every4bars", "rwa": "daily@15:00"}
+
+
+def test_live_replay_example_matches_the_backtest() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**__import__("os").environ, "PYTHONPATH": str(root / "src")}
+    out = subprocess.run(
+        [sys.executable, str(root / "examples" / "live_replay.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "largest gap to the backtest's weights: 0.0e+00" in out.stdout
