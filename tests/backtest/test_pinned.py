@@ -16,6 +16,7 @@ import pytest
 from rwafolio.backtest import run
 from rwafolio.loaders import load
 from rwafolio.strategies import DynamicLambdaStrategy
+from rwafolio.strategies.dynamic import MODEL_PRESET
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +49,9 @@ def digest(a: object) -> str:
 def test_backtest_is_bit_identical_to_the_pinned_run(policy: str, case: str) -> None:
     panel = load("synthetic", start="2019-01-01", end="2021-06-30", policy=policy)
     kwargs, run_kwargs = CASES[case]
-    res = run(DynamicLambdaStrategy(**kwargs), panel, execute=False, progress=False, **run_kwargs)
+    # The model preset: the defaults changed on purpose (issue 12), the model's numbers did not.
+    strat = DynamicLambdaStrategy(**{**MODEL_PRESET, **kwargs})
+    res = run(strat, panel, execute=False, progress=False, **run_kwargs)
     got = [
         digest(res.weights),
         digest(res.targets.fillna(-1)),

@@ -30,7 +30,8 @@ def real_result(request, shared_data):  # type: ignore[no-untyped-def]
         end="2024-11-30",
         policy=request.param,
     )
-    strategy = DynamicLambdaStrategy()
+    # The model preset: these tests check the mechanics on a strategy that trades daily.
+    strategy = DynamicLambdaStrategy.model_preset()
     return panel, run(strategy, panel), strategy
 
 
@@ -102,3 +103,11 @@ def test_risk_falls_after_the_march_2020_vix_spike(real_result) -> None:  # type
     assert after < before - 0.2
     lam = res.decisions["lam"]
     assert lam["2020-03-16"] > 2 * lam["2020-02-03"]
+
+
+def test_default_meets_the_practitioner_limits(real_result) -> None:  # type: ignore[no-untyped-def]
+    """The defaults on the README's run: turnover <= 12x a year, fees <= 10% of wealth."""
+    panel, _, _ = real_result
+    s = run(DynamicLambdaStrategy(), panel, execute=False).stats()
+    assert s["turnover_per_year"] <= 12.0
+    assert s["costs_paid"] <= 0.10

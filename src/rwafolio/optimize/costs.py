@@ -89,17 +89,30 @@ class CostModel:
         cost_horizon: float | None = None,
         window: int = 1,
         periods_per_year: int = 1,
+        trade_aversion: float | None = None,
     ) -> np.ndarray:
         """The C the optimizer charges against annualized R and Sigma, ndarray of shape (n,).
 
         The one-off rates divided by :func:`amortization_years` (``cost_horizon`` years, or the
         estimation window ``window / periods_per_year`` when it is None); zero when ``mode`` is
-        ``"blind"``. Units: annualized return per unit of weight traded.
+        ``"blind"``. With ``trade_aversion`` gamma (cvxportfolio's convention, gamma * C against
+        per-period utility) the rates times ``gamma * periods_per_year`` instead: the same
+        problem as ``cost_horizon = 1 / (gamma * periods_per_year)``. Units: annualized return
+        per unit of weight traded.
         """
         if mode not in ("model", "blind"):
             raise ConfigError(f"`cost_mode` must be 'model' or 'blind', got {mode!r}")
         if mode == "blind":
             return np.zeros_like(self.rates)
+        if trade_aversion is not None:
+            # cvxportfolio's convention: gamma * C against per-period utility, i.e.
+            # gamma * periods_per_year * C against annualized R and Sigma.
+            if cost_horizon is not None:
+                raise ConfigError("give `trade_aversion` or `cost_horizon`, not both")
+            g = float(trade_aversion)
+            if not (math.isfinite(g) and g > 0):
+                raise ConfigError(f"`trade_aversion` must be a finite number > 0, got {g!r}")
+            return self.rates * (g * periods_per_year)
         years = amortization_years(cost_horizon, window, periods_per_year)
         if not (math.isfinite(years) and years > 0):
             raise ConfigError(f"the cost horizon must be > 0 years, got {years!r}")

@@ -98,8 +98,17 @@ class Problem:
             may_trade=np.ones_like(self.may_trade),
         )
 
-    def solve(self, warm_start: np.ndarray | None = None) -> Solution:
+    def solve(
+        self, warm_start: np.ndarray | None = None, frozen: np.ndarray | None = None
+    ) -> Solution:
         """Solve exactly with :func:`~rwafolio.optimize.solve_arrays`.
+
+        Parameters
+        ----------
+        warm_start : ndarray of shape (n_assets,) or None
+            Default: ``held``.
+        frozen : ndarray of bool, shape (n_assets,), or None
+            Solve :meth:`frozen` (``frozen``) instead, without building it.
 
         Raises
         ------
@@ -108,12 +117,13 @@ class Problem:
         """
         from rwafolio.optimize import solve_arrays  # looked up at call time (patchable)
 
-        if self.lo.sum() > 1 + 1e-12 or self.hi.sum() < 1 - 1e-12:
+        lo, hi = (self.lo, self.hi) if frozen is None else self.bounds(frozen)
+        if lo.sum() > 1 + 1e-12 or hi.sum() < 1 - 1e-12:
             raise OptimizationError(
-                f"no fully invested portfolio under today's freeze (sum lo {self.lo.sum():.6f}, "
-                f"sum hi {self.hi.sum():.6f})"
+                f"no fully invested portfolio under today's freeze (sum lo {lo.sum():.6f}, "
+                f"sum hi {hi.sum():.6f})"
             )
         warm = self.held if warm_start is None else warm_start
         return solve_arrays(
-            self.R, self.Sigma, self.costs, self.held, self.lam, self.lo, self.hi, warm_start=warm
+            self.R, self.Sigma, self.costs, self.held, self.lam, lo, hi, warm_start=warm
         )

@@ -137,8 +137,10 @@ class VixLinear(RiskAversionRule):
             m = int(np.isfinite(levels).sum())
             weight = alpha / (1.0 - (1.0 - alpha) ** m)
         else:
-            level = self(levels[-1])
-            lam_raw = self.lam0 * (1.0 + self.eta * _check_vix(levels[-1]))
+            v = _check_vix(levels[-1])
+            lam_raw = self.lam0 * (1.0 + self.eta * v)
+            level = lam_raw if self.clip is None else min(max(lam_raw, self.clip[0]), self.clip[1])
+            level = max(level, 0.0)
             weight = 1.0
         if level != lam_raw:  # the clip or the floor at 0 binds
             return 0.0

@@ -134,14 +134,19 @@ def benchmark_suite(strategy: Any) -> dict[str, Strategy]:
     """The comparison set for a DynamicLambdaStrategy, sharing its schedules and warm-up.
 
     equal weight and buy and hold; constant lam (:func:`constant_lambda`); cost-blind (C = 0 in
-    the optimizer, execution still pays the fees).
+    the optimizer, execution still pays the fees); and the model's own preset
+    (:meth:`DynamicLambdaStrategy.model_preset`, with this strategy's schedules and bounds) when
+    the strategy is not already that preset.
     """
     from rwafolio.optimize.risk_aversion import Constant
-    from rwafolio.strategies.dynamic import DynamicLambdaStrategy
+    from rwafolio.strategies.dynamic import MODEL_PRESET, DynamicLambdaStrategy
 
     params = strategy.get_params()
     warm = int(strategy.warmup)
     sched = strategy.schedules
+    preset = {}
+    if any(params.get(k) != v for k, v in MODEL_PRESET.items()):
+        preset = {"model_preset": DynamicLambdaStrategy(**{**params, **MODEL_PRESET})}
     return {
         "equal_weight": EqualWeight(schedules=sched, warmup_periods=warm),
         "buy_and_hold": BuyAndHold(warmup_periods=warm),
@@ -149,4 +154,5 @@ def benchmark_suite(strategy: Any) -> dict[str, Strategy]:
             **{**params, "risk_aversion": Constant(constant_lambda(strategy))}
         ),
         "cost_blind": DynamicLambdaStrategy(**{**params, "cost_mode": "blind"}),
+        **preset,
     }

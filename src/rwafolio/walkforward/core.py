@@ -139,6 +139,7 @@ def walk_forward(
     seed: int = 0,
     var: VarSettings | None = DEFAULT_VAR,
     progress: bool | None = None,
+    max_turnover: float | None = None,
 ) -> WalkForwardResult:
     """Walk-forward selection of ``strategy``'s parameters over ``grid`` (see module docstring).
 
@@ -173,6 +174,10 @@ def walk_forward(
         Rolling VaR along the stitched portfolio; None skips it.
     progress : bool or None
         Progress bar (None: on a terminal only, not in CI).
+    max_turnover : float or None
+        A mandate's cap on turnover (sum of |traded weight| per year): a point whose turnover
+        on the training window exceeds it is not eligible there (scored NaN, counted with the
+        failed points). None: no cap.
 
     Returns
     -------
@@ -180,6 +185,8 @@ def walk_forward(
     """
     t_start = time.perf_counter()
     _check_args(strategy, panel, min_train_periods, history, seed)
+    if max_turnover is not None and not (np.isfinite(max_turnover) and max_turnover > 0):
+        raise ConfigError(f"`max_turnover` must be a number > 0 or None, got {max_turnover!r}")
     points = expand_grid(grid)
     bad = sorted({k for p in points for k in p} - set(strategy.get_params()))
     if bad:
@@ -198,7 +205,7 @@ def walk_forward(
     outcomes, executor_name = _run_grid(
         grid_plan.tasks, panel, fast, executor, cache, context, progress
     )
-    grader = _Grader(outcomes, points, panel.periods_per_year, metric_fn, tie_tol)
+    grader = _Grader(outcomes, points, panel.periods_per_year, metric_fn, tie_tol, max_turnover)
     walk = _walk_folds(fast, panel, plan, grid_plan, grader)
     stitched = stitch(panel, walk.pieces, walk.firsts, name=f"walk-forward {strategy.name}")
     h_sel, hindsight = _hindsight(fast, panel, grid_plan, grader, strategy.name)
@@ -340,16 +347,25 @@ class _Grader:
         ppy: int,
         metric_fn: MetricFn,
         tie_tol: float,
+        max_turnover: float | None = None,
     ) -> None:
         self.outcomes, self.points, self.ppy = outcomes, points, ppy
-        self.metric_fn, self.tie_tol = metric_fn, tie_tol
+        self.metric_fn, self.tie_tol, self.max_turnover = metric_fn, tie_tol, max_turnover
 
     def scores(self, prefix: str) -> np.ndarray:
+        """Metric per point; NaN for a failed point or one over the turnover cap."""
         s = np.full(len(self.points), np.nan)
         for j in range(len(self.points)):
             o = self.outcomes.get(f"{prefix}/p{j}")
             if o is not None and o.ok:
-                s[j] = score(np.asarray(o.value["returns"]), self.ppy, self.metric_fn)
+                r = np.asarray(o.value["returns"])
+                years = max(r.shape[0], 1) / self.ppy
+                if (
+                    self.max_turnover is not None
+                    and o.value["turnover"] / years > self.max_turnover
+                ):
+                    continue
+                s[j] = score(r, self.ppy, self.metric_fn)
         return s
 
     def in_sample(self, prefix: str, j: int) -> dict[str, float]:
