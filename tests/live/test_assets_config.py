@@ -134,6 +134,52 @@ def test_hourly_files_declared_by_config_through_the_cli(shared_data, tmp_path) 
     assert any(w.get("BTCUSDT_1h") == "closed" for w in guessed)
 
 
+def test_hourly_backtest_json_records_the_bar(shared_data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data = tmp_path / "hourly"
+    data.mkdir()
+    shutil.copy(shared_data / "waikit1986__gold-price-live" / "gld_hourly.csv", data)
+    shutil.copy(
+        shared_data
+        / "hopeffy__economics-project-algorithmic-trading-algorithms"
+        / "BTCUSDT_1h.csv",
+        data,
+    )
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(CONFIG)
+    out = tmp_path / "s.json"
+    assert (
+        main(
+            [
+                "backtest",
+                "--source",
+                "files",
+                "--data-dir",
+                str(data),
+                "--symbols",
+                "BTCUSDT_1h",
+                "gld_hourly",
+                "--start",
+                "2024-03-01",
+                "--end",
+                "2024-03-20",
+                "--config",
+                str(cfg),
+                "--vix",
+                str(shared_data / "datasets__finance-vix" / "vix-daily.csv"),
+                "--no-risk",
+                "--no-crowding",
+                "--out",
+                str(tmp_path / "r.html"),
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    doc = json.loads(out.read_text())
+    assert doc["data"]["bar"] == "1h" and doc["data"]["periods_per_year"] == 8760
+
+
 def test_example_hourly_config() -> None:
     from pathlib import Path
 

@@ -109,6 +109,43 @@ def test_cli_replay_killed_and_restarted(shared_data, tmp_path) -> None:  # type
     got = np.array([[json.loads(x)["weights_after"][s] for s in DAILY] for x in lines])
     np.testing.assert_allclose(got, res.weights.to_numpy(), rtol=0, atol=1e-12)
     np.testing.assert_allclose(got[-1], res.weights.iloc[-1].to_numpy(), rtol=0, atol=1e-12)
+    # ...and the last decision's weights equal `backtest --json`'s final_weights.
+    from rwafolio.cli import main
+
+    dirs = daily_dirs(shared_data)
+    summary = tmp_path / "summary.json"
+    code = main(
+        [
+            "backtest",
+            "--source",
+            "files",
+            "--data-dir",
+            str(dirs[0]),
+            "--data-dir",
+            str(dirs[1]),
+            "--vix",
+            str(daily_vix(shared_data)),
+            "--symbols",
+            *DAILY,
+            "--start",
+            "2023-01-01",
+            "--end",
+            end,
+            "--no-risk",
+            "--no-crowding",
+            "--out",
+            str(tmp_path / "r.html"),
+            "--json",
+            str(summary),
+        ]
+    )
+    assert code == 0
+    doc = json.loads(summary.read_text())
+    assert doc["data"]["bar"] == "1d" and doc["data"]["periods_per_year"] == 365
+    by_time = {json.loads(x)["time"][:10]: json.loads(x) for x in lines}
+    final = by_time[doc["last_decision"]]["weights_after"]
+    for s in DAILY:
+        assert abs(final[s] - doc["final_weights"][s]) <= 1e-12
 
     # The same run killed with SIGKILL in the middle, then restarted.
     proc = subprocess.Popen(
