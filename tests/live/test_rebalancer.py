@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -213,3 +214,30 @@ def test_bar_time_must_advance_even_with_no_state(small_panel) -> None:  # type:
     reb.step(b)
     with pytest.raises(DataError, match="not newer"):
         reb.step(Bar(b.time, dict(b.prices), b.vix))
+
+
+def test_sample_estimator_served_by_the_rolling_moments(small_panel, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from rwafolio.live.rolling import IncrementalSample
+    from rwafolio.optimize import SampleEstimator
+
+    params = {"estimator": SampleEstimator()}
+    res = run(DynamicLambdaStrategy(**params), small_panel, execute=False)
+    reb = _reb(small_panel, **params)
+    assert isinstance(reb.strategy.estimator_, IncrementalSample)
+    after = np.array([reb.step(b).weights_after for b in panel_bars(small_panel)])
+    np.testing.assert_allclose(after, res.weights.to_numpy(), rtol=0, atol=1e-12)
+    # A restart continues the same running sums: the journal equals an uninterrupted run's.
+    bars = list(panel_bars(small_panel))
+
+    def run_(d: Path) -> LiveRun:
+        return LiveRun(
+            lambda: _reb(small_panel, estimator=SampleEstimator()),
+            d / "st",
+            d / "o.jsonl",
+            pd.Timedelta(days=1),
+        )
+
+    run_(tmp_path / "a").run_bars(bars)
+    for stop in (45, 70, len(bars)):
+        run_(tmp_path / "b").run_bars(bars[:stop])
+    assert (tmp_path / "a" / "o.jsonl").read_bytes() == (tmp_path / "b" / "o.jsonl").read_bytes()

@@ -24,7 +24,7 @@ import pandas as pd
 from rwafolio.backtest.book import drift
 from rwafolio.backtest.step import rebalance
 from rwafolio.exceptions import ConfigError, DataError
-from rwafolio.live.rolling import RollingMoments
+from rwafolio.live.rolling import IncrementalSample, RollingMoments
 from rwafolio.optimize.costs import CostModel
 from rwafolio.strategies.base import MarketView, Setup, Strategy
 from rwafolio.strategies.schedules import eligible, period_keys, resolve_schedules
@@ -176,6 +176,7 @@ class LiveRebalancer:
         self.cash = 1.0
         self.value = 1.0
         self.moments = RollingMoments(n, self.window)
+        self._use_moments()
         self.times = np.zeros(self.window, dtype="datetime64[ns]")
         self.vixes = np.full(self.window, np.nan)
         self.last_key = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
@@ -204,6 +205,14 @@ class LiveRebalancer:
             )
         schedules = getattr(self.strategy, "schedules", None)
         self.schedule_names = resolve_schedules(schedules, self.symbols, self.asset_classes)
+
+    def _use_moments(self) -> None:
+        """With the sample estimator, serve its estimates from the rolling moments."""
+        from rwafolio.optimize.estimators import SampleEstimator
+
+        est = getattr(self.strategy, "estimator_", None)
+        if type(est) is SampleEstimator or isinstance(est, IncrementalSample):
+            self.strategy.estimator_ = IncrementalSample(self.moments)  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ one bar
     def _tradable_prices(self, bar: Bar) -> tuple[np.ndarray, np.ndarray]:

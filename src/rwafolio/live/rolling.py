@@ -14,7 +14,7 @@ import numpy as np
 
 from rwafolio.exceptions import ConfigError, DataError
 
-__all__ = ["RollingMoments"]
+__all__ = ["IncrementalSample", "RollingMoments"]
 
 
 class RollingMoments:
@@ -84,6 +84,13 @@ class RollingMoments:
             return self.buffer[: self.count].copy()
         return np.concatenate([self.buffer[self._head :], self.buffer[: self._head]])
 
+    def load_sums(self, mean: list[float], m2: list[float], since: int) -> None:
+        """Restore the running sums saved by a previous process (after refilling the buffer)."""
+        n = self._mean.shape[0]
+        self._mean = np.array(mean, dtype=float)
+        self._m2 = np.array(m2, dtype=float).reshape(n, n)
+        self._since = int(since)
+
     def recompute(self) -> None:
         """Exact mean and co-moments from the buffer (two-pass)."""
         X = self.window_rows()
@@ -103,3 +110,34 @@ class RollingMoments:
         if self.count < 2:
             raise DataError(f"the window holds {self.count} rows; a covariance needs >= 2")
         return self._m2 / (self.count - 1)
+
+
+class IncrementalSample:
+    """The sample estimator served from :class:`RollingMoments` instead of re-reading the window.
+
+    Stands in for :class:`~rwafolio.optimize.estimators.SampleEstimator` in the live rebalancer:
+    ``estimate(window)`` returns the rolling mean and the PSD-repaired rolling covariance
+    (the same repair :func:`~rwafolio.optimize.estimators.sample` applies), in O(n^2) per bar
+    plus the repair's eigen-decomposition. The window passed in must be the moments' window
+    (checked by its length); its values are not read.
+    """
+
+    def __init__(self, moments: RollingMoments) -> None:
+        self.moments = moments
+
+    def estimate(
+        self, window_returns: object, periods_per_year: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        from rwafolio.optimize.estimators import _scale, psd_repair
+
+        rows = np.asarray(window_returns).shape[0]
+        if rows != self.moments.count:
+            raise DataError(
+                f"the rolling moments hold {self.moments.count} rows, the window {rows}"
+            )
+        return _scale(self.moments.mean, psd_repair(self.moments.cov), periods_per_year)
+
+    def state(self) -> dict[str, object]:
+        """The moments' running sums, exactly (so a restart continues the same rounding)."""
+        m = self.moments
+        return {"mean": m._mean.tolist(), "m2": m._m2.ravel().tolist(), "since": m._since}

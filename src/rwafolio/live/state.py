@@ -75,7 +75,11 @@ def plain(v: Any) -> Any:
         return {str(k): plain(x) for k, x in sorted(v.items())}
     if isinstance(v, list | tuple):
         return [plain(x) for x in v]
-    return repr(v)
+    text = repr(v)
+    if " at 0x" in text:  # the default repr names a memory address: use the class and fields
+        fields = {k: plain(x) for k, x in sorted(getattr(v, "__dict__", {}).items())}
+        return f"{type(v).__module__}.{type(v).__qualname__}({fields})"
+    return text
 
 
 def params_of(reb: LiveRebalancer) -> dict[str, Any]:
@@ -121,6 +125,7 @@ def snapshot(reb: LiveRebalancer, extra: dict[str, Any]) -> dict[str, Any]:
             "vix": _arr(reb.vixes),
         },
         "last_key": [int(k) for k in reb.last_key],
+        "moments": {"mean": m._mean.tolist(), "m2": m._m2.ravel().tolist(), "since": m._since},
         "warm_start": None if warm is None else _arr(warm),
         **extra,
     }
@@ -149,8 +154,13 @@ def restore(reb: LiveRebalancer, state: dict[str, Any]) -> None:
     moments = RollingMoments(n, reb.window)
     for row in _back(win["returns"], (count, n)):
         moments.push(row)
-    moments.recompute()
+    sums = state.get("moments")
+    if sums is not None:
+        moments.load_sums(sums["mean"], sums["m2"], sums["since"])
+    else:
+        moments.recompute()
     reb.moments = moments
+    reb._use_moments()
     reb.times = np.array(win["times"], dtype=np.int64).astype("datetime64[ns]")
     reb.vixes = _back(win["vix"])
     reb.last_key = np.array(state["last_key"], dtype=np.int64)
