@@ -241,3 +241,19 @@ def test_sample_estimator_served_by_the_rolling_moments(small_panel, tmp_path) -
     for stop in (45, 70, len(bars)):
         run_(tmp_path / "b").run_bars(bars[:stop])
     assert (tmp_path / "a" / "o.jsonl").read_bytes() == (tmp_path / "b" / "o.jsonl").read_bytes()
+
+
+def test_stale_temporary_of_a_killed_writer_is_removed(small_panel, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()
+    (tmp_path / "st").mkdir()
+    stale = tmp_path / "st" / f".{STATE_NAME}.{gone}-abc.tmp"
+    stale.write_text("half a state")
+    mine = tmp_path / "st" / f".{STATE_NAME}.{__import__('os').getpid()}-abc.tmp"
+    mine.write_text("a live writer's")
+    _live(tmp_path, small_panel)
+    assert not stale.exists() and mine.exists()

@@ -136,8 +136,3 @@ class IncrementalSample:
                 f"the rolling moments hold {self.moments.count} rows, the window {rows}"
             )
         return _scale(self.moments.mean, psd_repair(self.moments.cov), periods_per_year)
-
-    def state(self) -> dict[str, object]:
-        """The moments' running sums, exactly (so a restart continues the same rounding)."""
-        m = self.moments
-        return {"mean": m._mean.tolist(), "m2": m._m2.ravel().tolist(), "since": m._since}

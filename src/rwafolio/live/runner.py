@@ -23,6 +23,7 @@ from rwafolio.live.state import (
     StateError,
     bar_fingerprint,
     load_state,
+    remove_stale_temporaries,
     restore,
     save_state,
     snapshot,
@@ -102,6 +103,7 @@ class LiveRun:
             raise ConfigError(f"`--orders` {str(self.orders)!r} must be a regular file")
         self.step = step
         self.portfolio_value = portfolio_value
+        remove_stale_temporaries(self.state_dir)
         state = load_state(self.state_dir)
         self.reb = make()
         self.fingerprint, self.orders_bytes = "", 0

@@ -223,4 +223,30 @@ def save_state(folder: Path, state: dict[str, Any]) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX)
+        dfd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
     return path
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Remove temporary state files left by a writer that was killed (its process is gone)."""
+    removed = []
+    for p in Path(folder).glob(f".{STATE_NAME}.*.tmp"):
+        try:
+            pid = int(p.name[len(STATE_NAME) + 2 :].split("-", 1)[0])
+        except ValueError:
+            continue
+        if pid == os.getpid() or os.name != "posix":
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            p.unlink(missing_ok=True)
+            removed.append(p)
+        except OSError:
+            pass
+    return removed
