@@ -48,7 +48,7 @@ def add_live_parser(sub: Any, add_data_args: Any) -> None:
     p.add_argument(
         "--force", action="store_true", help="start a new journal over an existing --orders file"
     )
-    p.add_argument("--quiet", action="store_true", help="print the summary only")
+    p.add_argument("--quiet", action="store_true", help="print the summary only (with a progress bar on a terminal)")
     p.set_defaults(func=cmd_live)
 
 
@@ -134,6 +134,7 @@ def cmd_live(args: argparse.Namespace) -> int:
         print("stopping after the current bar (Ctrl-C again to abort now)")
 
     previous = signal.signal(signal.SIGINT, on_sigint) if args.poll else None
+    bar = _progress(args.quiet)
     try:
         total = 0
         while True:
@@ -141,7 +142,9 @@ def cmd_live(args: argparse.Namespace) -> int:
                 _closed_bars(panel, args.source),
                 until=until,
                 stop=lambda: stopping["flag"],
-                on_bar=None if args.quiet else _print_line,
+                on_bar=(lambda line: bar.update(1))
+                if bar is not None
+                else (None if args.quiet else _print_line),
             )
             total += summary.processed
             if args.poll is None or stopping["flag"]:
@@ -155,12 +158,26 @@ def cmd_live(args: argparse.Namespace) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
+        if bar is not None:
+            bar.close()
     last = run.reb.time
     print(
         f"live: {total} new bar(s) processed; state at {last if last is not None else 'no bar'}; "
         f"orders: {orders}"
     )
     return 0
+
+
+def _progress(quiet: bool) -> Any:
+    """With --quiet on a terminal (not in CI), a progress bar counts the bars instead."""
+    import os
+    import sys
+
+    if not quiet or not sys.stderr.isatty() or os.environ.get("CI"):
+        return None
+    from tqdm import tqdm
+
+    return tqdm(desc="live", unit="bar", leave=False)
 
 
 def _closed_bars(panel: Any, source: str) -> Any:
