@@ -48,7 +48,11 @@ def add_live_parser(sub: Any, add_data_args: Any) -> None:
     p.add_argument(
         "--force", action="store_true", help="start a new journal over an existing --orders file"
     )
-    p.add_argument("--quiet", action="store_true", help="print the summary only (with a progress bar on a terminal)")
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print the summary only (with a progress bar on a terminal)",
+    )
     p.set_defaults(func=cmd_live)
 
 
