@@ -111,7 +111,9 @@ def _load_panel(
 
     bar = getattr(args, "bar", None) or (cfg.data.get("bar") if cfg is not None else None)
     if bar == "1h":
-        return _load_intraday(args, costs, missing, cfg)
+        from rwafolio.loaders.intraday import load_intraday_args
+
+        return load_intraday_args(args, costs, missing, cfg)
 
     policy = args.policy or "all_days"
     vix = args.vix
@@ -135,34 +137,6 @@ def _load_panel(
     elif cfg is not None and cfg.assets:
         kwargs["assets"] = cfg.asset_overrides()
     return load(args.source, symbols, **kwargs)
-
-
-def _load_intraday(
-    args: argparse.Namespace, costs: dict[str, float] | None, missing: str | None, cfg: Any
-) -> Any:
-    from rwafolio.loaders.intraday import load_intraday_dirs
-    from rwafolio.universe import Universe
-
-    if args.source != "files":
-        raise ConfigError("`--bar 1h` reads hourly files: use `--source files` with `--data-dir`")
-    if not args.symbols:
-        raise ConfigError("`--bar 1h` needs `--symbols` (file stems, e.g. BTCUSDT_1h gld_hourly)")
-    overrides = cfg.asset_overrides() if cfg is not None else {}
-    universe = Universe.from_symbols(
-        args.symbols,
-        costs=costs,
-        overrides={k: v for k, v in overrides.items() if k in args.symbols},
-    )
-    return load_intraday_dirs(
-        args.symbols,
-        args.data_dir,
-        universe,
-        vix=args.vix,
-        start=args.start,
-        end=args.end,
-        missing=getattr(args, "missing", None) or missing or "raise",
-        daily=cfg.daily_symbols() if cfg is not None else (),
-    )
 
 
 def _print_table(df: Any, floatfmt: str = "{:.4f}") -> None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,7 +38,16 @@ from rwafolio.exceptions import ConfigError, DataError, LayoutError
 from rwafolio.loaders.panel import Finding, Panel
 from rwafolio.universe import Universe
 
-__all__ = ["BARS", "bar_delta", "load_intraday", "read_bars", "session_table"]
+__all__ = [
+    "BARS",
+    "bar_delta",
+    "find_intraday_files",
+    "load_intraday",
+    "load_intraday_args",
+    "load_intraday_dirs",
+    "read_bars",
+    "session_table",
+]
 
 #: Bar names the CLI accepts and their length.
 BARS: Mapping[str, pd.Timedelta] = {"1h": pd.Timedelta(hours=1), "1d": pd.Timedelta(days=1)}
@@ -389,4 +399,32 @@ def load_intraday_dirs(
         end=end,
         missing=missing,
         daily=daily,
+    )
+
+
+def load_intraday_args(
+    args: Any, costs: Mapping[str, float] | None, missing: str | None, cfg: Any
+) -> Panel:
+    """The command line's hourly panel: ``--source files``, ``--symbols`` (file stems),
+    ``--data-dir``, ``--vix``, ``--start``/``--end``, ``--missing``, and the config's
+    ``[assets.SYMBOL]`` tables (``cfg``, or None)."""
+    if args.source != "files":
+        raise ConfigError("`--bar 1h` reads hourly files: use `--source files` with `--data-dir`")
+    if not args.symbols:
+        raise ConfigError("`--bar 1h` needs `--symbols` (file stems, e.g. BTCUSDT_1h gld_hourly)")
+    overrides = cfg.asset_overrides() if cfg is not None else {}
+    universe = Universe.from_symbols(
+        args.symbols,
+        costs=costs,
+        overrides={k: v for k, v in overrides.items() if k in args.symbols},
+    )
+    return load_intraday_dirs(
+        args.symbols,
+        args.data_dir,
+        universe,
+        vix=args.vix,
+        start=args.start,
+        end=args.end,
+        missing=getattr(args, "missing", None) or missing or "raise",
+        daily=cfg.daily_symbols() if cfg is not None else (),
     )
