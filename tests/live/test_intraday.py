@@ -12,11 +12,14 @@ from rwafolio.live import LiveRebalancer, panel_bars
 from rwafolio.loaders.intraday import load_intraday, read_bars
 from rwafolio.optimize.costs import CostModel
 from rwafolio.strategies import DynamicLambdaStrategy
+from rwafolio.strategies.dynamic import MODEL_PRESET
 from rwafolio.universe import Universe, make_asset
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
-CRYPTO = {"BTC": "BTCUSDT_1h.csv", "ETH": "ETHUSDT_1h.csv"}
+#: The model's own parameters (sample mean, no utility rule) over 48 hourly bars: it trades the
+#: gold ETFs in this period, so the session checks below have orders to check.
+PRESET48 = {**MODEL_PRESET, "window": 48}
 
 
 def _files(shared):  # type: ignore[no-untyped-def]
@@ -120,14 +123,14 @@ def test_proxies_trade_only_in_session(hourly) -> None:  # type: ignore[no-untyp
     assert hourly.tradable.loc[weekend, ["BTC", "ETH", "PAXG"]].to_numpy().all()
     # The 2023-03-24 Binance outage: no 13:00 bar, so 14:00 is not tradable for any crypto.
     assert not hourly.tradable.loc[pd.Timestamp("2023-03-24 14:00"), ["BTC", "ETH", "PAXG"]].any()
-    res = run(DynamicLambdaStrategy(window=48), hourly, execute=False)
+    res = run(DynamicLambdaStrategy(**PRESET48), hourly, execute=False)
     sent = res.targets[["GLD", "IAU"]].notna().to_numpy()
     assert sent.any() and not (sent & ~hourly.tradable[["GLD", "IAU"]].to_numpy()).any()
 
 
 def test_annualization_follows_the_bar(hourly) -> None:  # type: ignore[no-untyped-def]
     assert hourly.periods_per_year == 24 * 365
-    strategy = DynamicLambdaStrategy(window=48)
+    strategy = DynamicLambdaStrategy(**PRESET48)
     res = run(strategy, hourly, execute=False)
     assert strategy.ppy_ == 8760
     r = res.returns.to_numpy()[48:]
@@ -136,9 +139,9 @@ def test_annualization_follows_the_bar(hourly) -> None:  # type: ignore[no-untyp
 
 
 def test_hourly_live_replay_equals_hourly_backtest(hourly) -> None:  # type: ignore[no-untyped-def]
-    res = run(DynamicLambdaStrategy(window=48), hourly, execute=False)
+    res = run(DynamicLambdaStrategy(**PRESET48), hourly, execute=False)
     reb = LiveRebalancer(
-        DynamicLambdaStrategy(window=48),
+        DynamicLambdaStrategy(**PRESET48),
         hourly.symbols,
         hourly.universe.classes,
         CostModel.from_universe(hourly.universe),
@@ -208,7 +211,7 @@ def test_intraday_schedules(hourly) -> None:  # type: ignore[no-untyped-def]
     once = schedule_mask(dates, btc, "daily")
     assert not dates[once].normalize().duplicated().any()
     # The live clock agrees with the panel's schedule on these names.
-    params = {"window": 48, "schedules": {"crypto": "every4bars", "rwa": "daily@17:00"}}
+    params = {**PRESET48, "schedules": {"crypto": "every4bars", "rwa": "daily@17:00"}}
     res = run(DynamicLambdaStrategy(**params), hourly, execute=False)
     reb = LiveRebalancer(
         DynamicLambdaStrategy(**params),

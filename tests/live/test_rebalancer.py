@@ -257,3 +257,8 @@ def test_stale_temporary_of_a_killed_writer_is_removed(small_panel, tmp_path) ->
     mine.write_text("a live writer's")
     _live(tmp_path, small_panel)
     assert not stale.exists() and mine.exists()
+
+
+def test_class_indexes_refused(small_panel) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError, match="class_indexes"):
+        _reb(small_panel, class_indexes={"crypto": "realized:BTC-USD"})

@@ -109,6 +109,11 @@ class LiveDecision:
 def _check_strategy(strategy: Strategy) -> None:
     if not isinstance(strategy, Strategy):
         raise ConfigError(f"`strategy` must be a rwafolio Strategy, got {type(strategy).__name__}")
+    if getattr(strategy, "indexes_", None) is not None:
+        raise ConfigError(
+            "`class_indexes`: per-class indexes normalized over their whole past are not supported "
+            "live (the live state keeps the estimation window only); use one volatility index"
+        )
     if getattr(strategy, "smoothed_", False):
         raise ConfigError(
             "`risk_aversion`: a rule smoothed along the index's whole path is not supported live "
