@@ -262,3 +262,20 @@ def test_stale_temporary_of_a_killed_writer_is_removed(small_panel, tmp_path) ->
 def test_class_indexes_refused(small_panel) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ConfigError, match="class_indexes"):
         _reb(small_panel, class_indexes={"crypto": "realized:BTC-USD"})
+
+
+def test_benchmark_strategy_replays_too(small_panel) -> None:  # type: ignore[no-untyped-def]
+    from rwafolio.strategies.benchmarks import EqualWeight
+
+    res = run(EqualWeight(), small_panel, execute=False)
+    reb = LiveRebalancer(
+        EqualWeight(),
+        small_panel.symbols,
+        small_panel.universe.classes,
+        CostModel.from_universe(small_panel.universe),
+        small_panel.periods_per_year,
+        True,
+    )
+    after = np.array([reb.step(b).weights_after for b in panel_bars(small_panel)])
+    np.testing.assert_allclose(after, res.weights.to_numpy(), rtol=0, atol=1e-12)
+    assert (res.turnover > 0).sum() > 5
