@@ -110,3 +110,41 @@ def test_poll_stops_on_ctrl_c_after_the_bar(tmp_path) -> None:  # type: ignore[n
     assert f"live: {89 - row} new bar(s)" in out
     times = _times(tmp_path)
     assert len(times) == len(set(times)) == 90
+
+
+def test_yfinance_source_processes_only_ended_bars(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    import rwafolio.live.command as command
+    import rwafolio.loaders.api as api
+    from tests.loaders.test_yahoo import FakeYF
+
+    real = api.load_yahoo
+    fake = FakeYF()
+    monkeypatch.setattr(api, "load_yahoo", lambda *a, **k: real(*a, **{**k, "downloader": fake}))
+    monkeypatch.setattr(command, "_now", lambda: pd.Timestamp("2024-01-20 12:00"))
+    args = [
+        "live",
+        "--source",
+        "yfinance",
+        "--symbols",
+        "BTC-USD",
+        "ETH-USD",
+        "--vix",
+        "realized:BTC-USD",
+        "--start",
+        "2023-10-01",
+        "--end",
+        "2024-01-20",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--quiet",
+        *_paths(tmp_path),
+    ]
+    assert main(args) == 0
+    assert fake.calls  # the network call went to the fake
+    times = _times(tmp_path)
+    assert times[-1] == "2024-01-19T00:00:00"  # the 20th is still trading at 12:00 UTC: not yet
+    monkeypatch.setattr(command, "_now", lambda: pd.Timestamp("2024-01-21 00:00"))
+    assert main(args) == 0
+    assert _times(tmp_path)[-1] == "2024-01-20T00:00:00" and len(_times(tmp_path)) == len(times) + 1

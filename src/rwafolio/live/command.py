@@ -192,8 +192,13 @@ def _closed_bars(panel: Any, source: str) -> Any:
     if source != "yfinance":
         return panel_bars(panel)
     length = pd.Timedelta(hours=1) if panel.bar == "1h" else pd.Timedelta(days=1)
-    now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    now = _now()
     return (b for b in panel_bars(panel) if pd.Timestamp(b.time) + length <= now)
+
+
+def _now() -> pd.Timestamp:
+    """The current time, naive UTC (the panels' convention)."""
+    return pd.Timestamp.now(tz="UTC").tz_localize(None)
 
 
 def _sleep(seconds: float, stopping: dict[str, bool]) -> None:
