@@ -215,6 +215,8 @@ def _parse_assets(table: Any) -> dict[str, dict[str, Any]]:
         parsed = {_ASSET_KEYS[k]: v for k, v in fields.items()}
         if "cost" in parsed:
             parsed["cost"] = _number(parsed["cost"], f"[assets.{sym}].cost")
+        if parsed.get("asset_class") in ("crypto", "stable") and "calendar" not in parsed:
+            parsed["calendar"] = "24/7"  # a declared crypto asset trades around the clock
         if "daily" in parsed and not isinstance(parsed["daily"], bool):
             raise ConfigError(f"config [assets.{sym}].daily must be true or false")
         make_asset(str(sym), **{k: v for k, v in parsed.items() if k != "daily"})  # validates

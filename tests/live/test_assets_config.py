@@ -38,6 +38,9 @@ def test_assets_tables_parse_and_validate() -> None:
         "cost": 0.002,
         "proxies": "gold",
     }
+    # A declared crypto or stablecoin trades around the clock unless the table says otherwise.
+    declared = parse_config({"assets": {"X_1h": {"class": "crypto"}}}).assets["X_1h"]
+    assert declared == {"asset_class": "crypto", "calendar": "24/7"}
     for bad, msg in [
         ('[assets.X]\nclas = "rwa"', "unknown key"),
         ('[assets.X]\nclass = "bond"', "asset_class"),

@@ -163,7 +163,7 @@ def test_gaps_partial_bars_and_coarser_files(shared_data) -> None:  # type: igno
         load_intraday(files, _universe(), start="2023-03-20", end="2023-03-28", daily=["VNQ"])
     p = load_intraday(
         {"BTC": files["BTC"]},
-        Universe((make_asset("BTC", asset_class="crypto"),)),
+        Universe((make_asset("BTC", asset_class="crypto", calendar="24/7"),)),
         start="2025-11-01",
     )
     last_row = read_bars(files["BTC"])["start"].iloc[-1]
@@ -171,7 +171,9 @@ def test_gaps_partial_bars_and_coarser_files(shared_data) -> None:  # type: igno
     assert any(f.kind == "partial_last_bar" for f in p.findings)
     daily = shared_data / "Alexshch09__Stocks-prices" / "BTC-USD.csv"
     with pytest.raises(DataError, match="coarser"):
-        load_intraday({"BTC": daily}, Universe((make_asset("BTC", asset_class="crypto"),)))
+        load_intraday(
+            {"BTC": daily}, Universe((make_asset("BTC", asset_class="crypto", calendar="24/7"),))
+        )
 
 
 def test_dvol_layout_as_the_index(shared_data) -> None:  # type: ignore[no-untyped-def]
@@ -183,10 +185,10 @@ def test_dvol_layout_as_the_index(shared_data) -> None:  # type: ignore[no-untyp
     files = _files(shared_data)
     p = load_intraday(
         {"BTC": files["BTC"]},
-        Universe((make_asset("BTC", asset_class="crypto"),)),
+        Universe((make_asset("BTC", asset_class="crypto", calendar="24/7"),)),
         vix=dvol,
         start="2023-01-01",
-        end="2023-03-31",
+        end="2023-03-15",
     )
     # Each level is the close of the DVOL bar that ended at or before the grid time.
     at = pd.Timestamp("2023-02-01 12:00")
@@ -223,3 +225,31 @@ def test_intraday_schedules(hourly) -> None:  # type: ignore[no-untyped-def]
     )
     after = np.array([reb.step(b).weights_after for b in panel_bars(hourly)])
     np.testing.assert_allclose(after, res.weights.to_numpy(), rtol=0, atol=1e-12)
+
+
+def test_finer_file_resampled_and_hourly_vix(shared_data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    files = _files(shared_data)
+    hourly = pd.read_csv(files["BTC"], parse_dates=["timestamp"]).set_index("timestamp")
+    part = hourly.loc["2024-01-01":"2024-01-10"]
+    # A 30-minute file: each hour split in two bars, the first closing at a made-up mid price.
+    first = part.copy()
+    first["close"] = (part["open"] + part["close"]) / 2
+    second = part.copy()
+    second.index = second.index + pd.Timedelta(minutes=30)
+    half = pd.concat([first, second]).sort_index()
+    half.index.name = "timestamp"
+    path = tmp_path / "BTC30.csv"
+    half.to_csv(path)
+    one = Universe((make_asset("BTC", asset_class="crypto", calendar="24/7"),))
+    p = load_intraday({"BTC": path}, one, vix=files["GLD"].parent / "vix_hourly.csv")
+    # At grid time g the price is the close of the 30-minute bar that opened at g - 30 min,
+    # i.e. the hourly bar's close: the last close in the hour.
+    common = p.dates[p.dates <= part.index[-1]]
+    expected = part["close"].reindex(common - pd.Timedelta(hours=1)).to_numpy()
+    np.testing.assert_array_equal(p.prices["BTC"].loc[common].to_numpy(), expected)
+    # ^VIX hourly (yfinance layout, bars on the hour): the level at g is the bar opened at g - 1h.
+    raw = pd.read_csv(files["GLD"].parent / "vix_hourly.csv", skiprows=[1, 2])
+    opened = pd.to_datetime(raw["Price"], utc=True).dt.tz_localize(None)
+    vix = pd.Series(raw["Close"].to_numpy(), index=opened)
+    g = pd.Timestamp("2024-01-04 16:00")
+    assert p.vix.at[g] == vix[vix.index <= g - pd.Timedelta(hours=1)].iloc[-1]

@@ -151,7 +151,9 @@ def _bar_ends(frame: pd.DataFrame, step: pd.Timedelta, calendar: str) -> pd.Seri
     if calendar == "XNYS":
         sessions = session_table(starts[0], starts[-1] + pd.Timedelta(days=1))
         closes = sessions["close"].to_numpy()
-        pos = np.searchsorted(closes, starts.to_numpy(), side="left")
+        # The session a bar belongs to: the first close after its start (a bar starting at a
+        # close belongs to the next session, never ends at that close).
+        pos = np.searchsorted(closes, starts.to_numpy(), side="right")
         pos = np.minimum(pos, len(closes) - 1)
         ends = pd.DatetimeIndex(np.minimum(ends.to_numpy(), closes[pos]))
     if not ends.is_monotonic_increasing:
