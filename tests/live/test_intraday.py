@@ -253,3 +253,12 @@ def test_finer_file_resampled_and_hourly_vix(shared_data, tmp_path) -> None:  # 
     vix = pd.Series(raw["Close"].to_numpy(), index=opened)
     g = pd.Timestamp("2024-01-04 16:00")
     assert p.vix.at[g] == vix[vix.index <= g - pd.Timedelta(hours=1)].iloc[-1]
+
+
+def test_saved_hourly_run_keeps_its_bar(hourly, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from rwafolio.reports import load_run, save_run
+
+    res = run(DynamicLambdaStrategy(**PRESET48), hourly.slice(None, "2023-03-10"))
+    path = save_run(tmp_path / "h.zip", res, None)
+    back = load_run(path).rebuild_panel()
+    assert back.bar == "1h" and back.periods_per_year == 8760
