@@ -10,7 +10,9 @@
 4. executes all targets once with vectorbt (:mod:`rwafolio.backtest.execution`) and reconciles
    vectorbt's holdings with its own.
 
-The book's step (drift, self-financing trade, fee) is :mod:`rwafolio.backtest.book`; fees come
+One date's decision and trade is :func:`rwafolio.backtest.step.rebalance` (the live
+rebalancer calls the same function). The book's step (drift, self-financing trade, fee) is
+:mod:`rwafolio.backtest.book`; fees come
 from the one :class:`~rwafolio.optimize.costs.CostModel`, built once from the universe and also
 handed to the strategy (``Setup.cost_model``) and to vectorbt. After trading the portfolio holds
 the strategy's weights up to the factor the fees cost, and vectorbt's fills are complete. Any
