@@ -214,13 +214,24 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     reasons = reasons[reasons != ""].str.split(r" \(").str[0].value_counts()
     for reason, count in reasons.head(3).items():
         print(f"  {count} x {reason}")
-    forecasts = scenario = crowding = None
+    forecasts = scenario = crowding = evaluation = None
     if not getattr(args, "no_risk", False):
         from rwafolio.risk import rolling_forecasts
+        from rwafolio.risk.evaluation import evaluate_risk
 
+        target = getattr(args, "risk_target", "auto")
         forecasts = rolling_forecasts(
-            main, horizon=args.horizon, every=args.every, rng=args.seed, mean=args.var_mean
+            main, horizon=args.horizon, every=args.every, rng=args.seed, mean=args.var_mean,
+            target="pnl" if target == "auto" else target,  # type: ignore[arg-type]
+        )  # fmt: skip
+        evaluation = evaluate_risk(
+            main, rng=args.seed, mean=args.var_mean, target=None if target == "auto" else target
         )
+        print(
+            f"risk forecasts against what followed ({evaluation.target}; non-overlapping windows):"
+        )
+        for line in evaluation.verdicts():
+            print(f"  {line}")
         scenario, crowding = _latest_scenarios(main, args)
     from rwafolio.walkforward.entry import demo_walkforward
 
@@ -231,6 +242,11 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
         Path(args.save).parent.mkdir(parents=True, exist_ok=True)
     from rwafolio.reports import render_html
 
+    sections = None
+    if evaluation is not None:
+        from rwafolio.reports.risk_evaluation import risk_sections
+
+        sections = risk_sections(evaluation)
     path = render_html(
         main,
         forecasts=forecasts,
@@ -239,6 +255,7 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
         benchmarks={k: v for k, v in results.items() if k != "dynamic"},
         scenario=scenario,
         crowding=crowding,
+        extra_sections=sections,
     )
     if getattr(args, "save", None):
         from rwafolio.reports import save_run
@@ -251,22 +268,34 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
             benchmarks={k: v for k, v in results.items() if k != "dynamic"},
             crowding=crowding,
             scenario=scenario,
+            extra_sections=sections,
         )
         print(f"run saved: {saved}")
     print(f"report: {path}")
     if getattr(args, "json", None):
-        _write_summary(args.json, main, strategy, results)
+        _write_summary(args.json, main, strategy, results, evaluation)
     return 0
 
 
-def _write_summary(path: str, main: Any, strategy: Any, results: dict[str, Any]) -> None:
-    """Write the ``--json`` summary (one object; schema in the README) atomically."""
+#: Scenarios of the report's crowding run (each path runs 10 allocating agents).
+CROWDING_SCENARIOS = 2_000
+
+
+def _write_summary(
+    path: str, main: Any, strategy: Any, results: dict[str, Any], evaluation: Any = None
+) -> None:
+    """Write the ``--json`` summary (one object; schema in the README) atomically, with the risk
+    evaluation's ``risk_tests`` when it ran."""
     import json
 
     from rwafolio.backtest.summary import summary_json
     from rwafolio.reports.render import write_atomic
+    from rwafolio.risk.evaluation import risk_tests
 
-    doc = summary_json(main, strategy, {k: v for k, v in results.items() if k != "dynamic"})
+    extra = {"risk_tests": risk_tests(evaluation)} if evaluation is not None else None
+    doc = summary_json(
+        main, strategy, {k: v for k, v in results.items() if k != "dynamic"}, extra=extra
+    )
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(target, [json.dumps(doc, indent=2, allow_nan=False), "\n"])
@@ -283,14 +312,22 @@ def _latest_scenarios(result: Any, args: argparse.Namespace) -> tuple[Any, Any]:
     scenario = latest_scenarios(result, horizon=args.horizon, rng=args.seed)
     crowd = None
     if not getattr(args, "no_crowding", False):
-        w = result.weights.loc[result.estimate_dates[-1]].to_numpy()
+        from rwafolio.risk.impact import calibrate
+
+        date = result.estimate_dates[-1]
+        w = result.weights.loc[date].to_numpy()
+        panel = result.panel
+        print(f"crowding: 10 agents x {CROWDING_SCENARIOS:,} scenarios at {date.date()} ...",
+              flush=True)  # fmt: skip
         crowd = simulate_crowding(
             w,
             result.mu[-1],
             result.cov[-1],
-            asset_classes=result.panel.universe,
-            costs=result.panel.universe.costs,
+            liquidity=calibrate(panel.universe, panel.liquidity(end=date)),
+            costs=panel.universe.costs,
             horizon=args.horizon,
+            agent_history=panel.returns().loc[:date].to_numpy(),
+            n_scenarios=CROWDING_SCENARIOS,
             rng=args.seed,
         )
     return scenario, crowd
@@ -316,10 +353,12 @@ def cmd_var(args: argparse.Namespace) -> int:
     import numpy as np
 
     from rwafolio.optimize import LedoitWolfEstimator
-    from rwafolio.risk import forecast, simulate_crowding
+    from rwafolio.risk import forecast
 
     if args.seed is None:
         args.seed = DEFAULT_SEED
+    if args.json is not None and (not args.crowding or Path(args.json).is_dir()):
+        raise ConfigError(f"`--json` needs --crowding and a file path, got {args.json!r}")
     panel = _load_panel(args)
     n = len(panel.symbols)
     if args.weights:
@@ -362,29 +401,68 @@ def cmd_var(args: argparse.Namespace) -> int:
         )
         print(f"{dist:>10}: " + _risk_line(f))
     if args.crowding:
-        c = simulate_crowding(
-            weights,
-            mu,
-            cov,
-            asset_classes=panel.universe,
-            costs=costs,
-            horizon=args.horizon,
-            n_scenarios=args.scenarios,
-            rng=args.seed,
-        )
-        print(f"{'no agents':>10}: " + _risk_line(c.without_agents))
-        print(f"{'10 agents':>10}: " + _risk_line(c.with_agents))
-        shares = ", ".join(
-            f"VaR{lv * 100:g} {x:.0%}" if np.isfinite(x) else f"VaR{lv * 100:g} n/a (VaR is a gain)"
-            for lv, x in zip(c.with_agents.levels, c.impact_share, strict=True)
-        )
-        print(
-            f"{'':>10}  agents' trade alignment (mean cosine, 1 = identical) {c.crowding:.2f}; "
-            f"share of the VaR loss due to their price impact: {shares}\n{'':>10}  (share = "
-            "(VaR_with - VaR_alone) / VaR_with, for this --weights book; a report's crowding table "
-            "uses the strategy's latest holdings, so its share differs when the books do)"
-        )
+        _var_crowding(args, panel, weights, mu, cov)
     return 0
+
+
+def _var_crowding(args: argparse.Namespace, panel: Any, weights: Any, mu: Any, cov: Any) -> None:
+    """The crowding answer of ``var``: with/without agents, the share, the surface, the JSON."""
+    import json
+
+    import numpy as np
+
+    from rwafolio.reports.render import atomic_write
+    from rwafolio.risk import CrowdingConfig, crowding_surface, simulate_crowding
+    from rwafolio.risk.crowding import strategy_as_agent
+    from rwafolio.risk.impact import LiquidityProfile, calibrate
+
+    returns = panel.returns().to_numpy()
+    profile = LiquidityProfile(daily_volume=args.daily_volume or {})
+    liq = calibrate(panel.universe, panel.liquidity(), profile)
+    cfg = CrowdingConfig(window=max(5, args.window), aum=args.aum, fire_sale=args.fire_sale)
+    common = {"costs": panel.universe.costs, "horizon": args.horizon, "rng": args.seed,
+              "agent_history": returns}  # fmt: skip
+    c = simulate_crowding(weights, mu, cov, liquidity=liq, n_scenarios=args.scenarios,
+                          config=cfg, **common)  # fmt: skip
+    print("liquidity (daily volume in quote currency, daily vol, spread, source):")
+    for sym, row in liq.table().iterrows():
+        print(f"{sym:>12}  {row.daily_volume:>16,.0f}  {row.sigma_daily:7.2%}  "
+              f"{row.spread:6.2%}  {row.source}")  # fmt: skip
+    ref = simulate_crowding(weights, mu, cov, liquidity=liq, n_scenarios=args.scenarios,
+                            config=strategy_as_agent(cfg), **common)  # fmt: skip
+    print(f"{'no agents':>10}: " + _risk_line(c.without_agents))
+    print(f"{'10 agents':>10}: " + _risk_line(c.with_agents))
+    shares = ", ".join(
+        f"VaR{lv * 100:g} {x:.0%} (denominator VaR_with {vw:+.2%})" if np.isfinite(x)
+        else f"VaR{lv * 100:g} n/a (VaR is a gain)"
+        for lv, x, vw in zip(c.with_agents.levels, c.impact_share, c.with_agents.var, strict=True)
+    )  # fmt: skip
+    print(
+        f"{'':>10}  agents (AUM {cfg.aum:,.0f} each, fire sales {cfg.fire_sale}): turnover "
+        f"{c.turnover:.1%} per agent per period (the strategy itself on the same paths: "
+        f"{ref.turnover:.1%}), trade alignment (mean cosine, 1 = identical) {c.alignment:.2f}; share of the "
+        f"VaR loss due to their price impact: {shares}\n{'':>10}  (share = "
+        "(VaR_with - VaR_alone) / VaR_with, for this --weights book; a report's crowding table "
+        "uses the strategy's latest holdings, so its share differs when the books do)"
+    )
+    surf = crowding_surface(
+        weights, mu, cov, liquidity=liq, config=cfg, n_scenarios=args.surface_scenarios,
+        progress=lambda line: print(f"  ... {line}", flush=True), **common,
+    )  # fmt: skip
+    print(f"VaR95 surface ({surf.thinnest}'s daily volume across, agents down; "
+          f"{args.surface_scenarios} scenarios a point):")  # fmt: skip
+    table = surf.points.pivot(index="agents", columns="daily_volume", values="var")
+    print(f"{'agents':>8}" + "".join(f"{v:>14,.0f}" for v in table.columns))
+    for k, row in table.iterrows():
+        print(f"{k:>8}" + "".join(f"{x:>14.2%}" for x in row))
+    if args.json is not None:
+        text = json.dumps(surf.to_dict(), indent=2).encode()
+
+        def write(fh: Any) -> None:
+            fh.write(text)
+
+        atomic_write(args.json, write)
+        print(f"crowding answer written: {args.json}")
 
 
 def _risk_line(f: Any) -> str:
@@ -439,9 +517,17 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--var-mean",
             choices=["estimate", "zero"],
-            default="estimate",
-            help="mean of the rolling VaR forecasts: the strategy's own window estimate "
-            "(default) or zero (the usual risk-desk choice; see README)",
+            default="zero",
+            help="mean of the rolling VaR forecasts: zero (default, the usual risk-desk choice) "
+            "or the strategy's own window estimate (see README)",
+        )
+        p.add_argument(
+            "--risk-target",
+            choices=["auto", "pnl", "strategy", "book"],
+            default="auto",
+            help="what the risk forecasts simulate: auto (default: 1-day top-down on the "
+            "strategy's net P&L, 10- and 30-day by the strategy re-deciding on every path), "
+            "pnl, strategy (slow at 1 day) or the held book",
         )
         p.add_argument("--no-crowding", action="store_true", help="skip the crowding simulation")
 
@@ -488,6 +574,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--crowding", action="store_true", help="also run the multi-agent crowding model"
     )
+    p.add_argument("--surface-scenarios", type=_pos_int, default=2000,
+                   help="scenarios per point of the crowding surface")  # fmt: skip
+    p.add_argument("--json", default=None, help="with --crowding: write the answer as JSON")
+    p.add_argument("--aum", type=_pos_float, default=5e6,
+                   help="with --crowding: capital of each agent, quote currency")  # fmt: skip
+    p.add_argument("--fire-sale", choices=("off", "on"), default="off",
+                   help="with --crowding: forced selling after a 10%% drawdown")  # fmt: skip
+    p.add_argument("--daily-volume", type=_weights_arg, default=None,
+                   help="with --crowding: SYM=USD,... daily volumes (a token's liquidity profile)")  # fmt: skip
     p.set_defaults(func=cmd_var)
 
     p = sub.add_parser("report", help="re-render the HTML report of a saved run")
