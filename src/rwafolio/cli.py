@@ -3,7 +3,8 @@ sensitivity, frequency.
 
 Every command that loads data takes the same data options (``--source``, ``--data-dir`` (repeatable),
 ``--symbols``, ``--start``, ``--end``, ``--policy``, ``--vix``). Errors rwafolio raises on purpose
-are printed as one line naming the parameter, with exit code 2.
+are printed as one line naming the parameter, with exit code 2; any other error is one line too
+(:mod:`rwafolio.cli_safety`). Output paths are checked before any work (:mod:`rwafolio.outputs`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rwafolio.exceptions import ConfigError, RwafolioError
+from rwafolio.cli_safety import add_safety_flags, check_outputs_of, ensure_parent_of, run_command
+from rwafolio.exceptions import ConfigError
 
 DEFAULT_SYMBOLS = ["BTC-USD", "ETH-USD", "USDT-USD", "VNQ", "BIL", "GLD"]
 DEFAULT_SEED = 7
@@ -77,6 +79,13 @@ def _add_data_args(p: argparse.ArgumentParser, *, default_source: str = "synthet
         help="volatility index: '^VIX' (yfinance), a file path, 'realized:SYMBOL' or 'none' "
         "(default: synthetic's own index for --source synthetic, '^VIX' for yfinance, none for files)",
     )
+    p.add_argument(
+        "--bar",
+        choices=["1h", "1d"],
+        default=None,
+        help="bar of the panel (default 1d; 1h reads hourly files SYMBOL.csv, finer ones "
+        "resampled, coarser refused)",
+    )
     p.add_argument("--cache-dir", default=None, help="yfinance cache folder")
     p.add_argument(
         "--missing",
@@ -98,8 +107,15 @@ def _load_panel(
     args: argparse.Namespace,
     costs: dict[str, float] | None = None,
     missing: str | None = None,
+    cfg: Any = None,
 ) -> Any:
     from rwafolio.loaders import load
+
+    bar = getattr(args, "bar", None) or (cfg.data.get("bar") if cfg is not None else None)
+    if bar == "1h":
+        from rwafolio.loaders.intraday import load_intraday_args
+
+        return load_intraday_args(args, costs, missing, cfg)
 
     policy = args.policy or "all_days"
     vix = args.vix
@@ -120,6 +136,8 @@ def _load_panel(
     }
     if args.source == "synthetic":
         kwargs["seed"] = DEFAULT_SEED if args.seed is None else args.seed
+    elif cfg is not None and cfg.assets:
+        kwargs["assets"] = cfg.asset_overrides()
     return load(args.source, symbols, **kwargs)
 
 
@@ -161,6 +179,9 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
 
     if args.seed is None:
         args.seed = DEFAULT_SEED
+    outputs = [("--out", args.out or out_default, "report"), ("--save", args.save, "run"),
+               ("--json", getattr(args, "json", None), "summary")]  # fmt: skip
+    check_outputs_of(args, outputs)
     cfg = load_config(args.config) if getattr(args, "config", None) else RunConfig()
     if args.policy is None and "policy" in cfg.data:
         args.policy = cfg.data["policy"]
@@ -170,7 +191,7 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
         if unused:
             print(f"note: config [costs] for symbols not loaded, not used: {unused}")
             costs = {k: v for k, v in costs.items() if k not in unused}
-    panel = _load_panel(args, costs=costs, missing=cfg.data.get("missing"))
+    panel = _load_panel(args, costs=costs, missing=cfg.data.get("missing"), cfg=cfg)
     print(
         f"data: {panel.source}{' (SYNTHETIC: not market history)' if panel.synthetic else ''}, "
         f"{panel.dates[0].date()}..{panel.dates[-1].date()}, {len(panel.symbols)} assets, "
@@ -220,10 +241,10 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     from rwafolio.walkforward.entry import demo_walkforward
 
     walkforward = demo_walkforward(panel, seed=args.seed) if getattr(args, "wf", 0) else None
-    out = Path(args.out or out_default)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    check_outputs_of(args, outputs, panel=panel)
+    out = ensure_parent_of(args.out or out_default, "--out")
     if getattr(args, "save", None):
-        Path(args.save).parent.mkdir(parents=True, exist_ok=True)
+        ensure_parent_of(args.save, "--save")
     from rwafolio.reports import render_html
 
     sections = None
@@ -280,8 +301,7 @@ def _write_summary(
     doc = summary_json(
         main, strategy, {k: v for k, v in results.items() if k != "dynamic"}, extra=extra
     )
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = ensure_parent_of(path, "--json")
     write_atomic(target, [json.dumps(doc, indent=2, allow_nan=False), "\n"])
     print(f"summary: {target}")
 
@@ -343,6 +363,7 @@ def cmd_var(args: argparse.Namespace) -> int:
         args.seed = DEFAULT_SEED
     if args.json is not None and (not args.crowding or Path(args.json).is_dir()):
         raise ConfigError(f"`--json` needs --crowding and a file path, got {args.json!r}")
+    check_outputs_of(args, [("--json", args.json, "crowding")])
     panel = _load_panel(args)
     n = len(panel.symbols)
     if args.weights:
@@ -395,7 +416,7 @@ def _var_crowding(args: argparse.Namespace, panel: Any, weights: Any, mu: Any, c
 
     import numpy as np
 
-    from rwafolio.reports.render import atomic_write
+    from rwafolio.outputs import atomic_write
     from rwafolio.risk import CrowdingConfig, crowding_surface, simulate_crowding
     from rwafolio.risk.crowding import strategy_as_agent
     from rwafolio.risk.impact import LiquidityProfile, calibrate
@@ -458,10 +479,10 @@ def _risk_line(f: Any) -> str:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from rwafolio.reports import load_run, render_html
+    from rwafolio.reports.runfile import render_run_file
 
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    path = render_html(load_run(args.run), path=Path(args.out))
+    check_outputs_of(args, [("--out", args.out, "report")])
+    path = render_run_file(args.run, path=ensure_parent_of(args.out, "--out"))
     print(f"report: {path}")
     return 0
 
@@ -575,6 +596,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     _add_optional_commands(sub)
+    from rwafolio.live.command import add_live_parser
+
+    add_live_parser(sub, _add_data_args)
+    add_safety_flags(sub)
+    parser.add_argument(
+        "--debug", dest="debug_any", action="store_true", help="as the commands' --debug"
+    )
     return parser
 
 
@@ -583,6 +611,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     from rwafolio.sensitivity_path import sensitivity_report
     from rwafolio.strategies import DynamicLambdaStrategy
 
+    check_outputs_of(args, [("--out", args.out, "report")])
     panel = _load_panel(args)
     if panel.synthetic:
         print("data: SYNTHETIC (the embedded generator, not market history)")
@@ -605,7 +634,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     print(f"what moves the allocation: {where}")
     _print_table(table.head(args.top))
     if args.out:
-        path = _render_with_sections(result, sections, args.out)
+        path = _render_with_sections(result, sections, args)
         print(f"report: {path}")
     return 0
 
@@ -617,12 +646,13 @@ def cmd_frequency(args: argparse.Namespace) -> int:
 
     if args.seed is None:
         args.seed = DEFAULT_SEED
+    check_outputs_of(args, [("--out", args.out, "report")])
     panel = _load_panel(args)
     study, sections = frequency_report(panel, executor=args.executor, rng=args.seed)
     _print_table(study.table.drop(columns="seconds"))
     if args.out:
         result = run(DynamicLambdaStrategy(), panel)
-        path = _render_with_sections(result, sections, args.out)
+        path = _render_with_sections(result, sections, args)
         print(f"report: {path}")
     return 0
 
@@ -630,9 +660,11 @@ def cmd_frequency(args: argparse.Namespace) -> int:
 def cmd_walkforward(args: argparse.Namespace) -> int:
     from rwafolio.walkforward.entry import walkforward_from_args
 
+    check_outputs_of(args, [("--out", args.out, "report")])
     panel = _load_panel(args)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    wf = walkforward_from_args(
+    check_outputs_of(args, [("--out", args.out, "report")], panel=panel)
+    ensure_parent_of(args.out, "--out")
+    walkforward_from_args(
         source=panel,
         grid=args.grid,
         out=args.out,
@@ -646,19 +678,14 @@ def cmd_walkforward(args: argparse.Namespace) -> int:
         cache_dir=args.task_cache,
         var=not args.no_var,
     )
-    ok = [f for f in wf.folds if f.status == "ok"]
-    if not ok:
-        raise ConfigError(
-            "every walk-forward fold failed to choose parameters (every grid point failed or "
-            "the folds are too short); see the fold table above and the `--grid` file"
-        )
     return 0
 
 
-def _render_with_sections(result: Any, sections: Any, out: str) -> Path:
+def _render_with_sections(result: Any, sections: Any, args: argparse.Namespace) -> Path:
     from rwafolio.reports import render_html
 
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    check_outputs_of(args, [("--out", args.out, "report")], panel=result.panel)
+    out = ensure_parent_of(args.out, "--out")
     return render_html(result, path=out, extra_sections=sections)
 
 
@@ -709,11 +736,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["NUMBA_CACHE_DIR"] = str(Path(user_cache_dir("rwafolio")) / "numba")
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except RwafolioError as exc:
-        print(f"rwafolio {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    return run_command(args)
 
 
 if __name__ == "__main__":
