@@ -3,7 +3,7 @@
 Layers, bottom to top (ARCHITECTURE.md):
 
     exceptions -> utils, outputs -> universe -> rwafolio/__init__ -> loaders -> optimize -> strategies -> backtest -> risk
-    -> tasks -> config -> studies, walkforward -> reports -> pipeline -> cli
+    -> tasks -> config -> studies, walkforward -> reports -> pipeline -> live, cli_safety -> cli
 
 A module may import from its own subpackage or from a lower layer, never from a higher one nor
 from another package of its own layer. Every import counts, including imports inside functions
@@ -35,6 +35,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("studies", "walkforward"),
     ("reports",),
     ("pipeline",),
+    ("live", "cli_safety"),  # live: the `live` command's runner and state; cli_safety: its errors
     ("cli", "__main__"),
 )
 RANK = {name: i for i, names in enumerate(LAYERS) for name in names}

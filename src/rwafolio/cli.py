@@ -1,13 +1,16 @@
 """The ``rwafolio`` command line: argument parsing and printing only.
 
-Commands: demo, data, fetch, backtest, var, report, walkforward, sensitivity, frequency. Each one
+Commands: demo, data, fetch, backtest, var, report, walkforward, sensitivity, frequency, live
+(:mod:`rwafolio.live.command`). Each one
 calls :mod:`rwafolio.pipeline` (which returns results and never prints) and prints what it got.
 
 Every command that loads data takes the same data options (``--source``, ``--data-dir``
 (repeatable), ``--symbols`` (commas or spaces), ``--start``, ``--end``, ``--policy``, ``--vix``,
 ``--missing``, ``--seed``); every command that runs the strategy takes ``--config`` and the
 strategy flags ``--lam0``, ``--eta``, ``--window``, ``--threshold`` (a flag wins over the file).
-Errors rwafolio raises on purpose are printed as one line naming the flag, with exit code 2.
+Errors rwafolio raises on purpose are printed as one line naming the flag, with exit code 2; any
+other error is one line too (:mod:`rwafolio.cli_safety`, ``--debug`` for the traceback). Output
+paths are checked before any work (:mod:`rwafolio.outputs`, ``--force``).
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rwafolio.exceptions import ConfigError, RwafolioError
+from rwafolio.cli_safety import add_safety_flags, check_outputs_of, run_command
+from rwafolio.exceptions import ConfigError
 from rwafolio.utils.validation import argparse_type, check_int, check_number
 
 DEFAULT_SEED = 7
@@ -69,11 +73,11 @@ class _Symbols(argparse.Action):
         setattr(namespace, self.dest, items)
 
 
-def _add_data_args(p: argparse.ArgumentParser) -> None:
+def _add_data_args(p: argparse.ArgumentParser, *, default_source: str = "synthetic") -> None:
     p.add_argument(
         "--source",
         choices=["synthetic", "files", "yfinance"],
-        default="synthetic",
+        default=default_source,
         help="where prices come from",
     )
     p.add_argument(
@@ -107,6 +111,13 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
         help="volatility index: '^VIX' (yfinance), a file path, 'realized:SYMBOL' or 'none' "
         "(default: synthetic's own index for --source synthetic, '^VIX' for yfinance, and for "
         "files a realized-volatility proxy, realized:VNQ in the default universe)",
+    )
+    p.add_argument(
+        "--bar",
+        choices=["1h", "1d"],
+        default=None,
+        help="bar of the panel (default: the config's [data].bar, else 1d; 1h reads hourly "
+        "files SYMBOL.csv, finer ones resampled, coarser refused)",
     )
     p.add_argument(
         "--cache-dir", default=None, help="yfinance cache folder (default: the platform cache)"
@@ -146,20 +157,7 @@ def _add_strategy_args(p: argparse.ArgumentParser) -> None:
 def _data_options(args: argparse.Namespace) -> Any:
     from rwafolio.pipeline import DataOptions
 
-    if args.source == "files" and not args.data_dir:
-        raise ConfigError("`--source files` needs at least one `--data-dir DIR`")
-    return DataOptions(
-        source=args.source,
-        data_dirs=tuple(args.data_dir),
-        symbols=None if args.symbols is None else tuple(args.symbols),
-        start=args.start,
-        end=args.end,
-        policy=args.policy,
-        vix=args.vix,
-        cache_dir=args.cache_dir,
-        missing=args.missing,
-        seed=DEFAULT_SEED if args.seed is None else args.seed,
-    )
+    return DataOptions.from_args(args)
 
 
 def _config(args: argparse.Namespace) -> Any:
@@ -180,7 +178,7 @@ def _load(args: argparse.Namespace, config: Any = None) -> Any:
     data = _data_options(args)
     if config is not None:
         data = data.with_config(config.data)
-    panel, notes = load_panel(data, costs=None if config is None else config.costs)
+    panel, notes = load_panel(data, costs=None if config is None else config.costs, config=config)
     for note in notes:
         print(note)
     if panel.synthetic:
@@ -233,6 +231,10 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
         write_summary,
     )
 
+    out, js = args.out or out_default, getattr(args, "json", None)
+    outputs = [("--out", out, "report"), ("--save", _saved(args.save, out, js), "run"),
+               ("--json", js, "summary")]  # fmt: skip
+    check_outputs_of(args, outputs)
     config = _config(args)
     seed = DEFAULT_SEED if args.seed is None else args.seed
     suite = run_suite(_data_options(args), config, None, signal_lag=args.signal_lag, seed=seed)
@@ -274,6 +276,7 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     if getattr(args, "walkforward", False):
         suite = add_walkforward(suite, seed=seed)
         print(suite.notes[-1])
+    check_outputs_of(args, outputs, panel=panel)
     path, saved = write_outputs(suite, args.out or out_default, args.save)
     if saved is not None:
         print(f"run saved: {saved}")
@@ -281,6 +284,17 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     if getattr(args, "json", None):
         print(f"summary: {write_summary(suite, args.json)}")
     return 0
+
+
+def _saved(save: str | None, *others: str | None) -> Path | None:
+    """The file ``--save`` writes (``.zip`` added without a suffix); the name as given when
+    another output has the same name, so the check refuses the two as one file."""
+    from rwafolio.pipeline.suite import save_path
+
+    if save is None:
+        return None
+    same = any(o is not None and Path(o) == Path(save) for o in others)
+    return Path(save) if same else save_path(save)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -301,9 +315,10 @@ def cmd_var(args: argparse.Namespace) -> int:
     from rwafolio.pipeline import book_risk
 
     seed = DEFAULT_SEED if args.seed is None else args.seed
-    panel = _load(args)
     if args.json is not None and (not args.crowding or Path(args.json).is_dir()):
         raise ConfigError(f"`--json` needs --crowding and a file path, got {args.json!r}")
+    check_outputs_of(args, [("--json", args.json, "crowding")])
+    panel = _load(args)
     risk = book_risk(
         panel, args.weights, window=args.window, horizon=args.horizon,
         n_scenarios=args.scenarios, nu=args.nu, seed=seed,
@@ -318,36 +333,27 @@ def cmd_var(args: argparse.Namespace) -> int:
         print(f"{dist:>10}: " + _risk_line(f))
     if args.crowding:
         args.seed = seed
-        mu, cov = risk.estimates
-        _var_crowding(args, panel, risk.weights, mu, cov)
+        _var_crowding(args, panel, risk)
     return 0
 
 
-def _var_crowding(args: argparse.Namespace, panel: Any, weights: Any, mu: Any, cov: Any) -> None:
-    """The crowding answer of ``var``: with/without agents, the share, the surface, the JSON."""
-    import json
-
+def _var_crowding(args: argparse.Namespace, panel: Any, risk: Any) -> None:
+    """Print the crowding answer of ``var``: with/without agents, the share, the surface."""
     import numpy as np
 
-    from rwafolio.reports.render import atomic_write
-    from rwafolio.risk import CrowdingConfig, crowding_surface, simulate_crowding
-    from rwafolio.risk.crowding import strategy_as_agent
-    from rwafolio.risk.impact import LiquidityProfile, calibrate
+    from rwafolio.pipeline.var import book_crowding, write_crowding_json
 
-    returns = panel.returns().to_numpy()
-    profile = LiquidityProfile(daily_volume=args.daily_volume or {})
-    liq = calibrate(panel.universe, panel.liquidity(), profile)
-    cfg = CrowdingConfig(window=max(5, args.window), aum=args.aum, fire_sale=args.fire_sale)
-    common = {"costs": panel.universe.costs, "horizon": args.horizon, "rng": args.seed,
-              "agent_history": returns}  # fmt: skip
-    c = simulate_crowding(weights, mu, cov, liquidity=liq, n_scenarios=args.scenarios,
-                          config=cfg, **common)  # fmt: skip
+    a = book_crowding(
+        panel, risk, horizon=args.horizon, n_scenarios=args.scenarios,
+        surface_scenarios=args.surface_scenarios, aum=args.aum, fire_sale=args.fire_sale,
+        daily_volume=args.daily_volume, seed=args.seed,
+        progress=lambda line: print(f"  ... {line}", flush=True),
+    )  # fmt: skip
+    c, cfg = a.crowding, a.config
     print("liquidity (daily volume in quote currency, daily vol, spread, source):")
-    for sym, row in liq.table().iterrows():
+    for sym, row in a.liquidity.iterrows():
         print(f"{sym:>12}  {row.daily_volume:>16,.0f}  {row.sigma_daily:7.2%}  "
               f"{row.spread:6.2%}  {row.source}")  # fmt: skip
-    ref = simulate_crowding(weights, mu, cov, liquidity=liq, n_scenarios=args.scenarios,
-                            config=strategy_as_agent(cfg), **common)  # fmt: skip
     print(f"{'no agents':>10}: " + _risk_line(c.without_agents))
     print(f"{'10 agents':>10}: " + _risk_line(c.with_agents))
     shares = ", ".join(
@@ -358,15 +364,12 @@ def _var_crowding(args: argparse.Namespace, panel: Any, weights: Any, mu: Any, c
     print(
         f"{'':>10}  agents (AUM {cfg.aum:,.0f} each, fire sales {cfg.fire_sale}): turnover "
         f"{c.turnover:.1%} per agent per period (the strategy itself on the same paths: "
-        f"{ref.turnover:.1%}), trade alignment (mean cosine, 1 = identical) {c.alignment:.2f}; share of the "
-        f"VaR loss due to their price impact: {shares}\n{'':>10}  (share = "
-        "(VaR_with - VaR_alone) / VaR_with, for this --weights book; a report's crowding table "
-        "uses the strategy's latest holdings, so its share differs when the books do)"
+        f"{a.reference.turnover:.1%}), trade alignment (mean cosine, 1 = identical) "
+        f"{c.alignment:.2f}; share of the VaR loss due to their price impact: {shares}\n{'':>10}  "
+        "(share = (VaR_with - VaR_alone) / VaR_with, for this --weights book; a report's crowding "
+        "table uses the strategy's latest holdings, so its share differs when the books do)"
     )
-    surf = crowding_surface(
-        weights, mu, cov, liquidity=liq, config=cfg, n_scenarios=args.surface_scenarios,
-        progress=lambda line: print(f"  ... {line}", flush=True), **common,
-    )  # fmt: skip
+    surf = a.surface
     print(f"VaR95 surface ({surf.thinnest}'s daily volume across, agents down; "
           f"{args.surface_scenarios} scenarios a point):")  # fmt: skip
     table = surf.points.pivot(index="agents", columns="daily_volume", values="var")
@@ -374,13 +377,7 @@ def _var_crowding(args: argparse.Namespace, panel: Any, weights: Any, mu: Any, c
     for k, row in table.iterrows():
         print(f"{k:>8}" + "".join(f"{x:>14.2%}" for x in row))
     if args.json is not None:
-        text = json.dumps(surf.to_dict(), indent=2).encode()
-
-        def write(fh: Any) -> None:
-            fh.write(text)
-
-        atomic_write(args.json, write)
-        print(f"crowding answer written: {args.json}")
+        print(f"crowding answer written: {write_crowding_json(a, args.json)}")
 
 
 def _risk_line(f: Any) -> str:
@@ -399,17 +396,17 @@ def report_path(run: str | os.PathLike[str], out: str | None) -> Path:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from rwafolio.outputs import ensure_parent
     from rwafolio.pipeline.suite import save_path
-    from rwafolio.reports import load_run, render_html
+    from rwafolio.reports.runfile import render_run_file
 
     run = Path(args.run)
     if not run.exists() and save_path(run).is_file():
         run = save_path(run)  # `--save runs/demo` wrote runs/demo.zip
     out = report_path(run, args.out)
-    if out.resolve() == run.resolve():
-        raise ConfigError(f"`--out` {str(out)!r} is the run file itself; choose another path")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    path = render_html(load_run(run), path=out)
+    args.run = str(run)  # the input the output check protects (an --out over it is refused)
+    check_outputs_of(args, [("--out", out, "report")])
+    path = render_run_file(run, path=ensure_parent(out, "`--out`"))
     print(f"report: {path}")
     return 0
 
@@ -432,8 +429,10 @@ def _weights_arg(text: str) -> dict[str, float]:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     from rwafolio.pipeline import render_study, run_sensitivity
 
+    check_outputs_of(args, [("--out", args.out, "report")])
     config = _config(args)
     panel = _load(args, config)
+    check_outputs_of(args, [("--out", args.out, "report")], panel=panel)
     study = run_sensitivity(
         panel, config, date=args.date, every=args.every, execute=args.out is not None
     )
@@ -448,8 +447,10 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 def cmd_frequency(args: argparse.Namespace) -> int:
     from rwafolio.pipeline import render_study, run_frequency
 
+    check_outputs_of(args, [("--out", args.out, "report")])
     config = _config(args)
     panel = _load(args, config)
+    check_outputs_of(args, [("--out", args.out, "report")], panel=panel)
     seed = DEFAULT_SEED if args.seed is None else args.seed
     study = run_frequency(panel, config, executor=args.executor, seed=seed)
     _print_table(study.table)
@@ -459,33 +460,32 @@ def cmd_frequency(args: argparse.Namespace) -> int:
 
 
 def cmd_walkforward(args: argparse.Namespace) -> int:
-    from rwafolio.pipeline.walkforward import execute_walkforward, plan_walkforward, write_report
+    from rwafolio.pipeline import walkforward as wfp
 
     config = _config(args) if args.grid is None else None
     if args.grid is not None and args.config is not None:
         raise ConfigError("give `--grid` or `--config`, not both (a grid file has [strategy])")
+    check_outputs_of(args, [("--out", args.out, "report")])
     panel = _load(args, config)
+    check_outputs_of(args, [("--out", args.out, "report")], panel=panel)
     overrides = {"lam0": args.lam0, "eta": args.eta, "window": args.window,
                  "threshold": args.threshold}  # fmt: skip
-    setup = plan_walkforward(
+    setup = wfp.plan_walkforward(
         panel, grid=args.grid, config=config, overrides=overrides, train=args.train,
         test=args.test, mode=args.mode, gap=args.gap, metric=args.metric,
         executor=args.executor, seed=args.seed,
     )  # fmt: skip
     print(setup.plan.describe())
     print(setup.summary(), flush=True)
-    wf = execute_walkforward(panel, setup, cache_dir=args.task_cache, var=not args.no_var)
+    wf = wfp.execute_walkforward(panel, setup, cache_dir=args.task_cache, var=not args.no_var)
     res = wf.result
     print(res.comparison.loc[["total_return", "sharpe", "max_drawdown", "costs_paid"]].to_string())
     if len(res.failures):
-        print(f"{len(res.failures)} task(s) failed after a retry; see the report")
+        where = "; see the report" if wfp.chose_parameters(wf) and args.out else ""
+        print(f"{len(res.failures)} task(s) failed after a retry{where}")
+    wfp.check_chosen(wf)  # no report when no fold chose parameters
     if args.out:
-        print(f"report: {write_report(wf, args.out, panel)}")
-    if not [f for f in res.folds if f.status == "ok"]:
-        raise ConfigError(
-            "every walk-forward fold failed to choose parameters (every grid point failed or "
-            "the folds are too short); see the fold table above and the `--grid` file"
-        )
+        print(f"report: {wfp.write_report(wf, args.out, panel)}")
     return 0
 
 
@@ -604,6 +604,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     _add_study_commands(sub)
+    from rwafolio.live.command import add_live_parser
+
+    add_live_parser(lambda name, text: _sub(sub, name, text), _add_data_args)
+    add_safety_flags(sub)
+    parser.add_argument(
+        "--debug", dest="debug_any", action="store_true", help="as the commands' --debug"
+    )
     return parser
 
 
@@ -664,11 +671,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["NUMBA_CACHE_DIR"] = str(Path(user_cache_dir("rwafolio")) / "numba")
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except RwafolioError as exc:
-        print(f"rwafolio {args.command}: error: {flag_names(str(exc))}", file=sys.stderr)
-        return 2
+    return run_command(args, message=flag_names)
 
 
 if __name__ == "__main__":

@@ -35,9 +35,18 @@ value is type-checked here (a :class:`~rwafolio.exceptions.ConfigError` naming t
     [costs]                 # one-off cost per unit traded, by symbol (optimizer AND fees)
     VNQ = 0.008
 
+    [assets.gld_hourly]     # a symbol declared, not guessed (any field may be left out)
+    class = "rwa"           # "crypto" | "rwa" | "stable" | "cash"
+    calendar = "XNYS"       # "24/7" | "XNYS"
+    cost = 0.002            # one-off cost per unit traded (wins over [costs])
+    proxies = "gold"        # what it stands in for
+    schedule = "daily"
+    daily = false           # a daily file in an hourly panel (a daily proxy)
+
     [data]
     policy = "all_days"     # "all_days" | "exchange_days"
     missing = "raise"       # a missing data day: "raise" | "ffill" (not tradable) | "drop"
+    bar = "1d"              # "1d" | "1h" (hourly files; see rwafolio.loaders.intraday)
 
     [risk]
     horizon = 30            # VaR horizon, periods
@@ -94,10 +103,20 @@ ESTIMATORS: tuple[str, ...] = ("sample", "ewma", "ledoit_wolf")
 MEAN_ESTIMATORS: tuple[str, ...] = (
     "sample", "zero", "ewma", "equilibrium", "black_litterman", "james_stein", "bayes_stein",
 )  # fmt: skip
-_TABLES = ("strategy", "costs", "data", "risk", "grid", "walkforward")
+_TABLES = ("strategy", "costs", "assets", "data", "risk", "grid", "walkforward")
 _DATA_KEYS: Mapping[str, tuple[str, ...]] = {
     "policy": ("all_days", "exchange_days"),
     "missing": ("raise", "ffill", "drop"),
+    "bar": ("1d", "1h"),
+}
+_ASSET_KEYS = {
+    "class": "asset_class",
+    "calendar": "calendar",
+    "cost": "cost",
+    "proxies": "proxies",
+    "schedule": "schedule",
+    "name": "name",
+    "daily": "daily",
 }
 _RISK_KEYS = ("horizon", "every", "mean")
 
@@ -147,6 +166,33 @@ def _class_indexes(value: Any, where: str) -> dict[str, Any]:
             f"config {where} must be a table of class = source or [source, stress], got {value!r}"
         )
     return dict(value)
+
+
+def _parse_assets(table: Any) -> dict[str, dict[str, Any]]:
+    """``[assets.SYMBOL]`` tables -> Asset field overrides (checked by building the Asset)."""
+    from rwafolio.universe import make_asset
+
+    if not isinstance(table, dict):
+        raise ConfigError(f"config [assets] must hold [assets.SYMBOL] tables, got {table!r}")
+    out: dict[str, dict[str, Any]] = {}
+    for sym, fields in table.items():
+        if not isinstance(fields, dict):
+            raise ConfigError(f"config [assets.{sym}] must be a table, got {fields!r}")
+        bad = set(fields) - set(_ASSET_KEYS)
+        if bad:
+            raise ConfigError(
+                f"config [assets.{sym}]: unknown key(s) {sorted(bad)}; known: {sorted(_ASSET_KEYS)}"
+            )
+        parsed = {_ASSET_KEYS[k]: v for k, v in fields.items()}
+        if "cost" in parsed:
+            parsed["cost"] = _number(parsed["cost"], f"[assets.{sym}].cost")
+        if parsed.get("asset_class") in ("crypto", "stable") and "calendar" not in parsed:
+            parsed["calendar"] = "24/7"  # a declared crypto asset trades around the clock
+        if "daily" in parsed and not isinstance(parsed["daily"], bool):
+            raise ConfigError(f"config [assets.{sym}].daily must be true or false")
+        make_asset(str(sym), **{k: v for k, v in parsed.items() if k != "daily"})  # validates
+        out[str(sym)] = parsed
+    return out
 
 
 def _weights(value: Any, where: str) -> dict[str, float]:
@@ -262,7 +308,7 @@ class RunConfig:
         ``[strategy]`` (``name`` included when given).
     costs : mapping symbol -> float
     data : mapping
-        ``[data]``: ``policy``, ``missing``.
+        ``[data]``: ``policy``, ``missing``, ``bar``.
     risk : mapping
         ``[risk]``: ``horizon``, ``every``, ``mean``.
     grid : mapping name -> list or None
@@ -270,6 +316,8 @@ class RunConfig:
     walkforward : mapping
         ``[walkforward]`` run settings (checked by the walk-forward pipeline).
     path : str or None
+    assets : mapping symbol -> mapping
+        ``[assets.SYMBOL]`` tables as Asset field overrides (``daily`` included).
     """
 
     strategy: Mapping[str, Any] = field(default_factory=dict)
@@ -279,6 +327,15 @@ class RunConfig:
     grid: Mapping[str, list[Any]] | None = None
     walkforward: Mapping[str, Any] = field(default_factory=dict)
     path: str | None = None
+    assets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def asset_overrides(self) -> dict[str, dict[str, Any]]:
+        """``[assets.SYMBOL]`` as :meth:`rwafolio.universe.Universe.from_symbols` overrides."""
+        return {s: {k: v for k, v in a.items() if k != "daily"} for s, a in self.assets.items()}
+
+    def daily_symbols(self) -> list[str]:
+        """Symbols declared ``daily = true`` (daily files in an intraday panel)."""
+        return [s for s, a in self.assets.items() if a.get("daily")]
 
     @property
     def strategy_name(self) -> str:
@@ -383,6 +440,7 @@ def parse_config(doc: Mapping[str, Any], path: str | None = None) -> RunConfig:
     return RunConfig(
         strategy=strat, costs=costs, data=data, risk=risk, grid=grid,
         walkforward=dict(doc.get("walkforward", {})), path=path,
+        assets=_parse_assets(doc.get("assets", {})),
     )  # fmt: skip
 
 

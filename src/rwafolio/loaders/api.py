@@ -143,6 +143,7 @@ def load_files(
     fx: Mapping[str, pd.Series] | None = None,
     cross_check: bool = True,
     cache_dir: PathLike | None = None,
+    assets: Mapping[str, Mapping[str, object]] | None = None,
 ) -> Panel:
     """Panel from price files found by symbol in ``data_dirs`` (see :mod:`.files`).
 
@@ -172,7 +173,7 @@ def load_files(
                             ),
                         )
                     )
-    universe = Universe.from_symbols(syms, costs=costs)
+    universe = Universe.from_symbols(syms, costs=costs, overrides=assets)
     meta = {
         "files": {s: str(m.path) for s, m in matches.items()},
         "layouts": {s: d.layout for s, d in data.items()},
@@ -213,6 +214,7 @@ def load_yahoo(
     retries: int = 3,
     sleep: Callable[[float], object] | None = None,
     today: object = None,
+    assets: Mapping[str, Mapping[str, object]] | None = None,
 ) -> Panel:
     """Panel from Yahoo Finance through the cache (see :mod:`.yahoo`); ``downloader`` replaces
     the network call. Other parameters as in :func:`load`."""
@@ -230,7 +232,7 @@ def load_yahoo(
         today=today,
         **kw,
     )
-    universe = Universe.from_symbols(syms, costs=costs)
+    universe = Universe.from_symbols(syms, costs=costs, overrides=assets)
     meta = {
         "origin": res.origin,
         "cache_dir": str(res.cache_dir),
@@ -279,12 +281,14 @@ def load_synthetic(
         raise ConfigError(f"`symbols` {unknown} are not synthetic; choose from {synth.SYMBOLS}")
     # 14 warm-up days so exchange proxies have a close to carry into a holiday/weekend start.
     market = synth.generate(seed, as_date(start, "start") - pd.Timedelta(days=14), end)
-    data = {
-        s: PriceData(
-            s, market.prices[s].to_frame("close").rename_axis("date"), "synthetic", None, "Close"
-        )
-        for s in syms
-    }
+
+    def frame(s: str) -> pd.DataFrame:
+        f = market.prices[s].to_frame("close").rename_axis("date")
+        if market.volume is not None:
+            f["volume"] = market.volume[s] / f["close"]  # units, so units x close is the USD value
+        return f
+
+    data = {s: PriceData(s, frame(s), "synthetic", None, "Close") for s in syms}
     universe = Universe.from_symbols(syms, costs=costs)
     meta = {"seed": market.seed, "synthetic": True, "stress_fraction": float(market.regime.mean())}
     use_own = vix is not None and str(vix).strip().lower() == "synthetic"
@@ -317,6 +321,7 @@ def load(
     missing: MissingPolicy = "raise",
     repair: RepairPolicy | None = None,
     seed: int | None = synth.DEFAULT_SEED,
+    assets: Mapping[str, Mapping[str, object]] | None = None,
 ) -> Panel:
     """Load a validated :class:`~rwafolio.loaders.panel.Panel` from any source.
 
@@ -344,6 +349,9 @@ def load(
         Cleaning repair policy (default None: report only; see :mod:`.cleaning`).
     seed : int, optional
         Seed of the synthetic generator.
+    assets : mapping symbol -> Asset fields, optional
+        Declared assets (a config's ``[assets.SYMBOL]``: ``asset_class``, ``calendar``, ``cost``,
+        ``proxies``, ``schedule``, ``name``) for the files and yfinance sources.
     """
     if source not in SOURCES:
         raise ConfigError(f"`source` must be one of {SOURCES}, got {source!r}")
@@ -371,6 +379,7 @@ def load(
             missing=missing,
             repair=repair,
             cache_dir=cache_dir,
+            assets=assets,
         )
     return load_yahoo(
         symbols,
@@ -382,6 +391,7 @@ def load(
         costs=costs,
         missing=missing,
         repair=repair,
+        assets=assets,
     )
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import pyarrow.parquet as pq
 
 from rwafolio.exceptions import DataError
 from rwafolio.loaders.frames import COLUMNS
+from rwafolio.outputs import atomic_write
 
 ENV_VAR = "RWAFOLIO_CACHE_DIR"
 _META_KEY = b"rwafolio"
@@ -102,14 +102,7 @@ def write_cache(
     table = table.replace_schema_metadata(
         {**(table.schema.metadata or {}), _META_KEY: json.dumps(record).encode()}
     )
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pq.write_table(table, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda fh: pq.write_table(table, fh))
     return path
 
 

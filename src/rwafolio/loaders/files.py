@@ -37,6 +37,7 @@ from rwafolio.loaders.frames import (
     rename_columns,
     split_yf_multiindex,
 )
+from rwafolio.outputs import DATA_SUFFIXES
 
 #: Layouts the files loader knows, with what identifies each.
 KNOWN_LAYOUTS: Mapping[str, str] = {
@@ -53,7 +54,7 @@ KNOWN_LAYOUTS: Mapping[str, str] = {
     "wide": "a date column plus one numeric price column per symbol",
 }
 
-SUFFIXES: tuple[str, ...] = (".csv", ".txt", ".parquet", ".pq")
+SUFFIXES: tuple[str, ...] = DATA_SUFFIXES  # outputs refuse these names inside data folders
 
 #: Column names of Binance's headerless kline CSVs (data.binance.vision).
 _KLINE_NAMES = (

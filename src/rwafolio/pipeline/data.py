@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
+from rwafolio.config import RunConfig
+from rwafolio.exceptions import ConfigError
 from rwafolio.loaders import load
 from rwafolio.loaders.panel import Panel
 from rwafolio.universe import make_asset
@@ -49,6 +51,9 @@ class DataOptions:
         None: the config's ``[data].missing``, else ``"raise"``.
     seed : int
         Seed of the synthetic market.
+    bar : {"1d", "1h"} or None
+        None: the config's ``[data].bar``, else ``"1d"``; ``"1h"`` reads hourly files
+        (:mod:`rwafolio.loaders.intraday`).
     """
 
     source: Source = "synthetic"
@@ -61,6 +66,26 @@ class DataOptions:
     cache_dir: str | None = None
     missing: Literal["raise", "ffill", "drop"] | None = None
     seed: int = DEFAULT_SEED
+    bar: Literal["1d", "1h"] | None = None
+
+    @classmethod
+    def from_args(cls, args: Any) -> DataOptions:
+        """The data flags of a parsed command line (``--source`` ... ``--seed``, ``--bar``)."""
+        if args.source == "files" and not args.data_dir:
+            raise ConfigError("`--source files` needs at least one `--data-dir DIR`")
+        return cls(
+            source=args.source,
+            data_dirs=tuple(args.data_dir),
+            symbols=None if args.symbols is None else tuple(args.symbols),
+            start=args.start,
+            end=args.end,
+            policy=args.policy,
+            vix=args.vix,
+            cache_dir=args.cache_dir,
+            missing=args.missing,
+            seed=DEFAULT_SEED if args.seed is None else args.seed,
+            bar=getattr(args, "bar", None),
+        )
 
     def resolved_symbols(self) -> tuple[str, ...] | None:
         """The symbols that will be loaded (None: the synthetic generator's own)."""
@@ -74,6 +99,7 @@ class DataOptions:
             self,
             policy=self.policy or data.get("policy"),  # type: ignore[arg-type]
             missing=self.missing or data.get("missing"),  # type: ignore[arg-type]
+            bar=self.bar or data.get("bar"),  # type: ignore[arg-type]
         )
 
 
@@ -115,7 +141,7 @@ def default_vix(source: str, symbols: Sequence[str] | None) -> tuple[str, str]:
 
 
 def load_panel(
-    options: DataOptions, costs: Mapping[str, float] | None = None
+    options: DataOptions, costs: Mapping[str, float] | None = None, config: RunConfig | None = None
 ) -> tuple[Panel, tuple[str, ...]]:
     """Load the panel described by ``options``.
 
@@ -124,17 +150,24 @@ def load_panel(
     options : DataOptions
     costs : mapping symbol -> float, optional
         One-off trading costs overriding the class defaults.
+    config : RunConfig or None
+        Its ``[assets.SYMBOL]`` tables (calendars, classes, hourly sessions, daily proxies).
 
     Returns
     -------
     (Panel, tuple of str)
         The panel and notes on defaults that were applied (for the caller to show).
     """
+    if options.bar == "1h":
+        return _load_hourly(options, costs, config), ()
     symbols = options.resolved_symbols()
     notes: list[str] = []
     vix, note = (
         (options.vix, "") if options.vix is not None else default_vix(options.source, symbols)
     )
+    assets: dict[str, Any] = {}
+    if options.source != "synthetic" and config is not None and config.assets:
+        assets["assets"] = config.asset_overrides()
     panel = load(
         options.source,
         list(symbols) if symbols is not None else None,
@@ -147,9 +180,40 @@ def load_panel(
         costs=dict(costs) if costs else None,
         missing=options.missing or "raise",
         seed=options.seed if options.source == "synthetic" else None,
+        **assets,
     )
     if note:
         # Said in the output (the note) and in the report (the index's label).
         notes.append(note)
         panel = replace(panel, vix_source=f"{panel.vix_source} (default proxy: no --vix given)")
     return panel, tuple(notes)
+
+
+def _load_hourly(
+    options: DataOptions, costs: Mapping[str, float] | None, config: RunConfig | None
+) -> Panel:
+    """The hourly panel (``bar = "1h"``): hourly files of ``symbols`` (file stems) in
+    ``data_dirs``, with the config's ``[assets.SYMBOL]`` tables and daily proxies."""
+    from rwafolio.loaders.intraday import load_intraday_dirs
+    from rwafolio.universe import Universe
+
+    if options.source != "files":
+        raise ConfigError("`--bar 1h` reads hourly files: use `--source files` with `--data-dir`")
+    if not options.symbols:
+        raise ConfigError("`--bar 1h` needs `--symbols` (file stems, e.g. BTCUSDT_1h gld_hourly)")
+    overrides = config.asset_overrides() if config is not None else {}
+    universe = Universe.from_symbols(
+        list(options.symbols),
+        costs=dict(costs) if costs else None,
+        overrides={k: v for k, v in overrides.items() if k in options.symbols},
+    )
+    return load_intraday_dirs(
+        list(options.symbols),
+        list(options.data_dirs),
+        universe,
+        vix=options.vix,
+        start=options.start,
+        end=options.end,
+        missing=options.missing or "raise",
+        daily=config.daily_symbols() if config is not None else (),
+    )

@@ -13,6 +13,7 @@ from rwafolio.backtest import BacktestResult, run
 from rwafolio.config import RunConfig
 from rwafolio.exceptions import ConfigError
 from rwafolio.loaders.panel import Panel
+from rwafolio.outputs import ensure_parent
 from rwafolio.studies import (
     FrequencyStudy,
     SensitivityOverview,
@@ -116,6 +117,5 @@ def render_study(run_: StudyRun, out: str | os.PathLike[str]) -> Path:
     """Render a study's report (the backtest's report plus the study's sections)."""
     from rwafolio.reports import render_html
 
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = ensure_parent(out, "`--out`")
     return Path(render_html(run_.result, path=path, extra_sections=run_.sections))

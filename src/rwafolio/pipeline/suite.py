@@ -17,6 +17,7 @@ from typing import Any, Literal
 from rwafolio.backtest import BacktestResult, run, stats_table
 from rwafolio.config import RunConfig
 from rwafolio.loaders.panel import Panel
+from rwafolio.outputs import ensure_parent, write_atomic
 from rwafolio.pipeline.data import DataOptions, load_panel
 from rwafolio.pipeline.walkforward import demo_walkforward
 from rwafolio.risk import (
@@ -172,7 +173,7 @@ def run_suite(
     config = config if config is not None else RunConfig()
     data = data.with_config(config.data)
     costs, notes = _costs_for(config, data)
-    panel, load_notes = load_panel(data, costs=costs)
+    panel, load_notes = load_panel(data, costs=costs, config=config)
     strategy = config.build_strategy()
     suite = {"dynamic": strategy, **benchmark_suite(strategy)}
     first = max(s.warmup for s in suite.values()) + signal_lag
@@ -253,13 +254,11 @@ def write_summary(run_: SuiteRun, path: str | Path) -> Path:
     import json
 
     from rwafolio.backtest.summary import summary_json
-    from rwafolio.reports.render import write_atomic
     from rwafolio.risk.evaluation import risk_tests
 
     extra = {"risk_tests": risk_tests(run_.evaluation)} if run_.evaluation is not None else None
     doc = summary_json(run_.main, run_.strategy, run_.benchmarks, extra=extra)
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = ensure_parent(path, "`--json`")
     return write_atomic(target, [json.dumps(doc, indent=2, allow_nan=False), "\n"])
 
 
@@ -277,7 +276,8 @@ def write_outputs(
     progress: bool | None = None,
 ) -> tuple[Path, Path | None]:
     """Render ``run_``'s HTML report to ``out`` and, with ``save``, save the run (``.zip`` added
-    when the name has no suffix). Folders are created. Returns ``(report, saved run or None)``."""
+    when the name has no suffix). Folders are created; the caller checked the paths
+    (:func:`rwafolio.outputs.check_outputs`). Returns ``(report, saved run or None)``."""
     from rwafolio.reports import render_html, save_run
 
     sections = None
@@ -285,8 +285,7 @@ def write_outputs(
         from rwafolio.reports.risk_evaluation import risk_sections
 
         sections = risk_sections(run_.evaluation)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = ensure_parent(out, "`--out`")
     with step(f"writing the report {out}", enabled=progress):
         path = render_html(
             run_.main, forecasts=run_.forecasts, walkforward=run_.walkforward, path=out,
@@ -295,8 +294,7 @@ def write_outputs(
         )  # fmt: skip
     saved = None
     if save is not None:
-        target = save_path(save)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target = ensure_parent(save_path(save), "`--save`")
         saved = save_run(
             target, run_.main, run_.forecasts, run_.walkforward, benchmarks=run_.benchmarks,
             crowding=run_.crowding, scenario=run_.scenario, extra_sections=sections,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -12,7 +14,7 @@ from rwafolio.loaders.panel import Panel
 from rwafolio.optimize import LedoitWolfEstimator
 from rwafolio.risk import RiskForecast, forecast
 
-__all__ = ["BookRisk", "book_risk"]
+__all__ = ["BookCrowding", "BookRisk", "book_crowding", "book_risk", "write_crowding_json"]
 
 
 @dataclass(frozen=True)
@@ -83,3 +85,79 @@ def book_risk(
         for dist in ("normal", "student_t")
     }
     return BookRisk(w, window, out, (mu, cov))
+
+
+@dataclass(frozen=True)
+class BookCrowding:
+    """The crowding answer of ``var --crowding`` for one book.
+
+    Attributes
+    ----------
+    liquidity : pandas.DataFrame
+        Per symbol: ``daily_volume`` (quote currency), ``sigma_daily``, ``spread``, ``source``.
+    config : CrowdingConfig
+        The agents' settings (AUM each, fire sales, window).
+    crowding : CrowdingResult
+        With and without the agents.
+    reference : CrowdingResult
+        The strategy itself as the agent on the same paths (its turnover beside the agents').
+    surface : CrowdingSurface
+        VaR95 over agents x the thinnest asset's daily volume.
+    """
+
+    liquidity: Any
+    config: Any
+    crowding: Any
+    reference: Any
+    surface: Any
+
+
+def book_crowding(
+    panel: Panel,
+    risk: BookRisk,
+    *,
+    horizon: int,
+    n_scenarios: int,
+    surface_scenarios: int,
+    aum: float,
+    fire_sale: str,
+    daily_volume: Mapping[str, float] | None,
+    seed: int,
+    progress: Any = None,
+) -> BookCrowding:
+    """Run the multi-agent crowding model on ``risk``'s book and estimates, with the liquidity
+    calibrated on ``panel`` (``daily_volume``: quote-currency volumes by symbol that win over the
+    data's), and the VaR surface over agents and liquidity.
+
+    ``progress``: a callable taking one line, for the surface's points (None: silent).
+    """
+    from rwafolio.risk import CrowdingConfig, crowding_surface, simulate_crowding
+    from rwafolio.risk.crowding import strategy_as_agent
+    from rwafolio.risk.impact import LiquidityProfile, calibrate
+
+    mu, cov = risk.estimates
+    returns = panel.returns().to_numpy()
+    profile = LiquidityProfile(daily_volume=dict(daily_volume or {}))
+    liq = calibrate(panel.universe, panel.liquidity(), profile)
+    cfg = CrowdingConfig(window=max(5, risk.window), aum=aum, fire_sale=fire_sale)  # type: ignore[arg-type]
+    common: dict[str, Any] = {"costs": panel.universe.costs, "horizon": horizon, "rng": seed,
+              "agent_history": returns}  # fmt: skip
+    c = simulate_crowding(risk.weights, mu, cov, liquidity=liq, n_scenarios=n_scenarios,
+                          config=cfg, **common)  # fmt: skip
+    ref = simulate_crowding(risk.weights, mu, cov, liquidity=liq, n_scenarios=n_scenarios,
+                            config=strategy_as_agent(cfg), **common)  # fmt: skip
+    surf = crowding_surface(
+        risk.weights, mu, cov, liquidity=liq, config=cfg, n_scenarios=surface_scenarios,
+        progress=progress, **common,
+    )  # fmt: skip
+    return BookCrowding(liq.table(), cfg, c, ref, surf)
+
+
+def write_crowding_json(answer: BookCrowding, path: str | Path) -> Path:
+    """Write the crowding answer (the surface's JSON) atomically to ``path`` (folder created)."""
+    import json
+
+    from rwafolio.outputs import atomic_write, ensure_parent
+
+    text = json.dumps(answer.surface.to_dict(), indent=2).encode()
+    return atomic_write(ensure_parent(path, "`--json`"), lambda fh: fh.write(text))

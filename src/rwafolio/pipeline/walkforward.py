@@ -21,6 +21,7 @@ from rwafolio.config import GridSpec, RunConfig, load_grid
 from rwafolio.exceptions import ConfigError
 from rwafolio.loaders.panel import Panel
 from rwafolio.optimize.risk_aversion import DEFAULT_LAM0
+from rwafolio.outputs import ensure_parent
 from rwafolio.walkforward.core import walk_forward
 from rwafolio.walkforward.result import VarSettings, WalkForwardResult
 from rwafolio.walkforward.splits import SplitPlan, make_splits
@@ -31,6 +32,8 @@ __all__ = [
     "DEMO_WALKFORWARD",
     "WalkForwardRun",
     "WalkForwardSetup",
+    "check_chosen",
+    "chose_parameters",
     "demo_walkforward",
     "execute_walkforward",
     "plan_walkforward",
@@ -286,13 +289,40 @@ def _equal_weight_alongside(result: WalkForwardResult, panel: Panel) -> dict[str
     return {"equal_weight": bench}
 
 
+def chose_parameters(run: WalkForwardRun) -> bool:
+    """Whether at least one fold chose parameters (else the run has nothing to report)."""
+    return any(f.status == "ok" for f in run.result.folds)
+
+
+def check_chosen(run: WalkForwardRun) -> None:
+    """Raise when no fold chose parameters (then no report is written).
+
+    Raises
+    ------
+    ConfigError
+        When every fold failed to choose parameters.
+    """
+    if not chose_parameters(run):
+        raise ConfigError(
+            "every walk-forward fold failed to choose parameters (every grid point failed or "
+            "the folds are too short); see the fold table above and the `--grid` file "
+            "(no report written)"
+        )
+
+
 def write_report(run: WalkForwardRun, out: str | os.PathLike[str], panel: Panel) -> Path:
     """Render the walk-forward report to ``out`` (its folder is created), with equal weight on
-    ``panel`` over the stitched live period as the benchmark."""
+    ``panel`` over the stitched live period as the benchmark.
+
+    Raises
+    ------
+    ConfigError
+        When no fold could choose parameters (:func:`check_chosen`); then no report is written.
+    """
     from rwafolio.reports import render_html
 
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    check_chosen(run)
+    path = ensure_parent(out, "`--out`")
     r = run.result
     title = f"Walk-forward: {run.strategy_name}"
     return Path(
