@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,14 @@ def _add_data_args(p: argparse.ArgumentParser, *, default_source: str = "synthet
         "(carry the price, not tradable that day) or drop the date for every asset",
     )
     p.add_argument(
+        "--clean",
+        choices=["report", "repair", "drop"],
+        default="report",
+        help="cleaning policy: report findings only (default); repair single bad prints (price "
+        "carried, not tradable that day); drop every flagged row (dates then follow --missing). "
+        "Severe findings are printed on stderr whatever the policy",
+    )
+    p.add_argument(
         "--seed",
         type=_nonneg_int,
         default=None,
@@ -99,7 +108,7 @@ def _load_panel(
     costs: dict[str, float] | None = None,
     missing: str | None = None,
 ) -> Any:
-    from rwafolio.loaders import load
+    from rwafolio.loaders import CLEAN_POLICIES, load, severe_lines
 
     policy = args.policy or "all_days"
     vix = args.vix
@@ -120,7 +129,28 @@ def _load_panel(
     }
     if args.source == "synthetic":
         kwargs["seed"] = DEFAULT_SEED if args.seed is None else args.seed
-    return load(args.source, symbols, **kwargs)
+    clean = getattr(args, "clean", None) or "report"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.filterwarnings("always", category=UserWarning, module=r"rwafolio\.")
+        panel = load(args.source, symbols, repair=CLEAN_POLICIES[clean], **kwargs)
+    lines = severe_lines(panel)
+    lines += [m for m in _own_warnings(caught) if m not in " ".join(lines)]
+    for line in lines:
+        print(f"rwafolio {args.command}: warning: {line}", file=sys.stderr)
+    n_severe = sum(f.severe for f in panel.findings)
+    print(f"cleaning: {clean}; {len(panel.findings)} finding(s), {n_severe} severe")
+    return panel
+
+
+def _own_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
+    """rwafolio's own warnings as one-line messages; any other warning is shown as usual."""
+    own = []
+    for w in caught:
+        if issubclass(w.category, UserWarning) and "rwafolio" in Path(w.filename).parts:
+            own.append(" ".join(str(w.message).split()))
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return own
 
 
 def _print_table(df: Any, floatfmt: str = "{:.4f}") -> None:
@@ -148,8 +178,12 @@ def cmd_data(args: argparse.Namespace) -> int:
 def cmd_fetch(args: argparse.Namespace) -> int:
     from rwafolio.loaders import fetch
 
-    summary = fetch(args.symbols, start=args.start, end=args.end, cache_dir=args.cache_dir)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.filterwarnings("always", category=UserWarning, module=r"rwafolio\.")
+        summary = fetch(args.symbols, start=args.start, end=args.end, cache_dir=args.cache_dir)
     _print_table(summary)
+    for message in _own_warnings(caught):
+        print(f"rwafolio fetch: warning: {message}", file=sys.stderr)
     return 0
 
 

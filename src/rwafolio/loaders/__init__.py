@@ -6,12 +6,14 @@ the same pipeline: read -> clean (report; repair only if asked) -> align on a ca
 attach the volatility index -> :class:`Panel`.
 
 Modules: :mod:`.files` (layouts), :mod:`.yahoo` (+ :mod:`.cache`), :mod:`.synthetic`,
-:mod:`.calendar` (policies, NYSE sessions, missing days), :mod:`.cleaning`, :mod:`.vix`.
+:mod:`.calendar` (policies, NYSE sessions, missing days), :mod:`.cleaning`, :mod:`.vix`,
+:mod:`.locate` (which files a folder scan reads).
 """
 
 from __future__ import annotations
 
 from rwafolio.loaders.api import (
+    CLEAN_POLICIES,
     DEFAULT_SYMBOLS,
     SOURCES,
     build_panel,
@@ -20,6 +22,7 @@ from rwafolio.loaders.api import (
     load_files,
     load_synthetic,
     load_yahoo,
+    severe_lines,
 )
 from rwafolio.loaders.calendar import MISSING_POLICIES, align, nyse_sessions
 from rwafolio.loaders.files import KNOWN_LAYOUTS, read_file
@@ -27,6 +30,7 @@ from rwafolio.loaders.panel import CALENDAR_POLICIES, PERIODS_PER_YEAR, Finding,
 
 __all__ = [
     "CALENDAR_POLICIES",
+    "CLEAN_POLICIES",
     "DEFAULT_SYMBOLS",
     "KNOWN_LAYOUTS",
     "MISSING_POLICIES",
@@ -43,4 +47,5 @@ __all__ = [
     "load_yahoo",
     "nyse_sessions",
     "read_file",
+    "severe_lines",
 ]

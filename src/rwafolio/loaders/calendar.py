@@ -112,6 +112,7 @@ def align(
     start: object = None,
     end: object = None,
     missing: MissingPolicy = "raise",
+    carry: Mapping[str, pd.DatetimeIndex] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, tuple[Finding, ...]]:
     """Put each symbol's prices on the policy's calendar and build the tradable mask.
 
@@ -129,6 +130,10 @@ def align(
         series, so every asset has data over the whole panel.
     missing : {"raise", "ffill", "drop"}
         What to do with missing data days (see the module docstring). Default ``"raise"``.
+    carry : mapping symbol -> DatetimeIndex, optional
+        Dates whose rows a cleaning repair removed (a bad print): the previous price is carried
+        and the asset is not tradable there, whatever ``missing`` says; they are not gaps (the
+        repair's own finding reports them).
 
     Returns
     -------
@@ -219,8 +224,9 @@ def align(
         prices[:, j] = values[pos]
         is_open = index.isin(days)
         has_row = index.isin(dates_on)
+        carried = index.isin((carry or {}).get(sym, pd.DatetimeIndex([])))
         tradable[:, j] = is_open & has_row
-        gap[:, j] = is_open & ~has_row
+        gap[:, j] = is_open & ~has_row & ~carried
         for i in np.flatnonzero(gap[:, j]):
             findings.append(
                 Finding(
