@@ -103,6 +103,17 @@ def _add_data_args(p: argparse.ArgumentParser, *, default_source: str = "synthet
     )
 
 
+def _symbols(args: argparse.Namespace) -> list[str]:
+    """The symbols a data command loads: ``--symbols``, else the source's defaults."""
+    if args.symbols is not None:
+        return list(args.symbols)
+    if args.source == "synthetic":
+        from rwafolio.loaders.synthetic import SYMBOLS
+
+        return list(SYMBOLS)
+    return list(DEFAULT_SYMBOLS)
+
+
 def _load_panel(
     args: argparse.Namespace,
     costs: dict[str, float] | None = None,
@@ -114,9 +125,7 @@ def _load_panel(
     vix = args.vix
     if vix is None:
         vix = {"synthetic": "synthetic", "yfinance": "^VIX", "files": "none"}[args.source]
-    symbols = args.symbols
-    if symbols is None and args.source != "synthetic":
-        symbols = DEFAULT_SYMBOLS
+    symbols = _symbols(args)
     kwargs: dict[str, Any] = {
         "data_dirs": args.data_dir,
         "start": args.start,
@@ -192,18 +201,20 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     from rwafolio.backtest import run, stats_table
     from rwafolio.config import RunConfig, build_strategy, load_config
     from rwafolio.strategies import benchmark_suite
+    from rwafolio.universe import split_costs
 
     if args.seed is None:
         args.seed = DEFAULT_SEED
     cfg = load_config(args.config) if getattr(args, "config", None) else RunConfig()
     if args.policy is None and "policy" in cfg.data:
         args.policy = cfg.data["policy"]
-    costs = dict(cfg.costs)
-    if args.symbols is not None:
-        unused = sorted(set(costs) - set(args.symbols))
-        if unused:
-            print(f"note: config [costs] for symbols not loaded, not used: {unused}")
-            costs = {k: v for k, v in costs.items() if k not in unused}
+    costs, unused = split_costs(cfg.costs, _symbols(args))
+    if unused:
+        print(
+            f"rwafolio {args.command}: warning: config [costs] for symbols not loaded, not used: "
+            f"{unused}",
+            file=sys.stderr,
+        )
     panel = _load_panel(args, costs=costs, missing=cfg.data.get("missing"))
     print(
         f"data: {panel.source}{' (SYNTHETIC: not market history)' if panel.synthetic else ''}, "

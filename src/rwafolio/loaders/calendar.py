@@ -210,9 +210,11 @@ def align(
         values = s.to_numpy(dtype=float)[dates.isin(dates_on)]
         pos = asof_positions(dates_on, index)
         if pos[0] < 0:
+            opened = f"{dates_on[0]:%Y-%m-%d}" if len(dates_on) else "none"
             raise DataError(
                 f"{sym}: no price at or before the panel's first date {index[0]:%Y-%m-%d} (data "
-                f"starts {dates[0]:%Y-%m-%d}); pass a later `start`"
+                f"starts {dates[0]:%Y-%m-%d}; first row on a day its {asset.calendar} market "
+                f"was open: {opened}); pass a later `start`"
             )
         open_in_panel = days[days.isin(index)]
         if len(open_in_panel) and dates_on[-1] < open_in_panel[-1]:
