@@ -37,10 +37,11 @@ def set_record(path: Path, raw: bytes) -> None:
 )
 def test_corrupt_record_is_a_reported_miss(tmp_path: Path, raw: bytes) -> None:
     set_record(fill(tmp_path), raw)
-    panel = load_yahoo(
-        ["BTC-USD"], start="2024-01-01", end="2024-03-31", cache_dir=tmp_path,
-        downloader=FakeYF(), today="2024-03-31",
-    )  # fmt: skip
+    with pytest.warns(UserWarning, match="treated as a miss"):
+        panel = load_yahoo(
+            ["BTC-USD"], start="2024-01-01", end="2024-03-31", cache_dir=tmp_path,
+            downloader=FakeYF(), today="2024-03-31",
+        )  # fmt: skip
     found = [f for f in panel.findings if f.kind == "corrupt_cache"]
     assert len(found) == 1 and found[0].severe and "treated as a miss" in found[0].detail
     assert panel.meta["origin"]["BTC-USD"] == "yfinance"  # refetched, and rewritten whole
@@ -49,7 +50,8 @@ def test_corrupt_record_is_a_reported_miss(tmp_path: Path, raw: bytes) -> None:
 
 def test_corrupt_file_offline_is_one_typed_error_saying_so(tmp_path: Path) -> None:
     fill(tmp_path).write_bytes(b"PAR1 garbage")
-    with pytest.raises(DataUnavailableError, match=r"BTC-USD.*is unreadable.*treated as a miss"):
+    unavailable = pytest.raises(DataUnavailableError, match=r"BTC-USD.*unreadable.*as a miss")
+    with unavailable, pytest.warns(UserWarning, match="treated as a miss"):
         download(
             ["BTC-USD"], "2024-01-01", "2024-03-31", cache_dir=tmp_path,
             downloader=FakeYF(online=False), sleep=lambda s: None, today="2024-03-31",

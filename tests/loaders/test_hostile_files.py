@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rwafolio.exceptions import DataError, RwafolioError
+from rwafolio.exceptions import ConfigError, DataError, RwafolioError
 from rwafolio.loaders import load_files, read_file
 from rwafolio.loaders.frames import parse_dates
 from rwafolio.loaders.locate import locate, scan_folder
@@ -104,6 +104,20 @@ def test_symlinks_out_of_the_tree_or_to_a_fifo_are_skipped(tmp_path: Path) -> No
     a = load_files(["LINKED"], [data]).prices["LINKED"]
     b = load_files(["TARGET"], [data / "inner"]).prices["TARGET"]
     np.testing.assert_array_equal(a.to_numpy(), b.to_numpy())
+
+
+def test_vix_path_that_is_not_a_regular_file_is_refused(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "vix.csv")
+    os.symlink(tmp_path / "vix.csv", tmp_path / "link.csv")
+    write_prices(tmp_path / "AAA-USD.csv")
+    dog = Watchdog(tmp_path / "vix.csv")
+    try:
+        for spec in ("vix.csv", "link.csv"):
+            with pytest.raises(ConfigError, match=r"`vix`.*not a regular file"):
+                load_files(["AAA-USD"], [tmp_path], vix=str(tmp_path / spec))
+    finally:
+        dog.stop()
+    assert not dog.fired
 
 
 def test_unlistable_folder_is_named_as_the_cause(

@@ -110,6 +110,7 @@ def build_panel(
             window=vix_window,
         )
     info = dict(meta or {})
+    info["repair"] = repair
     aligned = None
     if raw is not None:
         aligned = align_vix(raw, pd.DatetimeIndex(prices.index))

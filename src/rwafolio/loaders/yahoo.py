@@ -264,6 +264,8 @@ def _download_locked(
 ) -> YahooResult:
     """:func:`download` once the symbols' cache locks are held."""
     cached, corrupt = _read_entries(syms, folder)
+    for msg in corrupt.values():
+        warnings.warn(msg, UserWarning, stacklevel=3)
     plan = _plan(cached, t0, t1)
     frames: dict[str, pd.DataFrame] = {}
     origin: dict[str, str] = {}
