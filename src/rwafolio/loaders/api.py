@@ -19,6 +19,7 @@ from rwafolio.loaders.frames import PriceData, as_date
 from rwafolio.loaders.locate import FileSearch, locate, stem_key
 from rwafolio.loaders.panel import CalendarPolicy, Finding, Panel
 from rwafolio.loaders.vix import align_vix, fetch_vix
+from rwafolio.loaders.volume import align_volume, quote_volume
 from rwafolio.universe import Universe
 
 Source = Literal["synthetic", "files", "yfinance"]
@@ -130,6 +131,13 @@ def build_panel(
             )
     kept = within(tuple(findings), prices.index[0], prices.index[-1])
     fields = {s: data[s].price_field for s in universe.symbols}
+    quoted = {s: quote_volume(data[s], universe[s].asset_class) for s in universe.symbols}
+    rules = {s: rule for s, (_, rule) in quoted.items()}
+    volume = None
+    if any(v is not None for v, _ in quoted.values()):
+        volume = align_volume(
+            {s: v for s, (v, _) in quoted.items()}, pd.DatetimeIndex(prices.index)
+        )
     return Panel(
         prices=prices,
         tradable=tradable,
@@ -141,6 +149,8 @@ def build_panel(
         price_fields=fields,
         findings=kept,
         meta=info,
+        volume=volume,
+        volume_rules=rules,
     )
 
 

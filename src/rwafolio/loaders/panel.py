@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from rwafolio.exceptions import DataError
+from rwafolio.loaders.volume import Liquidity, liquidity
 from rwafolio.universe import Universe
 
 CalendarPolicy = Literal["all_days", "exchange_days"]
@@ -90,6 +91,12 @@ class Panel:
         What the cleaning pass found.
     meta : mapping
         Anything else that identifies the data (seed of the synthetic generator, file paths, ...).
+    volume : DataFrame of shape (n_dates, n_assets) or None
+        Traded volume in the quote currency (see :mod:`rwafolio.loaders.volume`) on the dates the
+        data had a row; NaN where it has none or its layout carries no volume (absent, never
+        zero). None when no symbol has volume.
+    volume_rules : mapping symbol -> str
+        How each symbol's volume was put in the quote currency (``"absent"`` without volume).
     """
 
     prices: pd.DataFrame
@@ -102,6 +109,8 @@ class Panel:
     price_fields: Mapping[str, str] = field(default_factory=dict)
     findings: tuple[Finding, ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
+    volume: pd.DataFrame | None = None
+    volume_rules: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         prices, tradable = self.prices, self.tradable
@@ -136,6 +145,14 @@ class Panel:
             v = self.vix.to_numpy(dtype=float)
             if not np.all(np.isfinite(v)) or np.any(v < 0):
                 raise DataError("`vix` must be finite and non-negative on every date")
+        if self.volume is not None:
+            vol = self.volume
+            if not vol.index.equals(prices.index) or list(vol.columns) != list(prices.columns):
+                raise DataError("`volume` must have the same index and columns as `prices`")
+            vv = vol.to_numpy(dtype=float)
+            if np.any(np.isinf(vv)) or np.any(vv[np.isfinite(vv)] < 0):
+                raise DataError("`volume` must be non-negative where present (NaN: absent)")
+            object.__setattr__(self, "volume", vol.astype(float).copy())
         # Freeze: copies the caller cannot mutate through us.
         object.__setattr__(self, "prices", prices.astype(float).copy())
         object.__setattr__(self, "tradable", tradable.astype(bool).copy())
@@ -180,7 +197,16 @@ class Panel:
             price_fields=dict(self.price_fields),
             findings=self.findings,
             meta=dict(self.meta),
+            volume=None if self.volume is None else self.volume.loc[sel],
+            volume_rules=dict(self.volume_rules),
         )
+
+    def liquidity(self, start: object = None, end: object = None) -> Liquidity:
+        """Average daily volume, Amihud ratio and daily volatility per asset (own sessions).
+
+        See :func:`rwafolio.loaders.volume.liquidity`; give ``end`` to use the past only.
+        """
+        return liquidity(self.prices, self.volume, self.tradable, start=start, end=end)
 
     def summary(self) -> pd.DataFrame:
         """Per symbol: first and last date, rows, tradable days, price field, findings."""
