@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -119,7 +118,7 @@ def _load_panel(
     costs: dict[str, float] | None = None,
     missing: str | None = None,
 ) -> Any:
-    from rwafolio.loaders import CLEAN_POLICIES, load, severe_lines
+    from rwafolio.loaders import load_reported
 
     policy = args.policy or "all_days"
     vix = args.vix
@@ -139,27 +138,12 @@ def _load_panel(
     if args.source == "synthetic":
         kwargs["seed"] = DEFAULT_SEED if args.seed is None else args.seed
     clean = getattr(args, "clean", None) or "report"
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.filterwarnings("always", category=UserWarning, module=r"rwafolio\.")
-        panel = load(args.source, symbols, repair=CLEAN_POLICIES[clean], **kwargs)
-    lines = severe_lines(panel)
-    lines += [m for m in _own_warnings(caught) if m not in " ".join(lines)]
+    panel, lines = load_reported(args.source, symbols, clean=clean, **kwargs)
     for line in lines:
         print(f"rwafolio {args.command}: warning: {line}", file=sys.stderr)
     n_severe = sum(f.severe for f in panel.findings)
     print(f"cleaning: {clean}; {len(panel.findings)} finding(s), {n_severe} severe")
     return panel
-
-
-def _own_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
-    """rwafolio's own warnings as one-line messages; any other warning is shown as usual."""
-    own = []
-    for w in caught:
-        if issubclass(w.category, UserWarning) and "rwafolio" in Path(w.filename).parts:
-            own.append(" ".join(str(w.message).split()))
-        else:
-            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-    return own
 
 
 def _print_table(df: Any, floatfmt: str = "{:.4f}") -> None:
@@ -185,13 +169,13 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from rwafolio.loaders import fetch
+    from rwafolio.loaders import fetch, with_own_warnings
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.filterwarnings("always", category=UserWarning, module=r"rwafolio\.")
-        summary = fetch(args.symbols, start=args.start, end=args.end, cache_dir=args.cache_dir)
+    summary, caught = with_own_warnings(
+        fetch, args.symbols, start=args.start, end=args.end, cache_dir=args.cache_dir
+    )
     _print_table(summary)
-    for message in _own_warnings(caught):
+    for message in caught:
         print(f"rwafolio fetch: warning: {message}", file=sys.stderr)
     return 0
 

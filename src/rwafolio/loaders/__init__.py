@@ -20,9 +20,11 @@ from rwafolio.loaders.api import (
     fetch,
     load,
     load_files,
+    load_reported,
     load_synthetic,
     load_yahoo,
     severe_lines,
+    with_own_warnings,
 )
 from rwafolio.loaders.calendar import MISSING_POLICIES, align, nyse_sessions
 from rwafolio.loaders.files import KNOWN_LAYOUTS, read_file
@@ -43,9 +45,11 @@ __all__ = [
     "fetch",
     "load",
     "load_files",
+    "load_reported",
     "load_synthetic",
     "load_yahoo",
     "nyse_sessions",
     "read_file",
     "severe_lines",
+    "with_own_warnings",
 ]

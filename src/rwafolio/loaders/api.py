@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,7 @@ SOURCES: tuple[str, ...] = ("synthetic", "files", "yfinance")
 DEFAULT_SYMBOLS: tuple[str, ...] = ("BTC-USD", "ETH-USD", "USDT-USD", "VNQ", "BIL", "GLD")
 
 PathLike = str | os.PathLike[str]
+T = TypeVar("T")
 
 #: The CLI's ``--clean`` choices and the cleaning repair policy each maps to (see
 #: :mod:`.cleaning`): ``report`` changes nothing; ``repair`` removes single bad prints and carries
@@ -39,6 +41,41 @@ CLEAN_POLICIES: Mapping[str, RepairPolicy | None] = {
     "repair": "repair_spikes",
     "drop": "drop_flagged",
 }
+
+
+def with_own_warnings(fn: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T, list[str]]:
+    """Call ``fn`` and return its result with rwafolio's own warnings as one-line messages.
+
+    A caller that prints (the CLI) shows them as its own lines instead of Python's multi-line
+    warning format, which drowns in yfinance's output. Warnings from other packages are shown
+    as usual.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        result = fn(*args, **kwargs)
+    own = []
+    for w in caught:
+        if issubclass(w.category, UserWarning) and "rwafolio" in Path(w.filename).parts:
+            own.append(" ".join(str(w.message).split()))
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return result, list(dict.fromkeys(own))
+
+
+def load_reported(
+    source: Source, symbols: Sequence[str] | None, *, clean: str = "report", **kwargs: Any
+) -> tuple[Panel, list[str]]:
+    """:func:`load` under a ``--clean`` policy name, with the lines to show as warnings.
+
+    The lines are the panel's severe findings (see :func:`severe_lines`) and rwafolio's own
+    warnings raised while loading (a stale ^VIX cache, ...) that those do not already say.
+    """
+    if clean not in CLEAN_POLICIES:
+        raise ConfigError(f"`clean` must be one of {tuple(CLEAN_POLICIES)}, got {clean!r}")
+    panel, caught = with_own_warnings(load, source, symbols, repair=CLEAN_POLICIES[clean], **kwargs)
+    lines = severe_lines(panel)
+    said = " ".join(lines)
+    return panel, lines + [m for m in caught if m not in said]
 
 
 def severe_lines(panel: Panel, limit: int = 20) -> list[str]:
