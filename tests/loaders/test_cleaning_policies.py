@@ -39,6 +39,16 @@ def test_a_million_fold_print_is_a_severe_spike_and_a_real_crash_is_not() -> Non
     assert len(moves) == 1 and not moves[0].severe
 
 
+def test_a_bad_print_in_the_first_rows_is_caught_too() -> None:
+    price = walk()
+    bad = price.copy()
+    bad.iloc[3] *= 1e6  # before the rolling window has 10 past returns
+    assert np.isnan(robust_jump_scores(bad.to_numpy())[3])  # the rolling score alone is blind
+    spikes = [f for f in detect(as_data(bad)) if f.kind == "spike"]
+    assert [f.date for f in spikes] == [bad.index[3]] and spikes[0].severe
+    assert not [f for f in detect(as_data(price)) if f.severe]
+
+
 def write(folder: Path, symbol: str, price: pd.Series) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     frame = pd.DataFrame({"date": price.index.strftime("%Y-%m-%d"), "close": price.to_numpy()})

@@ -188,7 +188,7 @@ def detect(
         return tuple(findings)
     dates = f.index
     price = price_all[ok]
-    z = robust_jump_scores(price, window)
+    z = _score_warmup(robust_jump_scores(price, window), price, window)
     logr = np.concatenate(([0.0], np.diff(np.log(price))))
     jump = (z > jump_z) & (np.abs(logr) > jump_min)
     reverts = np.abs(logr[:-1] + logr[1:]) <= 0.1 * np.abs(logr[:-1])
@@ -280,6 +280,24 @@ def detect(
             )
         )
     return tuple(findings)
+
+
+def _score_warmup(z: np.ndarray, price: np.ndarray, window: int) -> np.ndarray:
+    """Score the first returns, which have too few past ones, against the first ``window``.
+
+    Without this a bad print in a file's first ten rows would never be flagged. Cleaning checks
+    the data, it does not decide trades, so it may use those rows' neighbours; the median of the
+    first ``window`` returns is not moved by one or two bad prints among them.
+    """
+    a = np.abs(np.diff(np.log(price)))
+    med = float(np.median(a[:window])) if len(a) >= 10 else 0.0
+    idx = np.flatnonzero(np.isnan(z))
+    idx = idx[idx > 0]
+    if not med > 0 or len(idx) == 0:
+        return z
+    out = z.copy()
+    out[idx] = a[idx - 1] / (1.4826 * med)
+    return out
 
 
 def _sparse_field(data: PriceData) -> list[Finding]:
