@@ -227,6 +227,18 @@ CONTENTS: dict[str, bytes] = {
     "empty.parquet": b"",
     "garbage.parquet": b"PAR1 this is not parquet",
     "truncated.parquet": b"",  # filled below with half of a real parquet file
+    "zero_rows.parquet": b"",  # filled below with a table that has columns and no rows
+    "no_date.parquet": b"",  # filled below with a table without dates
+    "two_closes.csv": b"Date,Close,Close\n2024-01-02,1,2\n2024-01-03,1,2\n",
+    "year_zero.csv": b"Date,Close\n0000-01-01,1\n0000-01-02,2\n",
+    "nul_byte.csv": b"Date,Close\n2024-01-02,1\x00\n2024-01-03,2\n",
+    "utf16.csv": "Date,Close\n2024-01-02,1\n".encode("utf-16"),
+    "open_quote.csv": b'Date,Close\n"2024-01-02,1\n2024-01-03,2\n',
+    "mixed_formats.csv": b"Date,Close\n2024-01-02,1\n01/03/2024,2\n",
+    "epoch_overflow.csv": b"open_time,open,high,low,close,volume\n"
+    + b"1"
+    + b"0" * 20
+    + b",1,1,1,1,1\n",
 }
 
 
@@ -240,6 +252,12 @@ def test_unreadable_contents_are_one_typed_error_naming_the_file(tmp_path: Path,
         frame.to_parquet(tmp_path / "whole.parquet")
         whole = (tmp_path / "whole.parquet").read_bytes()
         path.write_bytes(whole[: len(whole) // 2])
+    elif name == "zero_rows.parquet":
+        pd.DataFrame({"date": pd.to_datetime([]), "close": pd.Series([], dtype=float)}).to_parquet(
+            path
+        )
+    elif name == "no_date.parquet":
+        pd.DataFrame({"close": np.arange(1.0, 41.0)}).to_parquet(path)
     else:
         path.write_bytes(CONTENTS[name])
     with pytest.raises(RwafolioError) as info:

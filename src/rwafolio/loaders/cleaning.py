@@ -180,7 +180,7 @@ def detect(
                 sym,
                 "invalid",
                 frame.index[int(i)],
-                f"{data.price_field}={price_all[i]!r}; row unusable",
+                f"{data.price_field}={float(price_all[i])!r}; row unusable",
             )
         )
     f = frame.loc[ok]

@@ -19,6 +19,7 @@ for a file that cannot be opened (permission denied) or holds text in a numeric 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -143,6 +144,9 @@ def _read_yf_download_csv(path: Path, lines: list[str]) -> dict[str, pd.DataFram
 
 def _from_table(table: pd.DataFrame, path: Path, symbol: str | None) -> dict[str, PriceData]:
     """Detect the layout of a parsed table (string column labels) and normalise it."""
+    if len(table) == 0:
+        raise _layout_error(path, f"no data rows under the header {list(table.columns)}")
+    _check_unique_fields(table.columns, path)
     table = table.dropna(axis=1, how="all")
     table = table.loc[
         :, [not str(c).lower().startswith("unnamed") or i == 0 for i, c in enumerate(table.columns)]
@@ -190,6 +194,19 @@ def _from_table(table: pd.DataFrame, path: Path, symbol: str | None) -> dict[str
         frame = pd.DataFrame({"close": table.iloc[:, i].to_numpy()}, index=dates)
         out[raw_cols[i]] = _price_data(frame, raw_cols[i], "wide", path)
     return out
+
+
+def _check_unique_fields(columns: pd.Index, path: Path) -> None:
+    """Two columns that mean the same field (``Close`` twice, ``Close`` and ``Last``) are an error:
+    picking one would be a silent choice."""
+    seen: dict[str, str] = {}
+    for c in columns:
+        key = ALIASES.get(canonical(re.sub(r"\.\d+$", "", str(c))))
+        if key is None:
+            continue
+        if key in seen:
+            raise _layout_error(path, f"columns {seen[key]!r} and {str(c)!r} both give {key!r}")
+        seen[key] = str(c)
 
 
 def _price_data(frame: pd.DataFrame, symbol: str, layout: str, path: Path) -> PriceData:

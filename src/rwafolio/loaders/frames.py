@@ -103,7 +103,26 @@ def parse_dates(values: pd.Series | pd.Index, *, what: str = "date column") -> p
     bar stamped at an east-of-Greenwich midnight a day early). yfinance writes exchange-local
     midnight, e.g. ``2020-01-02 00:00:00-05:00``, which is that exchange's 2020-01-02. The rule
     holds row by row, so a column whose offset changes (daylight saving) is read correctly.
+
+    Dates outside :data:`DATE_RANGE` raise ``LayoutError`` (a year 0 or 2999 is a broken file).
     """
+    idx = _parse_dates(values, what)
+    lo, hi = (pd.Timestamp(t) for t in DATE_RANGE)
+    bad = idx[(idx < lo) | (idx > hi)]
+    if len(bad):
+        raise LayoutError(
+            f"the {what} holds {len(bad)} date(s) outside {DATE_RANGE[0]}..{DATE_RANGE[1]}, "
+            f"first {bad[0].year:04d}-{bad[0].month:02d}-{bad[0].day:02d}"
+        )
+    return idx
+
+
+#: The dates a price file may hold.
+DATE_RANGE: tuple[str, str] = ("1800-01-01", "2200-12-31")
+
+
+def _parse_dates(values: pd.Series | pd.Index, what: str) -> pd.DatetimeIndex:
+    """:func:`parse_dates` without the range check."""
     if isinstance(values, pd.DatetimeIndex) or (
         isinstance(values, pd.Series) and isinstance(values.dtype, pd.DatetimeTZDtype)
     ):
@@ -196,7 +215,8 @@ def _check_numeric(raw: pd.DataFrame, parsed: pd.DataFrame, *, symbol: str, wher
         bad = texts[~texts.str.lower().isin(MISSING_TOKENS)]
         if bad.empty:
             continue
-        value = bad.iloc[0]
+        value, when = bad.iloc[0], bad.index[0]
+        when = f"{when:%Y-%m-%d}" if isinstance(when, pd.Timestamp) else str(when)
         hint = (
             " (a decimal comma? numbers must use '.' as the decimal mark)"
             if re.fullmatch(r"[+-]?\d+(\.\d{3})*,\d+", value)
@@ -204,7 +224,7 @@ def _check_numeric(raw: pd.DataFrame, parsed: pd.DataFrame, *, symbol: str, wher
         )
         raise DataError(
             f"{symbol} ({where}): column {col!r} holds {len(bad)} value(s) that are not numbers, "
-            f"first {value!r} on {bad.index[0]}{hint}"
+            f"first {value!r} on {when}{hint}"
         )
 
 
