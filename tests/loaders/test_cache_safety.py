@@ -105,3 +105,27 @@ def test_stale_cache_is_one_line_of_our_own_on_stderr(
     assert main(["fetch", *args]) == 0
     err = capsys.readouterr().err.splitlines()
     assert [ln for ln in err if ln.startswith("rwafolio fetch: warning: yfinance gave no data")]
+
+
+def test_unwritable_cache_warns_and_keeps_the_data(tmp_path: Path) -> None:
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the cache folder should be")
+    with pytest.warns(UserWarning, match=r"cannot write cache file .*; data used without caching"):
+        res = download(
+            ["BTC-USD"], "2024-01-01", "2024-01-31", cache_dir=blocker, downloader=FakeYF(),
+            today="2024-01-31",
+        )  # fmt: skip
+    assert len(res.data["BTC-USD"].frame) == 31
+
+
+def test_fifos_in_the_cache_folder_never_block(tmp_path: Path) -> None:
+    import os
+
+    path = cache_file("BTC-USD", tmp_path)
+    os.mkfifo(path)  # where the entry should be
+    os.mkfifo(tmp_path / f".{path.name}.lock")  # where the lock should be
+    res = download(
+        ["BTC-USD"], "2024-01-01", "2024-01-31", cache_dir=tmp_path, downloader=FakeYF(),
+        today="2024-01-31",
+    )  # fmt: skip
+    assert res.origin["BTC-USD"] == "yfinance" and path.is_file()  # the FIFO was replaced

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -147,14 +148,28 @@ def cache_lock(
     with ExitStack() as stack:
         for sym in sorted(set(symbols)):
             path = cache_file(sym, cache_dir)
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                fh = stack.enter_context(open(path.parent / f".{path.name}.lock", "a+b"))
-            except OSError:
+            fd = _open_lock(path.parent / f".{path.name}.lock")
+            if fd is None:
                 continue
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-            stack.callback(fcntl.flock, fh.fileno(), fcntl.LOCK_UN)
+            stack.callback(os.close, fd)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            stack.callback(fcntl.flock, fd, fcntl.LOCK_UN)
         yield
+
+
+def _open_lock(lock: Path) -> int | None:
+    """A descriptor on a regular lock file, or None (read-only folder, or something that is not
+    a regular file in its place: never block on a FIFO, never follow a symlink)."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, flags, 0o644)
+    except OSError:
+        return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return fd
 
 
 def write_cache(
@@ -163,8 +178,21 @@ def write_cache(
     cache_dir: str | os.PathLike[str] | None = None,
     meta: dict[str, Any] | None = None,
 ) -> Path:
-    """Write a symbol's frame atomically (temp file in the same folder, then ``os.replace``)."""
+    """Write a symbol's frame atomically (temp file in the same folder, then ``os.replace``).
+
+    Raises
+    ------
+    DataError
+        The cache folder or file cannot be written (read-only, a file in the folder's place...).
+    """
     path = cache_file(symbol, cache_dir)
+    try:
+        return _write(path, symbol, frame, meta)
+    except OSError as exc:
+        raise DataError(f"cannot write cache file {path}: {exc.strerror or exc}") from None
+
+
+def _write(path: Path, symbol: str, frame: pd.DataFrame, meta: dict[str, Any] | None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     out = frame[[c for c in COLUMNS if c in frame.columns]].astype(float).copy()
     out.index = pd.DatetimeIndex(out.index, name="date")

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rwafolio.exceptions import ConfigError, DataUnavailableError
+from rwafolio.exceptions import ConfigError, DataError, DataUnavailableError
 from rwafolio.loaders.cache import (
     CacheCorruptError,
     CacheEntry,
@@ -285,7 +285,11 @@ def _download_locked(
                     "fetched_at": pd.Timestamp.now("UTC").isoformat(),
                     "source": "yfinance",
                 }
-                write_cache(s, merged, folder, meta)
+                try:
+                    write_cache(s, merged, folder, meta)
+                except DataError as exc:  # the data is here; only the cache could not keep it
+                    warnings.warn(f"{exc}; data used without caching", UserWarning, stacklevel=3)
+                    notes.append(str(exc))
                 frames[s] = merged
                 origin[s] = "yfinance" if entry is None else "yfinance+cache"
             elif entry is not None:
