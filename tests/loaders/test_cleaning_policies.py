@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from rwafolio.exceptions import DataError
-from rwafolio.loaders import CLEAN_POLICIES, load_files, severe_lines
+from rwafolio.loaders import CLEAN_POLICIES, load_files, read_file, severe_lines
 from rwafolio.loaders.cleaning import SEVERE_Z, detect, robust_jump_scores
 from rwafolio.loaders.frames import PriceData
 
@@ -83,3 +83,20 @@ def test_drop_leaves_the_date_to_the_missing_policy(tmp_path: Path) -> None:
         load_files(["AAA-USD"], [tmp_path], repair=CLEAN_POLICIES["drop"])
     dropped = load_files(["AAA-USD"], [tmp_path], repair="drop_flagged", missing="drop")
     assert bad.index[70] not in dropped.dates and len(dropped.dates) == len(bad) - 1
+
+
+def test_no_real_move_in_the_reference_data_is_severe(shared_data: Path) -> None:
+    """The 50x threshold sits far above every real daily move in the daily reference files
+    (ETH -42% on 2020-03-12, BNB +70% on 2021-02-19, VIX +116% on 2018-02-05 among them)."""
+    folders = ["Alexshch09__Stocks-prices", "JoonmoAhn__quant_trading", "datasets__finance-vix"]
+    files = [f for d in folders for f in sorted((shared_data / d).glob("*.csv"))]
+    assert len(files) >= 13
+    worst = 0.0
+    for path in files:
+        for data in read_file(path).values():
+            assert not [f for f in detect(data) if f.severe], path
+            price = data.price.dropna().to_numpy(dtype=float)
+            z = robust_jump_scores(price)
+            big = np.concatenate(([False], np.abs(np.diff(np.log(price))) > 0.05))  # jump_min
+            worst = max(worst, float(np.nanmax(np.where(big, z, 0.0))))
+    assert 15 < worst < SEVERE_Z / 1.5  # real extremes score well below the threshold

@@ -220,16 +220,9 @@ def _cross_check(sym: str, data: PriceData, path: Path, other: Path) -> list[Fin
     try:
         alt = read_file(other, symbol=sym)
     except RwafolioError as exc:
-        return [
-            Finding(
-                sym,
-                "shadowed_unreadable",
-                None,
-                f"shadowed copy {other} (not used) could not be read for the cross-check: {exc}".splitlines()[
-                    0
-                ],
-            )
-        ]
+        why = str(exc).splitlines()[0]
+        text = f"shadowed copy {other} (not used) could not be read for the cross-check: {why}"
+        return [Finding(sym, "shadowed_unreadable", None, text)]
     alt_data = alt.get(sym) or next(iter(alt.values()))
     bad = compare_sources(data.price, alt_data.price)
     return [
