@@ -120,6 +120,14 @@ def test_vix_path_that_is_not_a_regular_file_is_refused(tmp_path: Path) -> None:
     assert not dog.fired
 
 
+def test_a_data_dir_that_is_a_fifo_or_a_file_is_refused(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    write_prices(tmp_path / "AAA.csv")
+    for path in (tmp_path / "pipe", tmp_path / "AAA.csv"):
+        with pytest.raises(ConfigError, match=r"`data_dirs` names paths that are not folders"):
+            load_files(["AAA"], [path])
+
+
 def test_unlistable_folder_is_named_as_the_cause(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -172,9 +172,12 @@ def _check_dirs(data_dirs: Sequence[str | os.PathLike[str]] | str | os.PathLike[
     dirs = [Path(d) for d in data_dirs]
     if not dirs:
         raise ConfigError("`data_dirs` must name at least one folder, got none")
-    missing_dirs = [str(d) for d in dirs if not d.is_dir()]
+    missing_dirs = [str(d) for d in dirs if not d.exists()]
     if missing_dirs:
         raise ConfigError(f"`data_dirs` names folders that do not exist: {missing_dirs}")
+    not_dirs = [str(d) for d in dirs if not d.is_dir()]
+    if not_dirs:
+        raise ConfigError(f"`data_dirs` names paths that are not folders: {not_dirs}")
     return dirs
 
 
