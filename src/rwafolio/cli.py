@@ -137,12 +137,11 @@ def _load_panel(
     }
     if args.source == "synthetic":
         kwargs["seed"] = DEFAULT_SEED if args.seed is None else args.seed
-    clean = getattr(args, "clean", None) or "report"
-    panel, lines = load_reported(args.source, symbols, clean=clean, **kwargs)
+    panel, lines = load_reported(args.source, symbols, clean=args.clean, **kwargs)
     for line in lines:
         print(f"rwafolio {args.command}: warning: {line}", file=sys.stderr)
     n_severe = sum(f.severe for f in panel.findings)
-    print(f"cleaning: {clean}; {len(panel.findings)} finding(s), {n_severe} severe")
+    print(f"cleaning: {args.clean}; {len(panel.findings)} finding(s), {n_severe} severe")
     return panel
 
 
@@ -296,6 +295,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.cache_dir = None
     args.config = None
     args.missing = None
+    args.clean = "report"
     return _run_suite(args, out_default="out/demo.html")
 
 

@@ -36,6 +36,7 @@ T = TypeVar("T")
 #: :mod:`.cleaning`): ``report`` changes nothing; ``repair`` removes single bad prints and carries
 #: the price over them (not tradable that day); ``drop`` removes every row flagged spike, flat bar,
 #: zero volume or suspect last row, their dates then handled by ``missing``.
+CleanPolicy = Literal["report", "repair", "drop"]
 CLEAN_POLICIES: Mapping[str, RepairPolicy | None] = {
     "report": None,
     "repair": "repair_spikes",
@@ -63,7 +64,11 @@ def with_own_warnings(fn: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[
 
 
 def load_reported(
-    source: Source, symbols: Sequence[str] | None, *, clean: str = "report", **kwargs: Any
+    source: Source,
+    symbols: Sequence[str] | None,
+    *,
+    clean: CleanPolicy = "report",
+    **kwargs: Any,
 ) -> tuple[Panel, list[str]]:
     """:func:`load` under a ``--clean`` policy name, with the lines to show as warnings.
 
