@@ -341,3 +341,17 @@ def test_sparse_adjusted_close_is_a_finding_naming_symbol_column_and_rows(tmp_pa
     detail = found[0].detail
     assert found[0].symbol == "VNQ" and "'Adj Close'" in detail and f"{n_cut} row(s)" in detail
     assert "2023-06-01..2023-07-04" in detail and "history before 2023-07-05 is cut" in detail
+
+
+def test_an_adjusted_close_missing_on_the_last_rows_says_the_end_is_cut(tmp_path: Path) -> None:
+    days = pd.date_range("2024-01-01", periods=60)
+    close = 50 + np.arange(60.0)
+    adj = np.where(days <= pd.Timestamp("2024-02-19"), close, np.nan)  # last 10 rows empty
+    frame = {"Date": days.strftime("%Y-%m-%d"), "Open": close, "High": close, "Low": close}
+    frame |= {"Close": close, "Adj Close": adj, "Volume": 1.0}
+    pd.DataFrame(frame).to_csv(tmp_path / "TOK-USD.csv", index=False)
+    panel = load_files(["TOK-USD"], [tmp_path])
+    assert panel.dates[-1] == pd.Timestamp("2024-02-19")
+    (found,) = [f for f in panel.findings if f.kind == "sparse_price_field"]
+    assert "10 row(s)" in found.detail
+    assert "history after 2024-02-19 is cut (rows 2024-02-20..2024-02-29)" in found.detail

@@ -244,7 +244,8 @@ def align(
         )[:400]
         raise DataError(
             f"{n_gaps} missing data day(s) (market open, no row): {listed}. Choose a declared "
-            "policy: missing='ffill' (carry price, not tradable) or missing='drop' (remove dates)"
+            "policy: missing='ffill' (carry price, not tradable) or missing='drop' (remove dates); "
+            "CLI: --missing ffill|drop"
         )
     if n_gaps:
         action = (

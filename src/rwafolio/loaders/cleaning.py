@@ -309,13 +309,20 @@ def _sparse_field(data: PriceData) -> list[Finding]:
     if not empty.any():
         return []
     dates = frame.index[empty]
-    first_used = frame.index[~frame["adj_close"].isna().to_numpy()][0]
-    cut = (
-        f"; history before {first_used:%Y-%m-%d} is cut (rows {dates[0]:%Y-%m-%d}.."
-        f"{frame.index[frame.index < first_used][-1]:%Y-%m-%d})"
-        if empty[0]
-        else ""
-    )
+    used = frame.index[~frame["adj_close"].isna().to_numpy()]
+    cut = ""
+    if empty[0]:
+        before = frame.index[frame.index < used[0]]
+        cut += (
+            f"; history before {used[0]:%Y-%m-%d} is cut (rows {before[0]:%Y-%m-%d}.."
+            f"{before[-1]:%Y-%m-%d})"
+        )
+    if empty[-1]:
+        after = frame.index[frame.index > used[-1]]
+        cut += (
+            f"; history after {used[-1]:%Y-%m-%d} is cut (rows {after[0]:%Y-%m-%d}.."
+            f"{after[-1]:%Y-%m-%d})"
+        )
     where = f" in {data.path}" if data.path else ""
     return [
         Finding(
