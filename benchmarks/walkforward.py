@@ -50,7 +50,8 @@ def main() -> None:
 
     from rwafolio.loaders import load
     from rwafolio.strategies import DynamicLambdaStrategy
-    from rwafolio.walkforward import LocalExecutor, walk_forward
+    from rwafolio.tasks import LocalExecutor
+    from rwafolio.walkforward import walk_forward
     from rwafolio.walkforward.sweep import expand_grid
 
     t = time.perf_counter()

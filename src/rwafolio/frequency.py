@@ -4,7 +4,7 @@
 :class:`~rwafolio.strategies.DynamicLambdaStrategy` under several update schedules on one panel
 (crypto daily / every2 / weekly x RWAs daily / weekly / monthly x stress override at VIX 25 or
 none; stablecoins follow the crypto schedule). Each schedule is one independent task run through
-:func:`rwafolio.walkforward.run_tasks` (local processes, Dask, or ``"serial"``). Per schedule:
+:func:`rwafolio.tasks.run_tasks` (local processes, Dask, or ``"serial"``). Per schedule:
 turnover and costs paid, realized volatility, Sharpe and max drawdown (``result.stats()``), VaR
 breach counts and the utility lost, defined precisely as follows.
 
@@ -235,7 +235,7 @@ def frequency_study(
         Other DynamicLambdaStrategy parameters, the same for every schedule (not ``schedules``
         or ``stress_vix``).
     executor : str, Executor, distributed.Client or None
-        As in :func:`rwafolio.walkforward.run_tasks` (None: local processes; ``"serial"``: a
+        As in :func:`rwafolio.tasks.run_tasks` (None: local processes; ``"serial"``: a
         plain loop in this process).
     var_horizon : int, default 1
         Periods ahead of each VaR forecast.
@@ -254,7 +254,7 @@ def frequency_study(
     -------
     FrequencyStudy
     """
-    from rwafolio.walkforward import Task, run_tasks
+    from rwafolio.tasks import Task, run_tasks
 
     if not isinstance(panel, Panel):
         raise ConfigError(f"`panel` must be a Panel, got {type(panel).__name__}")

@@ -1,28 +1,15 @@
-"""Walk-forward evaluation, parameter sweeps and the executors that run them.
+"""Walk-forward evaluation and parameter sweeps (their tasks run through :mod:`rwafolio.tasks`).
 
 - :func:`make_splits` plans rolling or expanding training windows, each followed by a test
   window, in calendar time (``"730D"``, ``"6M"``), with a purge gap; ``plan.describe()`` prints it.
 - :func:`walk_forward` evaluates a parameter grid on every training window, applies the chosen
   point out of sample and stitches the test windows into one continuous portfolio, carrying the
   drifted book across folds; it compares that with the best fixed point picked with hindsight.
-- :func:`run_tasks` runs independent tasks (grid points x folds, Monte Carlo seeds) on local
-  processes or Dask distributed, with per-task seeds, retry-once and an on-disk JSON cache.
 """
 
 from __future__ import annotations
 
-from rwafolio.walkforward.cache import TaskCache, code_version, panel_fingerprint, task_seed
 from rwafolio.walkforward.core import Hold, run_continuing, stitch, walk_forward
-from rwafolio.walkforward.executors import (
-    DaskExecutor,
-    Executor,
-    LocalExecutor,
-    SerialExecutor,
-    Task,
-    TaskOutcome,
-    resolve_executor,
-    run_tasks,
-)
 from rwafolio.walkforward.result import FoldResult, VarSettings, WalkForwardResult
 from rwafolio.walkforward.splits import Fold, SplitPlan, make_splits, parse_period
 from rwafolio.walkforward.sweep import (
@@ -38,34 +25,22 @@ from rwafolio.walkforward.sweep import (
 
 __all__ = [
     "METRICS",
-    "DaskExecutor",
-    "Executor",
     "Fold",
     "FoldResult",
     "GridSpec",
     "Hold",
-    "LocalExecutor",
     "Selection",
-    "SerialExecutor",
     "SplitPlan",
-    "Task",
-    "TaskCache",
-    "TaskOutcome",
     "Utility",
     "VarSettings",
     "WalkForwardResult",
-    "code_version",
     "expand_grid",
     "load_grid",
     "make_splits",
-    "panel_fingerprint",
     "parse_period",
-    "resolve_executor",
     "resolve_metric",
     "run_continuing",
-    "run_tasks",
     "select",
     "stitch",
-    "task_seed",
     "walk_forward",
 ]

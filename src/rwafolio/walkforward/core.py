@@ -41,8 +41,8 @@ from rwafolio.backtest.stats import STAT_NAMES, performance
 from rwafolio.exceptions import ConfigError
 from rwafolio.loaders.panel import Panel
 from rwafolio.strategies.base import Decision, MarketView, Strategy
-from rwafolio.walkforward.cache import TaskCache, digest, panel_fingerprint, task_seed
-from rwafolio.walkforward.executors import Executor, Task, TaskOutcome, resolve_executor, run_tasks
+from rwafolio.tasks.cache import TaskCache, digest, panel_fingerprint, task_seed
+from rwafolio.tasks.executors import Executor, Task, TaskOutcome, resolve_executor, run_tasks
 from rwafolio.walkforward.result import FoldResult, FoldStatus, VarSettings, WalkForwardResult
 from rwafolio.walkforward.splits import SplitMode, SplitPlan, make_splits
 from rwafolio.walkforward.sweep import (

@@ -194,7 +194,7 @@ class WalkForwardResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly summary (for reports and saved runs)."""
-        from rwafolio.walkforward.cache import canonical
+        from rwafolio.tasks.cache import canonical
 
         return canonical(
             {

@@ -234,6 +234,10 @@ class MemoEstimator:
     def __repr__(self) -> str:
         return f"MemoEstimator({self.base!r})"
 
+    def __task_key__(self) -> dict[str, Any]:
+        """What a task-cache key covers: the wrapped estimator (the memo changes no result)."""
+        return {"base": self.base}
+
 
 def with_memo(strategy: Strategy) -> Strategy:
     """A copy of ``strategy`` whose estimator (``estimator`` parameter; None = the strategy's

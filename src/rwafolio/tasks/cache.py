@@ -1,8 +1,11 @@
 """On-disk cache of task results, per-task seeds, and the fingerprints that key them.
 
 A task's result is stored as one JSON file named by the SHA-256 of everything that determines it:
-the task function, the task's key and payload, its seed, a fingerprint of the data and the code
-version. JSON only: nothing read back is unpickled, so a shared cache folder cannot execute code.
+the task function, the task's key, payload and seed, the shared data and context, and the code
+behind all of them (:mod:`rwafolio.tasks.keys`: rwafolio's own source and the source of every
+user class and function involved). Each entry carries a SHA-256 checksum of its content, verified
+on read: an edited or damaged entry is a miss, reported, and recomputed. JSON only: nothing read
+back is unpickled, so a shared cache folder cannot execute code.
 Writes go to a temporary file in the same folder and are renamed into place, so an interrupted
 sweep never leaves a half-written result where a good one is expected; re-running it picks up
 every finished task.
@@ -112,14 +115,48 @@ def task_seed(base_seed: int, key: str) -> int:
     return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
+#: Version of the entry layout; entries of another layout are misses.
+ENTRY_FORMAT = 2
+
+
+def checksum(key_hash: str, key: str, value: Any) -> str:
+    """SHA-256 of an entry's content (its key hash, task key and canonical value)."""
+    return digest({"hash": key_hash, "key": key, "value": canonical(value)})
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What reading one cache entry found.
+
+    Attributes
+    ----------
+    status : {"hit", "absent", "corrupt", "checksum", "mismatch"}
+        ``corrupt``: unreadable or not an entry; ``checksum``: the content does not match its
+        checksum (edited or damaged); ``mismatch``: written for another key or layout.
+    value : Any
+        The stored value on a hit, else None.
+    path : Path
+    """
+
+    status: str
+    value: Any
+    path: Path
+
+    @property
+    def rejected(self) -> bool:
+        """True when an entry exists but was not used (a miss worth reporting)."""
+        return self.status not in ("hit", "absent")
+
+
 @dataclass(frozen=True)
 class TaskCache:
-    """A folder of JSON task results keyed by input hash.
+    """A folder of JSON task results keyed by input hash, each with a checksum of its content.
 
     Parameters
     ----------
     directory : path
-        Created on first write. Share it between runs (and machines) freely: it holds JSON only.
+        Created on first write. Share it between runs (and machines) freely: it holds JSON only,
+        and an entry whose content does not match its checksum is recomputed, not used.
     """
 
     directory: Path
@@ -138,23 +175,40 @@ class TaskCache:
     def path(self, key_hash: str) -> Path:
         return self.directory / f"{key_hash}.json"
 
-    def get(self, key_hash: str) -> Any | None:
-        """The stored value, or None when absent or unreadable (a corrupt file is a miss)."""
+    def lookup(self, key_hash: str) -> Lookup:
+        """Read and verify the entry of ``key_hash`` (never raises on a bad file)."""
         p = self.path(key_hash)
         try:
             with p.open("r", encoding="utf-8") as fh:
                 doc = json.load(fh)
+        except FileNotFoundError:
+            return Lookup("absent", None, p)
         except (OSError, ValueError):
-            return None
-        if not isinstance(doc, dict) or doc.get("hash") != key_hash:
-            return None
-        return doc.get("value")
+            return Lookup("corrupt", None, p)
+        if not isinstance(doc, dict) or not {"hash", "key", "value", "checksum"} <= set(doc):
+            return Lookup("corrupt", None, p)
+        if doc.get("format") != ENTRY_FORMAT or doc["hash"] != key_hash:
+            return Lookup("mismatch", None, p)
+        if doc["checksum"] != checksum(key_hash, str(doc["key"]), doc["value"]):
+            return Lookup("checksum", None, p)
+        return Lookup("hit", doc["value"], p)
+
+    def get(self, key_hash: str) -> Any | None:
+        """The stored value, or None when absent, unreadable or failing its checksum."""
+        return self.lookup(key_hash).value
 
     def put(self, key_hash: str, value: Any, *, key: str = "") -> None:
-        """Write ``value`` atomically (temporary file in the same folder, then rename)."""
+        """Write ``value`` with its checksum atomically (temporary file in the folder, rename)."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        doc = {"hash": key_hash, "key": key, "code": code_version(), "value": canonical(value)}
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
+        doc = {
+            "format": ENTRY_FORMAT,
+            "hash": key_hash,
+            "key": key,
+            "code": code_version(),
+            "checksum": checksum(key_hash, key, value),
+            "value": canonical(value),
+        }
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".part")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(doc, fh, allow_nan=True, separators=(",", ":"))
@@ -165,7 +219,7 @@ class TaskCache:
             raise
 
     def __len__(self) -> int:
-        return len(list(self.directory.glob("*.json"))) if self.directory.is_dir() else 0
+        return len(list(self.directory.glob("[!.]*.json"))) if self.directory.is_dir() else 0
 
 
 def finite_or_nan(x: float) -> float:

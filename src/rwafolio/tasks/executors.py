@@ -8,7 +8,7 @@ per-task overhead is the payload (a few parameters) and the result.
 Rules every executor follows, so results are identical bit for bit whichever ran them:
 
 - each task's seed is derived from the base seed and the task's key
-  (:func:`~rwafolio.walkforward.cache.task_seed`), never from the worker;
+  (:func:`~rwafolio.tasks.cache.task_seed`), never from the worker;
 - a task that raises is retried once in the same worker, then reported as failed
   (:class:`TaskOutcome` with ``ok=False`` and the error text); it never aborts the sweep;
 - results come back as completed; :func:`run_tasks` orders them by the tasks' order.
@@ -24,10 +24,13 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
 import uuid
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -35,7 +38,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from rwafolio.exceptions import ConfigError
-from rwafolio.walkforward.cache import TaskCache, canonical, code_version, digest
+from rwafolio.tasks.cache import TaskCache, code_version, digest
+from rwafolio.tasks.keys import CacheWarning, Unkeyable, fingerprint
 
 TaskFn = Callable[[Any, Any, int], Any]
 
@@ -51,7 +55,7 @@ class Task:
     payload : Any
         Small, picklable, JSON-describable arguments (parameters, row ranges).
     seed : int
-        The task's own seed (see :func:`~rwafolio.walkforward.cache.task_seed`).
+        The task's own seed (see :func:`~rwafolio.tasks.cache.task_seed`).
     """
 
     key: str
@@ -137,7 +141,48 @@ class SerialExecutor(Executor):
 _WORKER_SHARED: dict[str, Any] = {}
 
 
-def _init_worker(token: str, shared: Any) -> None:
+#: Seconds between a worker's checks that its parent is still alive (the portable fallback).
+PARENT_POLL_SECONDS = 0.5
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Make this process exit when its parent dies, even by ``kill -9``.
+
+    On Linux the kernel sends SIGKILL at the parent's death (``prctl(PR_SET_PDEATHSIG)``; it
+    fires when the thread that started this process exits, which for a pool is the thread that
+    submitted the tasks). Everywhere, a daemon thread checks every
+    :data:`PARENT_POLL_SECONDS` whether the process has been re-parented (its parent died) and
+    exits at once if so.
+
+    Parameters
+    ----------
+    parent_pid : int
+        The pid of the process that started this one (checked once, for the race in which it
+        died before this call).
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl: the thread remains
+            pass
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL_SECONDS)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="rwafolio-parent-watch", daemon=True).start()
+
+
+def _init_worker(token: str, shared: Any, parent_pid: int | None = None) -> None:
+    if parent_pid is not None:
+        die_with_parent(parent_pid or os.getppid())
     try:  # one BLAS thread per worker: no oversubscription, same arithmetic as Dask workers
         from threadpoolctl import threadpool_limits
 
@@ -160,7 +205,9 @@ class LocalExecutor(Executor):
         Worker processes; None uses every core (``os.cpu_count()``). With 1 the tasks run in
         this process (no pool to start).
     start_method : {"spawn", "forkserver", "fork"}, default "spawn"
-        How workers start. ``spawn`` is safe with threads in the parent (Dask, tqdm).
+        How workers start. ``spawn`` is safe with threads in the parent (Dask, tqdm). With
+        ``spawn`` and ``fork`` the workers exit when this process dies, even by ``kill -9``
+        (:func:`die_with_parent`); a ``forkserver``'s workers exit with the server.
     max_pending : int or None
         Tasks in flight at once (default 4 per worker), to bound memory on huge sweeps.
     """
@@ -196,7 +243,9 @@ class LocalExecutor(Executor):
             max_workers=min(self.n_workers, len(tasks)),
             mp_context=ctx,
             initializer=_init_worker,
-            initargs=(token, shared),
+            # fork/spawn workers are children of this process; a forkserver's are the server's
+            # (which exits with this process): 0 tells them to watch whichever parent they have
+            initargs=(token, shared, os.getpid() if self.start_method != "forkserver" else 0),
         )
         it = iter(tasks)
         pending: set[Future[TaskOutcome]] = set()
@@ -229,8 +278,10 @@ class DaskExecutor(Executor):
 
     The shared object is scattered to every worker once (``broadcast=True``); each task is one
     ``client.submit`` with ``retries=1`` (so a lost worker's task is rerun elsewhere; exceptions
-    are retried inside the task). A client passed in is left open; one made from an address is
-    closed by :meth:`close`.
+    are retried inside the task). A task the cluster cannot run (its worker lost twice, or its
+    code not importable there) becomes a failed :class:`TaskOutcome`, like a task that raises.
+    A client made from an address is private (never the process's default client) and closed by
+    :meth:`close`; a client passed in is used as it is and left open.
     """
 
     def __init__(self, client_or_address: Any) -> None:
@@ -277,9 +328,20 @@ class DaskExecutor(Executor):
             )
             for i, t in enumerate(tasks)
         ]
+        index = {f.key: i for i, f in enumerate(futures)}
         try:
-            for fut in as_completed(futures):
-                yield fut.result()
+            # This client is not the default one (``set_as_default=False``): name its loop, or
+            # ``as_completed`` looks for a default client and finds none.
+            for fut in as_completed(futures, loop=client.loop):
+                try:
+                    yield fut.result()
+                except Exception as exc:  # lost twice, or not loadable on the worker
+                    text = " ".join(str(exc).split())
+                    yield TaskOutcome(
+                        tasks[index[fut.key]].key, False, None,
+                        f"{type(exc).__name__}: {text} (on the Dask cluster: do the scheduler and "
+                        "workers import the same rwafolio and task code?)", 2,
+                    )  # fmt: skip
         finally:
             client.cancel(futures)
             client.cancel([shared_f])
@@ -331,19 +393,41 @@ def _progress(total: int, enabled: bool | None, desc: str) -> Any:
     return tqdm(total=total, desc=desc, unit="task", leave=False)
 
 
-def task_hash(fn: TaskFn, task: Task, context: Any) -> str:
-    """Cache key of a task: function, key, payload, seed, context (data fingerprint, strategy)
-    and :func:`~rwafolio.walkforward.cache.code_version`."""
-    return digest(
-        {
-            "fn": f"{fn.__module__}.{fn.__qualname__}",
-            "key": task.key,
-            "payload": canonical(task.payload),
-            "seed": task.seed,
-            "context": canonical(context),
-            "code": code_version(),
-        }
-    )
+def task_hashes(
+    fn: TaskFn, tasks: Sequence[Task], shared: Any, context: Any
+) -> tuple[dict[str, str], list[str]]:
+    """Cache keys of ``tasks`` and the reasons some could not be keyed.
+
+    A key covers the task function, the task's key, payload and seed, ``shared``, ``context``
+    and rwafolio's code version, each through :func:`~rwafolio.tasks.keys.fingerprint`, which
+    includes the code of every user class and function found in them. A task with any part that
+    cannot be keyed gets no key (it is not cached); the reasons come back as text.
+    """
+    try:
+        common = digest(
+            {
+                "fn": fingerprint(fn, "task function"),
+                "shared": fingerprint(shared, "shared"),
+                "context": fingerprint(context, "context"),
+                "code": code_version(),
+            }
+        )
+    except Unkeyable as exc:
+        return {}, [str(exc)]
+    keys: dict[str, str] = {}
+    reasons: list[str] = []
+    for t in tasks:
+        try:
+            payload = fingerprint(t.payload, f"task {t.key!r} payload")
+        except Unkeyable as exc:
+            reasons.append(str(exc))
+            continue
+        keys[t.key] = digest({"common": common, "key": t.key, "payload": payload, "seed": t.seed})
+    return keys, reasons
+
+
+def _tell(message: str) -> None:
+    warnings.warn(message, CacheWarning, stacklevel=3)
 
 
 def run_tasks(
@@ -366,14 +450,13 @@ def run_tasks(
     tasks : sequence of Task
         Keys must be unique.
     shared : Any
-        Sent to each worker once (the panel, a strategy prototype).
+        Sent to each worker once (the panel, a strategy prototype); part of the cache key.
     executor : str, Executor, distributed.Client or None
         See :func:`resolve_executor` (None: local processes on all cores).
     cache : path, TaskCache or None
         Folder of finished results (JSON); None uses ``$RWAFOLIO_WALKFORWARD_CACHE`` if set.
     context : Any
-        Everything besides the payload that determines a result (data fingerprint, strategy
-        description); part of the cache key.
+        Anything else that determines a result; part of the cache key.
     progress : bool or None
         tqdm bar; None shows it on a terminal only (quiet when piped or when ``CI`` is set).
 
@@ -381,6 +464,13 @@ def run_tasks(
     -------
     dict key -> TaskOutcome
         In the order of ``tasks``. Failed tasks have ``ok=False`` and are not cached.
+
+    Warns
+    -----
+    CacheWarning
+        Once per call when some tasks cannot be keyed (they run, uncached; the warning names
+        what could not be keyed), and once when cache entries were rejected (unreadable, or
+        content not matching its checksum; they are recomputed and rewritten).
     """
     keys = [t.key for t in tasks]
     if len(set(keys)) != len(keys):
@@ -389,20 +479,35 @@ def run_tasks(
     outcomes: dict[str, TaskOutcome] = {}
     hashes: dict[str, str] = {}
     todo: list[Task] = []
+    if store is not None:
+        hashes, reasons = task_hashes(fn, tasks, shared, context)
+        if reasons:
+            _tell(
+                f"task cache: {len(tasks) - len(hashes)} of {len(tasks)} task(s) not cached, "
+                f"because their inputs cannot be keyed: {reasons[0]}"
+            )
+    rejected: list[str] = []
     for t in tasks:
-        if store is not None:
-            h = hashes[t.key] = task_hash(fn, t, context)
-            hit = store.get(h)
-            if hit is not None:
-                outcomes[t.key] = TaskOutcome(t.key, True, hit, "", 0, True, 0.0)
+        if t.key in hashes:
+            found = store.lookup(hashes[t.key])  # type: ignore[union-attr]
+            if found.status == "hit":
+                outcomes[t.key] = TaskOutcome(t.key, True, found.value, "", 0, True, 0.0)
                 continue
+            if found.rejected:
+                rejected.append(f"{found.path.name} ({found.status})")
         todo.append(t)
+    if rejected:
+        _tell(
+            f"task cache: {len(rejected)} entr{'y' if len(rejected) == 1 else 'ies'} rejected and "
+            f"recomputed (edited or damaged): {', '.join(rejected[:3])}"
+            + (" ..." if len(rejected) > 3 else "")
+        )
     ex = resolve_executor(executor)
     own = ex is not executor
     bar = _progress(len(todo), progress, desc)
     try:
         for out in ex.imap(fn, shared, todo):
-            if out.ok and store is not None:
+            if out.ok and store is not None and out.key in hashes:
                 store.put(hashes[out.key], out.value, key=out.key)
                 # Read back what JSON stores, so cached and fresh runs agree exactly.
                 out = TaskOutcome(

@@ -1,4 +1,7 @@
-"""Executors: per-task seeds, retry once, failure reporting, resume from the cache, Dask."""
+"""Executors: per-task seeds, retry once, failure reporting, resume from the cache.
+
+The Dask executor is tested against a real scheduler in ``test_dask_cluster.py``.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,8 @@ import pytest
 
 from rwafolio.exceptions import ConfigError
 from rwafolio.strategies import FixedMix
-from rwafolio.walkforward import (
+from rwafolio.tasks import (
+    CacheWarning,
     LocalExecutor,
     SerialExecutor,
     Task,
@@ -19,8 +23,8 @@ from rwafolio.walkforward import (
     resolve_executor,
     run_tasks,
     task_seed,
-    walk_forward,
 )
+from rwafolio.walkforward import walk_forward
 from tests.backtest.conftest import make_panel
 
 
@@ -90,17 +94,18 @@ def test_resume_from_cache_after_interruption(tmp_path: Path) -> None:
     assert log.read_text().split() == ["3", "4", "5", "6", "7", "8"]  # only the missing two ran
     assert [o.cached for o in again.values()] == [True] * 4 + [False] * 2
     assert all(again[k].value == first[k].value for k in first)
-    # stored as JSON (no pickle), keyed by inputs: other shared data is a different key
+    # stored as JSON (no pickle), with a checksum; keyed by inputs, the shared data included
     doc = json.loads(next(cache.glob("*.json")).read_text())
-    assert set(doc) == {"hash", "key", "code", "value"}
+    assert set(doc) == {"format", "hash", "key", "code", "checksum", "value"}
     other = run_tasks(draw_task, tasks[:1], shared={"scale": 3.0}, executor="serial", cache=cache,
-                      context={"scale": 3.0}, progress=False)  # fmt: skip
-    assert not other["t0"].cached
-    # a corrupt file is a miss, not a crash
+                      progress=False)  # fmt: skip
+    assert not other["t0"].cached and other["t0"].value != first["t0"].value
+    # a corrupt file is a reported miss, not a crash
     for p in cache.glob("*.json"):
         p.write_text("{not json")
-    redo = run_tasks(draw_task, tasks[:1], shared={"scale": 2.0}, executor="serial", cache=cache,
-                     progress=False)  # fmt: skip
+    with pytest.warns(CacheWarning, match="rejected and recomputed.*corrupt"):
+        redo = run_tasks(draw_task, tasks[:1], shared={"scale": 2.0}, executor="serial",
+                         cache=cache, progress=False)  # fmt: skip
     assert not redo["t0"].cached and redo["t0"].value == first["t0"].value
 
 
@@ -135,29 +140,3 @@ def test_local_processes_equal_serial_bit_for_bit() -> None:
     assert list(loc) == list(ser)
     assert all(loc[k].value == ser[k].value for k in ser)
     assert not loc["bad"].ok and loc["bad"].attempts == 2
-
-
-def test_dask_local_cluster_equals_local_executor_bit_for_bit() -> None:
-    distributed = pytest.importorskip("distributed")
-    panel = make_panel(700, seed=5, costs={"BTC-USD": 0.001, "ETH-USD": 0.002, "VNQ": 0.01})
-    grid = {"weights": [{"BTC-USD": 1.0}, {"ETH-USD": 0.5, "VNQ": 0.5}, None, {"VNQ": 1.0}]}
-    kw: dict[str, Any] = dict(train="365D", test="120D", progress=False, var=None)
-    local = walk_forward(FixedMix(), panel, grid, executor=LocalExecutor(2), **kw)
-    tasks = [*_tasks(6), Task("bad", {"n": 2, "fail": True}, 1)]
-    loc_t = run_tasks(draw_task, tasks, shared={"scale": 1.5}, executor="serial", progress=False)
-    with (
-        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                 host="127.0.0.1", dashboard_address=None) as cluster,
-        distributed.Client(cluster) as client,
-    ):  # fmt: skip
-        remote = walk_forward(FixedMix(), panel, grid, executor=client, **kw)
-        address = cluster.scheduler_address.replace("tcp://", "dask://")
-        das_t = run_tasks(draw_task, tasks, shared={"scale": 1.5}, executor=address,
-                          progress=False)  # fmt: skip
-        assert client.status == "running"  # a client passed in is left open
-    assert remote.executor.startswith("dask://") and local.executor == "local:2"
-    assert remote.scores.to_numpy().tobytes() == local.scores.to_numpy().tobytes()
-    assert remote.stitched.value.to_numpy().tobytes() == local.stitched.value.to_numpy().tobytes()
-    assert [f.params for f in remote.folds] == [f.params for f in local.folds]
-    assert all(das_t[k].value == loc_t[k].value for k in loc_t)
-    assert not das_t["bad"].ok and das_t["bad"].attempts == 2
