@@ -194,35 +194,7 @@ def detect(
     reverts = np.abs(logr[:-1] + logr[1:]) <= 0.1 * np.abs(logr[:-1])
     spike_at = jump[:-1] & jump[1:] & reverts
     spike_at = np.concatenate((spike_at, [False]))
-    skip = np.zeros(len(price), dtype=bool)
-    for i in np.flatnonzero(jump):
-        if skip[i]:
-            continue
-        severe = bool(z[i] > severe_z)
-        mark = f"; severe: over {severe_z:g}x the robust scale" if severe else ""
-        if spike_at[i]:
-            skip[i + 1] = True
-            findings.append(
-                Finding(
-                    sym,
-                    "spike",
-                    dates[i],
-                    f"{np.expm1(logr[i]):+.1%} then "
-                    f"{np.expm1(logr[i + 1]):+.1%} the next row (robust z {z[i]:.1f}){mark}",
-                    severe=severe,
-                )
-            )
-        else:
-            findings.append(
-                Finding(
-                    sym,
-                    "jump",
-                    dates[i],
-                    f"return {np.expm1(logr[i]):+.1%}, robust z {z[i]:.1f} (may be a real move)"
-                    + mark,
-                    severe=severe,
-                )
-            )
+    findings.extend(_jump_findings(sym, dates, z, logr, jump, spike_at, severe_z))
     if {"open", "high", "low", "close"} <= set(f.columns):
         o, h, lo, c = (f[k].to_numpy(dtype=float) for k in ("open", "high", "low", "close"))
         flat = (o == h) & (h == lo) & (lo == c)
@@ -280,6 +252,49 @@ def detect(
             )
         )
     return tuple(findings)
+
+
+def _jump_findings(
+    sym: str,
+    dates: pd.DatetimeIndex,
+    z: np.ndarray,
+    logr: np.ndarray,
+    jump: np.ndarray,
+    spike_at: np.ndarray,
+    severe_z: float,
+) -> list[Finding]:
+    """``jump`` and ``spike`` findings (a spike's second leg is not reported again)."""
+    findings: list[Finding] = []
+    skip = np.zeros(len(z), dtype=bool)
+    for i in np.flatnonzero(jump).tolist():
+        if skip[i]:
+            continue
+        severe = bool(z[i] > severe_z)
+        mark = f"; severe: over {severe_z:g}x the robust scale" if severe else ""
+        if spike_at[i]:
+            skip[i + 1] = True
+            findings.append(
+                Finding(
+                    sym,
+                    "spike",
+                    dates[i],
+                    f"{np.expm1(logr[i]):+.1%} then "
+                    f"{np.expm1(logr[i + 1]):+.1%} the next row (robust z {z[i]:.1f}){mark}",
+                    severe=severe,
+                )
+            )
+        else:
+            findings.append(
+                Finding(
+                    sym,
+                    "jump",
+                    dates[i],
+                    f"return {np.expm1(logr[i]):+.1%}, robust z {z[i]:.1f} (may be a real move)"
+                    + mark,
+                    severe=severe,
+                )
+            )
+    return findings
 
 
 def _score_warmup(z: np.ndarray, price: np.ndarray, window: int) -> np.ndarray:
