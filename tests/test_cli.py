@@ -182,3 +182,10 @@ def test_demo_creates_the_output_folder(tmp_path: Path) -> None:
     out = tmp_path / "new" / "folder" / "demo.html"
     assert main(["demo", "--out", str(out), "--no-risk"]) == 0
     assert out.is_file()
+
+
+def test_var_crowding_defines_the_share_and_names_its_book(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["var", "--crowding", "--scenarios", "400", "--horizon", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "(share = (VaR_with - VaR_alone) / VaR_with, for this --weights book;" in out
+    assert "strategy's latest holdings" in out

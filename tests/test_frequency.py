@@ -207,7 +207,8 @@ def test_reports_sections(panel, result) -> None:
     assert len(sections) == 2 and all(len(s) == 3 for s in sections)
     fig = tornado_figure(ranking, top=5)
     assert len(fig.data) == 2 and len(fig.data[0].y) == 5
-    assert list(fig.data[0].y)[::-1] == list(ranking["input"].head(5))
+    # rows are labelled "input  (turnover x%)", largest turnover on top
+    assert [y.split("  (")[0] for y in fig.data[0].y][::-1] == list(ranking["input"].head(5))
     _, sections = sensitivity_report(panel, result=result, every=10)
     assert len(sections) == 3
     _, fsections = frequency_report(

@@ -234,6 +234,9 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
             main, horizon=args.horizon, every=args.every, rng=args.seed, mean=args.var_mean
         )
         scenario, crowding = _latest_scenarios(main, args)
+    from rwafolio.walkforward.entry import demo_walkforward
+
+    walkforward = demo_walkforward(panel, seed=args.seed) if getattr(args, "wf", 0) else None
     out = Path(args.out or out_default)
     out.parent.mkdir(parents=True, exist_ok=True)
     if getattr(args, "save", None):
@@ -243,6 +246,7 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     path = render_html(
         main,
         forecasts=forecasts,
+        walkforward=walkforward,
         path=out,
         benchmarks={k: v for k, v in results.items() if k != "dynamic"},
         scenario=scenario,
@@ -255,6 +259,7 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
             args.save,
             main,
             forecasts,
+            walkforward,
             benchmarks={k: v for k, v in results.items() if k != "dynamic"},
             crowding=crowding,
             scenario=scenario,
@@ -288,6 +293,7 @@ def _latest_scenarios(result: Any, args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    args.wf = not args.no_walkforward
     args.source = "synthetic"
     args.data_dir = []
     args.symbols = None
@@ -371,7 +377,9 @@ def cmd_var(args: argparse.Namespace) -> int:
         )
         print(
             f"{'':>10}  agents' trade alignment (mean cosine, 1 = identical) {c.crowding:.2f}; "
-            f"share of the VaR loss due to their price impact: {shares}"
+            f"share of the VaR loss due to their price impact: {shares}\n{'':>10}  (share = "
+            "(VaR_with - VaR_alone) / VaR_with, for this --weights book; a report's crowding table "
+            "uses the strategy's latest holdings, so its share differs when the books do)"
         )
     return 0
 
@@ -441,6 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", default=None)
     p.add_argument("--end", default=None)
     p.add_argument("--save", default=None, help="also save the run (for `rwafolio report`)")
+    p.add_argument("--no-walkforward", action="store_true", help="skip the small walk-forward")
     risk_opts(p)
     p.set_defaults(func=cmd_demo)
 

@@ -321,48 +321,32 @@ def frequency_study(
 
 
 def costs_risk_figure(study: FrequencyStudy) -> Any:
-    """Costs paid against realized volatility, one marker per schedule (size: utility lost)."""
-    import plotly.graph_objects as go
+    """Costs paid against realized volatility, one marker per schedule, one panel per stress
+    setting (see :func:`rwafolio.reports.figures_studies.costs_risk_figure`)."""
+    from rwafolio.reports.figures_studies import costs_risk_figure as draw
 
-    t = study.table
-    fig = go.Figure()
-    for override, sub in t.groupby(t["stress_vix"].isna()):
-        fig.add_scatter(
-            x=100 * sub["volatility"],
-            y=100 * sub["costs_paid"],
-            mode="markers+text",
-            text=[f"{c}/{r}" for c, r in zip(sub["crypto"], sub["rwa"])],
-            textposition="top center",
-            name="no stress override" if override else "stress override (VIX>25)",
-            marker={"size": 8 + 400 * np.sqrt(np.clip(sub["utility_lost"], 0, None))},
-            customdata=np.c_[sub["sharpe"], sub["utility_lost"]],
-            hovertemplate="%{text}<br>vol %{x:.1f}%<br>costs %{y:.2f}%<br>Sharpe %{customdata[0]:.2f}"
-            "<br>utility lost %{customdata[1]:.4f}<extra></extra>",
-        )
-    fig.update_layout(
-        title="Costs paid against realized risk, per update schedule (crypto/RWA)",
-        xaxis_title="realized volatility (%, annualized)",
-        yaxis_title="costs paid (% of value, whole period)",
-        height=480,
-    )
-    return fig
+    return draw(study.table)
 
 
 def frequency_report(
     panel: Panel, **kwargs: Any
 ) -> tuple[FrequencyStudy, list[tuple[str, Any, str]]]:
     """Run :func:`frequency_study` (keyword arguments passed on) and build its report sections."""
+    from rwafolio.reports.figures_studies import schedule_table
+
     study = frequency_study(panel, **kwargs)
     note = (
-        "One marker per schedule; marker size grows with the utility lost against trading every "
-        "day at zero cost (module docstring of rwafolio.frequency)."
+        "One marker per update schedule: colour is how often crypto may trade, the label and "
+        "the marker's shape how often RWAs may; left panel with the stress override (every "
+        "open asset may trade when the VIX is above the stress level), right without. Down and "
+        "to the left is cheaper and calmer. Hover a marker for its Sharpe ratio and utility lost."
     )
-    cols = [c for c in study.table.columns if c != "seconds"]
     return study, [
         ("Update frequency: costs against risk", costs_risk_figure(study), note),
-        (
-            "Update frequency: schedule table",
-            study.table[cols].round(4),
-            "utility_lost: mean over dates of U_t(w*) - U_t(w held), annualized, zero costs.",
-        ),
-    ]
+        ("Update frequency: schedule table", schedule_table(study.table), (
+            "Utility lost: the mean over dates of U_t(w*) - U_t(w held), annualized, at zero "
+            "costs, against trading every asset every day (the module docstring of "
+            "rwafolio.frequency defines it). Breaches count realized "
+            f"{study.params['var_horizon']}-period returns below the forecast VaR."
+        )),
+    ]  # fmt: skip

@@ -276,30 +276,11 @@ def regime_summary(path: SensitivityPath, by: Literal["input", "kind"] = "input"
 
 
 def tornado_figure(ranking: pd.DataFrame, top: int = 12, title: str = "") -> Any:
-    """Tornado chart of a ranking: the change in portfolio volatility for -1 and +1 typical move.
+    """Tornado chart of a ranking: the change in portfolio volatility for -1 and +1 typical move
+    (see :func:`rwafolio.reports.figures_studies.tornado_figure`)."""
+    from rwafolio.reports.figures_studies import tornado_figure as draw
 
-    Bars are ordered by the L1 turnover the move causes (printed beside each bar)."""
-    import plotly.graph_objects as go
-
-    r = ranking.head(top).iloc[::-1]
-    text = [f"turnover {x:.1%}" for x in r["turnover"]]
-    fig = go.Figure()
-    fig.add_bar(y=r["input"], x=100 * r["drisk_down"], orientation="h", name="-1 typical move")
-    fig.add_bar(
-        y=r["input"],
-        x=100 * r["drisk_up"],
-        orientation="h",
-        name="+1 typical move",
-        text=text,
-        textposition="outside",
-    )
-    fig.update_layout(
-        barmode="overlay",
-        title=title or "What moves the allocation (top inputs by turnover)",
-        xaxis_title="change in portfolio volatility (pp, annualized)",
-        height=max(320, 28 * len(r) + 120),
-    )
-    return fig
+    return draw(ranking, top, title)
 
 
 # --------------------------------------------------------------------------- frequency study
@@ -330,6 +311,8 @@ def sensitivity_report(
         With ``date``: the ranking table at that decision. Without: the regime summary by input.
         The sections go to ``rwafolio.reports.render_html(..., extra_sections=...)``.
     """
+    from rwafolio.reports.figures_studies import sensitivity_table
+
     res = result if result is not None else _default_run(panel, strategy_params)
     sections: list[tuple[str, Any, str]] = []
     note = (
@@ -342,7 +325,13 @@ def sensitivity_report(
         _, ranking = sensitivity_at(res, date)
         d = str(pd.Timestamp(ranking.attrs["date"]).date())
         sections.append((f"Sensitivity ranking at {d}", tornado_figure(ranking, top), note))
-        sections.append((f"Sensitivity table at {d}", ranking.head(top).round(5), note))
+        sections.append(
+            (
+                f"Sensitivity table at {d}",
+                sensitivity_table(ranking.head(top).set_index("input")),
+                note,
+            )
+        )
         return ranking, sections
     path = sensitivity_path(res, every=every)
     by_input = regime_summary(path, "input")
@@ -359,15 +348,18 @@ def sensitivity_report(
     sections.append(
         (
             "Sensitivities in calm and stress (VIX > 25)",
-            by_input.head(top).round(5),
-            "Mean turnover impact, mean rank and share of dates in the top five, per regime.",
+            sensitivity_table(by_input.head(top)),
+            "Per input and regime: the mean turnover a typical move would cause (% of value), "
+            "its mean rank (1 = moves the allocation most) and the share of dates it was among "
+            "the top five.",
         )
     )
     sections.append(
         (
             "Share of impact by kind of input",
-            by_kind.round(4),
-            "Mean over dates of each kind's share of the summed turnover impact.",
+            sensitivity_table(by_kind),
+            "Per regime: each kind of input's share of the summed turnover impact (%), the mean "
+            "over dates; the rows add up to 100%.",
         )
     )
     return by_input, sections

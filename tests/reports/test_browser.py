@@ -6,16 +6,14 @@ that the console holds no JavaScript error, that the page requested nothing but 
 that the malicious symbol shows as text and never runs. Saves a full-page PNG screenshot to a
 tmp path and to ``out/report-screenshot.png``.
 
-Needs Debian's ``chromium`` and ``chromium-driver``; without them the test skips, except when
-``CI`` is set, where it fails.
+Needs Debian's ``chromium`` and ``chromium-driver`` (the ``browser`` fixture in conftest.py);
+without them the test skips, except when ``CI`` is set, where it fails.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -31,62 +29,21 @@ OUT_DIR = Path(__file__).resolve().parents[2] / "out"
 EXPECTED_FIGURES = (
     "fig-equity",
     "fig-underwater",
+    "fig-monthly",
+    "fig-yearly",
+    "fig-distribution",
+    "fig-rolling-sharpe",
+    "fig-rolling-vol",
     "fig-weights",
     "fig-lam-vix",
     "fig-turnover",
-    "fig-var",
-    "fig-dar",
+    "fig-var-h10",
+    "fig-dar-h10",
     "fig-scenario",
     "fig-crowding",
     "fig-walkforward",
     "fig-extra-0",
 )
-
-FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--window-size=1280,900",
-)
-
-
-def _binaries() -> tuple[str, str]:
-    chrome = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        chrome = None
-    if chrome is None or driver is None:
-        msg = "headless Chromium, chromedriver or selenium is missing (apt-get install chromium chromium-driver)"
-        if os.environ.get("CI"):
-            pytest.fail(msg + "; CI is set, so this is a failure, not a skip")
-        pytest.skip(msg)
-    return chrome, driver
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    chrome, driver_path = _binaries()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chrome
-    for flag in FLAGS:
-        opts.add_argument(flag)
-    opts.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    drv = webdriver.Chrome(service=Service(executable_path=driver_path), options=opts)
-    drv.set_page_load_timeout(60)
-    yield drv
-    drv.quit()
 
 
 @pytest.fixture(scope="module")
@@ -140,8 +97,8 @@ def test_report_renders_offline_without_errors(browser: Any, report: Path, tmp_p
           out[el.id] = {
             svgs: el.querySelectorAll('.main-svg').length,
             data: (el.data || []).length,
-            traces: el.querySelectorAll('.scatterlayer .trace, .barlayer .trace').length,
-            points: el.querySelectorAll('.scatterlayer path.js-line, .scatterlayer path.point, .barlayer path').length
+            traces: el.querySelectorAll('.scatterlayer .trace, .barlayer .trace, .heatmaplayer .hm').length,
+            points: el.querySelectorAll('.scatterlayer path.js-line, .scatterlayer path.point, .barlayer path, .heatmaplayer image').length
           };
         });
         return out;
@@ -158,10 +115,10 @@ def test_report_renders_offline_without_errors(browser: Any, report: Path, tmp_p
     # The malicious symbol is shown as text, never run (an alert would break the next call).
     assert EVIL in browser.find_element("id", "universe").text
     assert browser.execute_script("return typeof window.__evil") == "undefined"
-    legend = browser.execute_script(
-        "return Array.from(document.querySelectorAll('#fig-weights .legendtext')).map(e => e.textContent)"
+    ticks = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#fig-weights .ytick text')).map(e => e.textContent)"
     )
-    assert EVIL in legend
+    assert EVIL in ticks  # the weights heatmap names each asset on its y axis
     # No JavaScript errors.
     logs = browser.get_log("browser")
     errors = [e for e in logs if e["level"] in ("SEVERE", "ERROR")]

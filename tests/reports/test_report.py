@@ -1,4 +1,5 @@
-"""The HTML report: sections and placeholders, escaping, numbers read back, atomic writes."""
+"""The HTML report: sections (left out when their input is missing), escaping, numbers read
+back, atomic writes."""
 
 from __future__ import annotations
 
@@ -19,7 +20,11 @@ from rwafolio.reports import render as render_mod
 from rwafolio.reports.figures import downsample
 from tests.reports.report_fixtures import EVIL, EVIL_PROXY
 
-SECTION_IDS = ("header", "performance", "allocation", "risk", "scenario", "walkforward")
+SECTION_IDS = ("summary", "header", "performance", "returns", "rolling", "relative", "allocation",
+               "risk", "scenario")  # fmt: skip
+#: Sections that need an input beyond the backtest (benchmarks, forecasts, scenarios, a
+#: walk-forward).
+OPTIONAL_IDS = ("relative", "risk", "scenario", "walkforward")
 
 
 class _Doc(HTMLParser):
@@ -94,8 +99,9 @@ def test_every_section_and_chart_is_present(full_report: Path) -> None:
     for sid in SECTION_IDS:
         assert sid in doc.ids, sid
     figures = [a["data-figure"] for a, _ in doc.scripts if a.get("data-figure")]
-    for fid in ("fig-equity", "fig-underwater", "fig-weights", "fig-lam-vix", "fig-turnover",
-                "fig-var", "fig-dar", "fig-scenario", "fig-crowding"):  # fmt: skip
+    for fid in ("fig-equity", "fig-underwater", "fig-monthly", "fig-yearly", "fig-distribution",
+                "fig-rolling-sharpe", "fig-rolling-vol", "fig-weights", "fig-lam-vix",
+                "fig-turnover", "fig-var-h10", "fig-dar-h10", "fig-scenario", "fig-crowding"):  # fmt: skip
         assert fid in figures, fid
         assert fid in doc.ids
     # A "how to read this" note under each chart, sign conventions once, the synthetic banner.
@@ -106,19 +112,20 @@ def test_every_section_and_chart_is_present(full_report: Path) -> None:
         assert 'class="note"' in text[start : end if end > 0 else None], fid
     assert text.count('id="sign-conventions"') == 1
     assert "SYNTHETIC DATA" in text and "synthetic-banner" in doc.ids
-    # The walk-forward section keeps its place with a placeholder.
-    assert doc.placeholders == ["walkforward"]
-    assert "Not available in this run" in text
+    # No walk-forward was given: its section is left out, and nothing is a placeholder.
+    assert "walkforward" not in doc.ids
+    assert doc.placeholders == []
     # plotly.js is inlined exactly once and nothing points to the network.
     big = [s for a, s in doc.scripts if len(s) > 1_000_000]
     assert len(big) == 1
     ours = text.replace(big[0], "")
+    assert "Not available" not in ours and "placeholder" not in ours
     assert not re.search(r'(src|href)="(https?:)?//', ours)
     assert "cdn.plot.ly" not in ours and "<link" not in ours and "@import" not in ours
     assert "mathjax" not in ours.lower().replace("mathjaxconfig", "")
 
 
-def test_placeholders_when_inputs_are_missing(run_inputs: dict[str, Any], tmp_path: Path) -> None:
+def test_sections_without_input_are_left_out(run_inputs: dict[str, Any], tmp_path: Path) -> None:
     from rwafolio.backtest import run
     from rwafolio.strategies import EqualWeight
 
@@ -126,10 +133,12 @@ def test_placeholders_when_inputs_are_missing(run_inputs: dict[str, Any], tmp_pa
     out = render_html(ew, path=tmp_path / "r.html")
     text, doc = parse(out)
     for sid in SECTION_IDS:
-        assert sid in doc.ids
-    assert set(doc.placeholders) == {"lam-vix", "var", "dar", "breaches", "tests", "scenario",
-                                     "crowding", "walkforward"}  # fmt: skip
-    assert text.count("Not available in this run") == len(doc.placeholders)
+        assert (sid in doc.ids) == (sid not in OPTIONAL_IDS), sid
+    for sid in OPTIONAL_IDS:
+        assert f'href="#{sid}"' not in text, sid
+    # equal weight sets no lam_t; a lone run has no benchmark to be relative to
+    assert "fig-lam-vix" not in doc.ids and "relative-table" not in doc.ids
+    assert doc.placeholders == [] and "Not available in this run" not in text
 
 
 def test_user_text_is_escaped(full_report: Path) -> None:
@@ -173,10 +182,10 @@ def test_numbers_equal_the_result_objects(run_inputs: dict[str, Any], full_repor
     for name, res in runs.items():
         ref = res.stats().to_numpy(dtype=float)
         np.testing.assert_allclose(exact[name].to_numpy(), ref, rtol=0, atol=0)
-        # Displayed text rounds the same number: percentages to 0.005%, ratios to 4 digits.
+        # Displayed text rounds the same number: percentages to 0.005%, ratios to 0.005.
         for txt, val in zip(shown[name], ref):
             got = float(txt.rstrip("%").replace(",", "")) / (100 if txt.endswith("%") else 1)
-            tol = 5.1e-5 if txt.endswith("%") else 5.1e-4 * max(abs(val), 1e-12)
+            tol = 5.1e-5 if txt.endswith("%") else 5.1e-3
             assert abs(got - val) <= tol, (name, txt, val)
     # Costs in the universe table are the assets' costs.
     costs = [float(r[3][1]) for r in doc.tables["universe"][1:]]  # type: ignore[arg-type]

@@ -1,5 +1,5 @@
 """Building blocks of the report's layout: formatted table cells, tables, chart blocks,
-placeholders and text blocks (plain dictionaries the jinja2 template iterates over).
+collapsible tables and text blocks (plain dictionaries the jinja2 template iterates over).
 
 Numbers in tables carry their exact value in a ``data-value`` attribute beside the formatted
 text, so the tests (and curious readers) can read them back.
@@ -31,6 +31,12 @@ def fmt(value: Any, kind: str = "num") -> str:
         return "n/a" if np.isnan(x) else ("inf" if x > 0 else "-inf")
     if kind == "pct":
         return f"{x:.2%}"
+    if kind == "pct1":
+        return f"{x:.1%}".replace(".0%", "%")
+    if kind == "ratio":
+        return f"{x:.2f}"
+    if kind == "days":
+        return f"{round(x):,} d"
     if kind == "int":
         return f"{round(x):,}"
     if kind == "p":
@@ -54,19 +60,59 @@ def table(
     return {"columns": columns, "rows": rows, "id": tid, "caption": caption}
 
 
-def frame_table(df: pd.DataFrame, tid: str, index: bool = True) -> dict[str, Any]:
-    """A generic table of a DataFrame (numbers formatted, text escaped by the template)."""
-    cols = ([str(df.index.name or "")] if index else []) + [str(c) for c in df.columns]
+#: Human names and formats of the columns the report's tables share (column -> (label, kind)).
+COLUMN_LABELS: dict[str, tuple[str, str]] = {
+    "level": ("Confidence level", "pct1"),
+    "var": ("VaR", "pct"),
+    "cvar": ("CVaR", "pct"),
+    "dar": ("Drawdown-at-risk", "pct"),
+    "mean": ("Mean outcome", "pct"),
+    "std": ("Std of outcomes", "pct"),
+    "label": ("Shocks", "text"),
+    "case": ("Case", "text"),
+    "var_without": ("VaR, book alone", "pct"),
+    "var_with": ("VaR, with agents", "pct"),
+    "cvar_without": ("CVaR, book alone", "pct"),
+    "cvar_with": ("CVaR, with agents", "pct"),
+    "dar_without": ("DaR, book alone", "pct"),
+    "dar_with": ("DaR, with agents", "pct"),
+    "impact_share": ("Share of the crowded VaR loss due to impact", "pct"),
+    "impact_share_tail": ("Same, averaged over the crowded tail", "pct"),
+}
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float | np.integer | np.floating) and not isinstance(
+        v, bool | np.bool_
+    )
+
+
+def frame_table(
+    df: pd.DataFrame,
+    tid: str,
+    index: bool = True,
+    columns: dict[str, tuple[str, str]] | None = None,
+) -> dict[str, Any]:
+    """A table of a DataFrame: known columns get human names and formats (``columns``, then
+    :data:`COLUMN_LABELS`), other numbers 4 significant digits; text is escaped by the
+    template."""
+    spec = {**COLUMN_LABELS, **(columns or {})}
+    names = ([str(df.index.name or "")] if index else []) + [str(c) for c in df.columns]
+    heads = [spec.get(c, (c.replace("_", " "), ""))[0] for c in names]
+    kinds = [spec.get(c, ("", ""))[1] for c in names]
     rows = []
     for idx, rec in zip(df.index, df.itertuples(index=False)):
-        row = [cell(_date_text(idx))] if index else []
-        for v in rec:
-            numeric = isinstance(v, int | float | np.integer | np.floating) and not isinstance(
-                v, bool | np.bool_
-            )
-            row.append(cell(v, "num") if numeric else cell(_date_text(v)))
+        values = ([idx] if index else []) + list(rec)
+        row = []
+        for j, (v, kind) in enumerate(zip(values, kinds)):
+            if index and j == 0:
+                row.append(cell(_date_text(v), cls="key"))
+            elif _is_number(v) and kind != "text":
+                row.append(cell(v, kind or "num"))
+            else:
+                row.append(cell(_date_text(v), cls="date" if isinstance(v, pd.Timestamp) else ""))
         rows.append(row)
-    return table(cols, rows, tid)
+    return table(heads, rows, tid)
 
 
 def _date_text(v: Any) -> Any:
@@ -78,17 +124,19 @@ def _date_text(v: Any) -> Any:
 def figure_block(fid: str, fig: go.Figure | str, note: str, title: str = "") -> dict[str, Any]:
     """A chart block: its JSON (safe for a script element) and its "how to read this" note."""
     from rwafolio.reports.render import script_json
+    from rwafolio.reports.theme import themed_json
 
-    spec = fig if isinstance(fig, str) else fig.to_json()
+    spec = themed_json(fig if isinstance(fig, str) else str(fig.to_json()))
     return {"kind": "figure", "id": fid, "json": script_json(spec), "note": note, "title": title}
 
 
-def placeholder(pid: str, title: str, why: str) -> dict[str, Any]:
-    return {"kind": "placeholder", "id": pid, "title": title, "note": why}
-
-
-def table_block(tid: str, tab: dict[str, Any], note: str = "", title: str = "") -> dict[str, Any]:
-    return {"kind": "table", "id": tid, "table": tab, "note": note, "title": title}
+def table_block(
+    tid: str, tab: dict[str, Any], note: str = "", title: str = "", collapsed: bool = False
+) -> dict[str, Any]:
+    """A table block; ``collapsed`` puts it in a closed ``<details>`` (its summary says how many
+    rows it holds)."""
+    return {"kind": "table", "id": tid, "table": tab, "note": note, "title": title,
+            "collapsed": collapsed}  # fmt: skip
 
 
 def text_block(text: str, title: str = "", html: bool = False) -> dict[str, Any]:

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from rwafolio.reports.figures import _layout, colour, downsample, esc
+from rwafolio.reports.figures import colour, downsample, esc, log_ticks
+from rwafolio.reports.theme import styled
 
 
 def level_label(level: float) -> str:
@@ -41,8 +42,8 @@ def breach_frame(forecasts: pd.DataFrame, level: float, kind: str = "var") -> pd
 
 def _breach_traces(fig: go.Figure, br: pd.DataFrame, what: str) -> None:
     for sampled, name, symbol in (
-        (True, f"breach ({what}, counted by the tests)", "x"),
-        (False, f"breach ({what}, overlapping window, not counted)", "circle-open"),
+        (True, f"breach of the {what} (counted by the tests)", "x"),
+        (False, "breach in an overlapping window (not counted)", "circle-open"),
     ):
         part = br[br["sampled"] == sampled]
         if part.empty:
@@ -50,49 +51,55 @@ def _breach_traces(fig: go.Figure, br: pd.DataFrame, what: str) -> None:
         fig.add_trace(
             go.Scatter(
                 x=part.index, y=part["realized"].to_numpy(), name=name, mode="markers",
-                marker={"symbol": symbol, "size": 9 if sampled else 6, "color": "#c0392b",
+                marker={"symbol": symbol, "size": 10 if sampled else 5, "color": "#c0392b",
+                        "opacity": 1.0 if sampled else 0.55,
                         "line": {"width": 2 if sampled else 1, "color": "#c0392b"}},
+                hovertemplate="%{x|%Y-%m-%d}: realized %{y:.2%}<extra></extra>",
             )
         )  # fmt: skip
 
 
-def var_figure(forecasts: pd.DataFrame, levels: list[float], horizon: int) -> go.Figure:
-    """Realized H-period returns against the forecast VaR and CVaR lines, breaches marked.
+def _lv(level: float) -> str:
+    return f"{level:.1%}".replace(".0%", "%")
 
-    Each point sits at the forecast date t; the realized return is ``V_{t+H} / V_t - 1``.
+
+def var_figure(forecasts: pd.DataFrame, levels: list[float], horizon: int) -> go.Figure:
+    """Realized H-period returns against the forecast VaR band, breaches marked.
+
+    The band runs from the VaR at ``levels[0]`` down to the VaR at ``levels[-1]``. Each point
+    sits at the forecast date t; the realized return is ``V_{t+H} / V_t - 1``.
     """
     done = forecasts[forecasts["complete"].astype(bool)]
-    main = levels[0]
-    lab = level_label(main)
-    cols = ["realized_return", f"var_{lab}", f"cvar_{lab}"] + [
-        f"var_{level_label(lv)}" for lv in levels[1:]
-    ]
+    main, deep = levels[0], levels[-1]
+    cols = list(dict.fromkeys(["realized_return", f"var_{level_label(main)}",
+                               f"var_{level_label(deep)}"]))  # fmt: skip
     shown = downsample(done[cols].astype(float), "last")
     fig = go.Figure()
+    upper = shown[f"var_{level_label(main)}"].to_numpy()
+    fig.add_trace(
+        go.Scatter(x=shown.index, y=upper, name=f"VaR {_lv(main)}", mode="lines",
+                   line={"color": colour(1), "width": 1.4},
+                   hovertemplate="VaR " + _lv(main) + ": %{y:.2%}<extra></extra>")
+    )  # fmt: skip
+    if deep != main:
+        fig.add_trace(
+            go.Scatter(x=shown.index, y=shown[f"var_{level_label(deep)}"].to_numpy(),
+                       name=f"VaR {_lv(deep)} (band between the two)", mode="lines",
+                       line={"color": colour(1), "width": 0.8, "dash": "dot"}, fill="tonexty",
+                       fillcolor="rgba(217, 130, 43, 0.18)",
+                       hovertemplate="VaR " + _lv(deep) + ": %{y:.2%}<extra></extra>")
+        )  # fmt: skip
     fig.add_trace(
         go.Scatter(x=shown.index, y=shown["realized_return"].to_numpy(),
                    name=f"realized {horizon}-period return", mode="lines",
-                   line={"color": colour(0), "width": 1.3})
+                   line={"color": colour(0), "width": 1.3},
+                   hovertemplate="%{x|%Y-%m-%d}: realized %{y:.2%}<extra></extra>")
     )  # fmt: skip
-    fig.add_trace(
-        go.Scatter(x=shown.index, y=shown[f"var_{lab}"].to_numpy(), name=f"VaR {main:.0%}",
-                   mode="lines", line={"color": colour(1), "width": 1.8})
-    )  # fmt: skip
-    fig.add_trace(
-        go.Scatter(x=shown.index, y=shown[f"cvar_{lab}"].to_numpy(), name=f"CVaR {main:.0%}",
-                   mode="lines", line={"color": colour(5), "width": 1.4, "dash": "dot"})
-    )  # fmt: skip
-    for lv in levels[1:]:
-        fig.add_trace(
-            go.Scatter(x=shown.index, y=shown[f"var_{level_label(lv)}"].to_numpy(),
-                       name=f"VaR {lv:.1%}".replace(".0%", "%"), mode="lines",
-                       line={"color": colour(3), "width": 1.2, "dash": "dash"})
-        )  # fmt: skip
-    _breach_traces(fig, breach_frame(forecasts, main), f"VaR {main:.0%}")
+    _breach_traces(fig, breach_frame(forecasts, main), f"VaR {_lv(main)}")
     fig.update_yaxes(tickformat=".0%")
-    fig.update_layout(hovermode="closest")
-    return _layout(fig, f"Realized {horizon}-period returns against the forecast VaR and CVaR",
-                   ytitle="return over the window")  # fmt: skip
+    return styled(fig, f"Realized {horizon}-period returns against the forecast VaR",
+                  xtitle="forecast date t", ytitle=f"return over the next {horizon} periods (%)",
+                  hover="closest")  # fmt: skip
 
 
 def dar_figure(forecasts: pd.DataFrame, levels: list[float], horizon: int) -> go.Figure:
@@ -112,11 +119,11 @@ def dar_figure(forecasts: pd.DataFrame, levels: list[float], horizon: int) -> go
                    name=f"drawdown-at-risk {main:.0%}", mode="lines",
                    line={"color": colour(1), "width": 1.8})
     )  # fmt: skip
-    _breach_traces(fig, breach_frame(forecasts, main, "dar"), f"DaR {main:.0%}")
+    _breach_traces(fig, breach_frame(forecasts, main, "dar"), f"DaR {_lv(main)}")
     fig.update_yaxes(tickformat=".0%")
-    fig.update_layout(hovermode="closest")
-    return _layout(fig, "Realized drawdowns against the forecast drawdown-at-risk",
-                   ytitle="max drawdown in the window")  # fmt: skip
+    return styled(fig, f"Realized {horizon}-period drawdowns against the drawdown-at-risk",
+                  xtitle="forecast date t", ytitle=f"max drawdown in the next {horizon} periods (%)",
+                  hover="closest")  # fmt: skip
 
 
 def _histogram_traces(
@@ -153,9 +160,10 @@ def _marker_traces(
             x = float(row[what])
             fig.add_trace(
                 go.Scatter(
-                    x=[x, x], y=[0.0, top], mode="lines",
+                    x=[x, x], y=[0.0, top], mode="lines", showlegend=False,
                     name=esc(f"{'VaR' if what == 'var' else 'CVaR'} {lv:.1%} {label}: {x:.2%}".replace(".0%", "%", 1)),
                     line={"color": colours.get(label, "#333"), "dash": dash, "width": 1.2},
+                    hovertemplate="%{fullData.name}<extra></extra>",
                 )
             )  # fmt: skip
 
@@ -165,11 +173,11 @@ def scenario_figure(paths: pd.DataFrame, stats: pd.DataFrame, horizon: int | Non
     fig = go.Figure()
     colours = _histogram_traces(fig, paths, "label", "outcome")
     _marker_traces(fig, stats, "label", colours)
-    fig.update_xaxes(tickformat=".0%", title_text="return over the horizon (negative = loss)")
-    fig.update_yaxes(title_text="share of scenarios")
-    fig.update_layout(hovermode="closest")
+    fig.update_xaxes(tickformat=".0%", title_text="return over the horizon (%, negative = loss)")
+    fig.update_yaxes(title_text="share of scenarios (%)", tickformat=".1%")
     h = f"{horizon}-period " if horizon else ""
-    return _layout(fig, f"Monte Carlo {h}outcomes at the latest date: normal against Student-t")
+    return styled(fig, f"Monte Carlo {h}outcomes at the latest date: normal against Student-t",
+                  hover="closest", height=460)  # fmt: skip
 
 
 def crowding_figure(paths: pd.DataFrame, stats: pd.DataFrame) -> go.Figure:
@@ -177,27 +185,42 @@ def crowding_figure(paths: pd.DataFrame, stats: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     colours = _histogram_traces(fig, paths, "case", "outcome")
     _marker_traces(fig, stats, "case", colours)
-    fig.update_xaxes(tickformat=".0%", title_text="return over the horizon (negative = loss)")
-    fig.update_yaxes(title_text="share of scenarios")
-    fig.update_layout(hovermode="closest")
-    return _layout(fig, "Crowding: outcomes without and with the other agents trading")
+    fig.update_xaxes(tickformat=".0%", title_text="return over the horizon (%, negative = loss)")
+    fig.update_yaxes(title_text="share of scenarios (%)", tickformat=".1%")
+    return styled(fig, "Crowding: outcomes without and with the other agents trading",
+                  hover="closest", height=460)  # fmt: skip
 
 
-def walkforward_figure(oos: pd.DataFrame, folds: pd.DataFrame | None) -> go.Figure:
-    """The stitched out-of-sample equity curve (log scale), fold starts marked."""
+def walkforward_figure(
+    oos: pd.DataFrame, folds: pd.DataFrame | None, benchmark: pd.Series | None = None
+) -> go.Figure:
+    """The stitched out-of-sample equity curve (log scale) beside a benchmark over the same
+    dates, fold starts marked."""
     v = oos["value"].astype(float)
     v = v / v.iloc[0]
     shown = downsample(v, "last")
     fig = go.Figure()
     fig.add_trace(
-        go.Scatter(x=shown.index, y=shown.to_numpy(), name="stitched out-of-sample", mode="lines",
-                   line={"color": colour(0), "width": 2})
+        go.Scatter(x=shown.index, y=shown.to_numpy(), name="walk-forward, stitched out of sample",
+                   mode="lines", line={"color": colour(0), "width": 2.2})
     )  # fmt: skip
+    lo, hi = float(np.min(shown.to_numpy())), float(np.max(shown.to_numpy()))
+    if benchmark is not None:
+        bench = benchmark.reindex(v.index).dropna()
+        if len(bench):
+            b = downsample(bench / bench.iloc[0], "last")
+            fig.add_trace(
+                go.Scatter(x=b.index, y=b.to_numpy(), name=esc(f"{benchmark.name}, same dates"),
+                           mode="lines", line={"color": colour(1), "width": 1.3})
+            )  # fmt: skip
+            lo, hi = min(lo, float(np.min(b.to_numpy()))), max(hi, float(np.max(b.to_numpy())))
     if folds is not None:
         for col in ("test_start", "oos_start", "start"):
             if col in folds:
                 for d in pd.to_datetime(folds[col], errors="coerce").dropna():
-                    fig.add_vline(x=d, line={"color": "#999", "dash": "dot", "width": 1})
+                    fig.add_vline(x=d, line={"color": "#9aa5b1", "dash": "dot", "width": 1})
                 break
-    fig.update_yaxes(type="log")
-    return _layout(fig, "Walk-forward: stitched out-of-sample equity (log scale)")
+    ticks = log_ticks(lo, hi)
+    fig.update_yaxes(type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
+    return styled(fig, "Walk-forward: stitched out-of-sample equity (log scale)", xtitle="date",
+                  ytitle="value (multiple of the start, log scale)")  # fmt: skip

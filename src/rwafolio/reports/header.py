@@ -50,13 +50,15 @@ def header(record: RunRecord) -> dict[str, Any]:
          "Stands in for"],
         uni_rows, "universe",
     )  # fmt: skip
+    window = meta["params"].get("window")
     params = table(
         ["Parameter", "Value"],
-        [[cell(k), cell(_param_text(v))] for k, v in meta["params"].items()],
+        [[cell(k), cell(param_value(k, v, window))] for k, v in meta["params"].items()],
         "params",
     )
     bench_params = {
-        name: table(["Parameter", "Value"], [[cell(k), cell(_param_text(v))] for k, v in ps.items()],
+        name: table(["Parameter", "Value"],
+                    [[cell(k), cell(param_value(k, v, ps.get("window")))] for k, v in ps.items()],
                     f"params-{i}")
         for i, (name, ps) in enumerate(meta.get("benchmark_params", {}).items())
     }  # fmt: skip
@@ -97,6 +99,31 @@ def header(record: RunRecord) -> dict[str, Any]:
         "loader_meta": loader,
         "sign_conventions": SIGN_CONVENTIONS,
     }
+
+
+def _defaults(window: Any) -> dict[str, str]:
+    horizon = (
+        f"the estimation window ({window} periods, in years)"
+        if window is not None
+        else "the estimation window"
+    )
+    return {
+        "estimator": "default: Ledoit-Wolf (correlation shrinkage) over the window",
+        "risk_aversion": "default: lam0 (1 + eta VIX_t)",
+        "schedules": "default: crypto and stablecoins daily, RWAs weekly",
+        "bounds": "default: 0 <= weight <= 1 for every asset",
+        "cost_horizon": f"default: {horizon}",
+        "initial_weights": "default: start in cash",
+        "stress_vix": "off (no stress override)",
+        "signal_lag": "0 (decide on data through the trade date)",
+    }
+
+
+def param_value(key: str, value: Any, window: Any = None) -> str:
+    """A parameter as the header shows it: the default in force instead of a bare None."""
+    if value is None:
+        return _defaults(window).get(key, "not set")
+    return _param_text(value)
 
 
 def _param_text(v: Any) -> str:

@@ -8,7 +8,7 @@ crowding comparison, a walk-forward result) or read back from a saved run
 fresh run and a re-rendered one share every line of drawing code.
 
 Inputs the record does not know yet (no forecasts, no walk-forward) are simply absent tables;
-the report shows a "not available in this run" placeholder in their place.
+the report leaves their sections out.
 
 Tables (all indexed as stated; absent when the input was not given):
 
@@ -159,7 +159,7 @@ def _run_tables(result: Any, benchmarks: Mapping[str, Any]) -> dict[str, pd.Data
     from rwafolio.backtest.stats import stats
 
     runs = {str(result.name): result, **{str(k): v for k, v in benchmarks.items()}}
-    values = pd.concat({k: r.value.astype(float) for k, r in runs.items()}, axis=1)
+    values = pd.concat({k: r.value.astype(float) for k, r in runs.items()}, axis=1, sort=True)
     values.index.name = "date"
     table = pd.concat({k: stats(r) for k, r in runs.items()}, axis=1)
     table.index.name = "statistic"

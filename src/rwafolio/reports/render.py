@@ -2,7 +2,7 @@
 
 :func:`render_html` gathers a :class:`~rwafolio.reports.record.RunRecord` from the live objects
 (or takes one read back by :func:`~rwafolio.reports.runfile.load_run`), lays out the sections
-(:mod:`rwafolio.reports.sections_build`) and streams the jinja2 template (autoescape on: every
+(:mod:`rwafolio.reports.layout`) and streams the jinja2 template (autoescape on: every
 symbol, name and config value is escaped) into a temporary file in the target folder, which is
 then renamed into place, so a crash never leaves a half-written report where a good one is
 expected.
@@ -141,7 +141,7 @@ def render_html(
         :func:`~rwafolio.reports.runfile.load_run` (then every other input comes from it).
     forecasts : RollingForecasts or None
         Rolling VaR/CVaR/drawdown-at-risk forecasts along ``result``
-        (:func:`rwafolio.risk.rolling_forecasts`); None shows a placeholder.
+        (:func:`rwafolio.risk.rolling_forecasts`); None leaves the risk section out.
     walkforward : walk-forward result or None
         Folds, chosen parameters and the stitched out-of-sample curve.
     path : str or PathLike

@@ -47,6 +47,44 @@ def _load_panel(
     return load(source, data_dirs=dirs, **kw)  # type: ignore[arg-type]
 
 
+#: The demo's small walk-forward: two risk aversions, two years of training, one year of test.
+DEMO_WALKFORWARD: dict[str, Any] = {"grid": {"lam0": [1.0, 4.0]}, "train": "730D", "test": "365D"}
+
+
+def demo_walkforward(
+    panel: Panel, *, seed: int, echo: Callable[[str], None] = print
+) -> WalkForwardResult | None:
+    """The demo's walk-forward over :data:`DEMO_WALKFORWARD` (a few seconds, run serially with
+    a progress bar on stderr), so the demo report's Walk-forward section is computed; None
+    (said through ``echo``) when the panel spans less than training plus half a year."""
+    from rwafolio.strategies import DynamicLambdaStrategy
+
+    spec = DEMO_WALKFORWARD
+    if (panel.dates[-1] - panel.dates[0]).days < 730 + 180:
+        echo("walk-forward: skipped (the demo's walk-forward needs about 2.5 years of data)")
+        return None
+    echo(f"walk-forward: lam0 in {spec['grid']['lam0']}, train {spec['train']}, test "
+         f"{spec['test']} (progress on stderr)")  # fmt: skip
+    return walk_forward(
+        DynamicLambdaStrategy(), panel, spec["grid"], train=spec["train"], test=spec["test"],
+        executor="serial", seed=seed, var=None, progress=True,
+    )  # fmt: skip
+
+
+def _equal_weight_alongside(result: WalkForwardResult, panel: Panel) -> dict[str, Any]:
+    """Equal weight over the stitched curve's live period, as the report's benchmark."""
+    import pandas as pd
+
+    from rwafolio.backtest import run
+    from rwafolio.strategies import EqualWeight
+
+    first = pd.Timestamp(result.stitched.params.get("first_decision", panel.dates[0]))
+    row = int(panel.dates.searchsorted(first))
+    bench = run(EqualWeight(), panel, first_decision=max(row, EqualWeight().warmup),
+                name="equal_weight", progress=False)  # fmt: skip
+    return {"equal_weight": bench}
+
+
 def walkforward_from_args(
     *,
     source: str | Panel,
@@ -149,6 +187,7 @@ def walkforward_from_args(
 
         path = render_html(
             result.stitched, result.forecasts, result, path=Path(out),
+            benchmarks=_equal_weight_alongside(result, panel),
             title=f"Walk-forward: {spec.strategy.name}",
         )  # fmt: skip
         echo(f"report: {path}")
