@@ -122,7 +122,7 @@ def backtest_result(n: int = 10, months: int = 84) -> BacktestResult:
         decisions=pd.DataFrame(),
         skipped=pd.DataFrame(),
         turnover=pd.Series(0.0, index=idx),
-        costs=pd.Series(0.0, index=idx),
+        fees=pd.Series(0.0, index=idx),
         estimate_dates=pd.DatetimeIndex(est),
         mu=np.tile(mu, (len(est), 1)),
         cov=np.tile(cov, (len(est), 1, 1)),

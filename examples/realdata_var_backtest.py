@@ -30,7 +30,7 @@ panel = load(
     end="2024-11-30",
     policy=policy,
 )
-result = run(DynamicLambdaStrategy(), panel, execute=False)
+result = run(DynamicLambdaStrategy.model_preset(), panel, execute=False)
 print(f"policy {policy}: {len(result.estimate_dates)} decision dates; stats:")
 print(result.stats().round(3).to_string())
 for mean in ("estimate", "zero"):

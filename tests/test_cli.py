@@ -184,6 +184,14 @@ def test_demo_creates_the_output_folder(tmp_path: Path) -> None:
     assert out.is_file()
 
 
+def test_strategy_cost_mode_and_its_old_name() -> None:
+    """``cost_mode`` is the strategy's optimizer mode; the old key ``costs`` still reads as it."""
+    assert parse_config({"strategy": {"cost_mode": "blind"}}).strategy["cost_mode"] == "blind"
+    assert parse_config({"strategy": {"costs": "blind"}}).strategy == {"cost_mode": "blind"}
+    with pytest.raises(ConfigError, match="cost_mode"):
+        parse_config({"strategy": {"costs": "blind", "cost_mode": "model"}})
+
+
 def test_var_crowding_defines_the_share_and_names_its_book(capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["var", "--crowding", "--scenarios", "400", "--horizon", "5"]) == 0
     out = capsys.readouterr().out

@@ -25,7 +25,7 @@ from rwafolio.sensitivity_path import (
     sensitivity_report,
     tornado_figure,
 )
-from rwafolio.strategies.dynamic import DynamicLambdaStrategy
+from rwafolio.strategies.dynamic import MODEL_PRESET, DynamicLambdaStrategy
 from tests.backtest.conftest import make_panel
 
 
@@ -50,7 +50,8 @@ def panel():
 
 @pytest.fixture(scope="module")
 def result(panel):
-    return run(DynamicLambdaStrategy(), panel, execute=False)
+    # The model preset: the hand derivations below use its sample mean and window amortization.
+    return run(DynamicLambdaStrategy.model_preset(), panel, execute=False)
 
 
 def test_sensitivity_at_rebuilds_the_strategy_problem(result) -> None:
@@ -151,7 +152,7 @@ def test_zero_cost_daily_schedule_loses_no_utility() -> None:
     grid = [{"name": "all daily", "schedules": {"crypto": "daily", "rwa": "daily", "stable": "daily"},
              "stress_vix": None}]  # fmt: skip
     study = frequency_study(
-        free, grid=grid, strategy_params={"threshold_mode": "none"}, executor="serial",
+        free, grid=grid, strategy_params={"threshold_mode": "none", "utility_threshold": None}, executor="serial",
         var_levels=(), rng=1,
     )  # fmt: skip
     row = study.table.iloc[0]
@@ -166,13 +167,18 @@ def test_zero_cost_daily_schedule_loses_no_utility() -> None:
 
 def test_frequency_study_compares_schedules(panel) -> None:
     grid = schedule_grid(("daily", "weekly"), ("weekly",), (25.0, None))
-    study = frequency_study(panel, grid=grid, executor="serial", n_scenarios=500, rng=7)
+    # The model preset trades often enough to tell the schedules apart.
+    study = frequency_study(
+        panel, grid=grid, executor="serial", n_scenarios=500, rng=7, strategy_params=MODEL_PRESET
+    )
     t = study.table
     assert list(t.index) == [g["name"] for g in grid]
     # Independent re-run of one schedule reproduces the stats.
     g = grid[1]
     res = run(
-        DynamicLambdaStrategy(schedules=g["schedules"], stress_vix=None), panel, execute=False
+        DynamicLambdaStrategy(**MODEL_PRESET, schedules=g["schedules"], stress_vix=None),
+        panel,
+        execute=False,
     )
     st = res.stats()
     for k in ("turnover_per_year", "costs_paid", "volatility", "sharpe", "max_drawdown"):

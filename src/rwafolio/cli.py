@@ -266,7 +266,23 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
         )
         print(f"run saved: {saved}")
     print(f"report: {path}")
+    if getattr(args, "json", None):
+        _write_summary(args.json, main, strategy, results)
     return 0
+
+
+def _write_summary(path: str, main: Any, strategy: Any, results: dict[str, Any]) -> None:
+    """Write the ``--json`` summary (one object; schema in the README) atomically."""
+    import json
+
+    from rwafolio.backtest.summary import summary_json
+    from rwafolio.reports.render import write_atomic
+
+    doc = summary_json(main, strategy, {k: v for k, v in results.items() if k != "dynamic"})
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(target, [json.dumps(doc, indent=2, allow_nan=False), "\n"])
+    print(f"summary: {target}")
 
 
 def _latest_scenarios(result: Any, args: argparse.Namespace) -> tuple[Any, Any]:
@@ -469,6 +485,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=None, help="TOML file with strategy parameters and costs")
     p.add_argument("--out", default=None, help="HTML report path (default out/backtest.html)")
     p.add_argument("--save", default=None, help="also save the run (for `rwafolio report`)")
+    p.add_argument(
+        "--json", default=None, metavar="PATH", help="also write the summary as JSON (README)"
+    )
     risk_opts(p)
     p.set_defaults(func=cmd_backtest)
 

@@ -11,8 +11,17 @@ A config file has up to three tables; every key is optional and unknown keys are
     threshold = 0.01
     threshold_mode = "per_asset"  # "per_asset" | "portfolio" | "none"
     stress_vix = 25.0       # or false to disable the stress override
-    cost_horizon = 1.0      # years over which a one-off cost is amortized
-    costs = "model"         # "model" | "blind"
+    cost_horizon = 1.0      # deprecated: trade_aversion = 1 / (cost_horizon * periods a year)
+    cost_mode = "model"     # "model" | "blind" (the key `costs` is read as cost_mode too)
+    preset = "model"        # start from the model's own parameters (other keys override)
+    mean_estimator = "black_litterman"  # "sample" | "zero" | "ewma" | "equilibrium" |
+                            # "black_litterman" | "james_stein" | "bayes_stein"
+    prior_obs = 365.0       # Black-Litterman prior weight, in observations
+    trade_aversion = 1.0    # gamma on one-off costs against per-period utility
+    utility_threshold = 0.01  # trade only if U gains more than this (annualized)
+    [strategy.class_indexes]  # one volatility index per asset class
+    crypto = "realized:BTC-USD"
+    rwa = "vix"
     [strategy.schedules]    # by asset class or symbol
     crypto = "daily"
     rwa = "weekly"
@@ -47,9 +56,16 @@ _STRATEGY_KEYS = {
     "threshold_mode",
     "stress_vix",
     "cost_horizon",
+    "cost_mode",
     "costs",
     "schedules",
     "bounds",
+    "preset",
+    "mean_estimator",
+    "prior_obs",
+    "trade_aversion",
+    "utility_threshold",
+    "class_indexes",
 }
 _DATA_KEYS = {"policy", "missing"}
 
@@ -86,14 +102,28 @@ def parse_config(doc: Mapping[str, Any], path: str | None = None) -> RunConfig:
         )
     if strat.get("stress_vix") is False:
         strat["stress_vix"] = None
-    for key in ("lam0", "eta", "threshold", "stress_vix", "cost_horizon", "ewma_halflife"):
+    for key in (
+        "lam0",
+        "eta",
+        "threshold",
+        "stress_vix",
+        "cost_horizon",
+        "ewma_halflife",
+        "prior_obs",
+        "trade_aversion",
+        "utility_threshold",
+    ):
         if key in strat and strat[key] is not None:
             strat[key] = _number(strat[key], f"[strategy].{key}")
     if "window" in strat and (
         not isinstance(strat["window"], int) or isinstance(strat["window"], bool)
     ):
         raise ConfigError(f"config [strategy].window must be an integer, got {strat['window']!r}")
-    for key in ("estimator", "threshold_mode", "costs"):
+    if "costs" in strat:  # the strategy's cost mode was called `costs` before 0.x; same values
+        if "cost_mode" in strat:
+            raise ConfigError("config [strategy] sets both `cost_mode` and its old name `costs`")
+        strat["cost_mode"] = strat.pop("costs")
+    for key in ("estimator", "threshold_mode", "cost_mode", "preset", "mean_estimator"):
         if key in strat and not isinstance(strat[key], str):
             raise ConfigError(f"config [strategy].{key} must be a string, got {strat[key]!r}")
     if "schedules" in strat:
@@ -104,6 +134,11 @@ def parse_config(doc: Mapping[str, Any], path: str | None = None) -> RunConfig:
                 "config [strategy.schedules] must be a table of class or symbol = schedule name, "
                 f"got {strat['schedules']!r}"
             )
+    if "class_indexes" in strat and not isinstance(strat["class_indexes"], dict):
+        raise ConfigError(
+            "config [strategy.class_indexes] must be a table of class = source or "
+            f"[source, stress], got {strat['class_indexes']!r}"
+        )
     if "bounds" in strat:
         bounds = strat["bounds"]
         if not isinstance(bounds, dict):
@@ -151,6 +186,14 @@ def build_strategy(params: Mapping[str, Any]) -> Any:
     from rwafolio.strategies import DynamicLambdaStrategy
 
     kw = dict(params)
+    preset = kw.pop("preset", None)
+    if preset not in (None, "model", "default"):
+        raise ConfigError(f"`preset` must be 'model' or 'default', got {preset!r}")
+    kw = _mean_estimator(kw)
+    if preset == "model":
+        from rwafolio.strategies.dynamic import MODEL_PRESET
+
+        kw = {**MODEL_PRESET, **kw}
     name = kw.pop("estimator", None)
     halflife = kw.pop("ewma_halflife", None)
     if halflife is not None and name != "ewma":
@@ -164,3 +207,39 @@ def build_strategy(params: Mapping[str, Any]) -> Any:
     elif name is not None:
         raise ConfigError(f"`estimator` must be 'sample', 'ewma' or 'ledoit_wolf', got {name!r}")
     return DynamicLambdaStrategy(**kw)
+
+
+_MEAN_ESTIMATORS = (
+    "sample",
+    "zero",
+    "ewma",
+    "equilibrium",
+    "black_litterman",
+    "james_stein",
+    "bayes_stein",
+)
+
+
+def _mean_estimator(kw: dict[str, Any]) -> dict[str, Any]:
+    """Replace ``mean_estimator`` (a name) and ``prior_obs`` by the estimator object."""
+    from rwafolio.optimize import returns as rt
+
+    name = kw.pop("mean_estimator", None)
+    prior = kw.pop("prior_obs", None)
+    if prior is not None and name != "black_litterman":
+        raise ConfigError('`prior_obs` needs `mean_estimator = "black_litterman"`')
+    if name is None:
+        return kw
+    halflife = kw.get("ewma_halflife")
+    made = {
+        "sample": lambda: rt.SampleMean(),
+        "zero": lambda: rt.ZeroMean(),
+        "ewma": lambda: rt.EWMAMean(float(halflife) if halflife is not None else 10.0),
+        "equilibrium": lambda: rt.Equilibrium(),
+        "black_litterman": lambda: rt.BlackLitterman(float(prior if prior is not None else 365.0)),
+        "james_stein": lambda: rt.JamesStein(),
+        "bayes_stein": lambda: rt.BayesStein(),
+    }
+    if name not in made:
+        raise ConfigError(f"`mean_estimator` must be one of {_MEAN_ESTIMATORS}, got {name!r}")
+    return {**kw, "mean_estimator": made[name]()}

@@ -109,6 +109,7 @@ class FrequencyStudy:
 def _baseline(panel: Panel, strategy_params: Mapping[str, Any]) -> dict[str, Any]:
     """Estimates at every date (daily updates, cost-blind, no threshold) and the zero-cost optimum."""
     from rwafolio.backtest import run
+    from rwafolio.backtest.replay import problems
     from rwafolio.optimize import solve_arrays
     from rwafolio.strategies.dynamic import DynamicLambdaStrategy
 
@@ -117,18 +118,17 @@ def _baseline(panel: Panel, strategy_params: Mapping[str, Any]) -> dict[str, Any
         **strategy_params,
         "schedules": daily,
         "stress_vix": None,
-        "costs": "blind",
+        "cost_mode": "blind",
         "threshold_mode": "none",
     }
     base = run(DynamicLambdaStrategy(**params), panel, execute=False)
-    ppy = panel.periods_per_year
-    R, S = base.mu * ppy, base.cov * ppy
-    lam = base.decisions.loc[base.estimate_dates, "lam"].to_numpy(dtype=float)
-    symbols = panel.symbols
-    n = len(symbols)
-    lo, hi = np.zeros(n), np.ones(n)
-    for sym, (a, b) in (strategy_params.get("bounds") or {}).items():
-        lo[symbols.index(sym)], hi[symbols.index(sym)] = a, b
+    # The baseline strategy's own statement of each date's problem (estimates, lam, bounds).
+    probs = [p for _, p in problems(base)]
+    n = len(panel.symbols)
+    R = np.array([p.R for p in probs]).reshape(len(probs), n)
+    S = np.array([p.Sigma for p in probs]).reshape(len(probs), n, n)
+    lam = np.array([p.lam for p in probs], dtype=float)
+    lo, hi = (probs[0].box_lo, probs[0].box_hi) if probs else (np.zeros(n), np.ones(n))
     best = np.empty_like(R)
     for t in range(R.shape[0]):
         best[t] = solve_arrays(

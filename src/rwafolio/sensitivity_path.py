@@ -1,14 +1,15 @@
 """What moves the allocation along a backtest: the sensitivity ranking at each decision date.
 
-At each decision date of a :class:`~rwafolio.backtest.result.BacktestResult` the strategy's own
-problem is rebuilt from the result (its per-period ``mu``/``cov`` annualized with
-``periods_per_year``, ``decisions["lam"]`` and ``["vix"]``, the drifted ``weights_before`` as
-w_prev, the universe's costs divided by the strategy's cost horizon in years, its bounds), solved
-exactly, differentiated with :func:`rwafolio.optimize.sensitivity.sensitivities` and ranked with
-:func:`~rwafolio.optimize.sensitivity.rank_inputs` over the strategy's estimation window. By
-default every asset may trade (``freeze="none"``: what the model wants at that date); with
-``freeze="schedule"`` the assets the schedule held back that day are frozen as in the backtest.
-Stress dates are those with VIX above ``stress_vix`` (25).
+At each decision date of a :class:`~rwafolio.backtest.result.BacktestResult` the strategy that
+ran states its problem again (:func:`rwafolio.backtest.replay.problems`: the same annualized
+estimates, lam and d lam / d VIX from its risk-aversion rule, the drifted ``weights_before`` as
+w_prev, its effective costs and bounds), which is solved exactly, differentiated with
+:func:`rwafolio.optimize.sensitivity.sensitivities` and ranked with
+:func:`~rwafolio.optimize.sensitivity.rank_inputs` over the estimation window. By default every
+asset may trade (``freeze="none"``: what the model wants at that date); with
+``freeze="schedule"`` the assets the strategy froze that day (schedule and stress override, as
+seen through the run's signal lag) are frozen as in the backtest. Stress dates are those with
+VIX above ``stress_vix`` (the strategy's default, 25).
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from rwafolio.backtest.replay import problems
 from rwafolio.backtest.result import BacktestResult
 from rwafolio.exceptions import ConfigError, DataError, OptimizationError
 from rwafolio.loaders.panel import Panel
+from rwafolio.optimize.problem import Problem
 from rwafolio.optimize.sensitivity import Sensitivity, rank_inputs, sensitivities
-from rwafolio.strategies.dynamic import optimizer_costs
+from rwafolio.strategies.dynamic import DEFAULT_STRESS_VIX
 
 __all__ = [
     "STRESS_VIX",
@@ -37,67 +40,30 @@ __all__ = [
 ]
 
 Freeze = Literal["none", "schedule"]
-STRESS_VIX = 25.0
+#: The stress level that labels regimes: the strategy's default stress override.
+STRESS_VIX = DEFAULT_STRESS_VIX
 
 
-def _problem_at(result: BacktestResult, j: int, freeze: Freeze) -> dict[str, Any]:
-    """The strategy's annualized problem at estimate number ``j`` of ``result``."""
-    params = result.params
-    ppy = result.periods_per_year
-    date = result.estimate_dates[j]
-    symbols = list(result.weights.columns)
-    n = len(symbols)
-    costs = optimizer_costs(
-        result.panel.universe.costs,
-        str(params.get("costs", "model")),
-        params.get("cost_horizon"),
-        int(params.get("window", 30)),
-        ppy,
-    )
-    lo, hi = np.zeros(n), np.ones(n)
-    for sym, (a, b) in (params.get("bounds") or {}).items():
-        lo[symbols.index(sym)], hi[symbols.index(sym)] = a, b
-    p = result.weights_before.loc[date].to_numpy(dtype=float)
-    if freeze == "schedule":
-        from rwafolio.strategies.schedules import resolve_schedules, schedule_matrix
-
-        panel = result.panel
-        per_asset = resolve_schedules(
-            params.get("schedules"), symbols, list(panel.universe.classes)
-        )
-        t = int(panel.dates.searchsorted(date))
-        vix = None if panel.vix is None else panel.vix.to_numpy(dtype=float)
-        may = schedule_matrix(
-            panel.dates,
-            panel.tradable.to_numpy(dtype=bool),
-            per_asset,
-            vix,
-            params.get("stress_vix"),
-        )[t]
-        lo = np.where(may, lo, p)
-        hi = np.where(may, hi, p)
-    elif freeze != "none":
+def _check_freeze(freeze: str) -> None:
+    if freeze not in ("none", "schedule"):
         raise ConfigError(f"`freeze` must be 'none' or 'schedule', got {freeze!r}")
-    k = int(pd.DatetimeIndex(result.decisions.index).get_indexer(pd.DatetimeIndex([date]))[0])
-    lam_t = float(result.decisions["lam"].to_numpy(dtype=float)[k])
-    vix_t = float(result.decisions["vix"].to_numpy(dtype=float)[k])
-    if params.get("risk_aversion") not in (None, "None"):
-        raise ConfigError(
-            "sensitivities along a backtest need the linear VIX rule (dlam/dVIX = lam0 * eta); "
-            "this run used a custom `risk_aversion`"
-        )
-    return {
-        "R": result.mu[j] * ppy,
-        "Sigma": result.cov[j] * ppy,
-        "costs": costs,
-        "w_prev": p,
-        "lam": lam_t,
-        "lo": lo,
-        "hi": hi,
-        "dlam_dvix": float(params.get("lam0", 2.0)) * float(params.get("eta", 0.05)),
-        "vix": vix_t,
-        "symbols": symbols,
-    }
+
+
+def _differentiate(prob: Problem, freeze: Freeze, symbols: list[str]) -> Sensitivity:
+    """Sensitivities of the strategy's problem (``freeze="none"``: with every asset free)."""
+    p = prob if freeze == "schedule" else prob.unfrozen()
+    return sensitivities(
+        p.R,
+        p.Sigma,
+        p.costs,
+        p.held,
+        p.lam,
+        lo=p.lo,
+        hi=p.hi,
+        dlam_dvix=p.dlam_dvix,
+        vix=p.vix,
+        symbols=symbols,
+    )
 
 
 def sensitivity_at(
@@ -112,8 +78,8 @@ def sensitivity_at(
     Parameters
     ----------
     result : BacktestResult
-        A DynamicLambdaStrategy run (uses ``estimate_dates``, ``mu``, ``cov``, ``decisions``,
-        ``weights_before`` and ``params``).
+        A run of a strategy that states its problem (e.g. DynamicLambdaStrategy); uses its
+        ``strategy``, ``panel``, ``estimate_dates``, ``weights_before`` and ``signal_lag``.
     date : date-like
         The decision date, or the last estimate date on or before it.
     vix_move : float, default 5.0
@@ -133,21 +99,10 @@ def sensitivity_at(
     j = int(dates.searchsorted(ts, side="right")) - 1
     if j < 0:
         raise DataError(f"`date` {ts.date()} is before the first decision {dates[0].date()}")
-    prob = _problem_at(result, j, freeze)
-    sens = sensitivities(
-        prob["R"],
-        prob["Sigma"],
-        prob["costs"],
-        prob["w_prev"],
-        prob["lam"],
-        lo=prob["lo"],
-        hi=prob["hi"],
-        dlam_dvix=prob["dlam_dvix"],
-        vix=prob["vix"],
-        symbols=prob["symbols"],
-    )
-    window = int(result.params.get("window", 30))
-    ranking = rank_inputs(sens, window, result.periods_per_year, vix_move)
+    _check_freeze(freeze)
+    _, prob = next(problems(result, [dates[j]]))
+    sens = _differentiate(prob, freeze, list(result.weights.columns))
+    ranking = rank_inputs(sens, prob.n_obs, prob.periods_per_year, vix_move)
     ranking.attrs["date"] = dates[j]
     return sens, ranking
 
@@ -192,28 +147,16 @@ def sensitivity_path(
     """
     if not isinstance(every, int) or every < 1:
         raise ConfigError(f"`every` must be a positive int, got {every!r}")
-    window = int(result.params.get("window", 30))
+    _check_freeze(freeze)
+    symbols = list(result.weights.columns)
     frames, failed = [], []
-    for j in range(0, len(result.estimate_dates), every):
-        date = result.estimate_dates[j]
+    for date, prob in problems(result, result.estimate_dates[::every]):
         try:
-            prob = _problem_at(result, j, freeze)
-            sens = sensitivities(
-                prob["R"],
-                prob["Sigma"],
-                prob["costs"],
-                prob["w_prev"],
-                prob["lam"],
-                lo=prob["lo"],
-                hi=prob["hi"],
-                dlam_dvix=prob["dlam_dvix"],
-                vix=prob["vix"],
-                symbols=prob["symbols"],
-            )
+            sens = _differentiate(prob, freeze, symbols)
         except (DataError, OptimizationError) as exc:
             failed.append({"date": date, "reason": str(exc)})
             continue
-        tab = rank_inputs(sens, window, result.periods_per_year, vix_move)
+        tab = rank_inputs(sens, prob.n_obs, prob.periods_per_year, vix_move)
         tab = tab[
             [
                 "input",
@@ -227,7 +170,7 @@ def sensitivity_path(
             ]
         ]
         tab.insert(0, "date", date)
-        tab["vix"], tab["lam"] = prob["vix"], prob["lam"]
+        tab["vix"], tab["lam"] = prob.vix, prob.lam
         frames.append(tab)
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if len(table):

@@ -66,8 +66,8 @@ def test_fees_equal_the_cost_model() -> None:
     model_fees = np.abs(traded_units * prices) @ panel.universe.costs
     np.testing.assert_allclose(charged, model_fees, rtol=1e-9, atol=1e-15)
     # The engine's cost fraction times the value before trading equals vectorbt's fee.
-    v_pre = res.value.to_numpy() / (1 - res.costs.to_numpy())
-    np.testing.assert_allclose(res.costs.to_numpy() * v_pre, charged, rtol=1e-8, atol=1e-15)
+    v_pre = res.value.to_numpy() / (1 - res.fees.to_numpy())
+    np.testing.assert_allclose(res.fees.to_numpy() * v_pre, charged, rtol=1e-8, atol=1e-15)
 
 
 class Peeker(Strategy):
@@ -154,19 +154,21 @@ def test_initial_weights_are_carried_without_a_free_reset() -> None:
     w0 = np.array([0.5, 0.2, 0.3])
     res = run(EqualWeight(), panel, first_decision=10, initial_weights=w0, init_cash=5.0)
     np.testing.assert_allclose(res.weights.iloc[9].to_numpy(), w0, atol=1e-12)
-    assert res.costs.iloc[9] == 0.0 and res.costs.iloc[10] > 0  # first trade pays its fees
+    assert res.fees.iloc[9] == 0.0 and res.fees.iloc[10] > 0  # first trade pays its fees
+    # vectorbt's portfolio starts at the row where the carried book is established.
+    assert res.portfolio.wrapper.index[0] == panel.dates[9]
     np.testing.assert_allclose(
-        held_weights(res.portfolio).to_numpy()[9:], res.weights.to_numpy()[9:], atol=1e-9
+        held_weights(res.portfolio).to_numpy(), res.weights.to_numpy()[9:], atol=1e-9
     )
     np.testing.assert_allclose(
-        res.portfolio.value().to_numpy()[9:], res.value.to_numpy()[9:], rtol=1e-9
+        res.portfolio.value().to_numpy(), res.value.to_numpy()[9:], rtol=1e-9
     )
     with pytest.raises(ConfigError, match="initial_weights"):
         run(EqualWeight(), panel, first_decision=10, initial_weights=np.array([0.9, 0.9, 0.0]))
 
 
 def test_scale_kernel_and_twin_agree() -> None:
-    from rwafolio.backtest.engine import _scale_nb, scale_py
+    from rwafolio.backtest.book import _scale_nb, scale_py
 
     rng = np.random.default_rng(11)
     for _ in range(300):
@@ -216,7 +218,7 @@ def test_a_target_that_keeps_cash_keeps_it() -> None:
     # each buy is 0.25 / 1.01 of the value before, and the value after is 1 - 0.005 / 1.01.
     np.testing.assert_allclose(w[:2], (0.25 / 1.01) / (1 - 0.005 / 1.01), rtol=1e-9)
     assert 0.49 < 1 - w.sum() < 0.51
-    np.testing.assert_allclose(held_weights(res.portfolio).to_numpy()[5], w, atol=1e-9)
+    np.testing.assert_allclose(held_weights(res.portfolio).iloc[0].to_numpy(), w, atol=1e-9)
 
     class Levered(Strategy):
         def decide(self, view):  # type: ignore[no-untyped-def]

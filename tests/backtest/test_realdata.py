@@ -30,7 +30,8 @@ def real_result(request, shared_data):  # type: ignore[no-untyped-def]
         end="2024-11-30",
         policy=request.param,
     )
-    strategy = DynamicLambdaStrategy()
+    # The model preset: these tests check the mechanics on a strategy that trades daily.
+    strategy = DynamicLambdaStrategy.model_preset()
     return panel, run(strategy, panel), strategy
 
 
@@ -56,9 +57,11 @@ def test_fees_equal_the_cost_model(real_result) -> None:  # type: ignore[no-unty
         orders["Fees"].to_numpy(), (cost * orders["Size"] * orders["Price"]).to_numpy(), rtol=1e-10
     )
     # ...and the engine's own cost books agree with what vectorbt charged.
-    v_pre = res.value.to_numpy() / (1 - res.costs.to_numpy())
+    live = res.portfolio.wrapper.index  # the portfolio starts at the first decision
+    fees = res.fees.loc[live].to_numpy()
+    v_pre = res.value.loc[live].to_numpy() / (1 - fees)
     np.testing.assert_allclose(
-        fees_paid(res.portfolio).to_numpy(), res.costs.to_numpy() * v_pre, rtol=1e-7, atol=1e-12
+        fees_paid(res.portfolio).to_numpy(), fees * v_pre, rtol=1e-7, atol=1e-12
     )
     assert np.nanmax(res.decisions["execution_gap"].to_numpy()) < 1e-8
 
@@ -100,3 +103,11 @@ def test_risk_falls_after_the_march_2020_vix_spike(real_result) -> None:  # type
     assert after < before - 0.2
     lam = res.decisions["lam"]
     assert lam["2020-03-16"] > 2 * lam["2020-02-03"]
+
+
+def test_default_meets_the_practitioner_limits(real_result) -> None:  # type: ignore[no-untyped-def]
+    """The defaults on the README's run: turnover <= 12x a year, fees <= 10% of wealth."""
+    panel, _, _ = real_result
+    s = run(DynamicLambdaStrategy(), panel, execute=False).stats()
+    assert s["turnover_per_year"] <= 12.0
+    assert s["costs_paid"] <= 0.10

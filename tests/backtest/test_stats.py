@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import vectorbt  # noqa: F401  (registers the .vbt accessor used below)
 
 from rwafolio.backtest import performance, run, stats_table
 from rwafolio.backtest.stats import max_drawdown
@@ -39,7 +40,8 @@ def test_result_stats_match_vectorbt_portfolio() -> None:
     panel = make_panel(n_days=300, costs={"BTC-USD": 0.001, "ETH-USD": 0.001, "VNQ": 0.01})
     res = run(EqualWeight(warmup_periods=20), panel)
     s = res.stats()
-    live = res.portfolio.returns().iloc[20:]
+    live = res.portfolio.returns()  # the portfolio starts at the first decision (row 20)
+    assert live.index[0] == panel.dates[20]
     acc = live.vbt.returns(freq="1D", year_freq="365D")
     np.testing.assert_allclose(s["sharpe"], acc.sharpe_ratio(), rtol=1e-8)
     np.testing.assert_allclose(s["max_drawdown"], acc.max_drawdown(), rtol=1e-8)
@@ -48,3 +50,21 @@ def test_result_stats_match_vectorbt_portfolio() -> None:
     assert s["costs_paid"] > 0 and fees > 0
     table = stats_table({"a": res, "b": res})
     assert list(table.columns) == ["a", "b"] and "calmar" in table.index
+
+
+@pytest.mark.parametrize("policy", ["all_days", "exchange_days"])
+def test_vectorbt_portfolio_stats_agree_with_result_stats(policy: str) -> None:
+    """vectorbt's own ``stats()`` annualizes by the calendar policy and starts at the first
+    decision (issue 11: ``freq="1D"`` gave an exchange_days Sharpe annualized with 365)."""
+    from rwafolio.loaders import load
+    from rwafolio.strategies import DynamicLambdaStrategy
+
+    panel = load("synthetic", start="2019-01-01", end="2020-06-30", policy=policy)
+    res = run(DynamicLambdaStrategy(), panel, progress=False)
+    ours, theirs = res.stats(), res.portfolio.stats()
+    assert theirs["Start"] == pd.Timestamp(res.params["first_decision"])
+    np.testing.assert_allclose(theirs["Sharpe Ratio"], ours["sharpe"], rtol=1e-8)
+    np.testing.assert_allclose(theirs["Sortino Ratio"], ours["sortino"], rtol=1e-8)
+    np.testing.assert_allclose(theirs["Calmar Ratio"], ours["calmar"], rtol=1e-8)
+    np.testing.assert_allclose(theirs["Total Return [%]"] / 100, ours["total_return"], rtol=1e-8)
+    np.testing.assert_allclose(theirs["Max Drawdown [%]"] / 100, -ours["max_drawdown"], rtol=1e-8)

@@ -263,3 +263,27 @@ def test_errors_name_the_parameter() -> None:
     with pytest.raises(ConfigError, match="n_obs"):
         s = sensitivities(np.ones(3) * 0.1, S, 0.0, np.full(3, 1 / 3), 2.0)
         rank_inputs(s, 1)
+
+
+@pytest.mark.parametrize(
+    "w_prev", [[0.0, 0.0, 1 - 1e-12], [5e-17, 0.0, 1 - 5e-17], [0.0, 0.0, 1.0]]
+)
+def test_round_off_beside_a_bound_is_at_the_kink(w_prev: list[float]) -> None:
+    """Issue 11's reproduction: a drifted previous weight round-off away from 0 or 1 (after a full
+    sale or buy) must not flip the side of the cost kink and flag a false non-differentiability."""
+    R = np.array([0.30, 0.25, 0.05])
+    Sigma = np.diag(np.array([0.6, 0.5, 0.15]) ** 2)
+    C = np.array([0.1, 0.1, 1.0])
+    p = np.array(w_prev)
+    s = sensitivities(R, Sigma, C, p, 2.0)
+    assert s.differentiable and s.degenerate == ()
+    np.testing.assert_array_equal(s.jac_plus.to_numpy(), 0.0)
+    np.testing.assert_array_equal(s.jac_minus.to_numpy(), 0.0)
+    # cvxpy agrees: moving any R by +-0.01 leaves the optimum where it is.
+    lo, hi = np.zeros(3), np.ones(3)
+    w0 = cvx_weights(R, Sigma, C, p, 2.0, lo, hi)
+    for i in range(3):
+        e = np.eye(3)[i] * 0.01
+        for sign in (1.0, -1.0):
+            moved = cvx_weights(R + sign * e, Sigma, C, p, 2.0, lo, hi)
+            np.testing.assert_allclose(moved, w0, atol=1e-7)

@@ -14,7 +14,14 @@ from rwafolio.risk import (
     per_period,
     simulate_crowding,
 )
-from rwafolio.risk._crowding_kernels import crowding_paths_nb, crowding_paths_np
+from rwafolio.risk._crowding_kernels import (
+    Agents,
+    Book,
+    Draws,
+    Outcomes,
+    crowding_paths_nb,
+    crowding_paths_np,
+)
 from rwafolio.risk.crowding import _agents
 from rwafolio.risk.scenarios import covariance_factor
 
@@ -39,32 +46,16 @@ def test_kernel_matches_numpy_twin(every: int, additive: bool) -> None:
     m, h = 40, 6
     z = np.random.default_rng(0).standard_normal((m * h, 3))
     factor = covariance_factor(sig)
-    out = np.empty((m, 10))
-    args = (
-        COSTS,
-        h,
-        every,
-        additive,
-        lam,
-        shares,
-        r0,
-        s0,
-        w0,
-        alpha,
-        252.0,
-        0.94,
-        0.05,
-        w,
-        1e-10,
-        2000,
-    )
-    crowding_paths_nb(
-        z, factor, mu, np.zeros(0), np.zeros((1, 3)), np.zeros(0, np.int64), w, *args, out
-    )
+    out = Outcomes.empty(m)
+    book = Book(w, COSTS, h, every, additive)
+    agents = Agents(lam, shares, r0, s0, w0, alpha, 252.0, 0.94, 0.05, w, 1e-10, 2000)
+    draws = Draws(z, factor, mu, np.zeros(0), np.zeros((1, 3)), np.zeros(0, np.int64))
+    crowding_paths_nb(draws, book, agents, out)
     x = mu + z @ factor.T
-    ref = crowding_paths_np(x, w, *args)
-    np.testing.assert_allclose(out, ref, rtol=1e-7, atol=1e-9)
-    assert np.any(out[:, 8] > 0)  # agents traded
+    ref = crowding_paths_np(x, book, agents)
+    for name in Outcomes._fields:
+        np.testing.assert_allclose(getattr(out, name), getattr(ref, name), rtol=1e-7, atol=1e-9)
+    assert np.any(out.turnover > 0)  # agents traded
 
 
 def test_no_impact_means_no_difference_and_baseline_is_forecast() -> None:
@@ -98,34 +89,14 @@ def test_impact_sign_and_timing_by_hand() -> None:
     costs = np.array([0.0, 0.0])
     alpha = np.array([0.05, 0.02])
     w = np.array([1.0, 0.0])  # we hold asset 0 only, buy and hold
-    out = np.empty((1, 10))
+    out = Outcomes.empty(1)
     lam = np.array([1.0])
-    crowding_paths_nb(
-        np.zeros((h, n)),
-        np.eye(n) * 0.0,
-        np.zeros(n),
-        np.zeros(0),
-        np.zeros((1, n)),
+    agents = Agents(lam, np.array([1.0]), r0, s0, w0, alpha, 252.0, 0.9, 0.0, w, 1e-12, 2000)
+    zero_draws = Draws(
+        np.zeros((h, n)), np.zeros((n, n)), np.zeros(n), np.zeros(0), np.zeros((1, n)),
         np.zeros(0, np.int64),
-        w,
-        costs,
-        h,
-        0,
-        False,
-        lam,
-        np.array([1.0]),
-        r0,
-        s0,
-        w0,
-        alpha,
-        252.0,
-        0.9,
-        0.0,
-        w,
-        1e-12,
-        2000,
-        out,
-    )
+    )  # fmt: skip
+    crowding_paths_nb(zero_draws, Book(w, costs, h, 0, False), agents, out)
     # day 0: zero returns; estimates decay by 0.9
     wn, _, st = solve_nb(
         0.9 * r0[0],
@@ -142,39 +113,15 @@ def test_impact_sign_and_timing_by_hand() -> None:
     assert st == 0
     flow = wn - w0[0]
     assert flow[0] > 0.1 and flow[1] == pytest.approx(-flow[0])
-    assert out[0, 3] == pytest.approx(alpha[0] * flow[0], abs=1e-12)  # crowded outcome > 0
-    assert out[0, 0] == 0.0  # agent-free outcome
-    assert out[0, 4] == 0.0  # price only went up: no drawdown
+    assert out.crowd_outcome[0] == pytest.approx(alpha[0] * flow[0], abs=1e-12)  # > 0
+    assert out.base_outcome[0] == 0.0  # agent-free outcome
+    assert out.crowd_drawdown[0] == 0.0  # price only went up: no drawdown
     # mirror: hold asset 1, which the agent sold: its price falls
-    out2 = np.empty((1, 10))
-    crowding_paths_nb(
-        np.zeros((h, n)),
-        np.zeros((n, n)),
-        np.zeros(n),
-        np.zeros(0),
-        np.zeros((1, n)),
-        np.zeros(0, np.int64),
-        np.array([0.0, 1.0]),
-        costs,
-        h,
-        0,
-        False,
-        lam,
-        np.array([1.0]),
-        r0,
-        s0,
-        w0,
-        alpha,
-        252.0,
-        0.9,
-        0.0,
-        w,
-        1e-12,
-        2000,
-        out2,
-    )
-    assert out2[0, 3] == pytest.approx(alpha[1] * flow[1], abs=1e-12)
-    assert out2[0, 3] < 0 and out2[0, 4] == pytest.approx(out2[0, 3], abs=1e-12)
+    out2 = Outcomes.empty(1)
+    crowding_paths_nb(zero_draws, Book(np.array([0.0, 1.0]), costs, h, 0, False), agents, out2)
+    assert out2.crowd_outcome[0] == pytest.approx(alpha[1] * flow[1], abs=1e-12)
+    assert out2.crowd_outcome[0] < 0
+    assert out2.crowd_drawdown[0] == pytest.approx(out2.crowd_outcome[0], abs=1e-12)
 
 
 def test_example_run_outputs_and_reproducibility() -> None:

@@ -45,7 +45,7 @@ def _result(n_days: int = 1500, step: int = 5, seed: int = 0) -> BacktestResult:
         decisions=pd.DataFrame(),
         skipped=pd.DataFrame(),
         turnover=pd.Series(0.0, index=idx),
-        costs=pd.Series(0.0, index=idx),
+        fees=pd.Series(0.0, index=idx),
         estimate_dates=pd.DatetimeIndex(est),
         mu=np.tile(mu, (k, 1)),
         cov=np.tile(cov, (k, 1, 1)),

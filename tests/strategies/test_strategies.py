@@ -123,7 +123,10 @@ def test_dynamic_strategy_is_feasible_and_optimal(mode: str) -> None:
 def test_decision_is_exactly_optimal_under_the_freeze() -> None:
     """Re-derive one decision by hand: estimates, lam, freeze, then check KKT independently."""
     panel = make_panel(n_days=80)
-    strat = DynamicLambdaStrategy(window=25, threshold_mode="none", stress_vix=None)
+    # The model preset: the hand derivation below uses the sample mean and window amortization.
+    strat = DynamicLambdaStrategy.model_preset().set_params(
+        window=25, threshold_mode="none", stress_vix=None
+    )
     res = run(strat, panel, execute=False)
     date = res.decisions.index[30]
     t = panel.dates.get_loc(date)
@@ -147,14 +150,26 @@ def test_decision_is_exactly_optimal_under_the_freeze() -> None:
     assert kkt_residual(w, R, Sigma, strat.opt_costs_, held, lam, lo, hi) <= 1e-7
 
 
-def test_risk_falls_when_vix_rises() -> None:
-    """Same returns, two VIX paths: the high-VIX run holds a less risky book."""
+@pytest.mark.parametrize("mean", ["model", "fixed_lam_prior"])
+def test_risk_falls_when_vix_rises(mean: str) -> None:
+    """Same returns, two VIX paths: the high-VIX run holds a less risky book.
+
+    For the model's sample mean, and for a Black-Litterman prior priced at a fixed lam (a prior
+    priced at the decision's own lam, the default, moves with lam and leaves only the window's
+    tilt to shrink)."""
+    from rwafolio.optimize.returns import BlackLitterman
+
     panel = make_panel(n_days=200, seed=5)
-    calm = run(DynamicLambdaStrategy(threshold_mode="none"), panel, execute=False)
+    est = None if mean == "model" else BlackLitterman(prior_obs=365.0, lam=4.0)
+    strat = DynamicLambdaStrategy.model_preset().set_params(
+        threshold_mode="none", mean_estimator=est
+    )
+    calm = run(strat, panel, execute=False)
+    import copy
     import dataclasses
 
     stressed_panel = dataclasses.replace(panel, vix=panel.vix * 4)
-    stressed = run(DynamicLambdaStrategy(threshold_mode="none"), stressed_panel, execute=False)
+    stressed = run(copy.deepcopy(strat), stressed_panel, execute=False)
     rets = panel.returns().to_numpy()
 
     def realized_var(res):  # type: ignore[no-untyped-def]
@@ -180,7 +195,7 @@ def test_strategy_needs_a_vix_unless_eta_is_zero() -> None:
         ({"lam0": -1.0}, "lam0"),
         ({"threshold": 2.0}, "threshold"),
         ({"threshold_mode": "sometimes"}, "threshold_mode"),
-        ({"costs": "free"}, "costs"),
+        ({"cost_mode": "free"}, "cost_mode"),
         ({"bounds": {"BTC-USD": (0.5, 0.2)}}, "bounds"),
         ({"bounds": {"XYZ": (0.0, 1.0)}}, "not in the universe"),
         ({"schedules": {"rwa": "hourly"}}, "schedules"),
@@ -209,7 +224,7 @@ def test_cost_blind_trades_more_and_pays_more() -> None:
     aware = run(strat, panel, first_decision=20, execute=False)
     blind = run(suite["cost_blind"], panel, first_decision=20, execute=False)
     assert blind.turnover.sum() > aware.turnover.sum()
-    assert blind.costs.sum() > aware.costs.sum()
+    assert blind.fees.sum() > aware.fees.sum()
     const = run(suite["constant_lambda"], panel, first_decision=20, execute=False)
     # lam0 (1 + eta * 20): the dynamic rule at the VIX's long-run average
     np.testing.assert_allclose(const.decisions["lam"].to_numpy(), 2.0 * (1 + 0.05 * 20))
@@ -255,7 +270,9 @@ def test_hold_fallback_does_not_trade(monkeypatch) -> None:  # type: ignore[no-u
 def test_infeasible_hold_under_caps_falls_back_without_killing_the_run() -> None:
     panel = make_panel(n_days=200, seed=0)
     caps = {"BTC-USD": (0.0, 0.4), "ETH-USD": (0.0, 0.4), "VNQ": (0.0, 0.4)}
-    res = run(DynamicLambdaStrategy(window=20, bounds=caps, threshold=0.01), panel, execute=False)
+    # The model preset trades daily, so drifted books hit the caps (the defaults rarely trade).
+    strat = DynamicLambdaStrategy.model_preset().set_params(window=20, bounds=caps)
+    res = run(strat, panel, execute=False)
     assert len(res.decisions) == 200 - 20
     reasons = res.decisions["fallback_reason"]
     assert reasons.str.contains("portfolio rule used").any()  # the per-asset hold was infeasible
@@ -273,12 +290,17 @@ def test_stress_override_lets_rwa_trade_daily() -> None:
     calm = dataclasses.replace(panel, vix=panel.vix * 0 + 15.0)
     stressed = dataclasses.replace(panel, vix=panel.vix * 0 + 40.0)
     kw = {"window": 20, "threshold_mode": "none", "eta": 0.0}
-    a = run(DynamicLambdaStrategy(**kw), calm, execute=False)
-    b = run(DynamicLambdaStrategy(**kw), stressed, execute=False)
+    # The model preset: the defaults' utility rule would hold back most daily trades.
+    a = run(DynamicLambdaStrategy.model_preset().set_params(**kw), calm, execute=False)
+    b = run(DynamicLambdaStrategy.model_preset().set_params(**kw), stressed, execute=False)
     vnq_open = panel.tradable["VNQ"].to_numpy()[20:]
     assert a.targets["VNQ"].notna().sum() < 0.3 * vnq_open.sum()  # weekly
     assert b.targets["VNQ"].notna().sum() == vnq_open.sum()  # every open day
-    c = run(DynamicLambdaStrategy(**kw, stress_vix=None), stressed, execute=False)
+    c = run(
+        DynamicLambdaStrategy.model_preset().set_params(**kw, stress_vix=None),
+        stressed,
+        execute=False,
+    )
     assert c.targets["VNQ"].notna().sum() == a.targets["VNQ"].notna().sum()
 
 

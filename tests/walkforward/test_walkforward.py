@@ -78,7 +78,7 @@ def test_stitching_carries_the_drifted_book_and_pays_boundary_costs(panel: Any, 
         growth = 1 + w_prev @ r
         drifted = w_prev * (1 + r) / growth
         np.testing.assert_allclose(st.weights_before.to_numpy()[b], drifted, rtol=1e-12, atol=1e-15)
-        fee = st.costs.to_numpy()[b]
+        fee = st.fees.to_numpy()[b]
         traded = st.weights.to_numpy()[b] * (1 - fee) - drifted
         np.testing.assert_allclose(fee, np.abs(traded) @ costs, rtol=1e-10, atol=1e-15)
         np.testing.assert_allclose(f.boundary_cost, fee, rtol=1e-15)
@@ -203,3 +203,28 @@ def test_gap_and_plan_are_recorded(panel: Any) -> None:
     assert [f.test_start for f in res.folds] == [f.test_start for f in plan.folds]
     assert isinstance(res.to_dict()["folds"][0]["params"], dict)
     assert pd.Timestamp(res.stitched.params["first_decision"]) == plan.folds[0].test_start
+
+
+def test_max_turnover_excludes_points_over_the_cap(panel: Any) -> None:
+    """A point whose in-sample turnover per year exceeds the cap is never chosen."""
+    from rwafolio.strategies import DynamicLambdaStrategy
+
+    grid = {"trade_aversion": [1e-4, 1e3]}  # nearly free trading, and no trading after entry
+
+    def flat(r: np.ndarray, ppy: int) -> float:  # every point ties: the first in grid order wins
+        return 0.0
+
+    kw = {"train": "365D", "test": "120D", "executor": "serial", "progress": False, "var": None,
+          "metric": flat}  # fmt: skip
+    proto = DynamicLambdaStrategy.model_preset().set_params(threshold=0.0)
+    free = walk_forward(proto, panel, grid, **kw)
+    capped = walk_forward(proto, panel, grid, max_turnover=3.0, **kw)
+
+    def per_year(f: Any) -> float:
+        return f.in_sample["turnover"] / (f.in_sample["n_periods"] / panel.periods_per_year)
+
+    assert all(f.params["trade_aversion"] == 1e-4 for f in free.folds if f.status == "ok")
+    assert any(per_year(f) > 3.0 for f in free.folds if f.status == "ok")  # the cap binds
+    ok = [f for f in capped.folds if f.status == "ok"]
+    assert ok and all(per_year(f) <= 3.0 for f in ok)
+    assert any(f.params["trade_aversion"] == 1e3 for f in ok)

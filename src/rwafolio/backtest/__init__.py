@@ -1,4 +1,6 @@
-"""Backtests: the engine that walks the dates, the vectorbt adapter, results and statistics."""
+"""Backtests: the engine that walks the dates, the book's one step (:mod:`.book`), the vectorbt
+adapter (:mod:`.execution`), results and statistics, and the replay of a result's problems
+(:mod:`.replay`)."""
 
 from __future__ import annotations
 

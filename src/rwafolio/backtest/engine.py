@@ -6,95 +6,139 @@
 2. at each date t from the strategy's warm-up on, drifts the held weights with the day's returns,
    shows the strategy a read-only :class:`~rwafolio.strategies.MarketView` that ends at t, and
    takes its :class:`~rwafolio.strategies.Decision`;
-3. turns the decision into self-financing vectorbt targets (below) and books the trade;
+3. turns the decision into self-financing vectorbt targets and books the trade;
 4. executes all targets once with vectorbt (:mod:`rwafolio.backtest.execution`) and reconciles
    vectorbt's holdings with its own.
 
-**Self-financing targets.** vectorbt's ``targetpercent`` sizes every order in a bar against the
-group value before the bar and takes fees from cash. Targets that sum to 1 would leave cash
-short by the fees and force a partial fill of the last buy. The engine therefore scales the traded
-assets' targets by the k in (0, 1] that solves  k * sum_S t_i + sum_S C_i |k t_i - w_i| = c + sum_S w_i
-(cash after trading is zero; S are the traded assets, c the cash before), exactly, by a
-breakpoint search. After trading the portfolio holds the strategy's weights up to the factor the
-fees cost, and vectorbt's fills are complete. Any remaining difference between vectorbt's holdings
-and the engine's is measured and stored (``decisions["execution_gap"]``).
+The book's step (drift, self-financing trade, fee) is :mod:`rwafolio.backtest.book`; fees come
+from the one :class:`~rwafolio.optimize.costs.CostModel`, built once from the universe and also
+handed to the strategy (``Setup.cost_model``) and to vectorbt. After trading the portfolio holds
+the strategy's weights up to the factor the fees cost, and vectorbt's fills are complete. Any
+remaining difference between vectorbt's holdings and the engine's is measured and stored
+(``decisions["execution_gap"]``).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-from numba import njit
 
+from rwafolio.backtest.book import drift, self_financing_scale, trade
 from rwafolio.backtest.result import BacktestResult
 from rwafolio.exceptions import ConfigError, OptimizationError
 from rwafolio.loaders.panel import Panel
+from rwafolio.optimize.costs import CostModel
 from rwafolio.strategies.base import Decision, MarketView, Setup, Strategy
 
-#: Shave on k so vectorbt never sees cash short by a rounding error (1e-12 of value).
-_CASH_GUARD = 1e-12
+__all__ = ["Market", "market_of", "run", "self_financing_scale", "setup_of", "view_at"]
+
+_DECISION_COLUMNS = [
+    "date",
+    "lam",
+    "vix",
+    "solver",
+    "status",
+    "kkt_residual",
+    "iterations",
+    "objective",
+    "traded",
+    "n_skipped",
+    "fallback_reason",
+]
 
 
-def self_financing_scale(
-    target: np.ndarray, held: np.ndarray, cash: float, costs: np.ndarray
-) -> float:
-    """The k that makes trading to ``k * target`` pay its own fees exactly.
+class Market(NamedTuple):
+    """A panel as the engine reads it: plain arrays, one row per date.
 
-    Parameters
+    Attributes
     ----------
-    target, held, costs : ndarray of shape (n_traded,)
-        Targets and held weights of the traded assets, their one-off costs.
-    cash : float
-        Cash weight available to the trade (before trading, less the cash the strategy wants to
-        keep).
-
-    Returns
-    -------
-    float
-        Root of the increasing, piecewise-linear f(k) = k sum(t) + sum C |k t - w| - (cash + sum w).
-        k is slightly below 1 when the targets use all the available cash (the fees come out of
-        them).
+    dates : DatetimeIndex of shape (n_dates,)
+    symbols, classes : list of str
+    returns : ndarray of shape (n_dates, n_assets)
+        Per-period simple returns (row 0 is zeros).
+    tradable : ndarray of bool, shape (n_dates, n_assets)
+    vix : ndarray of shape (n_dates,) or None
+    cost_model : CostModel
+    periods_per_year : int
     """
-    return float(
-        _scale_nb(
-            np.ascontiguousarray(target, dtype=np.float64),
-            np.ascontiguousarray(held, dtype=np.float64),
-            float(cash),
-            np.ascontiguousarray(costs, dtype=np.float64),
-        )
+
+    dates: pd.DatetimeIndex
+    symbols: list[str]
+    classes: list[str]
+    returns: np.ndarray
+    tradable: np.ndarray
+    vix: np.ndarray | None
+    cost_model: CostModel
+    periods_per_year: int
+
+
+def market_of(panel: Panel) -> Market:
+    """The arrays the engine walks, and the run's one cost model, from ``panel``."""
+    prices = panel.prices.to_numpy(dtype=float)
+    returns = np.zeros_like(prices)
+    returns[1:] = prices[1:] / prices[:-1] - 1.0
+    return Market(
+        dates=panel.dates,
+        symbols=panel.symbols,
+        classes=panel.universe.classes,
+        returns=returns,
+        tradable=panel.tradable.to_numpy(dtype=bool),
+        vix=None if panel.vix is None else panel.vix.to_numpy(dtype=float),
+        cost_model=CostModel.from_universe(panel.universe),
+        periods_per_year=panel.periods_per_year,
     )
 
 
-def scale_py(target: np.ndarray, held: np.ndarray, cash: float, costs: np.ndarray) -> float:
-    """Pure-numpy twin of the scale kernel: Newton's method on the piecewise-linear f.
+def setup_of(market: Market) -> Setup:
+    """What a strategy may know before the first date (no prices, no index levels)."""
+    return Setup(
+        dates=market.dates,
+        tradable=market.tradable,
+        symbols=market.symbols,
+        asset_classes=market.classes,
+        costs=market.cost_model.rates,
+        periods_per_year=market.periods_per_year,
+        has_vix=market.vix is not None,
+        cost_model=market.cost_model,
+    )
 
-    From k = 1, each step lands on the root of the linear piece it stands on; f is convex
-    (a sum of |.| plus a line), so the iterates approach the root monotonically from one side and
-    stop on its piece after at most n + 1 steps.
+
+def view_at(
+    market: Market,
+    t: int,
+    weights: np.ndarray,
+    lag: int,
+    returns: np.ndarray | None = None,
+    vix: np.ndarray | None = None,
+) -> MarketView:
+    """The :class:`MarketView` of date row ``t``: data through row ``t - lag``, read-only.
+
+    ``returns``/``vix`` are the engine's row-by-row buffers (nothing after row t in memory);
+    without them the rows are copied out of ``market``, so the view's memory still ends there.
     """
-    budget = cash + held.sum()
-    st = target.sum()
-    if st <= 0.0:
-        return 1.0
-    k = 1.0
-    for _ in range(target.shape[0] + 3):
-        dev = k * target - held
-        f = k * st + np.abs(dev) @ costs - budget
-        slope = st + (np.sign(dev) * target) @ costs
-        if slope <= 0.0:  # only with costs >= 1, rejected by Asset; stay safe
-            break
-        k_new = max(k - f / slope, 0.0)
-        if k_new == k:
-            break
-        k = k_new
-    return float(k)
-
-
-_scale_nb = njit(cache=True)(scale_py)
+    stop = t + 1 - lag
+    if returns is None:  # an analysis after the run: copies of the rows up to the view's end
+        seen_r = np.array(market.returns[:stop])
+        seen_v = None if market.vix is None else np.array(market.vix[:stop])
+    else:
+        seen_r = returns[:stop]
+        seen_v = None if vix is None else vix[:stop]
+    return MarketView(
+        t,
+        market.dates,
+        seen_r,
+        seen_v,
+        weights,
+        market.tradable[t],
+        market.symbols,
+        market.classes,
+        market.cost_model.rates,
+        market.periods_per_year,
+    )
 
 
 def _progress(total: int, enabled: bool | None, desc: str) -> Any:
@@ -105,6 +149,185 @@ def _progress(total: int, enabled: bool | None, desc: str) -> Any:
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit="date", leave=False)
+
+
+class _Ledger:
+    """The book of record, filled one date at a time."""
+
+    def __init__(self, n_dates: int, n: int, init_cash: float) -> None:
+        self.value = float(init_cash)
+        self.w_before = np.zeros((n_dates, n))
+        self.w_after = np.zeros((n_dates, n))
+        self.sent = np.full((n_dates, n), np.nan)
+        self.fees = np.zeros(n_dates)
+        self.turnover = np.zeros(n_dates)
+        self.values = np.empty(n_dates)
+        self.decisions: list[dict[str, Any]] = []
+        self.skipped: list[dict[str, Any]] = []
+        self.est_dates: list[int] = []
+        self.est_mu: list[np.ndarray] = []
+        self.est_cov: list[np.ndarray] = []
+
+    def record(self, t: int, decision: Decision, traded: bool) -> None:
+        self.decisions.append(
+            {
+                "date": t,
+                "lam": decision.lam,
+                "vix": decision.vix,
+                "solver": decision.solver,
+                "status": decision.status,
+                "kkt_residual": decision.kkt_residual,
+                "iterations": decision.iterations,
+                "objective": decision.objective,
+                "traded": traded,
+                "n_skipped": len(decision.skipped),
+                "fallback_reason": decision.fallback_reason,
+            }
+        )
+        for sym, change, reason in decision.skipped:
+            self.skipped.append({"date": t, "symbol": sym, "proposed": change, "reason": reason})
+        if decision.mu is not None and decision.cov is not None:
+            self.est_dates.append(t)
+            self.est_mu.append(np.asarray(decision.mu, dtype=float))
+            self.est_cov.append(np.asarray(decision.cov, dtype=float))
+
+
+def _check_options(strategy: Strategy, panel: Panel, init_cash: float, signal_lag: int) -> int:
+    if not isinstance(strategy, Strategy):
+        raise ConfigError(f"`strategy` must be a rwafolio Strategy, got {type(strategy).__name__}")
+    if not isinstance(panel, Panel):
+        raise ConfigError(f"`panel` must be a Panel, got {type(panel).__name__}")
+    if not np.isfinite(init_cash) or init_cash <= 0:
+        raise ConfigError(f"`init_cash` must be > 0, got {init_cash!r}")
+    if not isinstance(signal_lag, int | np.integer) or signal_lag < 0:
+        raise ConfigError(
+            f"`signal_lag` must be a whole number of periods >= 0, got {signal_lag!r}"
+        )
+    return int(signal_lag)
+
+
+def _first_row(strategy: Strategy, first_decision: int | None, lag: int, n_dates: int) -> int:
+    start = strategy.warmup + lag if first_decision is None else int(first_decision)
+    if start < strategy.warmup + lag or start >= n_dates:
+        raise ConfigError(
+            f"`first_decision` must be in [{strategy.warmup + lag}, {n_dates}) (the strategy "
+            f"needs {strategy.warmup} periods of warm-up plus the signal lag {lag}; the panel has "
+            f"{n_dates} dates), got {start}"
+        )
+    return start
+
+
+def _initial_book(
+    initial_weights: np.ndarray | None, n: int, start: int
+) -> tuple[np.ndarray | None, int]:
+    """The carried-in weights (checked) and the row they are held at (-1: none)."""
+    if initial_weights is None:
+        return None, -1
+    w_init = np.asarray(initial_weights, dtype=float)
+    if w_init.shape != (n,) or not np.all(np.isfinite(w_init)) or np.any(w_init < 0):
+        raise ConfigError(
+            f"`initial_weights` must be {n} finite non-negative weights, got {w_init!r}"
+        )
+    if w_init.sum() > 1 + 1e-9:
+        raise ConfigError(f"`initial_weights` must sum to at most 1, got {w_init.sum()!r}")
+    if start < 1:
+        raise ConfigError("`initial_weights` need `first_decision` >= 1 (a row to hold them at)")
+    return w_init, start - 1
+
+
+def _ask(strategy: Strategy, view: MarketView, n: int) -> Decision | None:
+    """The strategy's decision; a numerical failure on one date holds, and says why."""
+    try:
+        decision = strategy.decide(view)
+    except OptimizationError as exc:
+        return Decision(
+            target=np.full(n, np.nan),
+            solver="hold",
+            status="failed",
+            fallback_reason=f"hold: {exc}",
+        )
+    if decision is None or isinstance(decision, Decision):
+        return decision
+    return Decision(target=np.asarray(decision, dtype=float))
+
+
+def _orders(
+    strategy: Strategy, decision: Decision, market: Market, t: int, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The decision's target and which assets it trades, checked against the book and calendar."""
+    n = w.shape[0]
+    tradable = market.tradable[t]
+    target = np.asarray(decision.target, dtype=float)
+    if target.shape != (n,):
+        raise ConfigError(
+            f"{strategy.name}.decide returned a target of shape {target.shape}, expected ({n},)"
+        )
+    ordered = ~np.isnan(target)
+    if np.any(ordered & ~tradable):
+        closed = [market.symbols[i] for i in np.flatnonzero(ordered & ~tradable)]
+        raise ConfigError(
+            f"{strategy.name} ordered {closed} on {market.dates[t].date()}, when their market "
+            "is closed"
+        )
+    traded = ordered & tradable
+    if traded.any():
+        if np.any(target[traded] < -1e-12):
+            raise ConfigError(f"{strategy.name} returned negative targets (long only)")
+        keep_cash = 1.0 - np.maximum(target[traded], 0.0).sum() - w[~traded].sum()
+        if keep_cash < -1e-9:
+            raise ConfigError(
+                f"{strategy.name} on {market.dates[t].date()}: targets plus the weights it does "
+                f"not trade sum to {1.0 - keep_cash:.6f} > 1 (long only, no leverage)"
+            )
+    return target, traded
+
+
+def _walk(
+    strategy: Strategy,
+    market: Market,
+    ledger: _Ledger,
+    start: int,
+    lag: int,
+    w_init: np.ndarray | None,
+    seed_row: int,
+    bar: Any,
+) -> None:
+    """Walk every date: drift, show the past, book the decision's trade."""
+    n_dates, n = market.returns.shape
+    rates = market.cost_model.rates
+    # What strategies see: buffers filled one row at a time, so even the memory behind a view
+    # (``view.returns.base``) holds nothing after the decision date.
+    seen_returns = np.zeros_like(market.returns)
+    seen_vix = None if market.vix is None else np.zeros_like(market.vix)
+    w, cash = np.zeros(n), 1.0
+    for t in range(n_dates):
+        if t > 0:
+            w, cash, growth = drift(w, cash, market.returns[t])
+            ledger.value *= growth
+        if t == seed_row and w_init is not None:
+            w = w_init.copy()
+            cash = 1.0 - float(w.sum())
+            ledger.sent[t] = np.where(w > 0, w, np.nan)
+        ledger.w_before[t] = w
+        seen_returns[t] = market.returns[t]
+        if seen_vix is not None and market.vix is not None:
+            seen_vix[t] = market.vix[t]
+        if t >= start:
+            view = view_at(market, t, w.copy(), lag, seen_returns, seen_vix)
+            decision = _ask(strategy, view, n)
+            if decision is not None:
+                target, traded = _orders(strategy, decision, market, t, w)
+                if traded.any():
+                    step = trade(w, cash, target, traded, rates)
+                    ledger.sent[t, traded] = step.sent
+                    ledger.turnover[t], ledger.fees[t] = step.turnover, step.fee
+                    ledger.value *= step.growth
+                    w, cash = step.weights, step.cash
+                ledger.record(t, decision, bool(traded.any()))
+            if bar is not None:
+                bar.update(1)
+        ledger.w_after[t] = w
+        ledger.values[t] = ledger.value
 
 
 def run(
@@ -147,246 +370,76 @@ def run(
         fold. Rows before that hold cash. vectorbt establishes them at that row without fees (the
         cost of getting there was paid where they were bought). None: start from cash.
     """
-    if not isinstance(strategy, Strategy):
-        raise ConfigError(f"`strategy` must be a rwafolio Strategy, got {type(strategy).__name__}")
-    if not isinstance(panel, Panel):
-        raise ConfigError(f"`panel` must be a Panel, got {type(panel).__name__}")
-    if not np.isfinite(init_cash) or init_cash <= 0:
-        raise ConfigError(f"`init_cash` must be > 0, got {init_cash!r}")
-    prices = panel.prices.to_numpy(dtype=float)
-    tradable = panel.tradable.to_numpy(dtype=bool)
-    n_dates, n = prices.shape
-    returns = np.zeros_like(prices)
-    returns[1:] = prices[1:] / prices[:-1] - 1.0
-    vix = None if panel.vix is None else panel.vix.to_numpy(dtype=float)
-    # What strategies see: buffers the engine fills one row at a time, so even the memory behind
-    # a view (``view.returns.base``) holds nothing after the decision date.
-    seen_returns = np.zeros_like(returns)
-    seen_vix = None if vix is None else np.zeros_like(vix)
-    costs = panel.universe.costs
-    symbols = panel.symbols
-    classes = panel.universe.classes
-    dates = panel.dates
-    strategy.prepare(
-        Setup(
-            dates=dates,
-            tradable=tradable,
-            symbols=symbols,
-            asset_classes=classes,
-            costs=costs,
-            periods_per_year=panel.periods_per_year,
-            has_vix=vix is not None,
-        )
-    )
-    if not isinstance(signal_lag, int | np.integer) or signal_lag < 0:
-        raise ConfigError(
-            f"`signal_lag` must be a whole number of periods >= 0, got {signal_lag!r}"
-        )
-    lag = int(signal_lag)
-    start = strategy.warmup + lag if first_decision is None else int(first_decision)
-    if start < strategy.warmup + lag or start >= n_dates:
-        raise ConfigError(
-            f"`first_decision` must be in [{strategy.warmup + lag}, {n_dates}) (the strategy "
-            f"needs {strategy.warmup} periods of warm-up plus the signal lag {lag}; the panel has "
-            f"{n_dates} dates), got {start}"
-        )
-
-    w = np.zeros(n)
-    cash = 1.0
-    seed_row = -1
-    w_init = None
-    if initial_weights is not None:
-        w_init = np.asarray(initial_weights, dtype=float)
-        if w_init.shape != (n,) or not np.all(np.isfinite(w_init)) or np.any(w_init < 0):
-            raise ConfigError(
-                f"`initial_weights` must be {n} finite non-negative weights, got {w_init!r}"
-            )
-        if w_init.sum() > 1 + 1e-9:
-            raise ConfigError(f"`initial_weights` must sum to at most 1, got {w_init.sum()!r}")
-        if start < 1:
-            raise ConfigError(
-                "`initial_weights` need `first_decision` >= 1 (a row to hold them at)"
-            )
-        seed_row = start - 1
-    value = float(init_cash)
-    w_before = np.zeros((n_dates, n))
-    w_after = np.zeros((n_dates, n))
-    sent = np.full((n_dates, n), np.nan)
-    cost_frac = np.zeros(n_dates)
-    turnover = np.zeros(n_dates)
-    values = np.empty(n_dates)
-    decision_rows: list[dict[str, Any]] = []
-    skipped_rows: list[dict[str, Any]] = []
-    est_dates: list[int] = []
-    est_mu: list[np.ndarray] = []
-    est_cov: list[np.ndarray] = []
+    lag = _check_options(strategy, panel, init_cash, signal_lag)
+    market = market_of(panel)
+    n_dates, n = market.returns.shape
+    strategy.prepare(setup_of(market))
+    start = _first_row(strategy, first_decision, lag, n_dates)
+    w_init, seed_row = _initial_book(initial_weights, n, start)
+    ledger = _Ledger(n_dates, n, init_cash)
     bar = _progress(n_dates - start, progress, name or strategy.name)
-
-    for t in range(n_dates):
-        if t > 0:
-            grown = w * (1.0 + returns[t])
-            total = grown.sum() + cash
-            value *= total
-            w = grown / total
-            cash = cash / total
-        if t == seed_row and w_init is not None:
-            w = w_init.copy()
-            cash = 1.0 - float(w.sum())
-            sent[t] = np.where(w > 0, w, np.nan)
-        w_before[t] = w
-        seen_returns[t] = returns[t]
-        if seen_vix is not None and vix is not None:
-            seen_vix[t] = vix[t]
-        if t >= start:
-            view = MarketView(
-                t,
-                dates,
-                seen_returns[: t + 1 - lag],
-                None if seen_vix is None else seen_vix[: t + 1 - lag],
-                w.copy(),
-                tradable[t],
-                symbols,
-                classes,
-                costs,
-                panel.periods_per_year,
-            )
-            try:
-                decision = strategy.decide(view)
-            except OptimizationError as exc:
-                # A numerical failure on one date never kills the run: hold, and say why.
-                decision = Decision(
-                    target=np.full(n, np.nan),
-                    solver="hold",
-                    status="failed",
-                    fallback_reason=f"hold: {exc}",
-                )
-            if decision is not None:
-                if not isinstance(decision, Decision):
-                    decision = Decision(target=np.asarray(decision, dtype=float))
-                target = np.asarray(decision.target, dtype=float)
-                if target.shape != (n,):
-                    raise ConfigError(
-                        f"{strategy.name}.decide returned a target of shape {target.shape}, "
-                        f"expected ({n},)"
-                    )
-                traded = ~np.isnan(target) & tradable[t]
-                if np.any(~np.isnan(target) & ~tradable[t]):
-                    closed = [symbols[i] for i in np.flatnonzero(~np.isnan(target) & ~tradable[t])]
-                    raise ConfigError(
-                        f"{strategy.name} ordered {closed} on {dates[t].date()}, when their "
-                        "market is closed"
-                    )
-                fee = 0.0
-                if traded.any():
-                    tg = target[traded]
-                    if np.any(tg < -1e-12):
-                        raise ConfigError(f"{strategy.name} returned negative targets (long only)")
-                    tg = np.maximum(tg, 0.0)
-                    keep_cash = 1.0 - tg.sum() - w[~traded].sum()
-                    if keep_cash < -1e-9:
-                        raise ConfigError(
-                            f"{strategy.name} on {dates[t].date()}: targets plus the weights it "
-                            f"does not trade sum to {1.0 - keep_cash:.6f} > 1 (long only, no "
-                            "leverage)"
-                        )
-                    k = self_financing_scale(
-                        tg, w[traded], cash - max(keep_cash, 0.0), costs[traded]
-                    )
-                    k *= 1.0 - _CASH_GUARD
-                    new = k * tg
-                    trade = new - w[traded]
-                    fee = float(np.abs(trade) @ costs[traded])
-                    turnover[t] = float(np.abs(trade).sum())
-                    sent[t, traded] = new
-                    w_new = w.copy()
-                    w_new[traded] = new
-                    cash = cash + float(-trade.sum()) - fee
-                    post = 1.0 - fee
-                    value *= post
-                    w = w_new / post
-                    cash = cash / post
-                    cost_frac[t] = fee
-                decision_rows.append(
-                    {
-                        "date": t,
-                        "lam": decision.lam,
-                        "vix": decision.vix,
-                        "solver": decision.solver,
-                        "status": decision.status,
-                        "kkt_residual": decision.kkt_residual,
-                        "iterations": decision.iterations,
-                        "objective": decision.objective,
-                        "traded": bool(traded.any()),
-                        "n_skipped": len(decision.skipped),
-                        "fallback_reason": decision.fallback_reason,
-                    }
-                )
-                for sym, change, reason in decision.skipped:
-                    skipped_rows.append(
-                        {"date": t, "symbol": sym, "proposed": change, "reason": reason}
-                    )
-                if decision.mu is not None and decision.cov is not None:
-                    est_dates.append(t)
-                    est_mu.append(np.asarray(decision.mu, dtype=float))
-                    est_cov.append(np.asarray(decision.cov, dtype=float))
-            if bar is not None:
-                bar.update(1)
-        w_after[t] = w
-        values[t] = value
+    _walk(strategy, market, ledger, start, lag, w_init, seed_row, bar)
     if bar is not None:
         bar.close()
-
-    decisions = pd.DataFrame(
-        decision_rows,
-        columns=[
-            "date",
-            "lam",
-            "vix",
-            "solver",
-            "status",
-            "kkt_residual",
-            "iterations",
-            "objective",
-            "traded",
-            "n_skipped",
-            "fallback_reason",
-        ],
+    return _result(
+        strategy, panel, market, ledger, name, start, lag, init_cash, w_init, seed_row, execute
     )
+
+
+def _result(
+    strategy: Strategy,
+    panel: Panel,
+    market: Market,
+    ledger: _Ledger,
+    name: str | None,
+    start: int,
+    lag: int,
+    init_cash: float,
+    w_init: np.ndarray | None,
+    seed_row: int,
+    execute: bool,
+) -> BacktestResult:
+    """Label the ledger, execute it with vectorbt (unless ``execute`` is False)."""
+    dates, symbols, n = market.dates, market.symbols, len(market.symbols)
+    decisions = pd.DataFrame(ledger.decisions, columns=_DECISION_COLUMNS)
     decisions["date"] = dates[decisions["date"].to_numpy(dtype=int)]
     decisions = decisions.set_index("date")
-    skipped = pd.DataFrame(skipped_rows, columns=["date", "symbol", "proposed", "reason"])
+    skipped = pd.DataFrame(ledger.skipped, columns=["date", "symbol", "proposed", "reason"])
     skipped["date"] = dates[skipped["date"].to_numpy(dtype=int)]
     frame = lambda a: pd.DataFrame(a, index=dates, columns=symbols)  # noqa: E731
-    value_s = pd.Series(values, index=dates, name="value")
+    value_s = pd.Series(ledger.values, index=dates, name="value")
     portfolio = None
     if execute:
         from rwafolio.backtest.execution import execute_targets, execution_gap
 
         portfolio = execute_targets(
             panel,
-            frame(sent),
+            frame(ledger.sent),
             init_cash=init_cash,
             fee_free_row=seed_row if seed_row >= 0 else None,
+            cost_model=market.cost_model,
+            first_row=start if seed_row < 0 else seed_row,
         )
-        gap = execution_gap(portfolio, frame(w_after))
+        gap = execution_gap(portfolio, frame(ledger.w_after))
         decisions["execution_gap"] = gap.reindex(decisions.index).to_numpy()
     rets = value_s.pct_change().fillna(0.0).rename("returns")
+    n_est = len(ledger.est_mu)
     return BacktestResult(
         name=name or strategy.name,
         panel=panel,
         portfolio=portfolio,
         value=value_s * 1.0,
         returns=rets,
-        weights=frame(w_after),
-        weights_before=frame(w_before),
-        targets=frame(sent),
+        weights=frame(ledger.w_after),
+        weights_before=frame(ledger.w_before),
+        targets=frame(ledger.sent),
         decisions=decisions,
         skipped=skipped,
-        turnover=pd.Series(turnover, index=dates, name="turnover"),
-        costs=pd.Series(cost_frac, index=dates, name="costs"),
-        estimate_dates=pd.DatetimeIndex(dates[np.array(est_dates, dtype=int)]),
-        mu=np.array(est_mu).reshape(len(est_mu), n),
-        cov=np.array(est_cov).reshape(len(est_cov), n, n),
+        turnover=pd.Series(ledger.turnover, index=dates, name="turnover"),
+        fees=pd.Series(ledger.fees, index=dates, name="fees"),
+        estimate_dates=pd.DatetimeIndex(dates[np.array(ledger.est_dates, dtype=int)]),
+        mu=np.array(ledger.est_mu).reshape(n_est, n),
+        cov=np.array(ledger.est_cov).reshape(n_est, n, n),
         params={
             "strategy": type(strategy).__name__,
             **{k: _plain(v) for k, v in strategy.get_params().items()},
@@ -396,7 +449,18 @@ def run(
             "initial_weights": None if w_init is None else [float(x) for x in w_init],
         },
         init_cash=init_cash,
+        strategy=_unprepared_copy(strategy),
+        signal_lag=lag,
     )
+
+
+def _unprepared_copy(strategy: Strategy) -> Strategy | None:
+    """A fresh instance with the same constructor parameters (None if the class cannot be
+    rebuilt from them, e.g. a constructor that does not follow the scikit-learn contract)."""
+    try:
+        return type(strategy)(**strategy.get_params())
+    except (TypeError, ValueError, AttributeError):
+        return None
 
 
 def _plain(v: Any) -> Any:

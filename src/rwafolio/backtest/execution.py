@@ -1,7 +1,16 @@
 """The single vectorbt adapter: execute target weights with fees from the cost model.
 
 This is the only module that imports vectorbt. Every argument of
-``vbt.Portfolio.from_orders`` is passed explicitly, so nothing is read from ``vbt.settings``.
+``vbt.Portfolio.from_orders`` is passed explicitly, so nothing is read from ``vbt.settings``
+when orders are simulated.
+
+The portfolio starts at the first decision (or at the row a carried-over book is established):
+the warm-up rows, which hold cash, are not part of it. Its ``freq`` is one bar's share of a
+year under the panel's calendar policy, ``365 days / periods_per_year`` (1 day under
+``all_days``, 365/252 days under ``exchange_days``), so that vectorbt's statistics, which divide
+its default ``year_freq`` of 365 days by ``freq``, annualize with the policy's factor and
+``portfolio.stats()`` agrees with ``BacktestResult.stats()``. Durations that vectorbt prints
+are therefore in that trading-year time.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from rwafolio.loaders.panel import Panel
+from rwafolio.optimize.costs import CostModel
 
 
 def execute_targets(
@@ -20,6 +30,8 @@ def execute_targets(
     *,
     init_cash: float = 1.0,
     fee_free_row: int | None = None,
+    cost_model: CostModel | None = None,
+    first_row: int = 0,
 ) -> Any:
     """Run ``targets`` through vectorbt.
 
@@ -32,6 +44,10 @@ def execute_targets(
     init_cash : float
     fee_free_row : int or None
         A row whose orders pay no fees: where a carried-over book is established.
+    cost_model : CostModel or None
+        The run's cost model (default: the panel universe's); its rates are vectorbt's ``fees``.
+    first_row : int, default 0
+        Row the portfolio starts at (the first decision); earlier rows are left out.
 
     Returns
     -------
@@ -40,10 +56,11 @@ def execute_targets(
     """
     import vectorbt as vbt
 
-    close = panel.prices
-    fees = np.broadcast_to(panel.universe.costs[None, :], close.shape).copy()
-    if fee_free_row is not None:
-        fees[fee_free_row] = 0.0
+    model = cost_model if cost_model is not None else CostModel.from_universe(panel.universe)
+    fees = model.vbt_fees(len(panel.dates), () if fee_free_row is None else (fee_free_row,))
+    close = panel.prices.iloc[first_row:]
+    targets = targets.iloc[first_row:]
+    fees = fees[first_row:]
     return vbt.Portfolio.from_orders(
         close=close,
         size=targets,
@@ -71,9 +88,14 @@ def execute_targets(
         max_logs=0,
         seed=None,
         group_by=True,
-        freq="1D",
+        freq=bar_freq(panel.periods_per_year),
         attach_call_seq=False,
     )
+
+
+def bar_freq(periods_per_year: int) -> pd.Timedelta:
+    """One bar's share of a year, in vectorbt's 365-day year: ``365 days / periods_per_year``."""
+    return pd.Timedelta(days=365) / periods_per_year
 
 
 def held_weights(portfolio: Any) -> pd.DataFrame:
@@ -84,10 +106,11 @@ def held_weights(portfolio: Any) -> pd.DataFrame:
 
 
 def execution_gap(portfolio: Any, engine_weights: pd.DataFrame) -> pd.Series:
-    """Per date, max |vectorbt's held weight - the engine's| (a partial fill shows up here)."""
-    vbt_w = held_weights(portfolio).to_numpy()
-    gap = np.abs(vbt_w - engine_weights.to_numpy()).max(axis=1)
-    return pd.Series(gap, index=engine_weights.index, name="execution_gap")
+    """Per date of the portfolio, max |vectorbt's held weight - the engine's| (a partial fill
+    shows up here)."""
+    vbt_w = held_weights(portfolio)
+    gap = np.abs(vbt_w.to_numpy() - engine_weights.loc[vbt_w.index].to_numpy()).max(axis=1)
+    return pd.Series(gap, index=vbt_w.index, name="execution_gap")
 
 
 def fees_paid(portfolio: Any) -> pd.Series:

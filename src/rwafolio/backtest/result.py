@@ -47,8 +47,9 @@ class BacktestResult:
         change), ``reason``.
     turnover : Series of shape (n_dates,)
         sum_i |traded weight_i| per date (fraction of value).
-    costs : Series of shape (n_dates,)
-        Fees paid per date, as a fraction of the value before trading.
+    fees : Series of shape (n_dates,)
+        Fees paid per date, as a fraction of the value before trading (the cost model's
+        ``fee`` of the date's trade).
     estimate_dates : DatetimeIndex of shape (n_decisions,)
         Decision dates with R/Sigma estimates (those where the strategy estimated).
     mu : ndarray of shape (n_decisions, n_assets)
@@ -56,8 +57,14 @@ class BacktestResult:
     cov : ndarray of shape (n_decisions, n_assets, n_assets)
         Covariance per period the strategy used.
     params : mapping
-        Every strategy parameter and run option, for reproduction and the report.
+        Every strategy parameter and run option as plain values, a record for the report.
     init_cash : float
+    strategy : Strategy or None
+        An unprepared copy of the strategy that ran (same class and constructor parameters):
+        the analyses that need the strategy's problem at a date ask it (see
+        :func:`rwafolio.backtest.replay.problems`). None for a result read back from a file.
+    signal_lag : int
+        The run's signal lag (periods between the data a decision sees and its date).
     """
 
     name: str
@@ -71,12 +78,19 @@ class BacktestResult:
     decisions: pd.DataFrame
     skipped: pd.DataFrame
     turnover: pd.Series
-    costs: pd.Series
+    fees: pd.Series
     estimate_dates: pd.DatetimeIndex
     mu: np.ndarray
     cov: np.ndarray
     params: Mapping[str, Any] = field(default_factory=dict)
     init_cash: float = 1.0
+    strategy: Any = None
+    signal_lag: int = 0
+
+    @property
+    def costs(self) -> pd.Series:
+        """Deprecated name of :attr:`fees` (``costs`` now means per-asset rates only)."""
+        return self.fees
 
     @property
     def periods_per_year(self) -> int:

@@ -3,10 +3,12 @@
 At one date it solves ``max w'R - lam w'Sigma w - sum C_i|w_i - w_prev_i|`` s.t. ``sum w = 1``,
 ``lo <= w <= hi`` (R, Sigma annualized by default; C one-off cost fractions; no 1/2 before lam).
 
-Public API: :func:`solve` (validating, pandas-aware), :func:`solve_arrays` (lean hot-loop entry),
-the numba kernel ``solve_nb`` (in ``_kernels``, callable from numba code), the model helpers
-(``objective``, ``subgradient``, ``kkt_residual``, ``FactorCovariance``), the estimators of R and
-Sigma and the risk-aversion rules.  The cvxpy reference lives in ``rwafolio.optimize.reference``
+Public API: :func:`solve` (validating, pandas-aware; refuses an indefinite Sigma),
+:func:`solve_arrays` (lean hot-loop entry), the numba kernel ``solve_nb`` (callable from numba
+code, e.g. the crowding agents), the model helpers (``objective``, ``subgradient``,
+``kkt_residual``, ``FactorCovariance``), the one cost model (:class:`CostModel`), a decision
+date's problem as plain arrays (:class:`Problem`), the estimators of R and Sigma and the
+risk-aversion rules (each with its derivative ``dlam_dvix``).  The cvxpy reference lives in ``rwafolio.optimize.reference``
 and is imported lazily (only that module imports cvxpy).
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 from rwafolio.optimize._kernels import solve_nb
 from rwafolio.optimize._twins import solve_py
+from rwafolio.optimize.costs import CostMode, CostModel
 from rwafolio.optimize.estimators import (
     EWMAEstimator,
     LedoitWolfEstimator,
@@ -31,6 +34,7 @@ from rwafolio.optimize.model import (
     subgradient,
     validate_problem,
 )
+from rwafolio.optimize.problem import Problem
 from rwafolio.optimize.risk_aversion import Callable, Constant, VixLinear
 from rwafolio.optimize.solution import Solution
 from rwafolio.optimize.solver import solve, solve_arrays
@@ -38,9 +42,12 @@ from rwafolio.optimize.solver import solve, solve_arrays
 __all__ = [
     "Callable",
     "Constant",
+    "CostMode",
+    "CostModel",
     "EWMAEstimator",
     "FactorCovariance",
     "LedoitWolfEstimator",
+    "Problem",
     "SampleEstimator",
     "Solution",
     "VixLinear",

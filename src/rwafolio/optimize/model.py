@@ -21,10 +21,12 @@ from typing import Any
 import numpy as np
 
 from rwafolio.exceptions import ConfigError, DataError, describe
+from rwafolio.optimize._checks import OK, PSD_TOL, check_problem_nb, psd_ok_nb
 
 __all__ = [
     "FactorCovariance",
     "ProblemArrays",
+    "check_psd",
     "kkt_residual",
     "objective",
     "project_feasible",
@@ -93,6 +95,63 @@ def _vector(name: str, value: Any, n: int | None, err: type[Exception]) -> np.nd
     return np.ascontiguousarray(arr)
 
 
+_NO_WARM = np.empty(0)
+
+
+def fast_arrays(
+    R: object,
+    Sigma: object,
+    costs: object,
+    w_prev: object,
+    lam: object,
+    lo: object = None,
+    hi: object = None,
+    warm_start: object = None,
+    *,
+    sym_tol: float = 1e-10,
+    psd_tol: float = PSD_TOL,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, np.ndarray, np.ndarray] | None:
+    """The compiled one-pass check for plain float64 C-contiguous arrays.
+
+    Returns ``(R, Sigma, costs, w_prev, lam, lo, hi)`` (Sigma symmetrized into a new array, the
+    others as given or the default bounds) when every check of :func:`validate_problem` passes
+    (and ``warm_start``, if given, has length n and is finite); None when the inputs are of
+    another type (the kernel's one signature refuses them) or a check fails: the descriptive
+    checks of :func:`validate_problem` then name the argument.
+    """
+    if type(R) is not np.ndarray or type(Sigma) is not np.ndarray or R.ndim != 1:
+        return None
+    if isinstance(lam, bool) or not isinstance(lam, int | float | np.floating | np.integer):
+        return None
+    n = R.shape[0]
+    lov = np.zeros(n) if lo is None else lo
+    hiv = np.ones(n) if hi is None else hi
+    warm = _NO_WARM if warm_start is None else warm_start
+    lam_f = float(lam)
+    S = np.empty((n, n))
+    kernel: Any = check_problem_nb  # one float64 signature; numba refuses other types
+    try:
+        code = kernel(R, Sigma, costs, w_prev, lam_f, lov, hiv, warm, sym_tol, psd_tol, S)
+    except (TypeError, ValueError):  # not float64 C-contiguous arrays
+        return None
+    if code != OK:
+        return None
+    return R, S, costs, w_prev, lam_f, lov, hiv  # type: ignore[return-value]
+
+
+def check_psd(S: np.ndarray, psd_tol: float = PSD_TOL) -> None:
+    """Raise ``DataError`` naming ``Sigma`` unless the symmetric ``S`` is positive semi-definite
+    to ``psd_tol`` (its smallest eigenvalue above ``-psd_tol * max_i S_ii``; module
+    :mod:`rwafolio.optimize._checks`)."""
+    if not psd_ok_nb(S, psd_tol):
+        dmax = float(np.max(np.diag(S)))
+        low = float(np.linalg.eigvalsh(S)[0])
+        raise DataError(
+            f"`Sigma` must be positive semi-definite (a covariance), got smallest eigenvalue "
+            f"{low:.3g} < -{psd_tol:g} x the largest variance {dmax:.3g}"
+        )
+
+
 def validate_problem(
     R: object,
     Sigma: object,
@@ -103,15 +162,22 @@ def validate_problem(
     hi: object = None,
     *,
     sym_tol: float = 1e-10,
+    psd_tol: float = PSD_TOL,
 ) -> ProblemArrays:
     """Check and convert one problem; raise a typed error naming the offending argument.
+
+    Plain float64 arrays are checked in one compiled pass
+    (:func:`rwafolio.optimize._checks.check_problem_nb`, a few microseconds); anything else, and
+    any problem that pass finds, goes through the descriptive checks below, which raise.
 
     Parameters
     ----------
     R : array-like of shape (n_assets,)
         Expected returns (annualized by default). Market data, so errors are ``DataError``.
     Sigma : array-like of shape (n_assets, n_assets) or FactorCovariance
-        Covariance, same units as R; must be symmetric to ``sym_tol * max|Sigma|``.
+        Covariance, same units as R; must be symmetric to ``sym_tol * max|Sigma|`` and positive
+        semi-definite: its smallest eigenvalue must be >= ``-psd_tol * max_i Sigma_ii`` (checked
+        by a Cholesky factorization of ``Sigma + psd_tol * max_i Sigma_ii * I``).
     costs : float or array-like of shape (n_assets,)
         One-off cost per unit of weight traded, >= 0 (``ConfigError``).
     w_prev : array-like of shape (n_assets,)
@@ -124,7 +190,18 @@ def validate_problem(
     Returns
     -------
     ProblemArrays
+
+    Raises
+    ------
+    DataError
+        ``R``, ``Sigma`` (shape, finiteness, symmetry, negative variance, indefinite) or
+        ``w_prev``.
+    ConfigError
+        ``costs``, ``lam``, ``lo``/``hi`` (order, feasibility).
     """
+    fast = fast_arrays(R, Sigma, costs, w_prev, lam, lo, hi, sym_tol=sym_tol, psd_tol=psd_tol)
+    if fast is not None:
+        return ProblemArrays(*fast)
     Rv = _vector("R", R, None, DataError)
     n = Rv.shape[0]
     if n == 0:
@@ -165,6 +242,7 @@ def validate_problem(
         raise ConfigError(f"`lo` admits no feasible point: sum(lo) = {lov.sum()!r} > 1")
     if hiv.sum() < 1.0 - slack:
         raise ConfigError(f"`hi` admits no feasible point: sum(hi) = {hiv.sum()!r} < 1")
+    check_psd(S, psd_tol)
     return ProblemArrays(Rv, S, Cv, pv, lam_f, lov, hiv)
 
 

@@ -21,6 +21,7 @@ import cvxpy as cp
 import numpy as np
 
 from rwafolio.exceptions import OptimizationError
+from rwafolio.optimize.costs import cvxpy_cost
 
 __all__ = [
     "DEFAULT_SOLVERS",
@@ -78,17 +79,11 @@ class ReferenceSolver:
         self._hi = cp.Parameter(n, name="hi")
         self._w = cp.Variable(n, name="w")
         # lam * |G'w|^2 with both parameters is not DPP; sqrt(lam) * G is passed as one parameter.
-        # |w - w_prev| enters through its epigraph t (C @ t is DPP; C * abs(.) is not).
+        # The cost term is the cost model's cvxpy form (an epigraph, so it stays DPP).
         w = self._w
-        t = cp.Variable(n, name="trade")
-        obj = self._R @ w - cp.sum_squares(self._G.T @ w) - self._C @ t
-        cons = [
-            cp.sum(w) == 1,
-            w >= self._lo,
-            w <= self._hi,
-            t >= w - self._p,
-            t >= self._p - w,
-        ]
+        cost, cost_cons = cvxpy_cost(w, self._p, self._C)
+        obj = self._R @ w - cp.sum_squares(self._G.T @ w) - cost
+        cons = [cp.sum(w) == 1, w >= self._lo, w <= self._hi, *cost_cons]
         self._problem = cp.Problem(cp.Maximize(obj), cons)
         if not self._problem.is_dcp(dpp=True):  # type: ignore[call-arg]
             raise OptimizationError("reference model is not DPP")

@@ -3,7 +3,8 @@
 ``lam`` multiplies ``w'Sigma w`` with no 1/2 (see ``model``).  A rule is a parameter of the
 strategy, never hard-wired: :class:`VixLinear` (``lam0 * (1 + eta * VIX)``, the model's rule),
 :class:`Constant` and :class:`Callable` (a user function).  Each has ``__call__(vix) -> float`` and
-``path(vix) -> Series | ndarray`` for a whole index series.
+``path(vix) -> Series | ndarray`` for a whole index series, and the derivative
+``dlam_dvix(vix) -> float`` (d lam / d VIX at the last level, for the sensitivities).
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ import pandas as pd
 
 from rwafolio.exceptions import ConfigError, DataError
 
-__all__ = ["Callable", "Constant", "RiskAversionRule", "VixLinear"]
+__all__ = ["DEFAULT_ETA", "DEFAULT_LAM0", "Callable", "Constant", "RiskAversionRule", "VixLinear"]
+
+#: The model's defaults: lam = lam0 * (1 + eta * VIX) with lam0 = 2 and eta = 0.05 per VIX point.
+DEFAULT_LAM0 = 2.0
+DEFAULT_ETA = 0.05
 
 
 def _check_lam(value: float, source: str) -> float:
@@ -36,6 +41,12 @@ def _check_vix(vix: object) -> float:
     return v
 
 
+def _ewm_level(levels: np.ndarray, halflife: float) -> float:
+    """Last value of the EWMA of ``levels`` that :meth:`VixLinear.path` applies."""
+    s = pd.Series(levels).ewm(halflife=halflife, ignore_na=True).mean()
+    return float(s.to_numpy()[-1])
+
+
 class RiskAversionRule:
     """Base: ``__call__(vix) -> lam`` and a vectorised ``path``."""
 
@@ -47,6 +58,17 @@ class RiskAversionRule:
         values = np.asarray(vix, dtype=float)
         out = np.array([self(v) if np.isfinite(v) else np.nan for v in values], dtype=float)
         return pd.Series(out, index=vix.index, name="lam") if isinstance(vix, pd.Series) else out
+
+    def dlam_dvix(self, vix: float | np.ndarray) -> float:
+        """d lam / d VIX at ``vix`` (a level, or a past path whose last level is today's).
+
+        The base class differentiates ``__call__`` at the last level by a central difference
+        with step ``1e-4 * max(1, |VIX|)`` index points (relative error about 1e-8 for a
+        smooth rule); subclasses with a closed form override it.
+        """
+        v = _check_vix(np.asarray(vix, dtype=float).reshape(-1)[-1])
+        h = 1e-4 * max(1.0, abs(v))
+        return (self(v + h) - self(v - h)) / (2.0 * h)
 
 
 @dataclass(frozen=True)
@@ -66,8 +88,8 @@ class VixLinear(RiskAversionRule):
         rule (past-only, so no look-ahead).  ``__call__`` on one level never smooths.
     """
 
-    lam0: float = 2.0
-    eta: float = 0.05
+    lam0: float = DEFAULT_LAM0
+    eta: float = DEFAULT_ETA
     clip: tuple[float, float] | None = None
     smoothing: float | None = None
 
@@ -99,18 +121,47 @@ class VixLinear(RiskAversionRule):
         out = self._rule(s.to_numpy(dtype=float, copy=True))
         return pd.Series(out, index=vix.index, name="lam") if isinstance(vix, pd.Series) else out
 
+    def dlam_dvix(self, vix: float | np.ndarray) -> float:
+        """d lam / d VIX_t, closed form: ``lam0 * eta`` times the weight of today's level.
+
+        ``vix`` is a level, or (with ``smoothing``) the past path whose last level is today's:
+        the EWMA gives today's level the weight ``alpha / (1 - (1 - alpha)^m)`` with
+        ``alpha = 1 - 2^(-1/halflife)`` and m the path's finite levels (pandas' ``adjust=True``).
+        Zero where ``clip`` or the floor at 0 binds (the one-sided derivative away from it).
+        """
+        levels = np.asarray(vix, dtype=float).reshape(-1)
+        if self.smoothing is not None:
+            level = float(self.path(levels)[-1])
+            lam_raw = self.lam0 * (1.0 + self.eta * _ewm_level(levels, self.smoothing))
+            alpha = 1.0 - 0.5 ** (1.0 / self.smoothing)
+            m = int(np.isfinite(levels).sum())
+            weight = alpha / (1.0 - (1.0 - alpha) ** m)
+        else:
+            v = _check_vix(levels[-1])
+            lam_raw = self.lam0 * (1.0 + self.eta * v)
+            level = lam_raw if self.clip is None else min(max(lam_raw, self.clip[0]), self.clip[1])
+            level = max(level, 0.0)
+            weight = 1.0
+        if level != lam_raw:  # the clip or the floor at 0 binds
+            return 0.0
+        return self.lam0 * self.eta * weight
+
 
 @dataclass(frozen=True)
 class Constant(RiskAversionRule):
     """A constant ``lam`` whatever the VIX."""
 
-    lam: float = 2.0
+    lam: float = DEFAULT_LAM0
 
     def __post_init__(self) -> None:
         _check_lam(float(self.lam), "`lam`")
 
     def __call__(self, vix: float) -> float:
         return float(self.lam)
+
+    def dlam_dvix(self, vix: float | np.ndarray) -> float:
+        """Zero: a constant does not move with the index."""
+        return 0.0
 
 
 @dataclass(frozen=True)

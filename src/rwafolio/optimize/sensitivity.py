@@ -207,17 +207,26 @@ def _margins(
     C: np.ndarray,
     w_prev: np.ndarray,
     lam: float,
+    tol: float,
 ) -> tuple[float, np.ndarray, np.ndarray]:
     """Budget multiplier nu and each fixed asset's margins (>= 0 at an optimum).
 
     ``up[i] = nu - (gain of moving i up)`` where moving up is allowed, ``dn[i] = (h_i +/- C_i)
     - nu`` where moving down is allowed, +inf elsewhere. With no free asset nu is the middle of
     its feasible interval.
+
+    Which side of the cost kink an asset stands on is decided with the tolerance ``tol``, as in
+    :func:`~rwafolio.optimize.model.kkt_residual`: an asset within ``tol`` of its previous weight
+    is at the kink and pays C in both directions. An exact comparison would put an asset at a
+    bound whose drifted previous weight sits round-off away from it (5e-17 after a full sale,
+    1 - 1e-12 after a full buy) on the wrong side for all but the first 1e-12 of a move, and
+    turn a margin of ~2 C negative.
     """
     h = R - 2.0 * lam * (Sigma @ w)
     free = state == 0
-    up_gain = np.where((state == 3) | (w >= w_prev), h - C, h + C)
-    dn_lim = np.where((state == 3) | (w <= w_prev), h + C, h - C)
+    at_kink = (state == 3) | (np.abs(w - w_prev) <= tol)
+    up_gain = np.where(at_kink | (w >= w_prev), h - C, h + C)
+    dn_lim = np.where(at_kink | (w <= w_prev), h + C, h - C)
     may_up = (state == 1) | (state == 3)
     may_dn = (state == 2) | (state == 3)
     if free.any():
@@ -274,6 +283,68 @@ def _directional(
             if viol < best_viol:
                 best, best_viol, best_sing = d, viol, singular
     return best, best_sing
+
+
+def _jacobians(
+    B: np.ndarray,
+    lam: float,
+    Sigma: np.ndarray,
+    free: np.ndarray,
+    weak_up: np.ndarray,
+    weak_dn: np.ndarray,
+    margin_tol: float,
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Right and left derivatives (each of shape (n_inputs, n)) for the input directions ``B``,
+    and whether a KKT matrix was singular: one linear solve on the free set when no asset is
+    weakly active, else the directional QP per input and side."""
+    n_in, n = B.shape
+    singular = False
+    Jp = np.zeros((n_in, n))
+    Jm = np.zeros((n_in, n))
+    if not (weak_up | weak_dn).any():
+        if free.any():
+            F = np.flatnonzero(free)
+            rhs = np.vstack([B[:, F].T, np.zeros((1, n_in))])
+            x, singular = _kkt_solve(lam, Sigma[np.ix_(F, F)], rhs)
+            Jp[:, F] = x[:-1].T
+        return Jp, Jp.copy(), singular
+    for k in range(n_in):
+        Jp[k], s1 = _directional(B[k], lam, Sigma, free, weak_up, weak_dn, margin_tol)
+        dneg, s2 = _directional(-B[k], lam, Sigma, free, weak_up, weak_dn, margin_tol)
+        Jm[k] = -dneg
+        singular = singular or s1 or s2
+    return Jp, Jm, singular
+
+
+def _input_table(
+    inputs: list[tuple[str, int, int]],
+    names: list[str],
+    R: np.ndarray,
+    Sigma: np.ndarray,
+    vix: float,
+) -> pd.DataFrame:
+    """One row per input, indexed by its label: ``kind``, ``asset_i``, ``asset_j``, ``value``."""
+    sigma, rho = corr_from_cov(Sigma)
+    labels, rows = [], []
+    for kind, i, j in inputs:
+        if kind == "mean":
+            lab, val = f"R[{names[i]}]", R[i]
+        elif kind == "vol":
+            lab, val = f"sigma[{names[i]}]", sigma[i]
+        elif kind == "corr":
+            lab, val = f"rho[{names[i]},{names[j]}]", rho[i, j]
+        else:
+            lab, val = "VIX", vix
+        labels.append(lab)
+        rows.append(
+            {
+                "kind": kind,
+                "asset_i": names[i] if i >= 0 else "",
+                "asset_j": names[j] if j >= 0 else "",
+                "value": float(val),
+            }
+        )
+    return pd.DataFrame(rows, index=pd.Index(labels, name="input"))
 
 
 # --------------------------------------------------------------------------- result
@@ -430,7 +501,12 @@ def sensitivities(
     res = kkt_residual(w, p.R, p.Sigma, p.C, p.w_prev, p.lam, p.lo, p.hi, tol)
     if res > 1e3 * margin_tol:
         raise OptimizationError(f"`weights` are not optimal: KKT residual {res:.3g}")
-    nu, up, dn = _margins(state, sign, w, p.R, p.Sigma, p.C, p.w_prev, p.lam)
+    nu, up, dn = _margins(state, sign, w, p.R, p.Sigma, p.C, p.w_prev, p.lam, tol)
+    if float(min(up.min(initial=np.inf), dn.min(initial=np.inf))) < -1e3 * margin_tol:
+        raise OptimizationError(
+            f"a bound or kink has a negative margin ({min(up.min(), dn.min()):.3g}): the "
+            "active set is not optimal"
+        )
     weak_up, weak_dn = up <= margin_tol, dn <= margin_tol
     if int((weak_up | weak_dn).sum()) > MAX_DEGENERATE:
         raise OptimizationError(
@@ -438,22 +514,7 @@ def sensitivities(
         )
     inputs, B, dquad = input_directions(w, p.Sigma, p.lam, float(dlam_dvix))
     free = state == 0
-    singular = False
-    Jp = np.zeros((len(inputs), n))
-    Jm = np.zeros((len(inputs), n))
-    if not (weak_up | weak_dn).any():
-        if free.any():
-            F = np.flatnonzero(free)
-            rhs = np.vstack([B[:, F].T, np.zeros((1, len(inputs)))])
-            x, singular = _kkt_solve(p.lam, p.Sigma[np.ix_(F, F)], rhs)
-            Jp[:, F] = x[:-1].T
-        Jm = Jp.copy()
-    else:
-        for k in range(len(inputs)):
-            Jp[k], s1 = _directional(B[k], p.lam, p.Sigma, free, weak_up, weak_dn, margin_tol)
-            dneg, s2 = _directional(-B[k], p.lam, p.Sigma, free, weak_up, weak_dn, margin_tol)
-            Jm[k] = -dneg
-            singular = singular or s1 or s2
+    Jp, Jm, singular = _jacobians(B, p.lam, p.Sigma, free, weak_up, weak_dn, margin_tol)
     scale = max(1.0, float(np.abs(Jp).max(initial=0.0)))
     diff = np.all(np.abs(Jp - Jm) <= 1e-9 * scale, axis=1)
     Sw = p.Sigma @ w
@@ -463,27 +524,7 @@ def sensitivities(
         dvw_p = (2.0 * (Jp @ Sw)) / (2.0 * vol) if vol > 0 else np.zeros(len(inputs))
         dvw_m = (2.0 * (Jm @ Sw)) / (2.0 * vol) if vol > 0 else np.zeros(len(inputs))
         direct = dquad / (2.0 * vol) if vol > 0 else np.zeros(len(inputs))
-    sigma, rho = corr_from_cov(p.Sigma)
-    labels, rows = [], []
-    for kind, i, j in inputs:
-        if kind == "mean":
-            lab, val = f"R[{names[i]}]", p.R[i]
-        elif kind == "vol":
-            lab, val = f"sigma[{names[i]}]", sigma[i]
-        elif kind == "corr":
-            lab, val = f"rho[{names[i]},{names[j]}]", rho[i, j]
-        else:
-            lab, val = "VIX", vix
-        labels.append(lab)
-        rows.append(
-            {
-                "kind": kind,
-                "asset_i": names[i] if i >= 0 else "",
-                "asset_j": names[j] if j >= 0 else "",
-                "value": float(val),
-            }
-        )
-    table = pd.DataFrame(rows, index=pd.Index(labels, name="input"))
+    table = _input_table(inputs, names, p.R, p.Sigma, vix)
     table["differentiable"] = diff
     state_names = np.array(["free", "lower", "upper", "kink", "frozen"])[state]
     idx = table.index
@@ -507,88 +548,5 @@ def sensitivities(
     )
 
 
-# --------------------------------------------------------------------------- ranking
-def typical_moves(
-    inputs: pd.DataFrame,
-    sigma: np.ndarray,
-    n_obs: int,
-    periods_per_year: float = 1.0,
-    vix_move: float = 5.0,
-) -> np.ndarray:
-    """One standard error of each estimate over ``n_obs`` observations (and ``vix_move`` points).
-
-    Parameters
-    ----------
-    inputs : DataFrame
-        ``Sensitivity.inputs`` (uses ``kind`` and ``value``).
-    sigma : ndarray of shape (n_assets,)
-        Volatilities in the units of R (annualized by ``periods_per_year``).
-    n_obs : int
-        T, the number of per-period returns in the estimation window.
-    periods_per_year : float, default 1
-        Factor that annualized R and Sigma from per-period estimates (1 if they are per period).
-        The mean's standard error is ``sigma_period / sqrt(T)`` per period, i.e.
-        ``sigma * sqrt(ppy / T)`` annualized.
-    vix_move : float, default 5.0
-        VIX points.
-
-    Returns
-    -------
-    ndarray of shape (n_inputs,)
-    """
-    if not isinstance(n_obs, int | np.integer) or n_obs < 2:
-        raise ConfigError(f"`n_obs` must be an integer >= 2, got {n_obs!r}")
-    if not np.isfinite(periods_per_year) or periods_per_year <= 0:
-        raise ConfigError(f"`periods_per_year` must be > 0, got {periods_per_year!r}")
-    kinds = inputs["kind"].to_numpy()
-    vals = inputs["value"].to_numpy(dtype=float)
-    n = len(sigma)
-    out = np.empty(len(inputs))
-    out[kinds == "mean"] = sigma * np.sqrt(periods_per_year / n_obs)
-    out[kinds == "vol"] = sigma / np.sqrt(2.0 * n_obs)
-    out[kinds == "corr"] = (1.0 - vals[kinds == "corr"] ** 2) / np.sqrt(n_obs)
-    out[kinds == "vix"] = vix_move
-    if int((kinds == "mean").sum()) != n:
-        raise DataError("`inputs` must hold one mean row per asset")
-    return out
-
-
-def rank_inputs(
-    sens: Sensitivity,
-    n_obs: int,
-    periods_per_year: float = 1.0,
-    vix_move: float = 5.0,
-) -> pd.DataFrame:
-    """Rank inputs by the first-order L1 turnover a typical move would cause.
-
-    Parameters
-    ----------
-    sens : Sensitivity
-    n_obs, periods_per_year, vix_move
-        As in :func:`typical_moves`.
-
-    Returns
-    -------
-    DataFrame
-        One row per input, sorted by ``turnover`` (descending): ``input``, ``kind``, ``asset_i``,
-        ``asset_j``, ``value``, ``move`` (the typical move), ``turnover_up`` / ``turnover_down``
-        (``sum |dw|`` for +move / -move), ``turnover`` (the larger), ``drisk_up`` /
-        ``drisk_down`` (change in annualized portfolio volatility, weights and Sigma moving),
-        ``drisk_weights_up`` (the part due to the weights), ``differentiable``, ``rank`` (1 =
-        largest).
-    """
-    sigma = sens.inputs.loc[sens.inputs["kind"] == "vol", "value"].to_numpy(dtype=float)
-    move = typical_moves(sens.inputs, sigma, n_obs, periods_per_year, vix_move)
-    up = sens.jac_plus.to_numpy() * move[:, None]
-    dn = -sens.jac_minus.to_numpy() * move[:, None]
-    out = sens.inputs.reset_index()
-    out["move"] = move
-    out["turnover_up"] = np.abs(up).sum(axis=1)
-    out["turnover_down"] = np.abs(dn).sum(axis=1)
-    out["turnover"] = np.maximum(out["turnover_up"], out["turnover_down"])
-    out["drisk_up"] = sens.drisk_plus.to_numpy() * move
-    out["drisk_down"] = -sens.drisk_minus.to_numpy() * move
-    out["drisk_weights_up"] = sens.drisk_weights_plus.to_numpy() * move
-    out = out.sort_values("turnover", ascending=False, kind="stable").reset_index(drop=True)
-    out["rank"] = np.arange(1, len(out) + 1)
-    return out
+# The ranking of inputs lives in :mod:`rwafolio.optimize.ranking` (re-exported here).
+from rwafolio.optimize.ranking import rank_inputs, typical_moves  # noqa: E402

@@ -17,6 +17,7 @@ reference (``reference.ReferenceSolver``, CLARABEL -> OSQP -> SCS); if every ref
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import numpy as np
@@ -26,6 +27,7 @@ from rwafolio.exceptions import ConfigError, DataError, OptimizationError
 from rwafolio.optimize._kernels import kkt_residual_nb, polish_nb, solve_full_nb
 from rwafolio.optimize.model import (
     FactorCovariance,
+    fast_arrays,
     kkt_residual,
     objective,
     project_feasible,
@@ -130,6 +132,8 @@ def solve_arrays(
 
 
 def _labels(*objs: object) -> pd.Index | None:
+    if not any(isinstance(o, pd.Series | pd.DataFrame) for o in objs):
+        return None
     labels: pd.Index | None = None
     for name, obj in zip(("R", "Sigma", "costs", "w_prev", "lo", "hi", "warm_start"), objs):
         idx = None
@@ -203,10 +207,19 @@ def solve(
     """
     if method not in ("fast", "reference"):
         raise ConfigError(f"`method` must be 'fast' or 'reference', got {method!r}")
-    if not (isinstance(tol, (int, float)) and np.isfinite(tol) and tol > 0):
+    if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0):
         raise ConfigError(f"`tol` must be a positive float, got {tol!r}")
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
         raise ConfigError(f"`max_iter` must be an int >= 0, got {max_iter!r}")
+    fast = fast_arrays(R, Sigma, costs, w_prev, lam, lo, hi, warm_start)
+    if fast is not None:  # plain float64 arrays, all checks passed in one compiled pass
+        return solve_arrays(
+            *fast,
+            warm_start=warm_start,  # type: ignore[arg-type]
+            tol=float(tol),
+            max_iter=int(max_iter),
+            method=method,
+        )
     labels = _labels(R, Sigma, costs, w_prev, lo, hi, warm_start)
     prob = validate_problem(R, Sigma, costs, w_prev, lam, lo, hi)
     w0 = None

@@ -246,7 +246,7 @@ def turnover_costs_figure(flows: pd.DataFrame, live_from: str | None = None) -> 
     """Turnover per period (bars, weekly totals when down-sampled, top) and cumulative costs
     paid (bottom), each on its own axis."""
     f = flows.loc[live_from:] if live_from else flows  # type: ignore[misc]
-    fees = f["fees"] if "fees" in f else f["costs"]
+    fees = f["fees"] if "fees" in f else f["costs"]  # runs saved before the rename say "costs"
     cum = 1.0 - np.cumprod(1.0 - fees.to_numpy(dtype=float))
     cum_s = downsample(pd.Series(cum, index=f.index), "last")
     turn = downsample(f["turnover"].astype(float), "sum")

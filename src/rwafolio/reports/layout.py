@@ -27,6 +27,8 @@ STAT_LABELS: Mapping[str, tuple[str, str]] = {
     "volatility": ("Volatility (annualized)", "pct"),
     "sharpe": ("Sharpe ratio", "ratio"),
     "sortino": ("Sortino ratio", "ratio"),
+    "excess_sharpe": ("Sharpe ratio over cash", "ratio"),
+    "excess_sortino": ("Sortino ratio over cash", "ratio"),
     "max_drawdown": ("Max drawdown", "pct"),
     "calmar": ("Calmar ratio", "ratio"),
     "turnover_per_year": ("Turnover per year (x value)", "ratio"),
@@ -57,7 +59,8 @@ def performance(record: RunRecord) -> list[dict[str, Any]]:
             (
                 "Each column is one run over the same live period, from the first decision date "
                 f"({live}) to the end; returns are simple, annualized with the calendar policy's "
-                "factor; the risk-free rate is 0. Costs paid compound the fees of every trade."
+                "factor; Sharpe and Sortino use a zero rate, the 'over cash' rows the T-bill proxy's "
+                "return (or a given rate). Costs paid compound the fees of every trade."
             ),
             "Statistics, side by side",
         ),

@@ -16,7 +16,8 @@ Tables (all indexed as stated; absent when the input was not given):
 ``values``          date x run name: portfolio value (first column is the strategy)
 ``stats``           statistic x run name: the ``stats()`` table, side by side
 ``weights``         date x symbol: weights held after trading (strategy)
-``flows``           date: ``turnover``, ``costs`` (fraction of value, per date)
+``flows``           date: ``turnover``, ``fees`` (fraction of value, per date; ``costs`` in
+                    runs saved before the rename)
 ``decisions``       decision date: ``lam``, ``vix``, ``traded``, ``n_skipped``, solver columns
 ``skipped``         one row per trade the threshold held back: date, symbol, proposed, reason
 ``panel_prices``    date x symbol prices of the panel (for reproduction)
@@ -184,7 +185,7 @@ def _run_tables(result: Any, benchmarks: Mapping[str, Any]) -> dict[str, pd.Data
         skipped["symbol"] = skipped["symbol"].astype(str)
         skipped["reason"] = skipped["reason"].astype(str)
     flows = pd.DataFrame(
-        {"turnover": result.turnover.astype(float), "costs": result.costs.astype(float)}
+        {"turnover": result.turnover.astype(float), "fees": result.fees.astype(float)}
     )
     flows.index.name = "date"
     panel = result.panel

@@ -14,14 +14,145 @@ Per day t of a scenario (see :mod:`rwafolio.risk.crowding` for the model and its
    (warm-started at the drifted weights; a non-optimal status holds the drifted weights); pays
    its costs; ``flow += share_k * V_k * dw_k``;
 5. ``imp_t = max(alpha * flow, -0.99)``.
+
+The kernel's inputs come in three bundles (:class:`Draws`, :class:`Book`, :class:`Agents`,
+NamedTuples that numba passes as records) and its outputs are named (:class:`Outcomes`).
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
-from rwafolio.optimize._kernels import solve_nb
+from rwafolio.optimize import solve_nb
+
+__all__ = ["Agents", "Book", "Draws", "Outcomes", "crowding_paths_nb", "crowding_paths_np"]
+
+
+class Draws(NamedTuple):
+    """Where a scenario's exogenous per-period returns come from (as in
+    :func:`rwafolio.risk._kernels.simulate_paths_nb`).
+
+    Attributes
+    ----------
+    z : ndarray (n_scen * horizon, k)
+        Standard draws of the factor model (unused when bootstrapping).
+    factor : ndarray (n, k)
+        Square-root factor of the per-period covariance.
+    mu : ndarray (n,)
+        Per-period mean.
+    scale : ndarray (n_scen * horizon,) or (0,)
+        Per-row scale of the draws (Student-t per path); empty: 1.
+    hist : ndarray (T, n)
+        Historical returns to bootstrap from.
+    idx : ndarray of int64 (n_scen * horizon,) or (0,)
+        Bootstrap rows of ``hist``; empty: use the factor model.
+    """
+
+    z: np.ndarray
+    factor: np.ndarray
+    mu: np.ndarray
+    scale: np.ndarray
+    hist: np.ndarray
+    idx: np.ndarray
+
+
+class Book(NamedTuple):
+    """Our portfolio and its rules.
+
+    Attributes
+    ----------
+    w : ndarray (n,)
+        Target weights (cash = 1 - sum).
+    costs : ndarray (n,)
+        One-off cost rates, for us and the agents.
+    horizon : int
+        Periods per scenario.
+    every : int
+        Rebalance every ``every`` periods (0: buy and hold).
+    additive : bool
+        Sum per-period returns (True) or compound them.
+    """
+
+    w: np.ndarray
+    costs: np.ndarray
+    horizon: int
+    every: int
+    additive: bool
+
+
+class Agents(NamedTuple):
+    """The K re-optimizing agents and the price impact of their trades.
+
+    Attributes
+    ----------
+    lam : ndarray (K,)
+        Base risk aversion of each agent.
+    shares : ndarray (K,)
+        Each agent's share of the agents' combined capital (sums to 1).
+    r0 : ndarray (K, n)
+        Each agent's starting expected returns (annualized, noisy).
+    s0 : ndarray (K, n, n)
+        Each agent's starting covariance (annualized, noisy).
+    w0 : ndarray (K, n)
+        Each agent's starting weights.
+    alpha : ndarray (n,)
+        Relative price move per unit of aggregate flow (fraction of combined agent capital).
+    ppy : float
+        Periods per year (annualization of the agents' estimates).
+    decay, eta : float
+        EWMA decay; VIX sensitivity of the risk aversion.
+    vix_w : ndarray (n,)
+        Weights of the portfolio whose EWMA volatility is the agents' VIX proxy.
+    tol : float
+    max_iter : int
+        Passed to ``solve_nb``.
+    """
+
+    lam: np.ndarray
+    shares: np.ndarray
+    r0: np.ndarray
+    s0: np.ndarray
+    w0: np.ndarray
+    alpha: np.ndarray
+    ppy: float
+    decay: float
+    eta: float
+    vix_w: np.ndarray
+    tol: float
+    max_iter: int
+
+
+class Outcomes(NamedTuple):
+    """Per scenario (each an ndarray of shape (n_scen,)), written by the kernels.
+
+    ``base_*`` is the agent-free run, ``crowd_*`` the run with the agents: ``*_outcome`` the
+    horizon return (compound or summed), ``*_drawdown`` the worst drawdown, ``*_cost`` the costs
+    paid; ``cos_sum`` the sum over days of the agents' pairwise cosine similarities of trades,
+    ``pairs`` their number, ``turnover`` the agents' total turnover, ``fails`` the agents'
+    non-optimal solves.
+    """
+
+    base_outcome: np.ndarray
+    base_drawdown: np.ndarray
+    base_cost: np.ndarray
+    crowd_outcome: np.ndarray
+    crowd_drawdown: np.ndarray
+    crowd_cost: np.ndarray
+    cos_sum: np.ndarray
+    pairs: np.ndarray
+    turnover: np.ndarray
+    fails: np.ndarray
+
+    @classmethod
+    def empty(cls, n_scen: int) -> Outcomes:
+        return cls(*(np.zeros(n_scen) for _ in cls._fields))
+
+    def rows(self, lo: int, hi: int) -> Outcomes:
+        """Views of scenarios ``lo:hi`` (the kernel writes into them)."""
+        return Outcomes(*(a[lo:hi] for a in self))
 
 
 @njit(cache=True, nogil=True)
@@ -88,72 +219,104 @@ def port_step_nb(
 
 
 @njit(cache=True, nogil=True)
-def crowding_paths_nb(
-    z: np.ndarray,
-    factor: np.ndarray,
-    mu: np.ndarray,
-    scale: np.ndarray,
-    hist: np.ndarray,
-    idx: np.ndarray,
-    w: np.ndarray,
+def _agent_day_nb(
+    a: int,
+    rc: np.ndarray,
+    agents: Agents,
     costs: np.ndarray,
-    horizon: int,
-    every: int,
-    additive: bool,
-    lam: np.ndarray,
-    shares: np.ndarray,
-    r0: np.ndarray,
-    s0: np.ndarray,
-    w0: np.ndarray,
-    alpha: np.ndarray,
-    ppy: float,
-    decay: float,
-    eta: float,
-    vix_w: np.ndarray,
-    tol: float,
-    max_iter: int,
-    out: np.ndarray,
-) -> None:
+    wk: np.ndarray,
+    rk: np.ndarray,
+    sk: np.ndarray,
+    vk: np.ndarray,
+    trades: np.ndarray,
+    norms: np.ndarray,
+    turnover: float,
+) -> tuple[float, float]:
+    """Agent ``a``'s day (step 4 of the module docstring), updating its rows of the state arrays
+    in place; returns ``turnover`` plus its trades' turnover (added term by term, as the running
+    total always was) and 1.0 if its solve was not optimal (else 0.0)."""
+    n = rc.shape[0]
+    decay, ppy = agents.decay, agents.ppy
+    gp = 0.0
+    for i in range(n):
+        gp += wk[a, i] * rc[i]
+    vk[a] *= 1.0 + gp
+    for i in range(n):
+        wk[a, i] = wk[a, i] * (1.0 + rc[i]) / (1.0 + gp)
+        rk[a, i] = decay * rk[a, i] + (1.0 - decay) * ppy * rc[i]
+        for j in range(n):
+            sk[a, i, j] = decay * sk[a, i, j] + (1.0 - decay) * ppy * rc[i] * rc[j]
+    var = 0.0
+    for i in range(n):
+        for j in range(n):
+            var += agents.vix_w[i] * sk[a, i, j] * agents.vix_w[j]
+    lam_t = agents.lam[a] * (1.0 + agents.eta * 100.0 * np.sqrt(max(var, 0.0)))
+    prev = wk[a].copy()
+    lo = np.zeros(n)
+    hi = np.ones(n)
+    wn, _it, status = solve_nb(
+        rk[a], sk[a], costs, prev, lam_t, lo, hi, prev, agents.tol, agents.max_iter
+    )
+    failed = 0.0
+    if status != 0:
+        failed = 1.0
+        wn = prev
+    tc = 0.0
+    nrm = 0.0
+    for i in range(n):
+        d = wn[i] - prev[i]
+        trades[a, i] = d
+        tc += costs[i] * abs(d)
+        nrm += d * d
+        turnover += abs(d)
+        wk[a, i] = wn[i]
+    norms[a] = np.sqrt(nrm)
+    vk[a] *= 1.0 - tc
+    return turnover, failed
+
+
+@njit(cache=True, nogil=True)
+def _cosines_nb(trades: np.ndarray, norms: np.ndarray) -> tuple[float, float]:
+    """Sum and count of the pairwise cosine similarities of the agents' trades that day."""
+    total = 0.0
+    count = 0.0
+    k = trades.shape[0]
+    for a in range(k):
+        if norms[a] <= 1e-12:
+            continue
+        for b in range(a + 1, k):
+            if norms[b] <= 1e-12:
+                continue
+            dot = 0.0
+            for i in range(trades.shape[1]):
+                dot += trades[a, i] * trades[b, i]
+            total += dot / (norms[a] * norms[b])
+            count += 1.0
+    return total, count
+
+
+@njit(cache=True, nogil=True)
+def crowding_paths_nb(draws: Draws, book: Book, agents: Agents, out: Outcomes) -> None:
     """Simulate a block of scenarios with and without the agents (in place).
 
     Parameters
     ----------
-    z, factor, mu, scale, hist, idx, w, costs, horizon, every, additive
-        As in :func:`rwafolio.risk._kernels.simulate_paths_nb` (per-period units).
-    lam : ndarray (K,)
-        Base risk aversion of each agent.
-    shares : ndarray (K,)
-        Each agent's share of the agents' combined capital (sums to 1).
-    r0 : ndarray (K, n)
-        Each agent's starting expected returns (annualized, noisy).
-    s0 : ndarray (K, n, n)
-        Each agent's starting covariance (annualized, noisy).
-    w0 : ndarray (K, n)
-        Each agent's starting weights.
-    alpha : ndarray (n,)
-        Relative price move per unit of aggregate flow (fraction of combined agent capital).
-    ppy : float
-        Periods per year (annualization of the agents' estimates).
-    decay, eta : float
-        EWMA decay; VIX sensitivity of the risk aversion.
-    vix_w : ndarray (n,)
-        Weights of the portfolio whose EWMA volatility is the agents' VIX proxy.
-    tol, max_iter
-        Passed to ``solve_nb``.
-    out : ndarray (n_scen, 10)
-        Written per scenario: base outcome, base max drawdown, base cost, crowded outcome,
-        crowded max drawdown, crowded cost, sum of pairwise cosine similarities, number of
-        pairs, agents' total turnover, solver non-optimal count.
+    draws : Draws
+    book : Book
+    agents : Agents
+    out : Outcomes
+        Columns of shape (n_scen,) written per scenario.
     """
+    z, factor, mu, scale, hist, idx = draws
+    w, costs, horizon, every, additive = book
+    shares, r0, s0, w0, alpha = agents.shares, agents.r0, agents.s0, agents.w0, agents.alpha
     n = w.shape[0]
     k_fac = factor.shape[1]
-    n_agents = lam.shape[0]
-    n_scen = out.shape[0]
+    n_agents = shares.shape[0]
+    n_scen = out.base_outcome.shape[0]
     boot = idx.shape[0] > 0
     scaled = scale.shape[0] > 0
     w_cash = 1.0 - np.sum(w)
-    lo = np.zeros(n)
-    hi = np.ones(n)
     x = np.empty(n)
     rc = np.empty(n)
     imp = np.empty(n)
@@ -208,90 +371,37 @@ def crowding_paths_nb(
             for i in range(n):
                 flow[i] = 0.0
             for a in range(n_agents):
-                gp = 0.0
-                for i in range(n):
-                    gp += wk[a, i] * rc[i]
-                vk[a] *= 1.0 + gp
-                for i in range(n):
-                    wk[a, i] = wk[a, i] * (1.0 + rc[i]) / (1.0 + gp)
-                    rk[a, i] = decay * rk[a, i] + (1.0 - decay) * ppy * rc[i]
-                    for j in range(n):
-                        sk[a, i, j] = decay * sk[a, i, j] + (1.0 - decay) * ppy * rc[i] * rc[j]
-                var = 0.0
-                for i in range(n):
-                    for j in range(n):
-                        var += vix_w[i] * sk[a, i, j] * vix_w[j]
-                lam_t = lam[a] * (1.0 + eta * 100.0 * np.sqrt(max(var, 0.0)))
-                prev = wk[a].copy()
-                wn, _it, status = solve_nb(
-                    rk[a], sk[a], costs, prev, lam_t, lo, hi, prev, tol, max_iter
+                turnover, failed = _agent_day_nb(
+                    a, rc, agents, costs, wk, rk, sk, vk, trades, norms, turnover
                 )
-                if status != 0:
-                    fails += 1.0
-                    wn = prev
-                tc = 0.0
-                nrm = 0.0
-                for i in range(n):
-                    d = wn[i] - prev[i]
-                    trades[a, i] = d
-                    tc += costs[i] * abs(d)
-                    nrm += d * d
-                    turnover += abs(d)
-                    wk[a, i] = wn[i]
-                norms[a] = np.sqrt(nrm)
-                vk[a] *= 1.0 - tc
+                fails += failed
                 for i in range(n):
                     flow[i] += shares[a] * vk[a] * trades[a, i]
-            for a in range(n_agents):
-                if norms[a] <= 1e-12:
-                    continue
-                for b in range(a + 1, n_agents):
-                    if norms[b] <= 1e-12:
-                        continue
-                    dot = 0.0
-                    for i in range(n):
-                        dot += trades[a, i] * trades[b, i]
-                    cos_sum += dot / (norms[a] * norms[b])
-                    cos_cnt += 1.0
+            day_sum, day_cnt = _cosines_nb(trades, norms)
+            cos_sum += day_sum
+            cos_cnt += day_cnt
             for i in range(n):
                 imp[i] = max(alpha[i] * flow[i], -0.99)
-        out[m, 0] = stb[6] - 1.0
-        out[m, 1] = stb[4]
-        out[m, 2] = stb[5]
-        out[m, 3] = stc[6] - 1.0
-        out[m, 4] = stc[4]
-        out[m, 5] = stc[5]
-        out[m, 6] = cos_sum
-        out[m, 7] = cos_cnt
-        out[m, 8] = turnover
-        out[m, 9] = fails
+        out.base_outcome[m] = stb[6] - 1.0
+        out.base_drawdown[m] = stb[4]
+        out.base_cost[m] = stb[5]
+        out.crowd_outcome[m] = stc[6] - 1.0
+        out.crowd_drawdown[m] = stc[4]
+        out.crowd_cost[m] = stc[5]
+        out.cos_sum[m] = cos_sum
+        out.pairs[m] = cos_cnt
+        out.turnover[m] = turnover
+        out.fails[m] = fails
 
 
-def crowding_paths_np(
-    x: np.ndarray,
-    w: np.ndarray,
-    costs: np.ndarray,
-    horizon: int,
-    every: int,
-    additive: bool,
-    lam: np.ndarray,
-    shares: np.ndarray,
-    r0: np.ndarray,
-    s0: np.ndarray,
-    w0: np.ndarray,
-    alpha: np.ndarray,
-    ppy: float,
-    decay: float,
-    eta: float,
-    vix_w: np.ndarray,
-    tol: float,
-    max_iter: int,
-) -> np.ndarray:
+def crowding_paths_np(x: np.ndarray, book: Book, agents: Agents) -> Outcomes:
     """Numpy twin of :func:`crowding_paths_nb`, vectorized over scenarios (slow: small tests).
 
-    ``x`` (n_scen * horizon, n) are the exogenous per-period returns; returns ``out``
-    (n_scen, 10). Agents' problems are solved one by one with ``solve_nb``.
+    ``x`` (n_scen * horizon, n) are the exogenous per-period returns. Agents' problems are solved
+    one by one with ``solve_nb``.
     """
+    w, costs, horizon, every, additive = book
+    lam, shares, r0, s0, w0, alpha, ppy, decay, eta, vix_w, tol, max_iter = agents
     n = w.shape[0]
     x3 = x.reshape(-1, horizon, n)
     ms = x3.shape[0]
@@ -373,4 +483,4 @@ def crowding_paths_np(
         out[:, col] = st["level"] - 1.0
         out[:, col + 1] = st["worst"]
         out[:, col + 2] = st["paid"]
-    return out
+    return Outcomes(*(np.ascontiguousarray(out[:, j]) for j in range(len(Outcomes._fields))))

@@ -4,7 +4,7 @@ The model (documented defaults in :class:`CrowdingConfig`; none is fitted to any
 ---------------------------------------------------------------------------------------
 * K agents (default 10) manage the same universe with the project's optimizer
   (``max w'R - lam_t w'Sigma w - sum C|w - w_prev|``, annualized R and Sigma, one-off costs C),
-  re-solved every day after the day's shock with ``rwafolio.optimize._kernels.solve_nb``.
+  re-solved every day after the day's shock with ``rwafolio.optimize.solve_nb``.
 * Agent k's base risk aversion is lognormal around 2.0: ``lam_k = lam_median *
   exp(lam_sigma * N(0, 1))`` (lam_sigma = 0.5: half the agents between 1.4 and 2.8); its risk
   aversion follows the model's rule ``lam_k,t = lam_k (1 + eta VIX_t)`` (eta = 0.05) with a
@@ -43,8 +43,9 @@ import numpy as np
 import pandas as pd
 
 from rwafolio.exceptions import ConfigError, DataError, OptimizationError, describe
-from rwafolio.optimize._kernels import solve_nb
-from rwafolio.risk._crowding_kernels import crowding_paths_nb
+from rwafolio.optimize import solve_nb
+from rwafolio.optimize.risk_aversion import DEFAULT_ETA, DEFAULT_LAM0
+from rwafolio.risk._crowding_kernels import Agents, Book, Draws, Outcomes, crowding_paths_nb
 from rwafolio.risk.forecast import (
     RiskForecast,
     _vector,
@@ -73,9 +74,9 @@ class CrowdingConfig:
     """Agents and liquidity of the crowding simulation (see the module docstring)."""
 
     n_agents: int = 10
-    lam_median: float = 2.0
+    lam_median: float = DEFAULT_LAM0
     lam_sigma: float = 0.5
-    eta: float = 0.05
+    eta: float = DEFAULT_ETA
     mu_noise: float = 0.25
     vol_noise: float = 0.10
     decay: float = 0.94
@@ -312,16 +313,17 @@ def simulate_crowding(
     vix_w = w / w.sum() if w.sum() > 0 else np.full(n, 1.0 / n)
     lam, shares, r0, s0, w0 = _agents(cfg, mu_v * ppy, sig * ppy, c, vix_w, seed)
     alpha = cfg.alphas(classes, np.sqrt(np.clip(np.diag(sig), 0.0, None)))
-    res = np.empty((n_scenarios, 10))
-    additive = aggregation == "sum"
+    res = Outcomes.empty(n_scenarios)
     mu_k = mu_v if not boot else np.zeros(n)
+    book = Book(w, c, horizon, every, aggregation == "sum")
+    agents = Agents(
+        lam, shares, r0, s0, w0, alpha, ppy, float(cfg.decay), float(cfg.eta), vix_w,
+        float(cfg.tol), int(cfg.max_iter),
+    )  # fmt: skip
 
     def body(lo: int, hi: int, z: np.ndarray, scale: np.ndarray, idx: np.ndarray) -> None:
-        crowding_paths_nb(
-            z, factor, mu_k, scale, hist, idx, w, c, horizon, every, additive, lam, shares,
-            r0, s0, w0, alpha, ppy, cfg.decay, cfg.eta, vix_w, cfg.tol, cfg.max_iter,
-            res[lo:hi],
-        )  # fmt: skip
+        draws = Draws(z, factor, mu_k, scale, hist, idx)
+        crowding_paths_nb(draws, book, agents, res.rows(lo, hi))
 
     run_chunks(
         body, n_scenarios=n_scenarios, seed=seed, horizon=horizon, k=factor.shape[1],
@@ -333,30 +335,31 @@ def simulate_crowding(
         "nu": float(nu) if distribution == "student_t" else None, "rebalance": rebalance,
         "aggregation": aggregation, "block": block if boot else None,
     }  # fmt: skip
-    cols = [np.ascontiguousarray(res[:, j]) for j in range(6)]
-    for a in cols:
+    for a in res:
         a.flags.writeable = False
-    base = summarize(cols[0], cols[1], cols[2], **common)
-    crowd = summarize(cols[3], cols[4], cols[5], **common)
+    base = summarize(res.base_outcome, res.base_drawdown, res.base_cost, **common)
+    crowd = summarize(res.crowd_outcome, res.crowd_drawdown, res.crowd_cost, **common)
     share = tuple((vw - vb) / vw if vw < 0 else float("nan") for vw, vb in zip(crowd.var, base.var))
-    order = np.argsort(cols[3], kind="stable")
+    order = np.argsort(res.crowd_outcome, kind="stable")
     tail_share = []
     for level in lv:
         j = max(int(np.ceil(n_scenarios * (1.0 - level) - 1e-9)), 1)
         sel = order[:j]
-        denom = float(cols[3][sel].mean())
+        denom = float(res.crowd_outcome[sel].mean())
         tail_share.append(
-            float((cols[3][sel] - cols[0][sel]).mean()) / denom if denom < 0 else float("nan")
+            float((res.crowd_outcome[sel] - res.base_outcome[sel]).mean()) / denom
+            if denom < 0
+            else float("nan")
         )
-    pairs = float(res[:, 7].sum())
+    pairs = float(res.pairs.sum())
     return CrowdingResult(
         without_agents=base,
         with_agents=crowd,
         impact_share=share,
         impact_share_tail=tuple(tail_share),
-        crowding=float(res[:, 6].sum() / pairs) if pairs > 0 else float("nan"),
-        mean_agent_turnover=float(res[:, 8].sum() / (n_scenarios * horizon * cfg.n_agents)),
-        solver_failures=int(res[:, 9].sum()),
+        crowding=float(res.cos_sum.sum() / pairs) if pairs > 0 else float("nan"),
+        mean_agent_turnover=float(res.turnover.sum() / (n_scenarios * horizon * cfg.n_agents)),
+        solver_failures=int(res.fails.sum()),
         alpha=alpha,
         lams=lam,
         agent_weights=w0,

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rwafolio.optimize.costs import CostModel
+
 
 def _readonly(a: np.ndarray) -> np.ndarray:
     v = a.view()
@@ -45,7 +47,7 @@ class MarketView:
         Whose market is open at the decision date.
     symbols, asset_classes : list of str
     costs : ndarray of shape (n_assets,)
-        One-off cost per unit of traded value.
+        One-off cost rate per unit of traded value (the cost model's rates).
     periods_per_year : int
     """
 
@@ -149,8 +151,11 @@ class Setup:
     tradable : ndarray of bool, shape (n_dates, n_assets)
     symbols, asset_classes : list of str
     costs : ndarray of shape (n_assets,)
+        One-off cost rate per unit of traded value (``cost_model.rates``).
     periods_per_year : int
     has_vix : bool
+    cost_model : CostModel or None
+        The run's cost model (None: built from ``costs``).
     """
 
     dates: pd.DatetimeIndex
@@ -160,6 +165,7 @@ class Setup:
     costs: np.ndarray
     periods_per_year: int
     has_vix: bool
+    cost_model: CostModel | None = None
 
 
 class Strategy(ABC):

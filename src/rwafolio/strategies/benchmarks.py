@@ -5,7 +5,7 @@
 - :class:`EqualWeight`: ``FixedMix`` with 1/n each;
 - :class:`BuyAndHold`: buy a mix on the first decision date, then never trade;
 - constant lam and cost-blind are :class:`~rwafolio.strategies.DynamicLambdaStrategy` with
-  ``eta=0`` and ``costs="blind"`` (see :func:`benchmark_suite`).
+  ``eta=0`` and ``cost_mode="blind"`` (see :func:`benchmark_suite`).
 """
 
 from __future__ import annotations
@@ -120,33 +120,39 @@ class BuyAndHold(Strategy):
 LONG_RUN_VIX = 20.0
 
 
-def constant_lambda(params: Any) -> float:
+def constant_lambda(strategy: Any) -> float:
     """The constant-lam benchmark's lam: the dynamic rule at the VIX's long-run average.
 
-    lam0 * (1 + eta * 20), so both strategies take the same risk on average and the comparison
-    isolates the effect of moving lam with the index (lam0 alone would be a less risk-averse
-    strategy, not a static version of the same one).
+    lam0 * (1 + eta * 20) of ``strategy`` (a DynamicLambdaStrategy), so both strategies take the
+    same risk on average and the comparison isolates the effect of moving lam with the index
+    (lam0 alone would be a less risk-averse strategy, not a static version of the same one).
     """
-    return float(params.get("lam0", 2.0)) * (1.0 + float(params.get("eta", 0.05)) * LONG_RUN_VIX)
+    return float(strategy.lam0) * (1.0 + float(strategy.eta) * LONG_RUN_VIX)
 
 
 def benchmark_suite(strategy: Any) -> dict[str, Strategy]:
     """The comparison set for a DynamicLambdaStrategy, sharing its schedules and warm-up.
 
     equal weight and buy and hold; constant lam (:func:`constant_lambda`); cost-blind (C = 0 in
-    the optimizer, execution still pays the fees).
+    the optimizer, execution still pays the fees); and the model's own preset
+    (:meth:`DynamicLambdaStrategy.model_preset`, with this strategy's schedules and bounds) when
+    the strategy is not already that preset.
     """
     from rwafolio.optimize.risk_aversion import Constant
-    from rwafolio.strategies.dynamic import DynamicLambdaStrategy
+    from rwafolio.strategies.dynamic import MODEL_PRESET, DynamicLambdaStrategy
 
     params = strategy.get_params()
-    warm = int(params.get("window", 0))
-    sched = params.get("schedules")
+    warm = int(strategy.warmup)
+    sched = strategy.schedules
+    preset = {}
+    if any(params.get(k) != v for k, v in MODEL_PRESET.items()):
+        preset = {"model_preset": DynamicLambdaStrategy(**{**params, **MODEL_PRESET})}
     return {
         "equal_weight": EqualWeight(schedules=sched, warmup_periods=warm),
         "buy_and_hold": BuyAndHold(warmup_periods=warm),
         "constant_lambda": DynamicLambdaStrategy(
-            **{**params, "risk_aversion": Constant(constant_lambda(params))}
+            **{**params, "risk_aversion": Constant(constant_lambda(strategy))}
         ),
-        "cost_blind": DynamicLambdaStrategy(**{**params, "costs": "blind"}),
+        "cost_blind": DynamicLambdaStrategy(**{**params, "cost_mode": "blind"}),
+        **preset,
     }

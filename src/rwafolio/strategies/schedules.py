@@ -11,8 +11,9 @@ whether a market is open today is not future information). Names:
 - ``"never"``: the asset is held as it drifts.
 
 A stress override lets every open asset trade on any date whose volatility index is above a level
-(the model: more frequent updates when the VIX exceeds 25). The override reads the index at the
-decision date itself, which is known at that close.
+(the model: more frequent updates when the VIX exceeds 25). The strategy applies it
+(:meth:`rwafolio.strategies.DynamicLambdaStrategy.may_trade`) with the last index level its view
+holds: the decision date's close, or an earlier one under a signal lag.
 """
 
 from __future__ import annotations
@@ -89,15 +90,13 @@ def schedule_matrix(
     dates: pd.DatetimeIndex,
     tradable: np.ndarray,
     per_asset: Sequence[str],
-    vix: np.ndarray | None = None,
-    stress_vix: float | None = None,
 ) -> np.ndarray:
-    """May-trade mask of shape (n_dates, n_assets): schedule AND open, or open under stress."""
+    """Calendar part of the may-trade mask, shape (n_dates, n_assets): schedule AND open.
+
+    The stress override (every open asset may trade when the index is above a level) depends on
+    the index the strategy sees at each date, so it is applied there, once
+    (:meth:`rwafolio.strategies.DynamicLambdaStrategy.may_trade`), not here."""
     tradable = np.asarray(tradable, dtype=bool)
-    out = np.column_stack(
+    return np.column_stack(
         [schedule_mask(dates, tradable[:, j], s) for j, s in enumerate(per_asset)]
     )
-    if stress_vix is not None and vix is not None:
-        stressed = np.asarray(vix, dtype=float) > stress_vix
-        out |= tradable & stressed[:, None]
-    return out

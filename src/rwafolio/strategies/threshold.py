@@ -11,6 +11,15 @@ With tau = ``threshold`` and ``w`` the drifted weights held before trading:
 - ``"none"``: every proposed change trades.
 
 Held-back changes are returned as ``(symbol, proposed change, reason)`` tuples.
+
+Beside the weight band, the **utility rule** (:func:`apply_utility_threshold`, level ``kappa``)
+looks at what the trade is worth in the model's own terms: with ``w`` the book after the band
+rule (targets where it trades, the held weight elsewhere) and U the optimizer's utility,
+costs included (``U(w) = w'R - lam w'Sigma w - sum C_i |w_i - held_i|``, annualized with the
+optimizer's amortized C), the trade happens only if ``U(w) - U(held) > kappa``. U(held) pays no
+cost, so the gain is net of the trade's cost. ``kappa`` is in the units of U (annualized return).
+The rule applies to a fully invested book: the entry from cash (``sum(held) < 1``, which the
+budget constraint does not allow) always trades.
 """
 
 from __future__ import annotations
@@ -106,3 +115,64 @@ def apply_threshold(
         if d != 0
     ]
     return target, skipped, n_resolves
+
+
+def utility_gain(
+    w: np.ndarray,
+    held: np.ndarray,
+    R: np.ndarray,
+    Sigma: np.ndarray,
+    C: np.ndarray,
+    lam: float,
+) -> float:
+    """``U(w) - U(held)`` with U the optimizer's objective (see the module docstring)."""
+    from rwafolio.optimize.model import objective
+
+    return objective(w, R, Sigma, C, held, lam) - objective(held, R, Sigma, C, held, lam)
+
+
+def apply_utility_threshold(
+    target: np.ndarray,
+    held: np.ndarray,
+    R: np.ndarray,
+    Sigma: np.ndarray,
+    C: np.ndarray,
+    lam: float,
+    level: float,
+    symbols: Sequence[str],
+) -> tuple[np.ndarray, list[Skipped], float]:
+    """Keep ``target`` only if the trade raises the model's utility by more than ``level``.
+
+    Parameters
+    ----------
+    target : ndarray of shape (n_assets,)
+        Targets after the band rule, NaN where an asset does not trade.
+    held : ndarray of shape (n_assets,)
+        Drifted weights before trading.
+    R, Sigma, C, lam
+        The date's problem: annualized R and Sigma, the optimizer's (amortized) costs, lam.
+    level : float
+        ``kappa`` >= 0, in units of U (annualized return).
+
+    Returns
+    -------
+    target : ndarray of shape (n_assets,)
+        ``target`` unchanged, or all NaN when the gain is <= ``level`` and ``held`` is fully
+        invested.
+    skipped : list of (symbol, proposed change, reason)
+    gain : float
+        ``U(w) - U(held)``.
+    """
+    trade = ~np.isnan(target)
+    if not trade.any():
+        return target, [], 0.0
+    w = np.where(trade, target, held)
+    gain = utility_gain(w, held, R, Sigma, C, lam)
+    if gain > level or abs(float(held.sum()) - 1.0) > 1e-6:
+        return target, [], gain
+    reason = f"utility: gain {gain:.3g} <= {level:g}"
+    skipped = [
+        (symbols[int(i)], float(w[i] - held[i]), reason)
+        for i in np.flatnonzero(trade & (w != held))
+    ]
+    return np.full_like(target, np.nan), skipped, gain

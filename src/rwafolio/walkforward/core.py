@@ -30,19 +30,21 @@ import inspect
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from rwafolio.backtest.engine import run
 from rwafolio.backtest.result import BacktestResult
-from rwafolio.backtest.stats import STAT_NAMES, performance
+from rwafolio.backtest.stats import performance
 from rwafolio.exceptions import ConfigError
 from rwafolio.loaders.panel import Panel
+from rwafolio.optimize.risk_aversion import DEFAULT_LAM0
 from rwafolio.strategies.base import Decision, MarketView, Strategy
 from rwafolio.tasks.cache import TaskCache, digest, panel_fingerprint, task_seed
 from rwafolio.tasks.executors import Executor, Task, TaskOutcome, resolve_executor, run_tasks
+from rwafolio.walkforward.assess import compare_with_hindsight, forecast_var
 from rwafolio.walkforward.result import FoldResult, FoldStatus, VarSettings, WalkForwardResult
 from rwafolio.walkforward.splits import SplitMode, SplitPlan, make_splits
 from rwafolio.walkforward.sweep import (
@@ -128,7 +130,7 @@ def walk_forward(
     gap: str = "0D",
     plan: SplitPlan | None = None,
     metric: str | MetricFn = "sharpe",
-    utility_lam: float = 2.0,
+    utility_lam: float = DEFAULT_LAM0,
     tie_tol: float = 1e-12,
     min_train_periods: int = 30,
     history: int = 40,
@@ -137,6 +139,7 @@ def walk_forward(
     seed: int = 0,
     var: VarSettings | None = DEFAULT_VAR,
     progress: bool | None = None,
+    max_turnover: float | None = None,
 ) -> WalkForwardResult:
     """Walk-forward selection of ``strategy``'s parameters over ``grid`` (see module docstring).
 
@@ -171,12 +174,76 @@ def walk_forward(
         Rolling VaR along the stitched portfolio; None skips it.
     progress : bool or None
         Progress bar (None: on a terminal only, not in CI).
+    max_turnover : float or None
+        A mandate's cap on turnover (sum of |traded weight| per year): a point whose turnover
+        on the training window exceeds it is not eligible there (scored NaN, counted with the
+        failed points). None: no cap.
 
     Returns
     -------
     WalkForwardResult
     """
     t_start = time.perf_counter()
+    _check_args(strategy, panel, min_train_periods, history, seed)
+    if max_turnover is not None and not (np.isfinite(max_turnover) and max_turnover > 0):
+        raise ConfigError(f"`max_turnover` must be a number > 0 or None, got {max_turnover!r}")
+    points = expand_grid(grid)
+    bad = sorted({k for p in points for k in p} - set(strategy.get_params()))
+    if bad:
+        raise ConfigError(f"`grid` names parameters {strategy.name} does not have: {bad}")
+    metric_name, metric_fn = resolve_metric(metric, utility_lam=utility_lam)
+    if plan is None:
+        plan = make_splits(panel.dates, train, test, mode=mode, gap=gap)
+    warm = max(_warmup(strategy, p) for p in points)
+    grid_plan = _plan_tasks(plan, points, warm, max(warm, history), min_train_periods, seed)
+    context = {
+        "data": panel_fingerprint(panel),
+        "strategy": type(strategy).__qualname__,
+        "prototype": strategy.get_params(),
+    }
+    fast = with_memo(strategy)  # same results, estimates computed once per window and worker
+    outcomes, executor_name = _run_grid(
+        grid_plan.tasks, panel, fast, executor, cache, context, progress
+    )
+    grader = _Grader(outcomes, points, panel.periods_per_year, metric_fn, tie_tol, max_turnover)
+    walk = _walk_folds(fast, panel, plan, grid_plan, grader)
+    stitched = stitch(panel, walk.pieces, walk.firsts, name=f"walk-forward {strategy.name}")
+    h_sel, hindsight = _hindsight(fast, panel, grid_plan, grader, strategy.name)
+    forecasts, var_note, fold_var = forecast_var(stitched, var, seed, plan)
+    folds = walk.folds
+    if fold_var:
+        folds = [FoldResult(**{**fr.__dict__, "var": fold_var.get(fr.index, {})}) for fr in folds]
+    return WalkForwardResult(
+        plan=plan,
+        grid=points,
+        metric=metric_name,
+        folds=tuple(folds),
+        stitched=stitched,
+        stitched_stats=stitched.stats(),
+        hindsight_point=h_sel.index,
+        hindsight=hindsight,
+        comparison=compare_with_hindsight(stitched, hindsight, metric_fn),
+        scores=_score_table(walk.score_rows, plan, len(points)),
+        failures=_failure_table(outcomes),
+        forecasts=forecasts,
+        var_note=var_note,
+        seed=seed,
+        executor=executor_name,
+        n_tasks=len(grid_plan.tasks),
+        cache_hits=sum(1 for o in outcomes.values() if o.cached),
+        seconds=time.perf_counter() - t_start,
+        settings={
+            "train": plan.train, "test": plan.test, "mode": plan.mode, "gap": plan.gap,
+            "metric": metric_name, "tie_tol": tie_tol, "min_train_periods": min_train_periods,
+            "history": history, "warmup": warm, "var": None if var is None else asdict(var),
+            "strategy": type(strategy).__name__, "context": digest(context),
+        },
+    )  # fmt: skip
+
+
+def _check_args(
+    strategy: Strategy, panel: Panel, min_train_periods: int, history: int, seed: int
+) -> None:
     if not isinstance(strategy, Strategy):
         raise ConfigError(f"`strategy` must be a rwafolio Strategy, got {type(strategy).__name__}")
     if not isinstance(panel, Panel):
@@ -187,19 +254,33 @@ def walk_forward(
         raise ConfigError(f"`history` must be an int >= 1, got {history!r}")
     if not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"`seed` must be a non-negative int, got {seed!r}")
-    points = expand_grid(grid)
-    valid = strategy.get_params()
-    bad = sorted({k for p in points for k in p} - set(valid))
-    if bad:
-        raise ConfigError(f"`grid` names parameters {strategy.name} does not have: {bad}")
-    metric_name, metric_fn = resolve_metric(metric, utility_lam=utility_lam)
-    if plan is None:
-        plan = make_splits(panel.dates, train, test, mode=mode, gap=gap)
-    ppy = panel.periods_per_year
-    warm = max(_warmup(strategy, p) for p in points)
-    pad = max(warm, history)
 
-    # ---- tasks: every point on every training window, and on the whole OOS period
+
+class _GridPlan(NamedTuple):
+    """The grid tasks and the rows they cover.
+
+    ``degenerate`` maps a fold to why it has no tasks; ``pad`` is the context rows before every
+    decision window; ``r0``/``r_end`` bound the out-of-sample period and ``h_first`` is its
+    first decision row for the hindsight runs."""
+
+    tasks: list[Task]
+    degenerate: dict[int, str]
+    points: Sequence[Mapping[str, Any]]
+    pad: int
+    r0: int
+    r_end: int
+    h_first: int
+
+
+def _plan_tasks(
+    plan: SplitPlan,
+    points: Sequence[Mapping[str, Any]],
+    warm: int,
+    pad: int,
+    min_train_periods: int,
+    seed: int,
+) -> _GridPlan:
+    """Every point on every training window, and on the whole out-of-sample period."""
     tasks: list[Task] = []
     degenerate: dict[int, str] = {}
     for f in plan.folds:
@@ -225,12 +306,19 @@ def walk_forward(
             payload = {"params": p, "start": max(0, r0 - pad), "stop": r_end, "first": h_first}
             key = f"hindsight/p{j}"
             tasks.append(Task(key, payload, task_seed(seed, key)))
-    context = {
-        "data": panel_fingerprint(panel),
-        "strategy": type(strategy).__qualname__,
-        "prototype": strategy.get_params(),
-    }
-    fast = with_memo(strategy)  # same results, estimates computed once per window and worker
+    return _GridPlan(tasks, degenerate, points, pad, r0, r_end, h_first)
+
+
+def _run_grid(
+    tasks: list[Task],
+    panel: Panel,
+    fast: Strategy,
+    executor: str | Executor | Any | None,
+    cache: str | TaskCache | None,
+    context: dict[str, Any],
+    progress: bool | None,
+) -> tuple[dict[str, TaskOutcome], str]:
+    """Run the grid tasks on the executor; their outcomes and the executor's description."""
     ex = resolve_executor(executor)
     try:
         outcomes = run_tasks(
@@ -246,107 +334,150 @@ def walk_forward(
     finally:
         if ex is not executor:
             ex.close()
+    return dict(outcomes), ex.description
 
-    def scores_of(prefix: str) -> np.ndarray:
-        s = np.full(len(points), np.nan)
-        for j in range(len(points)):
-            o = outcomes.get(f"{prefix}/p{j}")
+
+class _Grader:
+    """Scores of the grid points under one task prefix, and the in-sample metrics of a point."""
+
+    def __init__(
+        self,
+        outcomes: Mapping[str, TaskOutcome],
+        points: Sequence[Mapping[str, Any]],
+        ppy: int,
+        metric_fn: MetricFn,
+        tie_tol: float,
+        max_turnover: float | None = None,
+    ) -> None:
+        self.outcomes, self.points, self.ppy = outcomes, points, ppy
+        self.metric_fn, self.tie_tol, self.max_turnover = metric_fn, tie_tol, max_turnover
+
+    def scores(self, prefix: str) -> np.ndarray:
+        """Metric per point; NaN for a failed point or one over the turnover cap."""
+        s = np.full(len(self.points), np.nan)
+        for j in range(len(self.points)):
+            o = self.outcomes.get(f"{prefix}/p{j}")
             if o is not None and o.ok:
-                s[j] = score(np.asarray(o.value["returns"]), ppy, metric_fn)
+                r = np.asarray(o.value["returns"])
+                years = max(r.shape[0], 1) / self.ppy
+                if (
+                    self.max_turnover is not None
+                    and o.value["turnover"] / years > self.max_turnover
+                ):
+                    continue
+                s[j] = score(r, self.ppy, self.metric_fn)
         return s
 
-    # ---- selection and stitching, fold by fold
-    fold_results: list[FoldResult] = []
-    score_rows: list[np.ndarray] = []
-    pieces: list[BacktestResult] = []
-    firsts: list[int] = []
-    prev_params: Mapping[str, Any] = {}
-    have_prev = False
+    def in_sample(self, prefix: str, j: int) -> dict[str, float]:
+        o = self.outcomes[f"{prefix}/p{j}"].value
+        return _metrics(
+            np.asarray(o["returns"]), o["turnover"], o["fees"], self.ppy, self.metric_fn
+        )
+
+
+class _Walk(NamedTuple):
+    folds: list[FoldResult]
+    score_rows: list[np.ndarray]
+    pieces: list[BacktestResult]
+    firsts: list[int]
+
+
+def _choose(
+    f: Any, grader: _Grader, grid_plan: _GridPlan, prev: Mapping[str, Any] | None
+) -> tuple[Any, np.ndarray, FoldStatus, str, int | None, dict[str, Any], dict[str, float]]:
+    """The fold's selection: (selection, scores, status, reason, point, params, in-sample)."""
+    prefix = f"fold{f.index}"
+    s = grader.scores(prefix)
+    sel = select(s, tie_tol=grader.tie_tol)
+    in_sample: dict[str, float] = {}
+    status: FoldStatus
+    point: int | None
+    if f.index in grid_plan.degenerate:
+        status, reason, point = "fallback", grid_plan.degenerate[f.index], None
+        params = dict(prev or {})
+    elif sel.index is None:
+        status, point, params = "fallback", None, dict(prev or {})
+        reason = f"every grid point failed ({sel.n_failed} of {len(grid_plan.points)})"
+    else:
+        status, reason, point = "ok", "", sel.index
+        params = dict(grid_plan.points[sel.index])
+        in_sample = grader.in_sample(prefix, sel.index)
+        if len(sel.tied) > 1:
+            reason = f"{len(sel.tied)} points tied; first in grid order chosen"
+    if status == "fallback":
+        reason += "; used " + (
+            "the previous fold's parameters" if prev is not None else "the prototype's parameters"
+        )
+    return sel, s, status, reason, point, params, in_sample
+
+
+def _walk_folds(
+    fast: Strategy, panel: Panel, plan: SplitPlan, grid_plan: _GridPlan, grader: _Grader
+) -> _Walk:
+    """Select a point per fold and run its test window from the book carried in."""
+    walk = _Walk([], [], [], [])
+    prev: Mapping[str, Any] | None = None
     held: np.ndarray | None = None
     value = 1.0
+    n_points = len(grid_plan.points)
     for f in plan.folds:
-        prefix = f"fold{f.index}"
-        s = scores_of(prefix)
-        score_rows.append(s)
-        sel = select(s, tie_tol=tie_tol)
-        in_sample: dict[str, float] = {}
-        status: FoldStatus
-        point: int | None
-        if f.index in degenerate:
-            status, reason, point, params = "fallback", degenerate[f.index], None, dict(prev_params)
-        elif sel.index is None:
-            status, point, params = "fallback", None, dict(prev_params)
-            reason = f"every grid point failed ({sel.n_failed} of {len(points)})"
-        else:
-            status, reason, point, params = "ok", "", sel.index, dict(points[sel.index])
-            o = outcomes[f"{prefix}/p{sel.index}"].value
-            in_sample = _metrics(
-                np.asarray(o["returns"]), o["turnover"], o["costs"], ppy, metric_fn
-            )
-            if len(sel.tied) > 1:
-                reason = f"{len(sel.tied)} points tied; first in grid order chosen"
-        if status == "fallback":
-            reason += "; used " + (
-                "the previous fold's parameters" if have_prev else "the prototype's parameters"
-            )
+        sel, s, status, reason, point, params, in_sample = _choose(f, grader, grid_plan, prev)
+        walk.score_rows.append(s)
         if f.n_test == 0:
-            fold_results.append(
+            walk.folds.append(
                 FoldResult(f.index, f.train_start, f.train_end, f.test_start, f.test_end, "empty",
                            "test window holds no date", point, params, sel.score, sel.tied,
-                           len(points), sel.n_ok, sel.n_failed, in_sample, {})
+                           n_points, sel.n_ok, sel.n_failed, in_sample, {})
             )  # fmt: skip
             continue
         t0, t1 = f.test_rows
-        res, first, params, status, reason = _run_fold(
-            fast, panel, params, t0, t1, pad, held, value, status, reason
+        res, k, params, status, reason = _run_fold(
+            fast, panel, params, t0, t1, grid_plan.pad, held, value, status, reason
         )
         if params.get("hold") is not True:
-            prev_params, have_prev = params, True
-        k = first
-        live_r = res.returns.to_numpy()[k:]
-        costs = res.costs.to_numpy()[k:]
+            prev = params
+        fees = res.fees.to_numpy()[k:]
         oos = _metrics(
-            live_r,
+            res.returns.to_numpy()[k:],
             float(res.turnover.to_numpy()[k:].sum()),
-            float(1 - np.prod(1 - costs)),
-            ppy,
-            metric_fn,
+            float(1 - np.prod(1 - fees)),
+            grader.ppy,
+            grader.metric_fn,
         )
-        fold_results.append(
+        walk.folds.append(
             FoldResult(
                 f.index, f.train_start, f.train_end, f.test_start, f.test_end, status, reason,
                 point if status == "ok" else None, params, sel.score if status == "ok" else float("nan"),
-                sel.tied, len(points), sel.n_ok, sel.n_failed, in_sample, oos,
-                boundary_turnover=float(res.turnover.iloc[k]), boundary_cost=float(res.costs.iloc[k]),
+                sel.tied, n_points, sel.n_ok, sel.n_failed, in_sample, oos,
+                boundary_turnover=float(res.turnover.iloc[k]), boundary_cost=float(res.fees.iloc[k]),
             )
         )  # fmt: skip
-        pieces.append(res)
-        firsts.append(k)
+        walk.pieces.append(res)
+        walk.firsts.append(k)
         held = res.weights.to_numpy()[-1].copy()
         value = float(res.value.iloc[-1])
+    return walk
 
-    stitched = stitch(panel, pieces, firsts, name=f"walk-forward {strategy.name}")
-    stitched_stats = stitched.stats()
 
-    # ---- hindsight: the best fixed point over the whole out-of-sample period
-    h_scores = scores_of("hindsight")
-    h_sel = select(h_scores, tie_tol=tie_tol)
-    hindsight = None
-    if h_sel.index is not None:
-        sub = row_slice(panel, max(0, r0 - pad), r_end)
-        hindsight = run(
-            build_strategy(fast, points[h_sel.index]), sub,
-            first_decision=h_first - max(0, r0 - pad), progress=False, execute=False,
-            name=f"hindsight best {strategy.name}",
-        )  # fmt: skip
-    comparison = _compare(stitched, hindsight, metric_fn)
+def _hindsight(
+    fast: Strategy, panel: Panel, grid_plan: _GridPlan, grader: _Grader, name: str
+) -> tuple[Any, BacktestResult | None]:
+    """The best fixed point over the whole out-of-sample period, picked with hindsight."""
+    h_sel = select(grader.scores("hindsight"), tie_tol=grader.tie_tol)
+    if h_sel.index is None:
+        return h_sel, None
+    start = max(0, grid_plan.r0 - grid_plan.pad)
+    sub = row_slice(panel, start, grid_plan.r_end)
+    result = run(
+        build_strategy(fast, grid_plan.points[h_sel.index]), sub,
+        first_decision=grid_plan.h_first - start, progress=False, execute=False,
+        name=f"hindsight best {name}",
+    )  # fmt: skip
+    return h_sel, result
 
-    forecasts, var_note, fold_var = _forecast_var(stitched, var, seed, plan)
-    if fold_var:
-        fold_results = [
-            FoldResult(**{**fr.__dict__, "var": fold_var.get(fr.index, {})}) for fr in fold_results
-        ]
-    failures = pd.DataFrame(
+
+def _failure_table(outcomes: Mapping[str, TaskOutcome]) -> pd.DataFrame:
+    return pd.DataFrame(
         [
             {"key": o.key, "fold": o.key.split("/")[0], "point": int(o.key.split("/p")[1]),
              "attempts": o.attempts, "error": o.error}
@@ -354,37 +485,14 @@ def walk_forward(
         ],
         columns=["key", "fold", "point", "attempts", "error"],
     )  # fmt: skip
-    scores = pd.DataFrame(
-        np.vstack(score_rows) if score_rows else np.empty((0, len(points))),
+
+
+def _score_table(rows: list[np.ndarray], plan: SplitPlan, n_points: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        np.vstack(rows) if rows else np.empty((0, n_points)),
         index=pd.Index([f.index for f in plan.folds], name="fold"),
-        columns=[f"p{j}" for j in range(len(points))],
+        columns=[f"p{j}" for j in range(n_points)],
     )
-    return WalkForwardResult(
-        plan=plan,
-        grid=points,
-        metric=metric_name,
-        folds=tuple(fold_results),
-        stitched=stitched,
-        stitched_stats=stitched_stats,
-        hindsight_point=h_sel.index,
-        hindsight=hindsight,
-        comparison=comparison,
-        scores=scores,
-        failures=failures,
-        forecasts=forecasts,
-        var_note=var_note,
-        seed=seed,
-        executor=ex.description,
-        n_tasks=len(tasks),
-        cache_hits=sum(1 for o in outcomes.values() if o.cached),
-        seconds=time.perf_counter() - t_start,
-        settings={
-            "train": plan.train, "test": plan.test, "mode": plan.mode, "gap": plan.gap,
-            "metric": metric_name, "tie_tol": tie_tol, "min_train_periods": min_train_periods,
-            "history": history, "warmup": warm, "var": None if var is None else asdict(var),
-            "strategy": type(strategy).__name__, "context": digest(context),
-        },
-    )  # fmt: skip
 
 
 def _run_fold(
@@ -467,7 +575,7 @@ def stitch(
         decisions=decisions,
         skipped=skipped.reset_index(drop=True),
         turnover=cat("turnover"),
-        costs=cat("costs"),
+        fees=cat("fees"),
         estimate_dates=pd.DatetimeIndex(np.concatenate([p.estimate_dates[m] for p, m in zip(pieces, est_mask)])),
         mu=np.concatenate([p.mu[m] for p, m in zip(pieces, est_mask)]).reshape(-1, n),
         cov=np.concatenate([p.cov[m] for p, m in zip(pieces, est_mask)]).reshape(-1, n, n),
@@ -479,69 +587,6 @@ def stitch(
         },
         init_cash=float(first_res.init_cash),
     )  # fmt: skip
-
-
-def _compare(
-    stitched: BacktestResult, hindsight: BacktestResult | None, fn: MetricFn
-) -> pd.DataFrame:
-    wf = stitched.stats()
-    from rwafolio.backtest.stats import live_slice
-
-    wf_score = score(
-        stitched.returns.to_numpy()[live_slice(stitched)], stitched.periods_per_year, fn
-    )
-    rows = [*STAT_NAMES, "score"]
-    out = pd.DataFrame(index=rows, columns=["walk_forward", "hindsight_best", "gap"], dtype=float)
-    out.loc[list(STAT_NAMES), "walk_forward"] = wf.to_numpy()
-    out.loc["score", "walk_forward"] = wf_score
-    if hindsight is not None:
-        hs = hindsight.stats()
-        out.loc[list(STAT_NAMES), "hindsight_best"] = hs.to_numpy()
-        out.loc["score", "hindsight_best"] = score(
-            hindsight.returns.to_numpy()[live_slice(hindsight)], hindsight.periods_per_year, fn
-        )
-    out["gap"] = out["walk_forward"] - out["hindsight_best"]
-    return out
-
-
-def _forecast_var(
-    stitched: BacktestResult, var: VarSettings | None, seed: int, plan: SplitPlan
-) -> tuple[Any, str, dict[int, dict[str, float]]]:
-    if var is None:
-        return None, "skipped: var=None", {}
-    try:
-        from rwafolio.risk import rolling_forecasts
-        from rwafolio.risk.rolling import level_label
-    except ImportError as exc:
-        return None, f"skipped: rwafolio.risk is not importable ({exc})", {}
-    if len(stitched.estimate_dates) == 0:
-        return None, "skipped: the strategy records no R/Sigma estimates to forecast with", {}
-    fc = rolling_forecasts(
-        stitched, horizon=var.horizon, every=var.every, n_scenarios=var.n_scenarios,
-        distribution=var.distribution, levels=var.levels,  # type: ignore[arg-type]
-        rng=task_seed(seed, "var"), workers=1,
-    )  # fmt: skip
-    t = fc.table
-    usable = t["complete"].to_numpy(dtype=bool) & t["forecast_ok"].to_numpy(dtype=bool)
-    per_fold: dict[int, dict[str, float]] = {}
-    for f in plan.folds:
-        if f.test_start is None or f.test_end is None:
-            continue
-        inside = (t.index >= f.test_start) & (t.index <= f.test_end)
-        ok = inside & usable
-        d: dict[str, float] = {"n_forecasts": float(inside.sum()), "n_complete": float(ok.sum())}
-        for lv in fc.levels:
-            lab = level_label(lv)
-            br = t["realized_return"].to_numpy()[ok] < t[f"var_{lab}"].to_numpy()[ok]
-            d[f"breaches_{lab}"] = float(br.sum())
-            d[f"expected_{lab}"] = float(ok.sum() * (1 - lv))
-        per_fold[f.index] = d
-    note = (
-        f"{len(t)} forecasts ({var.distribution}, H={var.horizon}, every {var.every}th decision, "
-        f"{var.n_scenarios} scenarios); breaches count every complete forecast in the test window "
-        "(overlapping windows when every < H)"
-    )
-    return fc, note, per_fold
 
 
 def outcome_table(outcomes: Mapping[str, TaskOutcome]) -> pd.DataFrame:

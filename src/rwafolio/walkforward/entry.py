@@ -14,6 +14,7 @@ from typing import Any
 
 from rwafolio.exceptions import ConfigError
 from rwafolio.loaders.panel import Panel
+from rwafolio.optimize.risk_aversion import DEFAULT_LAM0
 from rwafolio.walkforward.core import walk_forward
 from rwafolio.walkforward.result import VarSettings, WalkForwardResult
 from rwafolio.walkforward.splits import make_splits
@@ -25,7 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "mode": "rolling",
     "gap": "0D",
     "metric": "sharpe",
-    "utility_lam": 2.0,
+    "utility_lam": DEFAULT_LAM0,
     "seed": 0,
     "executor": "local",
 }

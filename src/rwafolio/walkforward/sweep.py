@@ -36,6 +36,7 @@ import numpy as np
 
 from rwafolio.exceptions import ConfigError
 from rwafolio.loaders.panel import Panel
+from rwafolio.optimize.risk_aversion import DEFAULT_LAM0
 from rwafolio.strategies.base import Strategy
 
 MetricFn = Callable[[np.ndarray, int], float]
@@ -80,7 +81,7 @@ def expand_grid(
 class Utility:
     """The model's realized utility: ppy * mean(r) - lam * ppy * var(r, ddof=1) (annualized)."""
 
-    lam: float = 2.0
+    lam: float = DEFAULT_LAM0
 
     def __call__(self, returns: np.ndarray, periods_per_year: int) -> float:
         r = np.asarray(returns, dtype=float)
@@ -102,7 +103,9 @@ def _perf(name: str) -> MetricFn:
     return metric
 
 
-def resolve_metric(metric: str | MetricFn, *, utility_lam: float = 2.0) -> tuple[str, MetricFn]:
+def resolve_metric(
+    metric: str | MetricFn, *, utility_lam: float = DEFAULT_LAM0
+) -> tuple[str, MetricFn]:
     """The name and function of a selection metric (see the module docstring)."""
     if isinstance(metric, str):
         if metric not in METRICS:
@@ -275,11 +278,11 @@ def evaluate_point(shared: SweepData, payload: Mapping[str, Any], seed: int) -> 
     sub = row_slice(shared.panel, start, stop)
     res = run(strategy, sub, first_decision=first - start, progress=False, execute=False)
     k = first - start
-    costs = res.costs.to_numpy()[k:]
+    fees = res.fees.to_numpy()[k:]
     return {
         "returns": res.returns.to_numpy()[k:].tolist(),
         "turnover": float(res.turnover.to_numpy()[k:].sum()),
-        "costs": float(1.0 - np.prod(1.0 - costs)),
+        "fees": float(1.0 - np.prod(1.0 - fees)),
         "decisions": len(res.decisions),
     }
 
