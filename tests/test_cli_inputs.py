@@ -59,8 +59,8 @@ def test_a_million_fold_print_is_warned_and_repair_restores_the_result(
     _market(shared_data, tmp_path / "clean", bad_print=False)
     _market(shared_data, tmp_path / "bad", bad_print=True)
     vix = shared_data / "datasets__finance-vix" / "vix-daily.csv"
-    common = ["--symbols", "BTC-USD", "ETH-USD", "GLD", "--start", "2021-01-01"]
-    common += ["--end", "2021-12-31", "--vix", str(vix)]
+    common = ["--source", "files", "--symbols", "BTC-USD", "ETH-USD", "GLD"]
+    common += ["--start", "2021-01-01", "--end", "2021-12-31", "--vix", str(vix)]
 
     assert main(["data", "--data-dir", str(tmp_path / "bad"), *common]) == 0
     out = capsys.readouterr()
@@ -94,8 +94,9 @@ def test_a_fifo_in_the_data_dir_neither_hangs_nor_hides(
     os.mkfifo(tmp_path / "BBB-USD.csv")
     dog = Watchdog(tmp_path / "BBB-USD.csv")
     try:
-        code = main(["data", "--data-dir", str(tmp_path), "--symbols", "AAA-USD"])
-        missing = main(["data", "--data-dir", str(tmp_path), "--symbols", "BBB-USD"])
+        args = ["data", "--source", "files", "--data-dir", str(tmp_path), "--vix", "none"]
+        code = main([*args, "--symbols", "AAA-USD"])
+        missing = main([*args, "--symbols", "BBB-USD"])
     finally:
         dog.stop()
     assert not dog.fired and code == 0 and missing == 2
