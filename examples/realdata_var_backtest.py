@@ -1,10 +1,12 @@
-"""VaR backtests of the dynamic strategy on real data (../shared/data, 2018-01..2024-11).
+"""Risk forecasts of the dynamic strategy on real data (../shared/data, 2018-01..2024-11), tested
+the way banks test them.
 
 Runs the default DynamicLambdaStrategy on BTC-USD, ETH-USD, USDT-USD, VNQ, BIL, GLD with CBOE's
-VIX under a calendar policy, forecasts 30-period VaR/CVaR at every decision date (normal and
-Student-t, 10,000 scenarios, seeded; with the strategy's own window mean and with a zero mean),
-and runs Kupiec, Christoffersen, conditional coverage and the
-Basel traffic light on non-overlapping windows (and, for reference, on all overlapping ones).
+VIX under a calendar policy, then the default risk evaluation (1-day VaR99 on every date, top-down
+on the strategy's net P&L; 10-day VaR99 and 30-day VaR95 on non-overlapping windows, by the
+strategy re-deciding on every simulated path) with Kupiec, Christoffersen, conditional coverage,
+the Basel traffic light, the Z2 test of the CVaR and the drawdown-at-risk test, each with its
+power. For contrast, the old forecast of the held book (drifting, no fees) at 30 days.
 
 Run: ``.venv/bin/python examples/realdata_var_backtest.py [all_days|exchange_days]``.
 """
@@ -16,7 +18,7 @@ from pathlib import Path
 
 from rwafolio.backtest import run
 from rwafolio.loaders import load
-from rwafolio.risk import rolling_forecasts
+from rwafolio.risk.evaluation import EvaluationSpec, evaluate_risk
 from rwafolio.strategies import DynamicLambdaStrategy
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -30,23 +32,28 @@ panel = load(
     end="2024-11-30",
     policy=policy,
 )
-result = run(DynamicLambdaStrategy.model_preset(), panel, execute=False)
-print(f"policy {policy}: {len(result.estimate_dates)} decision dates; stats:")
-print(result.stats().round(3).to_string())
-for mean in ("estimate", "zero"):
-    for dist in ("normal", "student_t"):
-        fc = rolling_forecasts(result, horizon=30, every=1, distribution=dist, rng=2024, mean=mean)
-        n_complete = int(fc.table["complete"].sum())
-        print(f"\n== mean {mean}, {dist}: {n_complete} complete forecasts of {len(fc.table)}")
-        for sampling in ("non_overlapping", "all"):
-            for level in (0.95, 0.99):
-                for kind in ("var", "dar"):
-                    suite = fc.backtest(level, kind=kind, sampling=sampling)
-                    b = fc.breaches(level, kind=kind, sampling=sampling)
-                    print(
-                        f"{sampling:>15} {kind.upper()}{level * 100:g}: {int(b.sum())}/{len(b)} "
-                        f"breaches (expected {len(b) * (1 - level):.1f}); Kupiec LR "
-                        f"{suite.kupiec.statistic:.2f} p {suite.kupiec.p_value:.3f}; "
-                        f"Christoffersen p {suite.independence.p_value:.3f}; "
-                        f"CC p {suite.conditional.p_value:.3f}; traffic light {suite.traffic.zone}"
-                    )
+result = run(DynamicLambdaStrategy(), panel, execute=False)
+print(f"policy {policy}: {len(result.estimate_dates)} decision dates")
+for title, ev in (
+    ("default evaluation", evaluate_risk(result, rng=2024)),
+    (
+        "held book, drifting without fees (the old forecast), 30-day VaR95",
+        evaluate_risk(result, (EvaluationSpec(30, 0.95, "book"),), rng=2024),
+    ),
+):
+    print(f"\n== {title} ({ev.target})")
+    for h in ev.horizons:
+        print(h.verdict())
+        print(
+            f"   Christoffersen p {h.independence.p_value:.3f} (power {h.power_independence:.0%}"
+            f" against clustered breaches); conditional coverage p {h.conditional.p_value:.3f} "
+            f"(power {h.power_conditional:.0%}); drawdown-at-risk {h.drawdown_breaches}/"
+            f"{h.windows} breached, Kupiec p {h.drawdown.p_value:.3f}"
+        )
+        if h.rolling is not None:
+            print(
+                f"   250-window traffic light: {h.rolling.n_green} green, {h.rolling.n_yellow} "
+                f"yellow, {h.rolling.n_red} red"
+            )
+    for line in ev.verdicts()[len(ev.horizons) :]:
+        print(line)

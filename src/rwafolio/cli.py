@@ -226,13 +226,24 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     reasons = reasons[reasons != ""].str.split(r" \(").str[0].value_counts()
     for reason, count in reasons.head(3).items():
         print(f"  {count} x {reason}")
-    forecasts = scenario = crowding = None
+    forecasts = scenario = crowding = evaluation = None
     if not getattr(args, "no_risk", False):
         from rwafolio.risk import rolling_forecasts
+        from rwafolio.risk.evaluation import evaluate_risk
 
+        target = getattr(args, "risk_target", "auto")
         forecasts = rolling_forecasts(
-            main, horizon=args.horizon, every=args.every, rng=args.seed, mean=args.var_mean
+            main, horizon=args.horizon, every=args.every, rng=args.seed, mean=args.var_mean,
+            target="pnl" if target == "auto" else target,  # type: ignore[arg-type]
+        )  # fmt: skip
+        evaluation = evaluate_risk(
+            main, rng=args.seed, mean=args.var_mean, target=None if target == "auto" else target
         )
+        print(
+            f"risk forecasts against what followed ({evaluation.target}; non-overlapping windows):"
+        )
+        for line in evaluation.verdicts():
+            print(f"  {line}")
         scenario, crowding = _latest_scenarios(main, args)
     from rwafolio.walkforward.entry import demo_walkforward
 
@@ -243,6 +254,11 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
         Path(args.save).parent.mkdir(parents=True, exist_ok=True)
     from rwafolio.reports import render_html
 
+    sections = None
+    if evaluation is not None:
+        from rwafolio.reports.risk_evaluation import risk_sections
+
+        sections = risk_sections(evaluation)
     path = render_html(
         main,
         forecasts=forecasts,
@@ -251,6 +267,7 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
         benchmarks={k: v for k, v in results.items() if k != "dynamic"},
         scenario=scenario,
         crowding=crowding,
+        extra_sections=sections,
     )
     if getattr(args, "save", None):
         from rwafolio.reports import save_run
@@ -263,22 +280,30 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
             benchmarks={k: v for k, v in results.items() if k != "dynamic"},
             crowding=crowding,
             scenario=scenario,
+            extra_sections=sections,
         )
         print(f"run saved: {saved}")
     print(f"report: {path}")
     if getattr(args, "json", None):
-        _write_summary(args.json, main, strategy, results)
+        _write_summary(args.json, main, strategy, results, evaluation)
     return 0
 
 
-def _write_summary(path: str, main: Any, strategy: Any, results: dict[str, Any]) -> None:
-    """Write the ``--json`` summary (one object; schema in the README) atomically."""
+def _write_summary(
+    path: str, main: Any, strategy: Any, results: dict[str, Any], evaluation: Any = None
+) -> None:
+    """Write the ``--json`` summary (one object; schema in the README) atomically, with the risk
+    evaluation's ``risk_tests`` when it ran."""
     import json
 
     from rwafolio.backtest.summary import summary_json
     from rwafolio.reports.render import write_atomic
+    from rwafolio.risk.evaluation import risk_tests
 
-    doc = summary_json(main, strategy, {k: v for k, v in results.items() if k != "dynamic"})
+    extra = {"risk_tests": risk_tests(evaluation)} if evaluation is not None else None
+    doc = summary_json(
+        main, strategy, {k: v for k, v in results.items() if k != "dynamic"}, extra=extra
+    )
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(target, [json.dumps(doc, indent=2, allow_nan=False), "\n"])
@@ -452,9 +477,17 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--var-mean",
             choices=["estimate", "zero"],
-            default="estimate",
-            help="mean of the rolling VaR forecasts: the strategy's own window estimate "
-            "(default) or zero (the usual risk-desk choice; see README)",
+            default="zero",
+            help="mean of the rolling VaR forecasts: zero (default, the usual risk-desk choice) "
+            "or the strategy's own window estimate (see README)",
+        )
+        p.add_argument(
+            "--risk-target",
+            choices=["auto", "pnl", "strategy", "book"],
+            default="auto",
+            help="what the risk forecasts simulate: auto (default: 1-day top-down on the "
+            "strategy's net P&L, 10- and 30-day by the strategy re-deciding on every path), "
+            "pnl, strategy (slow at 1 day) or the held book",
         )
         p.add_argument("--no-crowding", action="store_true", help="skip the crowding simulation")
 

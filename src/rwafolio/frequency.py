@@ -201,6 +201,8 @@ def _schedule_task(shared: dict[str, Any], payload: dict[str, Any], seed: int) -
             n_scenarios=int(shared["n_scenarios"]),
             levels=levels,
             rng=seed,
+            target="book",  # each variant's held book on the baseline's estimates: comparable
+            mean="estimate",
         )
         for lv in levels:
             b = fc.breaches(lv)

@@ -47,3 +47,30 @@ def test_rolling_var_backtest_on_real_data(shared_data: Path) -> None:
     v = res.value.to_numpy()
     p0 = int(row["position"])
     assert row["realized_return"] == pytest.approx(v[p0 + 30] / v[p0] - 1, rel=1e-12)
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_default_evaluation_holds_on_the_readme_run(shared_data: Path) -> None:
+    """The README run: 1-day VaR99 top-down and 30-day VaR95 strategy-aware pass (measured;
+    the README table has every horizon)."""
+    from rwafolio.backtest.engine import run
+    from rwafolio.loaders import load
+    from rwafolio.risk.evaluation import DEFAULT_EVALUATION, evaluate_risk
+    from rwafolio.strategies import DynamicLambdaStrategy
+
+    panel = load(
+        "files", ["BTC-USD", "ETH-USD", "USDT-USD", "VNQ", "BIL", "GLD"],
+        data_dirs=[shared_data / "Alexshch09__Stocks-prices",
+                   shared_data / "jmlestevez-source__taa-dashboard"],
+        vix=str(shared_data / "datasets__finance-vix" / "vix-daily.csv"),
+        start="2018-01-01", end="2024-11-30", policy="all_days",
+    )  # fmt: skip
+    res = run(DynamicLambdaStrategy(), panel, progress=False, execute=False)
+    specs = (DEFAULT_EVALUATION[0], DEFAULT_EVALUATION[2])
+    ev = evaluate_risk(res, specs, rng=0)
+    one, thirty = ev.horizons
+    assert ev.target == "pnl+strategy"
+    assert one.windows > 2400 and one.rolling is not None and one.rolling.n_red == 0
+    assert not one.kupiec.reject and one.shortfall is not None and not one.shortfall.reject
+    assert thirty.windows == 83 and not thirty.kupiec.reject and not thirty.shortfall.reject

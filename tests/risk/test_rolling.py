@@ -80,7 +80,9 @@ def test_realized_outcomes_and_completeness() -> None:
 
 def test_non_overlapping_sampling_and_calibrated_backtest() -> None:
     res = _result(n_days=3000, step=5, seed=1)
-    rf = rolling_forecasts(res, horizon=5, n_scenarios=2000, rebalance=1, rng=11)
+    rf = rolling_forecasts(
+        res, horizon=5, n_scenarios=2000, rebalance=1, rng=11, target="book", mean="estimate"
+    )
     mask = rf.sample_mask()
     pos = rf.table.loc[mask.to_numpy(), "position"].to_numpy()
     assert np.all(np.diff(pos) >= 5)
@@ -101,7 +103,9 @@ def test_wrong_model_is_rejected() -> None:
     # Forecast with half the true covariance: breaches far above 5%.
     res = _result(n_days=3000, step=5, seed=2)
     res = BacktestResult(**{**res.__dict__, "cov": res.cov * 0.3})
-    rf = rolling_forecasts(res, horizon=5, n_scenarios=2000, rebalance=1, rng=1)
+    rf = rolling_forecasts(
+        res, horizon=5, n_scenarios=2000, rebalance=1, rng=1, target="book", mean="estimate"
+    )
     suite = rf.backtest(0.95)
     assert suite.kupiec.reject and suite.kupiec.n_failures / suite.kupiec.n_obs > 0.1
 
@@ -109,7 +113,9 @@ def test_wrong_model_is_rejected() -> None:
 @pytest.mark.parametrize("distribution", ["student_t", "bootstrap"])
 def test_other_distributions_run(distribution: str) -> None:
     res = _result(n_days=300, step=30)
-    rf = rolling_forecasts(res, horizon=10, n_scenarios=500, distribution=distribution, rng=0)
+    rf = rolling_forecasts(
+        res, horizon=10, n_scenarios=500, distribution=distribution, rng=0, target="book"
+    )
     assert rf.table["forecast_ok"].all()
     assert np.isfinite(rf.table["var_95"]).all()
 

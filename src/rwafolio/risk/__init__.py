@@ -18,6 +18,14 @@ from rwafolio.risk.backtests import (
     traffic_light,
 )
 from rwafolio.risk.crowding import CrowdingConfig, CrowdingResult, simulate_crowding
+from rwafolio.risk.evaluation import (
+    DEFAULT_EVALUATION,
+    EvaluationSpec,
+    HorizonEvaluation,
+    RiskEvaluation,
+    evaluate_risk,
+    risk_tests,
+)
 from rwafolio.risk.forecast import (
     RiskForecast,
     covariance_from_vols,
@@ -25,24 +33,38 @@ from rwafolio.risk.forecast import (
     normal_var,
     per_period,
 )
+from rwafolio.risk.generators import ewma_covariance, fhs_history, fit_nu
 from rwafolio.risk.rolling import RollingForecasts, rolling_forecasts
+from rwafolio.risk.shortfall import acerbi_szekely_z2
+from rwafolio.risk.strategy_mc import strategy_forecast
 
 __all__ = [
+    "DEFAULT_EVALUATION",
     "BacktestSuite",
     "CrowdingConfig",
     "CrowdingResult",
+    "EvaluationSpec",
+    "HorizonEvaluation",
+    "RiskEvaluation",
     "RiskForecast",
     "RollingForecasts",
     "TestResult",
     "TrafficLight",
+    "acerbi_szekely_z2",
     "christoffersen_independence",
     "conditional_coverage",
     "covariance_from_vols",
+    "evaluate_risk",
+    "ewma_covariance",
+    "fhs_history",
+    "fit_nu",
     "forecast",
     "kupiec_pof",
     "normal_var",
     "per_period",
+    "risk_tests",
     "rolling_forecasts",
     "simulate_crowding",
+    "strategy_forecast",
     "traffic_light",
 ]

@@ -6,6 +6,11 @@ rate is ``p = 1 - level``. A failure is a realized return below the VaR (both ar
 negative = loss; see :mod:`rwafolio.risk.forecast`). Likelihood ratios use ``0 * log(0) = 0``, so
 zero failures and all failures are handled exactly.
 
+Power: :func:`kupiec_power` and :func:`traffic_light_power` are exact binomial sums against a
+stated alternative breach rate (default twice ``1 - level``); the Christoffersen tests have no
+binomial form and get a seeded simulation (:func:`simulated_power`). :func:`rolling_traffic_light`
+gives the zone of every rolling window (250 forecasts for the Basel 1-day VaR99).
+
 References: Kupiec (1995), "Techniques for verifying the accuracy of risk measurement models";
 Christoffersen (1998), "Evaluating interval forecasts"; Basel Committee (1996), "Supervisory
 framework for the use of backtesting" (zones from the binomial cumulative probability: green
@@ -303,4 +308,151 @@ def run_all(
         independence=christoffersen_independence(b, alpha=alpha),
         conditional=conditional_coverage(b, level, alpha=alpha),
         traffic=traffic_light(n, x, level),
+    )
+
+
+def _lr_pof_all(n: int, p: float) -> np.ndarray:
+    """Kupiec's statistic for every failure count 0..n (vectorized :func:`_lr_pof`)."""
+    x = np.arange(n + 1, dtype=float)
+    phat = x / n
+    ll0 = xlogy(n - x, 1.0 - p) + xlogy(x, p)
+    ll1 = xlogy(n - x, 1.0 - phat) + xlogy(x, phat)
+    return np.maximum(-2.0 * (ll0 - ll1), 0.0)
+
+
+def alternative_rate(level: float, alt_rate: float | None = None) -> float:
+    """The breach rate the power is computed against: ``alt_rate``, or twice ``1 - level``."""
+    p = 1.0 - _check_level(level)
+    q = 2.0 * p if alt_rate is None else float(alt_rate)
+    if not (0.0 < q < 1.0):
+        raise ConfigError(f"`alt_rate` must be a breach rate in (0, 1), got {alt_rate!r}")
+    return q
+
+
+def kupiec_power(
+    n_obs: int, level: float, *, alt_rate: float | None = None, alpha: float = 0.05
+) -> float:
+    """Exact power of :func:`kupiec_pof` against a true breach rate ``alt_rate``.
+
+    ``P(p_value(X) < alpha)`` for ``X ~ Binomial(n_obs, alt_rate)``, summed over the failure
+    counts the test rejects (no approximation). ``alt_rate`` defaults to ``2 * (1 - level)``;
+    with ``alt_rate = 1 - level`` it is the test's exact size.
+    """
+    n, _ = _check_counts(n_obs, 0)
+    p = 1.0 - _check_level(level)
+    q = alternative_rate(level, alt_rate)
+    rejects = chi2.sf(_lr_pof_all(n, p), 1) < alpha
+    return float(binom.pmf(np.flatnonzero(rejects), n, q).sum())
+
+
+def traffic_light_power(n_obs: int, level: float, *, alt_rate: float | None = None) -> float:
+    """Exact probability that the traffic light leaves green when the true rate is ``alt_rate``.
+
+    ``P(X >= yellow_from)`` for ``X ~ Binomial(n_obs, alt_rate)`` (default ``2 * (1 - level)``).
+    """
+    q = alternative_rate(level, alt_rate)
+    tl = traffic_light(n_obs, 0, level)
+    return float(binom.sf(tl.yellow_from - 1, tl.n_obs, q))
+
+
+def simulated_power(
+    test: Literal["independence", "conditional"],
+    n_obs: int,
+    level: float,
+    *,
+    alpha: float = 0.05,
+    n_sims: int = 2000,
+    rng: np.random.Generator | int = 0,
+) -> float:
+    """Seeded Monte Carlo power of the Christoffersen tests (they have no binomial form).
+
+    Alternatives, stated: ``"conditional"``: independent breaches at twice the rate ``1 - level``;
+    ``"independence"``: clustered breaches, a first-order Markov chain with the stationary rate
+    ``1 - level`` whose breach is followed by another with probability ``min(10 (1 - level),
+    0.5)``.
+    """
+    n, _ = _check_counts(n_obs, 0)
+    if n < 2:
+        return float("nan")
+    p = 1.0 - _check_level(level)
+    gen = np.random.default_rng(rng)
+    u = gen.random((n_sims, n))
+    if test == "conditional":
+        paths = u < 2.0 * p
+    else:
+        p11 = min(10.0 * p, 0.5)
+        p01 = p * (1.0 - p11) / (1.0 - p)  # keeps the stationary rate at p
+        paths = np.empty((n_sims, n), dtype=bool)
+        paths[:, 0] = u[:, 0] < p
+        for t in range(1, n):
+            paths[:, t] = u[:, t] < np.where(paths[:, t - 1], p11, p01)
+    hits = 0
+    for b in paths:
+        lr = _lr_ind(b) + (_lr_pof(n, int(b.sum()), p) if test == "conditional" else 0.0)
+        hits += chi2.sf(lr, 2 if test == "conditional" else 1) < alpha
+    return hits / n_sims
+
+
+@dataclass(frozen=True)
+class RollingZones:
+    """The Basel traffic light on every rolling window of a breach series.
+
+    Attributes
+    ----------
+    window : int
+        Forecasts per window (250 for the Basel standard).
+    counts : Series of int
+        Breaches in the window ending at each date (from the ``window``-th forecast on).
+    zones : Series of str
+        Zone of each window.
+    n_green, n_yellow, n_red : int
+        Windows per zone.
+    worst : {"green", "yellow", "red"}
+    yellow_from, red_from : int
+        Breach counts at which a window turns yellow and red.
+    """
+
+    window: int
+    counts: pd.Series
+    zones: pd.Series
+    n_green: int
+    n_yellow: int
+    n_red: int
+    worst: Zone
+    yellow_from: int
+    red_from: int
+
+
+def rolling_traffic_light(breaches: pd.Series, level: float, window: int = 250) -> RollingZones:
+    """Zone of every window of ``window`` consecutive forecasts (step one forecast).
+
+    Raises
+    ------
+    DataError
+        If the series is shorter than one window.
+    """
+    b = _breaches(breaches).astype(np.int64)
+    if not isinstance(window, int) or window < 1:
+        raise ConfigError(f"`window` must be a positive int, got {window!r}")
+    if b.shape[0] < window:
+        raise DataError(f"`breaches` has {b.shape[0]} forecasts, fewer than one window ({window})")
+    csum = np.concatenate([[0], np.cumsum(b)])
+    counts = csum[window:] - csum[:-window]
+    tl = traffic_light(window, 0, level)
+    zones = np.where(
+        counts >= tl.red_from, "red", np.where(counts >= tl.yellow_from, "yellow", "green")
+    )
+    index = breaches.index[window - 1 :] if isinstance(breaches, pd.Series) else None
+    n_red, n_yellow = int((zones == "red").sum()), int((zones == "yellow").sum())
+    worst: Zone = "red" if n_red else ("yellow" if n_yellow else "green")
+    return RollingZones(
+        window=window,
+        counts=pd.Series(counts, index=index, name="breaches"),
+        zones=pd.Series(zones, index=index, name="zone"),
+        n_green=int(counts.shape[0] - n_red - n_yellow),
+        n_yellow=n_yellow,
+        n_red=n_red,
+        worst=worst,
+        yellow_from=tl.yellow_from,
+        red_from=tl.red_from,
     )

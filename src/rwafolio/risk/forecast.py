@@ -32,11 +32,15 @@ from rwafolio.exceptions import ConfigError, DataError, describe
 from rwafolio.risk.scenarios import (
     AGGREGATIONS,
     DISTRIBUTIONS,
+    MIXINGS,
     Aggregation,
-    Distribution,
+    Mixing,
     resolve_seed,
     simulate,
 )
+
+#: What :func:`forecast` accepts: the kernel's distributions plus filtered historical simulation.
+FORECAST_DISTRIBUTIONS: tuple[str, ...] = (*DISTRIBUTIONS, "fhs")
 
 Rebalance = Any  # "drift" or a positive int (documented in forecast)
 
@@ -135,6 +139,7 @@ class RiskForecast:
     rebalance: str | int
     aggregation: str
     block: int | None
+    mixing: str | None = None
 
     def _pos(self, level: float) -> int:
         for i, lv in enumerate(self.levels):
@@ -182,6 +187,7 @@ class RiskForecast:
             "rebalance": self.rebalance,
             "aggregation": self.aggregation,
             "block": self.block,
+            "mixing": self.mixing,
         }
 
 
@@ -246,8 +252,8 @@ def forecast(
     *,
     horizon: int = 30,
     n_scenarios: int = 10_000,
-    distribution: Distribution = "normal",
-    nu: float = 5.0,
+    distribution: str = "normal",
+    nu: float | str = 5.0,
     levels: Sequence[float] = (0.95, 0.99),
     rebalance: str | int = "drift",
     costs: np.ndarray | Sequence[float] | None = None,
@@ -257,6 +263,8 @@ def forecast(
     rng: np.random.Generator | int | None = None,
     workers: int | None = None,
     pool: Executor | None = None,
+    mixing: Mixing = "period",
+    filter: str = "ewma",
 ) -> RiskForecast:
     """Forecast the horizon return and drawdown distribution of a portfolio by Monte Carlo.
 
@@ -274,10 +282,14 @@ def forecast(
         H, periods per path (default 30).
     n_scenarios : int
         M, number of paths (default 10,000).
-    distribution : {"normal", "student_t", "bootstrap"}
-        See :mod:`rwafolio.risk.scenarios`.
-    nu : float
-        Student-t degrees of freedom, > 2 (the covariance is Sigma whatever nu is).
+    distribution : {"normal", "student_t", "bootstrap", "fhs"}
+        See :mod:`rwafolio.risk.scenarios`. ``"fhs"``: filtered historical simulation, the
+        block bootstrap of ``history`` re-scaled to today's volatility per asset, de-meaned and
+        re-centred on ``mu`` (:func:`rwafolio.risk.generators.fhs_history`); Sigma is not used.
+    nu : float or "fit"
+        Student-t degrees of freedom, > 2 (the covariance is Sigma whatever nu is); ``"fit"``
+        fits it by maximum likelihood to the portfolio's past returns ``history @ weights``
+        (:func:`rwafolio.risk.generators.fit_nu`) and records the value.
     levels : sequence of float
         VaR confidences (default 0.95 and 0.99).
     rebalance : "drift" or int
@@ -301,6 +313,11 @@ def forecast(
     pool : Executor or None
         An existing thread pool to reuse across many forecasts (at least ``workers - 1``
         threads); None creates one per call.
+    mixing : {"period", "block", "path"}
+        Student-t mixing unit: per period (tails thin out over the horizon), per ``block``
+        periods, or per path (the horizon sum stays Student-t).
+    filter : {"ewma", "garch"}
+        Volatility filter of ``"fhs"`` (RiskMetrics 0.94, or GARCH(1, 1) through ``arch``).
 
     Returns
     -------
@@ -309,8 +326,20 @@ def forecast(
     """
     w = _vector("weights", weights, None)
     n = w.shape[0]
-    if distribution not in DISTRIBUTIONS:
-        raise ConfigError(f"`distribution` must be one of {DISTRIBUTIONS}, got {distribution!r}")
+    if distribution not in FORECAST_DISTRIBUTIONS:
+        raise ConfigError(
+            f"`distribution` must be one of {FORECAST_DISTRIBUTIONS}, got {distribution!r}"
+        )
+    if mixing not in MIXINGS:
+        raise ConfigError(f"`mixing` must be one of {MIXINGS}, got {mixing!r}")
+    if nu == "fit":
+        if history is None:
+            raise ConfigError("`nu='fit'` needs `history` (past returns to fit it on)")
+        from rwafolio.risk.generators import fit_nu
+
+        nu = fit_nu(np.asarray(history, dtype=float) @ w)
+    if isinstance(nu, str):
+        raise ConfigError(f"`nu` must be a number > 2 or 'fit', got {nu!r}")
     if aggregation not in AGGREGATIONS:
         raise ConfigError(f"`aggregation` must be one of {AGGREGATIONS}, got {aggregation!r}")
     for name, val in (("horizon", horizon), ("n_scenarios", n_scenarios), ("block", block)):
@@ -326,14 +355,19 @@ def forecast(
     mu_v: np.ndarray | None = None
     sig: np.ndarray | None = None
     hist: np.ndarray | None = None
-    if distribution == "bootstrap":
+    if distribution in ("bootstrap", "fhs"):
         if history is None:
-            raise ConfigError("`history` is required when distribution='bootstrap'")
+            raise ConfigError(f"`history` is required when distribution={distribution!r}")
         hist = np.array(history, dtype=float)
         if hist.ndim != 2 or hist.shape[1] != n or hist.shape[0] < 1:
             raise DataError(f"`history` must have shape (T, {n}), got {describe(hist)}")
         if not np.all(np.isfinite(hist)) or np.any(hist <= -1):
             raise DataError("`history` must hold finite returns > -1")
+        if distribution == "fhs":
+            from rwafolio.risk.generators import fhs_history
+
+            m = None if mu is None else _vector("mu", mu, n)
+            hist = fhs_history(hist, m, filter=filter)  # type: ignore[arg-type]
     else:
         if mu is None or Sigma is None:
             raise ConfigError(f"`mu` and `Sigma` are required when distribution={distribution!r}")
@@ -347,15 +381,18 @@ def forecast(
     seed = resolve_seed(rng)
     sims = simulate(
         w, mu_v, sig, seed=seed, horizon=int(horizon), n_scenarios=int(n_scenarios),
-        distribution=distribution, nu=float(nu), every=every, costs=c, history=hist,
+        distribution="bootstrap" if distribution == "fhs" else distribution,  # type: ignore[arg-type]
+        nu=float(nu), every=every, costs=c, history=hist,
         block=int(block), aggregation=aggregation, workers=workers,
-        pool=pool,
+        pool=pool, mixing=mixing,
     )  # fmt: skip
     return summarize(
         sims.outcomes, sims.max_drawdowns, sims.costs_paid, levels=lv, seed=seed,
         horizon=int(horizon), distribution=distribution,
         nu=float(nu) if distribution == "student_t" else None, rebalance=rebalance,
-        aggregation=aggregation, block=int(block) if distribution == "bootstrap" else None,
+        aggregation=aggregation,
+        block=int(block) if distribution in ("bootstrap", "fhs") else None,
+        mixing=mixing if distribution == "student_t" else None,
     )  # fmt: skip
 
 
@@ -372,6 +409,7 @@ def summarize(
     rebalance: str | int,
     aggregation: str,
     block: int | None,
+    mixing: str | None = None,
 ) -> RiskForecast:
     """Build a :class:`RiskForecast` from per-scenario outcomes (see the module's conventions)."""
     xs = np.sort(outcomes)
@@ -400,6 +438,7 @@ def summarize(
         rebalance=rebalance,
         aggregation=aggregation,
         block=block,
+        mixing=mixing,
     )
 
 

@@ -1,44 +1,57 @@
 """Rolling risk forecasts along a backtest, set against what really happened.
 
-At each estimate date of a :class:`~rwafolio.backtest.result.BacktestResult` (or every k-th), the
-portfolio actually held after trading is simulated over the next H periods with the strategy's
-own per-period estimates ``mu``/``cov`` of that date. The realized H-period return
-``value[t + H] / value[t] - 1`` and the realized maximum drawdown inside ``(t, t + H]`` are
-recorded beside the forecast. The last dates, whose window runs past the end of the data, are
-kept with ``complete = False`` and NaN outcomes.
+At each estimate date of a :class:`~rwafolio.backtest.result.BacktestResult` (or every k-th), a
+forecast of the next H periods is made from data up to that date only, by ``target``: the
+strategy's own net P&L filtered top-down (``"pnl"``, default), the strategy re-deciding on every
+simulated path (``"strategy"``), or the book held after trading, drifting (``"book"``). The
+realized H-period return ``value[t + H] / value[t] - 1`` and the realized maximum drawdown inside
+``(t, t + H]`` are recorded beside the forecast. The last dates, whose window runs past the end of
+the data, are kept with ``complete = False`` and NaN outcomes.
 
 Breaches and backtests: a breach is ``realized_return < VaR`` (both returns, negative = loss).
 Overlapping H-period windows are not independent, so the backtests use NON-OVERLAPPING windows by
 default: the first complete forecast, then each next forecast at least H periods later. The
-sampling used is written into every result.
+sampling used is written into every result. :mod:`rwafolio.risk.evaluation` runs the full set of
+tests per horizon.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from rwafolio.exceptions import ConfigError, DataError
 from rwafolio.risk.backtests import BacktestSuite, run_all
-from rwafolio.risk.forecast import forecast, parse_rebalance, validate_levels
+from rwafolio.risk.forecast import (
+    FORECAST_DISTRIBUTIONS,
+    RiskForecast,
+    forecast,
+    parse_rebalance,
+    summarize,
+    validate_levels,
+)
+from rwafolio.risk.generators import ewma_covariance
 from rwafolio.risk.scenarios import (
     AGGREGATIONS,
-    DISTRIBUTIONS,
     Aggregation,
-    Distribution,
+    Mixing,
     _default_workers,
     resolve_seed,
 )
+from rwafolio.risk.shortfall import TAIL_BINS, tail_bins
+from rwafolio.risk.topdown import Filter, Innovations, pnl_history, simulate_pnl
 
 if TYPE_CHECKING:
     from rwafolio.backtest.result import BacktestResult
 
 Sampling = Literal["non_overlapping", "all"]
 Kind = Literal["var", "dar"]
+Target = Literal["pnl", "strategy", "book"]
+TARGETS: tuple[str, ...] = ("pnl", "strategy", "book")
 
 
 def level_label(level: float) -> str:
@@ -74,6 +87,11 @@ class RollingForecasts:
         Drift used in the simulation.
     seed : int
         Base seed; each row's seed is ``date_seed(seed, j)`` with j its estimate number.
+    target : {"pnl", "book"}
+        What was simulated: the strategy's own net P&L (top-down) or the book held at the date.
+    tails : dict of level label -> ndarray of shape (n_rows, k)
+        Each forecast's tail below its VaR as equal-probability bin means (for the ES test; NaN
+        rows where no forecast was made).
     """
 
     table: pd.DataFrame
@@ -87,6 +105,8 @@ class RollingForecasts:
     aggregation: str
     seed: int
     mean: str = "estimate"
+    target: str = "book"
+    tails: dict[str, np.ndarray] = field(default_factory=dict)
 
     def sample_mask(self, sampling: Sampling = "non_overlapping") -> pd.Series:
         """Rows used by the backtests: complete ones, thinned to non-overlapping windows."""
@@ -182,16 +202,23 @@ def rolling_forecasts(
     horizon: int = 30,
     every: int = 1,
     n_scenarios: int = 10_000,
-    distribution: Distribution = "normal",
+    distribution: str = "normal",
     levels: tuple[float, ...] = (0.95, 0.99),
     rng: np.random.Generator | int | None = None,
     *,
+    target: Target = "pnl",
     nu: float = 5.0,
+    mixing: Mixing = "period",
+    covariance: Literal["estimate", "ewma"] = "estimate",
     rebalance: str | int = "drift",
     aggregation: Aggregation = "compound",
-    mean: Literal["estimate", "zero"] = "estimate",
+    mean: Literal["estimate", "zero"] = "zero",
     bootstrap_window: int = 250,
     block: int = 5,
+    innovations: Innovations = "fhs",
+    filter: Filter = "ewma",
+    ewma_lambda: float = 0.94,
+    pnl_window: int = 1000,
     workers: int | None = None,
 ) -> RollingForecasts:
     """Forecast VaR/CVaR/drawdown-at-risk at every ``every``-th estimate date of a backtest.
@@ -200,33 +227,54 @@ def rolling_forecasts(
     ----------
     result : BacktestResult
         Uses ``estimate_dates``, ``mu``/``cov`` (PER PERIOD, as the strategy used them),
-        ``weights`` (held after trading), ``value`` and ``panel`` (costs, returns for the
-        bootstrap).
+        ``weights`` (held after trading), ``value`` and ``panel``.
     horizon : int
         H periods ahead (default 30).
     every : int
         Use every k-th estimate date (1 = all).
-    n_scenarios, distribution, levels, nu, rebalance, aggregation, block, workers
-        As in :func:`rwafolio.risk.forecast`; costs are the universe's costs.
+    target : {"pnl", "strategy", "book"}
+        ``"pnl"`` (default): the strategy's own net value path, top-down
+        (:mod:`rwafolio.risk.topdown`: a variance filter on its net daily returns, FHS or normal
+        innovations; fees, re-trading and schedules are in the history it filters).
+        ``"strategy"``: the strategy re-decides on every simulated path, bottom-up
+        (:mod:`rwafolio.risk.strategy_mc`; ``innovations`` "fhs" or "bootstrap",
+        ``pnl_window`` rows of history, ``block``).
+        ``"book"``: the weights held at the date, drifting (or rebalanced) over the horizon
+        with the strategy's ``mu``/``cov`` and ``distribution``; this is a different object from
+        the strategy that is realized, and fails the backtests on real runs.
+    n_scenarios, distribution, levels, nu, mixing, rebalance, aggregation, block, workers
+        As in :func:`rwafolio.risk.forecast` (``target="book"``); costs are the universe's.
+    covariance : {"estimate", "ewma"}
+        Book target: the strategy's own covariance, or the RiskMetrics EWMA (0.94) of the last
+        ``bootstrap_window`` asset returns (:func:`rwafolio.risk.generators.ewma_covariance`).
     rng : Generator, int or None
         Base seed; the forecast at estimate number j uses ``date_seed(seed, j)``.
-    mean : {"estimate", "zero"}
-        ``"estimate"`` simulates with the strategy's own ``mu``; ``"zero"`` sets the drift to 0
-        (a common VaR practice: a 30-observation mean extrapolated over H periods is mostly
-        noise). Recorded in the result.
+    mean : {"zero", "estimate"}
+        ``"zero"`` (default) or the strategy's own per-period estimate (``mu``, or ``w' mu`` for
+        the P&L). Recorded in the result.
     bootstrap_window : int
-        Bootstrap history: the last ``bootstrap_window`` returns up to and including the date.
+        Bootstrap history (book target): the last ``bootstrap_window`` returns up to the date.
+    innovations, filter, ewma_lambda : see :func:`rwafolio.risk.topdown.simulate_pnl`
+        (``target="pnl"``).
+    pnl_window : int
+        Net returns filtered for the P&L target (seeded with the held weights' pseudo-history
+        where the live history is shorter).
 
     Returns
     -------
     RollingForecasts
     """
-    if not isinstance(every, int) or every < 1:
-        raise ConfigError(f"`every` must be a positive int, got {every!r}")
-    if not isinstance(horizon, int) or horizon < 1:
-        raise ConfigError(f"`horizon` must be a positive int, got {horizon!r}")
-    if distribution not in DISTRIBUTIONS:
-        raise ConfigError(f"`distribution` must be one of {DISTRIBUTIONS}, got {distribution!r}")
+    for name, val in (("every", every), ("horizon", horizon), ("pnl_window", pnl_window)):
+        if not isinstance(val, int) or val < 1:
+            raise ConfigError(f"`{name}` must be a positive int, got {val!r}")
+    if target not in TARGETS:
+        raise ConfigError(f"`target` must be one of {TARGETS}, got {target!r}")
+    if distribution not in FORECAST_DISTRIBUTIONS:
+        raise ConfigError(
+            f"`distribution` must be one of {FORECAST_DISTRIBUTIONS}, got {distribution!r}"
+        )
+    if covariance not in ("estimate", "ewma"):
+        raise ConfigError(f"`covariance` must be 'estimate' or 'ewma', got {covariance!r}")
     if mean not in ("estimate", "zero"):
         raise ConfigError(f"`mean` must be 'estimate' or 'zero', got {mean!r}")
     if aggregation not in AGGREGATIONS:
@@ -244,55 +292,21 @@ def rolling_forecasts(
             f"`result.mu`/`result.cov` must have shapes ({len(dates)}, {n}) and "
             f"({len(dates)}, {n}, {n}), got {mus.shape} and {covs.shape}"
         )
-    value_index = pd.DatetimeIndex(result.value.index)
-    positions = value_index.get_indexer(dates)
+    positions = pd.DatetimeIndex(result.value.index).get_indexer(dates)
     if np.any(positions < 0):
         raise DataError("`result.estimate_dates` must all be dates of `result.value`")
     base = resolve_seed(rng)
-    costs = np.asarray(result.panel.universe.costs, dtype=float)
-    weights = result.weights.to_numpy(dtype=float)
-    hist_all = result.panel.returns().to_numpy(dtype=float) if distribution == "bootstrap" else None
     chosen = np.arange(0, len(dates), every)
     values = result.value.to_numpy(dtype=float)
     complete, ret, mdd = realized_outcomes(values, positions[chosen], horizon)
-    rows: list[dict[str, object]] = []
-    n_workers = workers or _default_workers()
-    pool = ThreadPoolExecutor(max(n_workers - 1, 1))  # reused by every date
-    try:
-        for j in chosen:
-            pos = int(positions[j])
-            w = weights[pos]
-            seed = date_seed(base, int(j))
-            row: dict[str, object] = {"position": pos, "seed": seed}
-            ok = bool(
-                np.all(np.isfinite(w))
-                and np.all(np.isfinite(mus[j]))
-                and np.all(np.isfinite(covs[j]))
-            )
-            history = None
-            if distribution == "bootstrap" and ok:
-                assert hist_all is not None
-                # panel.returns() row i is the return from date i to date i+1; up to pos inclusive.
-                history = hist_all[max(0, pos - bootstrap_window) : pos]
-                ok = history.shape[0] >= 1
-            row["forecast_ok"] = ok
-            if ok:
-                f = forecast(
-                    w, mus[j], covs[j], horizon=horizon, n_scenarios=n_scenarios,
-                    distribution=distribution, nu=nu, levels=lv, rebalance=rebalance,
-                    costs=costs, history=history, block=block, aggregation=aggregation,
-                    rng=seed, workers=n_workers, pool=pool,
-                )  # fmt: skip
-                row["mean"] = f.mean
-                for k, level in enumerate(lv):
-                    lab = level_label(level)
-                    row[f"var_{lab}"] = f.var[k]
-                    row[f"var_se_{lab}"] = f.var_se[k]
-                    row[f"cvar_{lab}"] = f.cvar[k]
-                    row[f"dar_{lab}"] = f.dar[k]
-            rows.append(row)
-    finally:
-        pool.shutdown()
+    kw = dict(
+        horizon=horizon, n_scenarios=n_scenarios, levels=lv, distribution=distribution, nu=nu,
+        mixing=mixing, covariance=covariance,
+        rebalance=rebalance, aggregation=aggregation, block=block, workers=workers,
+        bootstrap_window=bootstrap_window, innovations=innovations, filter=filter,
+        ewma_lambda=ewma_lambda, pnl_window=pnl_window,
+    )  # fmt: skip
+    rows, tails = _forecast_rows(result, target, chosen, positions, mus, covs, base, kw)
     table = pd.DataFrame(rows, index=dates[chosen])
     cols = ["mean"] + [
         f"{s}_{level_label(level)}" for level in lv for s in ("var", "var_se", "cvar", "dar")
@@ -309,7 +323,140 @@ def rolling_forecasts(
     table.index.name = "date"
     return RollingForecasts(
         table=table, horizon=horizon, every=every, n_scenarios=n_scenarios, levels=lv,
-        distribution=distribution, nu=float(nu), rebalance=rebalance, aggregation=aggregation,
-        seed=base,
-        mean=mean,
+        distribution=distribution if target == "book" else f"{filter}-{innovations}",
+        nu=float(nu), rebalance=rebalance, aggregation=aggregation, seed=base, mean=mean,
+        target=target, tails=tails,
+    )  # fmt: skip
+
+
+def _forecast_rows(
+    result: BacktestResult,
+    target: str,
+    chosen: np.ndarray,
+    positions: np.ndarray,
+    mus: np.ndarray,
+    covs: np.ndarray,
+    base: int,
+    kw: dict[str, Any],
+) -> tuple[list[dict[str, object]], dict[str, np.ndarray]]:
+    """One forecast per chosen estimate date: the table rows and the tail bins per level."""
+    lv = kw["levels"]
+    weights = result.weights.to_numpy(dtype=float)
+    tails = {level_label(x): np.full((len(chosen), TAIL_BINS), np.nan) for x in lv}
+    rows: list[dict[str, object]] = []
+    if target == "pnl":
+        prices = result.panel.prices.to_numpy(dtype=float)
+        asset_r = np.zeros_like(prices)
+        asset_r[1:] = prices[1:] / prices[:-1] - 1.0
+        values = result.value.to_numpy(dtype=float)
+        first_live = int(positions[0]) if len(positions) else 0
+        make = lambda j, pos, seed: _pnl_one(  # noqa: E731
+            values, weights, asset_r, pos, first_live, mus[j], seed, kw
+        )
+    elif target == "strategy":
+        from rwafolio.risk.strategy_mc import strategy_arrays, strategy_forecast
+
+        arrays = strategy_arrays(result)
+        innov = kw["innovations"] if kw["innovations"] in ("fhs", "bootstrap") else "fhs"
+
+        def make(j: int, pos: int, seed: int) -> RiskForecast | None:
+            if pos < max(arrays.window, 2) or not np.all(np.isfinite(mus[j])):
+                return None
+            return strategy_forecast(
+                result, pos, horizon=kw["horizon"], n_scenarios=kw["n_scenarios"],
+                levels=lv, seed=seed, mean=mus[j], innovations=innov,
+                history_window=kw["pnl_window"], block=kw["block"], workers=kw["workers"],
+                arrays=arrays,
+            )  # fmt: skip
+    else:
+        costs = np.asarray(result.panel.universe.costs, dtype=float)
+        needs_history = kw["distribution"] in ("bootstrap", "fhs") or kw["covariance"] == "ewma"
+        hist_all = result.panel.returns().to_numpy(dtype=float) if needs_history else None
+        n_workers = kw["workers"] or _default_workers()
+        pool = ThreadPoolExecutor(max(n_workers - 1, 1))  # reused by every date
+        make = lambda j, pos, seed: _book_one(  # noqa: E731
+            weights[pos], mus[j], covs[j], costs, hist_all, pos, seed, kw, n_workers, pool
+        )
+    try:
+        for r, j in enumerate(chosen):
+            pos = int(positions[j])
+            seed = date_seed(base, int(j))
+            row: dict[str, object] = {"position": pos, "seed": seed}
+            f = make(j, pos, seed)
+            row["forecast_ok"] = f is not None
+            if f is not None:
+                row["mean"] = f.mean
+                xs = np.sort(f.outcomes)
+                for k, level in enumerate(lv):
+                    lab = level_label(level)
+                    row[f"var_{lab}"] = f.var[k]
+                    row[f"var_se_{lab}"] = f.var_se[k]
+                    row[f"cvar_{lab}"] = f.cvar[k]
+                    row[f"dar_{lab}"] = f.dar[k]
+                    tails[lab][r] = tail_bins(xs, level)
+            rows.append(row)
+    finally:
+        if target == "book":
+            pool.shutdown()
+    return rows, tails
+
+
+def _book_one(
+    w: np.ndarray,
+    mu: np.ndarray,
+    cov: np.ndarray,
+    costs: np.ndarray,
+    hist_all: np.ndarray | None,
+    pos: int,
+    seed: int,
+    kw: dict[str, Any],
+    n_workers: int,
+    pool: ThreadPoolExecutor,
+) -> RiskForecast | None:
+    """The held book's forecast at one date (None when its inputs are not finite)."""
+    if not (np.all(np.isfinite(w)) and np.all(np.isfinite(mu)) and np.all(np.isfinite(cov))):
+        return None
+    history = None
+    if hist_all is not None:
+        # panel.returns() row i is the return from date i to date i+1; up to pos inclusive.
+        history = hist_all[max(0, pos - kw["bootstrap_window"]) : pos]
+        if history.shape[0] < 2:
+            return None
+        if kw["covariance"] == "ewma":
+            cov = ewma_covariance(history)
+    return forecast(
+        w, mu, cov, horizon=kw["horizon"], n_scenarios=kw["n_scenarios"],
+        distribution=kw["distribution"], nu=kw["nu"], levels=kw["levels"],
+        rebalance=kw["rebalance"], costs=costs, history=history, block=kw["block"],
+        aggregation=kw["aggregation"], rng=seed, workers=n_workers, pool=pool,
+        mixing=kw["mixing"],
+    )  # fmt: skip
+
+
+def _pnl_one(
+    values: np.ndarray,
+    weights: np.ndarray,
+    asset_r: np.ndarray,
+    pos: int,
+    first_live: int,
+    mu: np.ndarray,
+    seed: int,
+    kw: dict[str, Any],
+) -> RiskForecast | None:
+    """The strategy's top-down forecast at one date (None when there is too little history)."""
+    w = weights[pos]
+    if pos < 2 or not (np.all(np.isfinite(w)) and np.all(np.isfinite(mu))):
+        return None
+    hist = pnl_history(values, weights, asset_r, pos, first_live, kw["pnl_window"])
+    if not np.all(np.isfinite(hist)) or np.all(hist == 0.0):
+        return None
+    out, mdd = simulate_pnl(
+        hist, horizon=kw["horizon"], n_scenarios=kw["n_scenarios"], seed=seed,
+        innovations=kw["innovations"], filter=kw["filter"], lam=kw["ewma_lambda"],
+        mean=float(w @ mu), block=kw["block"],
+    )  # fmt: skip
+    return summarize(
+        out, mdd, np.zeros_like(out), levels=kw["levels"], seed=seed, horizon=kw["horizon"],
+        distribution=f"{kw['filter']}-{kw['innovations']}", nu=None, rebalance="strategy",
+        aggregation="compound", block=kw["block"] if kw["innovations"] == "fhs" else None,
     )  # fmt: skip

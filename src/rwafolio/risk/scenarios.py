@@ -4,8 +4,10 @@ Distributions (all per period, simple returns):
 
 * ``"normal"``: ``r = mu + L z`` with ``z ~ N(0, I)`` and ``L L' = Sigma``.
 * ``"student_t"``: multivariate Student-t with ``nu > 2`` degrees of freedom scaled so that its
-  covariance is ``Sigma``: ``r = mu + sqrt((nu - 2) / g) L z`` with ``g ~ chi2(nu)`` drawn per
-  (scenario, period), shared by the assets of that period.
+  covariance is ``Sigma``: ``r = mu + sqrt((nu - 2) / g) L z`` with ``g ~ chi2(nu)`` shared by the
+  assets and drawn per ``mixing`` unit: ``"period"`` (each scenario and period: the sum over H
+  periods is nearly normal), ``"block"`` (each run of ``block`` periods) or ``"path"`` (once per
+  scenario: the H-period sum is itself Student-t, so the fat tail survives aggregation).
 * ``"bootstrap"``: circular block bootstrap of a historical window: each scenario is made of
   consecutive blocks of ``block`` periods starting at uniformly drawn rows of ``history``
   (wrapping around its end). ``mu`` and ``Sigma`` are not used.
@@ -35,8 +37,10 @@ from rwafolio.risk._kernels import simulate_paths_nb
 
 Distribution = Literal["normal", "student_t", "bootstrap"]
 Aggregation = Literal["compound", "sum"]
+Mixing = Literal["period", "block", "path"]
 DISTRIBUTIONS: tuple[str, ...] = get_args(Distribution)
 AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
+MIXINGS: tuple[str, ...] = get_args(Mixing)
 
 #: Scenarios per random-number chunk (fixed: the numbers depend on it, not on the thread count).
 CHUNK = 1024
@@ -132,12 +136,14 @@ def draw_chunk(
     sbuf: np.ndarray,
     n_hist: int,
     block: int,
+    mixing: str = "period",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Draw one chunk's random inputs of :func:`simulate_paths_nb`: ``(z, scale, idx)``.
 
     ``z`` (rows, k) standard normals written into ``zbuf``; ``scale`` (rows,) the Student-t
-    multipliers ``sqrt((nu - 2) / chi2_nu)`` written into ``sbuf`` (empty otherwise); ``idx``
-    the bootstrap rows (empty otherwise). Order of draws: normals, then gammas.
+    multipliers ``sqrt((nu - 2) / chi2_nu)`` written into ``sbuf`` (empty otherwise), one per
+    row, per block of ``block`` periods or per path (``mixing``); ``idx`` the bootstrap rows
+    (empty otherwise). Order of draws: normals, then gammas.
     """
     rows = n_scen * horizon
     empty_f = np.zeros(0)
@@ -149,7 +155,13 @@ def draw_chunk(
     if distribution != "student_t":
         return z, empty_f, np.zeros(0, dtype=np.int64)
     scale = sbuf[:rows]
-    gen.standard_gamma(nu / 2.0, out=scale)
+    if mixing == "period":
+        gen.standard_gamma(nu / 2.0, out=scale)
+    else:
+        per = horizon if mixing == "path" else block
+        n_units = -(-horizon // per)
+        g = gen.standard_gamma(nu / 2.0, size=(n_scen, n_units))
+        scale[:] = g[:, np.arange(horizon) // per].reshape(-1)
     # chi2(nu) = 2 * Gamma(nu / 2); multiplier sqrt((nu - 2) / chi2)
     np.divide((nu - 2.0) / 2.0, scale, out=scale)
     np.sqrt(scale, out=scale)
@@ -173,6 +185,7 @@ def run_chunks(
     block: int,
     workers: int | None,
     pool: Executor | None = None,
+    mixing: str = "period",
 ) -> None:
     """Draw the random inputs chunk by chunk and hand each chunk to ``body`` on a thread pool.
 
@@ -194,7 +207,7 @@ def run_chunks(
             hi = min(lo + CHUNK, n_scenarios)
             gen = np.random.Generator(np.random.SFC64(children[ci]))
             z, scale, idx = draw_chunk(
-                gen, hi - lo, horizon, k, distribution, nu, zbuf, sbuf, n_hist, block
+                gen, hi - lo, horizon, k, distribution, nu, zbuf, sbuf, n_hist, block, mixing
             )
             body(lo, hi, z, scale, idx)
 
@@ -234,6 +247,7 @@ def simulate(
     aggregation: Aggregation = "compound",
     workers: int | None = None,
     pool: Executor | None = None,
+    mixing: Mixing = "period",
 ) -> Scenarios:
     """Simulate scenario paths of a portfolio (inputs already validated, float arrays).
 
@@ -266,6 +280,8 @@ def simulate(
         Threads (default: the CPU count, at most 8). Results do not depend on it.
     pool : Executor or None
         Thread pool to reuse (see :func:`run_chunks`).
+    mixing : {"period", "block", "path"}
+        Student-t mixing unit (module docstring).
     """
     w = np.ascontiguousarray(weights, dtype=float)
     n = w.shape[0]
@@ -295,7 +311,7 @@ def simulate(
     run_chunks(
         body, n_scenarios=n_scenarios, seed=seed, horizon=horizon, k=factor.shape[1],
         distribution=distribution, nu=nu, n_hist=hist.shape[0], block=block, workers=workers,
-        pool=pool,
+        pool=pool, mixing=mixing,
     )  # fmt: skip
     for a in (out, mdd, paid):
         a.flags.writeable = False
@@ -313,6 +329,7 @@ def draw_asset_returns(
     nu: float = 5.0,
     history: np.ndarray | None = None,
     block: int = 5,
+    mixing: Mixing = "period",
 ) -> np.ndarray:
     """The per-period asset returns :func:`simulate` uses, materialised (numpy, for tests).
 
@@ -339,7 +356,12 @@ def draw_asset_returns(
         z = gen.standard_normal((m * horizon, factor.shape[1]))
         y = z @ factor.T
         if distribution == "student_t":
-            g = gen.standard_gamma(nu / 2.0, size=m * horizon)
+            if mixing == "period":
+                g = gen.standard_gamma(nu / 2.0, size=m * horizon)
+            else:  # one mixing draw per path or block, repeated over its periods
+                per = horizon if mixing == "path" else block
+                units = gen.standard_gamma(nu / 2.0, size=(m, -(-horizon // per)))
+                g = np.repeat(units, per, axis=1)[:, :horizon].reshape(-1)
             y *= np.sqrt((nu - 2.0) / (2.0 * g))[:, None]
         parts.append(np.asarray(mu, dtype=float) + y)
     return np.concatenate(parts, axis=0).reshape(-1, n)
