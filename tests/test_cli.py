@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -184,16 +185,49 @@ def test_demo_creates_the_output_folder(tmp_path: Path) -> None:
     assert out.is_file()
 
 
+def test_var_crowding_defines_the_share_and_writes_its_json(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "crowding.json"
+    argv = ["var", "--crowding", "--scenarios", "400", "--horizon", "5", "--fire-sale", "on",
+            "--daily-volume", "VNQ=50000", "--surface-scenarios", "100", "--json", str(path)]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "(share = (VaR_with - VaR_alone) / VaR_with, for this --weights book;" in out
+    assert "denominator VaR_with" in out
+    assert re.search(r"VNQ\s+50,000 .* profile", out)  # the user's profile is used
+    assert "fire sales on" in out
+    assert "strategy's latest holdings" in out
+    doc = json.loads(path.read_text())
+    assert set(doc["without"]) == {"var95", "cvar95", "dar95"}
+    assert doc["impact_share_definition"].startswith("(var_with - var_without) / var_with")
+    keys = {"agents", "daily_volume", "var95", "cvar95", "dar95", "impact_share", "turnover",
+            "alignment"}  # fmt: skip
+    rows = doc["surface"]
+    assert all(set(r) == keys for r in rows)
+    assert sorted({r["agents"] for r in rows}) == [0, 1, 5, 10, 20]
+    volumes = sorted({r["daily_volume"] for r in rows})
+    assert len(volumes) == 3 and all(v > 0 for v in volumes)
+    for r in rows:
+        assert r["cvar95"] <= r["var95"] and r["dar95"] <= 0
+        share = (r["var95"] - doc["without"]["var95"]) / r["var95"] if r["var95"] < 0 else None
+        assert r["impact_share"] == pytest.approx(share)
+        if r["agents"] == 0:  # no agents: the book alone, on the same draws
+            assert r["var95"] == doc["without"]["var95"] and r["turnover"] is None
+        else:
+            assert r["turnover"] > 0
+        if r["agents"] >= 2:
+            assert -1 <= r["alignment"] <= 1
+    assert doc["thinnest_asset"] == "VNQ"
+    assert volumes == pytest.approx([50000 / 3, 50000, 50000 * 10 / 3])
+    assert main(["var", "--crowding", "--json", str(tmp_path)]) != 0  # a folder: refused
+    assert "--json" in capsys.readouterr().err
+    argv = ["var", "--crowding", "--daily-volume", "NOPE=1", "--scenarios", "50"]
+    assert main(argv) != 0  # a profile naming an unknown symbol: a one-line error
+    assert "NOPE" in capsys.readouterr().err
+
+
 def test_strategy_cost_mode_and_its_old_name() -> None:
     """``cost_mode`` is the strategy's optimizer mode; the old key ``costs`` still reads as it."""
     assert parse_config({"strategy": {"cost_mode": "blind"}}).strategy["cost_mode"] == "blind"
     assert parse_config({"strategy": {"costs": "blind"}}).strategy == {"cost_mode": "blind"}
     with pytest.raises(ConfigError, match="cost_mode"):
         parse_config({"strategy": {"costs": "blind", "cost_mode": "model"}})
-
-
-def test_var_crowding_defines_the_share_and_names_its_book(capsys) -> None:  # type: ignore[no-untyped-def]
-    assert main(["var", "--crowding", "--scenarios", "400", "--horizon", "5"]) == 0
-    out = capsys.readouterr().out
-    assert "(share = (VaR_with - VaR_alone) / VaR_with, for this --weights book;" in out
-    assert "strategy's latest holdings" in out

@@ -289,6 +289,10 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     return 0
 
 
+#: Scenarios of the report's crowding run (each path runs 10 allocating agents).
+CROWDING_SCENARIOS = 2_000
+
+
 def _write_summary(
     path: str, main: Any, strategy: Any, results: dict[str, Any], evaluation: Any = None
 ) -> None:
@@ -320,14 +324,22 @@ def _latest_scenarios(result: Any, args: argparse.Namespace) -> tuple[Any, Any]:
     scenario = latest_scenarios(result, horizon=args.horizon, rng=args.seed)
     crowd = None
     if not getattr(args, "no_crowding", False):
-        w = result.weights.loc[result.estimate_dates[-1]].to_numpy()
+        from rwafolio.risk.impact import calibrate
+
+        date = result.estimate_dates[-1]
+        w = result.weights.loc[date].to_numpy()
+        panel = result.panel
+        print(f"crowding: 10 agents x {CROWDING_SCENARIOS:,} scenarios at {date.date()} ...",
+              flush=True)  # fmt: skip
         crowd = simulate_crowding(
             w,
             result.mu[-1],
             result.cov[-1],
-            asset_classes=result.panel.universe,
-            costs=result.panel.universe.costs,
+            liquidity=calibrate(panel.universe, panel.liquidity(end=date)),
+            costs=panel.universe.costs,
             horizon=args.horizon,
+            agent_history=panel.returns().loc[:date].to_numpy(),
+            n_scenarios=CROWDING_SCENARIOS,
             rng=args.seed,
         )
     return scenario, crowd
@@ -354,10 +366,12 @@ def cmd_var(args: argparse.Namespace) -> int:
     import numpy as np
 
     from rwafolio.optimize import LedoitWolfEstimator
-    from rwafolio.risk import forecast, simulate_crowding
+    from rwafolio.risk import forecast
 
     if args.seed is None:
         args.seed = DEFAULT_SEED
+    if args.json is not None and (not args.crowding or Path(args.json).is_dir()):
+        raise ConfigError(f"`--json` needs --crowding and a file path, got {args.json!r}")
     panel = _load_panel(args)
     n = len(panel.symbols)
     if args.weights:
@@ -400,29 +414,68 @@ def cmd_var(args: argparse.Namespace) -> int:
         )
         print(f"{dist:>10}: " + _risk_line(f))
     if args.crowding:
-        c = simulate_crowding(
-            weights,
-            mu,
-            cov,
-            asset_classes=panel.universe,
-            costs=costs,
-            horizon=args.horizon,
-            n_scenarios=args.scenarios,
-            rng=args.seed,
-        )
-        print(f"{'no agents':>10}: " + _risk_line(c.without_agents))
-        print(f"{'10 agents':>10}: " + _risk_line(c.with_agents))
-        shares = ", ".join(
-            f"VaR{lv * 100:g} {x:.0%}" if np.isfinite(x) else f"VaR{lv * 100:g} n/a (VaR is a gain)"
-            for lv, x in zip(c.with_agents.levels, c.impact_share, strict=True)
-        )
-        print(
-            f"{'':>10}  agents' trade alignment (mean cosine, 1 = identical) {c.crowding:.2f}; "
-            f"share of the VaR loss due to their price impact: {shares}\n{'':>10}  (share = "
-            "(VaR_with - VaR_alone) / VaR_with, for this --weights book; a report's crowding table "
-            "uses the strategy's latest holdings, so its share differs when the books do)"
-        )
+        _var_crowding(args, panel, weights, mu, cov)
     return 0
+
+
+def _var_crowding(args: argparse.Namespace, panel: Any, weights: Any, mu: Any, cov: Any) -> None:
+    """The crowding answer of ``var``: with/without agents, the share, the surface, the JSON."""
+    import json
+
+    import numpy as np
+
+    from rwafolio.reports.render import atomic_write
+    from rwafolio.risk import CrowdingConfig, crowding_surface, simulate_crowding
+    from rwafolio.risk.crowding import strategy_as_agent
+    from rwafolio.risk.impact import LiquidityProfile, calibrate
+
+    returns = panel.returns().to_numpy()
+    profile = LiquidityProfile(daily_volume=args.daily_volume or {})
+    liq = calibrate(panel.universe, panel.liquidity(), profile)
+    cfg = CrowdingConfig(window=max(5, args.window), aum=args.aum, fire_sale=args.fire_sale)
+    common = {"costs": panel.universe.costs, "horizon": args.horizon, "rng": args.seed,
+              "agent_history": returns}  # fmt: skip
+    c = simulate_crowding(weights, mu, cov, liquidity=liq, n_scenarios=args.scenarios,
+                          config=cfg, **common)  # fmt: skip
+    print("liquidity (daily volume in quote currency, daily vol, spread, source):")
+    for sym, row in liq.table().iterrows():
+        print(f"{sym:>12}  {row.daily_volume:>16,.0f}  {row.sigma_daily:7.2%}  "
+              f"{row.spread:6.2%}  {row.source}")  # fmt: skip
+    ref = simulate_crowding(weights, mu, cov, liquidity=liq, n_scenarios=args.scenarios,
+                            config=strategy_as_agent(cfg), **common)  # fmt: skip
+    print(f"{'no agents':>10}: " + _risk_line(c.without_agents))
+    print(f"{'10 agents':>10}: " + _risk_line(c.with_agents))
+    shares = ", ".join(
+        f"VaR{lv * 100:g} {x:.0%} (denominator VaR_with {vw:+.2%})" if np.isfinite(x)
+        else f"VaR{lv * 100:g} n/a (VaR is a gain)"
+        for lv, x, vw in zip(c.with_agents.levels, c.impact_share, c.with_agents.var, strict=True)
+    )  # fmt: skip
+    print(
+        f"{'':>10}  agents (AUM {cfg.aum:,.0f} each, fire sales {cfg.fire_sale}): turnover "
+        f"{c.turnover:.1%} per agent per period (the strategy itself on the same paths: "
+        f"{ref.turnover:.1%}), trade alignment (mean cosine, 1 = identical) {c.alignment:.2f}; share of the "
+        f"VaR loss due to their price impact: {shares}\n{'':>10}  (share = "
+        "(VaR_with - VaR_alone) / VaR_with, for this --weights book; a report's crowding table "
+        "uses the strategy's latest holdings, so its share differs when the books do)"
+    )
+    surf = crowding_surface(
+        weights, mu, cov, liquidity=liq, config=cfg, n_scenarios=args.surface_scenarios,
+        progress=lambda line: print(f"  ... {line}", flush=True), **common,
+    )  # fmt: skip
+    print(f"VaR95 surface ({surf.thinnest}'s daily volume across, agents down; "
+          f"{args.surface_scenarios} scenarios a point):")  # fmt: skip
+    table = surf.points.pivot(index="agents", columns="daily_volume", values="var")
+    print(f"{'agents':>8}" + "".join(f"{v:>14,.0f}" for v in table.columns))
+    for k, row in table.iterrows():
+        print(f"{k:>8}" + "".join(f"{x:>14.2%}" for x in row))
+    if args.json is not None:
+        text = json.dumps(surf.to_dict(), indent=2).encode()
+
+        def write(fh: Any) -> None:
+            fh.write(text)
+
+        atomic_write(args.json, write)
+        print(f"crowding answer written: {args.json}")
 
 
 def _risk_line(f: Any) -> str:
@@ -534,6 +587,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--crowding", action="store_true", help="also run the multi-agent crowding model"
     )
+    p.add_argument("--surface-scenarios", type=_pos_int, default=2000,
+                   help="scenarios per point of the crowding surface")  # fmt: skip
+    p.add_argument("--json", default=None, help="with --crowding: write the answer as JSON")
+    p.add_argument("--aum", type=_pos_float, default=5e6,
+                   help="with --crowding: capital of each agent, quote currency")  # fmt: skip
+    p.add_argument("--fire-sale", choices=("off", "on"), default="off",
+                   help="with --crowding: forced selling after a 10%% drawdown")  # fmt: skip
+    p.add_argument("--daily-volume", type=_weights_arg, default=None,
+                   help="with --crowding: SYM=USD,... daily volumes (a token's liquidity profile)")  # fmt: skip
     p.set_defaults(func=cmd_var)
 
     p = sub.add_parser("report", help="re-render the HTML report of a saved run")

@@ -215,3 +215,17 @@ def test_liquidity_arrays_skip_closed_days() -> None:
     assert count[0] == 2 and adv[0] == 20.0
     np.testing.assert_allclose(amihud[0], 1.0 / 30.0)
     assert np.isnan(sigma[0])  # fewer than 3 sessions
+
+
+def test_synthetic_market_has_volume_of_its_namesakes_order() -> None:
+    from rwafolio.loaders.synthetic import ADV_USD
+
+    panel = load("synthetic", seed=3)
+    assert panel.volume is not None and not panel.volume.isna().all().any()
+    adv = panel.liquidity().adv
+    for sym, level in ADV_USD.items():
+        # Lognormal noise with mean one around the level (x1.4/1.4 for the shock term).
+        assert 0.7 * level < adv[sym] < 1.3 * level, sym
+    # ETFs have volume on sessions only.
+    closed = ~panel.tradable["VNQ"]
+    assert panel.volume.loc[closed, "VNQ"].isna().all()

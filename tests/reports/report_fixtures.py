@@ -79,12 +79,14 @@ def build_run(
         "scenario": latest_scenarios(result, horizon=10, n_scenarios=4000, rng=5),
     }
     if crowding:
-        from rwafolio.risk import simulate_crowding
+        from rwafolio.risk import CrowdingConfig, simulate_crowding
+        from rwafolio.risk.impact import calibrate
 
         w = result.weights.iloc[-1].to_numpy()
         out["crowding"] = simulate_crowding(
-            w, result.mu[-1], result.cov[-1], asset_classes=panel.universe, horizon=10,
-            n_scenarios=1000, rng=3,
+            w, result.mu[-1], result.cov[-1], liquidity=calibrate(panel.universe, panel.liquidity()),
+            costs=panel.universe.costs, horizon=10, n_scenarios=300, rng=3,
+            agent_history=panel.returns().to_numpy(), config=CrowdingConfig(n_agents=3),
         )  # fmt: skip
     if walkforward:
         from rwafolio.walkforward import VarSettings, walk_forward

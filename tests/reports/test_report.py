@@ -290,3 +290,15 @@ def test_bad_inputs_fail_loudly(run_inputs: dict[str, Any], tmp_path: Path) -> N
     rec = collect(res)
     with pytest.raises(ConfigError, match="forecasts"):
         render_html(rec, run_inputs["forecasts"], path=tmp_path / "x.html")
+
+
+def test_crowding_table_shows_the_results_impact_share(
+    run_inputs: dict[str, Any], full_report: Path
+) -> None:
+    """One definition: the report's 'Share of the crowded VaR loss' is the result's
+    ``impact_share`` (:func:`rwafolio.risk.impact_share`), printed to 0.1%."""
+    c = run_inputs["crowding"]
+    text, _doc = parse(full_report)
+    for share in c.impact_share:
+        if np.isfinite(share):
+            assert f"{share:.1%}" in text

@@ -1,32 +1,37 @@
-"""Crowding: kernel vs numpy twin, common random numbers, sign and timing of the impact."""
+"""Crowding: kernel vs numpy twin, zero capital = the agent-free forecast, the impact step by
+hand, timing of the impact, the surface's monotonicity and its JSON."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from rwafolio.exceptions import ConfigError
-from rwafolio.optimize._kernels import solve_nb
+from rwafolio.exceptions import ConfigError, DataError
 from rwafolio.risk import (
     CrowdingConfig,
     covariance_from_vols,
+    crowding_surface,
     forecast,
+    given_liquidity,
+    impact_share,
     per_period,
     simulate_crowding,
 )
 from rwafolio.risk._crowding_kernels import (
-    Agents,
     Book,
     Draws,
+    Market,
     Outcomes,
+    _impact_nb,
     crowding_paths_nb,
-    crowding_paths_np,
 )
-from rwafolio.risk.crowding import _agents
+from rwafolio.risk._crowding_twins import crowding_paths_np
+from rwafolio.risk.crowding import _agents, _history0, strategy_as_agent
+from rwafolio.risk.impact import ImpactModel
 from rwafolio.risk.scenarios import covariance_factor
 
-CLASSES = ["crypto", "rwa", "stable"]
 COSTS = np.array([0.001, 0.01, 0.0005])
+SYMBOLS = ["BTC", "RE", "USDC"]
 
 
 def _example() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -37,115 +42,146 @@ def _example() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return w, mu, sig
 
 
-@pytest.mark.parametrize(("every", "additive"), [(0, False), (1, True), (3, False)])
-def test_kernel_matches_numpy_twin(every: int, additive: bool) -> None:
+def _liq(sig: np.ndarray, re_volume: float = 3e5) -> object:
+    return given_liquidity(SYMBOLS, [3e10, re_volume, 1e9], np.sqrt(np.diag(sig)), [0, 0.004, 0])
+
+
+@pytest.mark.parametrize(
+    ("every", "additive", "fire"), [(0, False, "off"), (1, True, "on"), (3, False, "on")]
+)
+def test_kernel_matches_numpy_twin(every: int, additive: bool, fire: str) -> None:
     w, mu, sig = _example()
-    cfg = CrowdingConfig(n_agents=3)
-    lam, shares, r0, s0, w0 = _agents(cfg, mu * 252, sig * 252, COSTS, w, 5)
-    alpha = cfg.alphas(CLASSES, np.sqrt(np.diag(sig))) * 20  # strong impact to exercise feedback
-    m, h = 40, 6
-    z = np.random.default_rng(0).standard_normal((m * h, 3))
+    cfg = CrowdingConfig(n_agents=3, fire_sale=fire, fire_drawdown=0.02, aum=2e7)
     factor = covariance_factor(sig)
+    hist0 = _history0(None, cfg.windows()[1], 3, mu, factor, 5)
+    agents = _agents(cfg, hist0, sig * 252, COSTS + np.array([0, 0.002, 0]), 20.0, 5)
+    market = Market(np.array([3e10, 1e5, 1e9]), np.sqrt(np.diag(sig)), 1.0, 2 / 3, 0.87)
+    m, h = 12, 8
+    z = np.random.default_rng(0).standard_normal((m * h, 3)) * 2.0  # big shocks: fire sales
     out = Outcomes.empty(m)
     book = Book(w, COSTS, h, every, additive)
-    agents = Agents(lam, shares, r0, s0, w0, alpha, 252.0, 0.94, 0.05, w, 1e-10, 2000)
     draws = Draws(z, factor, mu, np.zeros(0), np.zeros((1, 3)), np.zeros(0, np.int64))
-    crowding_paths_nb(draws, book, agents, out)
-    x = mu + z @ factor.T
-    ref = crowding_paths_np(x, book, agents)
+    crowding_paths_nb(draws, book, agents, market, out)
+    ref = crowding_paths_np(mu + z @ factor.T, book, agents, market)
     for name in Outcomes._fields:
         np.testing.assert_allclose(getattr(out, name), getattr(ref, name), rtol=1e-7, atol=1e-9)
-    assert np.any(out.turnover > 0)  # agents traded
+    assert np.any(out.turnover > 0) and np.any(out.impact_paid != 0)
+    assert np.any(out.crowd_outcome != out.base_outcome)
+    if fire == "on":
+        assert out.fire_days.sum() > 0
 
 
-def test_no_impact_means_no_difference_and_baseline_is_forecast() -> None:
+def test_impact_step_by_hand() -> None:
+    # One agent with $1m buys 10% of its value in asset 0 (daily volume $1m, sigma 2%/day):
+    # Q = $100k, I = 1 * 0.02 * sqrt(0.1); it pays 0.1 * I of its value; D = phi * I stays.
+    k, n = 1, 2
+    cfg = CrowdingConfig(n_agents=1, aum=1e6)
+    agents = _agents(cfg, np.zeros((60, n)), np.eye(n) * 0.04, np.zeros(n), 20.0, 0)
+    market = Market(np.array([1e6, 1e6]), np.array([0.02, 0.01]), 1.0, 0.5, 0.8)
+    trades = np.array([[0.1, 0.0]])
+    wk, cashk = np.array([[0.5, 0.4]]), np.array([0.1])
+    valk, vpre = np.ones(k), np.ones(k)
+    disp, move = np.zeros(n), np.zeros(n)
+    paid = _impact_nb(agents, market, vpre, trades, wk, cashk, valk, disp, move)
+    i0 = 0.02 * np.sqrt(1e5 / 1e6)
+    assert paid == pytest.approx(0.1 * i0, rel=1e-12)
+    assert valk[0] == pytest.approx(1 - 0.1 * i0, rel=1e-12)
+    np.testing.assert_allclose(disp, [0.5 * i0, 0.0], rtol=1e-12)
+    np.testing.assert_allclose(move, [0.5 * i0, 0.0], rtol=1e-12)
+    assert wk.sum() + cashk[0] == pytest.approx(1.0, abs=1e-12)  # still a whole book
+    # the next day, no flow: the displacement decays by keep and the price gives it back
+    paid = _impact_nb(agents, market, vpre, np.zeros((1, n)), wk, cashk, valk, disp, move)
+    assert paid == 0.0
+    assert disp[0] == pytest.approx(0.8 * 0.5 * i0, rel=1e-12)
+    assert move[0] == pytest.approx((0.8 - 1) * 0.5 * i0 / (1 + 0.5 * i0), rel=1e-12)
+
+
+def test_zero_capital_is_the_agent_free_forecast() -> None:
     w, mu, sig = _example()
-    cfg = CrowdingConfig(alpha=(0.0, 0.0, 0.0), n_agents=4)
-    r = simulate_crowding(
-        w,
-        mu,
-        sig,
-        asset_classes=CLASSES,
-        costs=COSTS,
-        rebalance=1,
-        n_scenarios=1500,
-        config=cfg,
-        rng=3,
+    kw = {"costs": COSTS, "rebalance": 1, "n_scenarios": 600, "horizon": 10, "rng": 3}
+    r = simulate_crowding(w, mu, sig, liquidity=_liq(sig), config=CrowdingConfig(aum=0.0), **kw)
+    assert r.turnover > 0  # the agents did trade, with no dollars behind it
+    np.testing.assert_array_equal(r.with_agents.outcomes, r.without_agents.outcomes)
+    np.testing.assert_array_equal(r.with_agents.max_drawdowns, r.without_agents.max_drawdowns)
+    f = forecast(w, mu, sig, **kw)  # type: ignore[arg-type]
+    # the forecast kernel is compiled with fastmath: equal up to its reassociation
+    np.testing.assert_allclose(r.without_agents.outcomes, f.outcomes, rtol=0, atol=1e-14)
+    assert r.impact_share == (0.0, 0.0)
+
+
+def test_impact_reaches_the_next_day_only() -> None:
+    w, mu, sig = _example()
+    kw = {"costs": COSTS, "n_scenarios": 200, "rng": 4, "liquidity": _liq(sig, 1e4)}
+    one = simulate_crowding(w, mu, sig, horizon=1, **kw)  # type: ignore[arg-type]
+    np.testing.assert_array_equal(one.with_agents.outcomes, one.without_agents.outcomes)
+    two = simulate_crowding(w, mu, sig, horizon=2, **kw)  # type: ignore[arg-type]
+    assert np.any(two.with_agents.outcomes != two.without_agents.outcomes)
+
+
+def test_agents_default_to_the_strategys_estimator() -> None:
+    from rwafolio.strategies.dynamic import DEFAULT_MEAN, MODEL_PRESET, DynamicLambdaStrategy
+
+    cfg, strat = CrowdingConfig(), DynamicLambdaStrategy()
+    assert cfg.prior_obs == DEFAULT_MEAN.prior_obs and DEFAULT_MEAN.lam is None
+    assert (cfg.lam_median, cfg.eta, cfg.window, cfg.threshold, cfg.threshold_mode) == (
+        strat.lam0,
+        strat.eta,
+        strat.window,
+        strat.threshold,
+        strat.threshold_mode,
     )
-    np.testing.assert_allclose(r.with_agents.outcomes, r.without_agents.outcomes, atol=1e-14)
-    f = forecast(w, mu, sig, costs=COSTS, rebalance=1, n_scenarios=1500, rng=3)
-    np.testing.assert_allclose(r.without_agents.outcomes, f.outcomes, atol=1e-14)
-    assert r.without_agents.var == pytest.approx(f.var, abs=1e-14)
+    assert MODEL_PRESET["mean_estimator"] is None  # the model preset: prior_obs = 0
+    ref = strategy_as_agent(CrowdingConfig(fire_sale="on", aum=1e9))
+    assert (ref.n_agents, ref.aum, ref.fire_sale, ref.lam_sigma, ref.view_noise) == (
+        1,
+        0.0,
+        "off",
+        0.0,
+        0.0,
+    )
+    assert ref.windows() == (strat.window, strat.window)
 
 
-def test_impact_sign_and_timing_by_hand() -> None:
-    # No shocks, one agent, two assets, starting away from its optimum: it trades on day 0
-    # (estimates decayed by 0.9, same optimum); the next day asset 0 returns alpha_0 * flow_0,
-    # positive when the agent bought (buying raises the price).
-    n, h = 2, 2
-    r0 = np.array([[0.10, 0.02]])
-    s0 = np.array([[[0.04, 0.0], [0.0, 0.01]]])
-    w0 = np.array([[0.6, 0.4]])
-    costs = np.array([0.0, 0.0])
-    alpha = np.array([0.05, 0.02])
-    w = np.array([1.0, 0.0])  # we hold asset 0 only, buy and hold
-    out = Outcomes.empty(1)
-    lam = np.array([1.0])
-    agents = Agents(lam, np.array([1.0]), r0, s0, w0, alpha, 252.0, 0.9, 0.0, w, 1e-12, 2000)
-    zero_draws = Draws(
-        np.zeros((h, n)), np.zeros((n, n)), np.zeros(n), np.zeros(0), np.zeros((1, n)),
-        np.zeros(0, np.int64),
+def test_impact_share_definition() -> None:
+    assert impact_share(-0.15, -0.12) == pytest.approx(0.2)
+    assert impact_share(-0.10, -0.12) == pytest.approx(-0.2)
+    assert np.isnan(impact_share(0.01, -0.01))
+
+
+def test_surface_is_monotone_in_agents_and_illiquidity() -> None:
+    # The fire-sale channel on, identical agents (the count and the liquidity alone vary), a
+    # buy-and-hold book: more agents or a thinner token deepen VaR95, on common draws.
+    w, mu, sig = _example()
+    same = CrowdingConfig(fire_sale="on", lam_sigma=0.0, view_noise=0.0, window_range=(1.0, 1.0))
+    surf = crowding_surface(
+        w, mu, sig, liquidity=_liq(sig), volumes=(3e5, 1e5, 3e4), config=same, costs=COSTS,
+        n_scenarios=300, horizon=20, rng=11,
     )  # fmt: skip
-    crowding_paths_nb(zero_draws, Book(w, costs, h, 0, False), agents, out)
-    # day 0: zero returns; estimates decay by 0.9
-    wn, _, st = solve_nb(
-        0.9 * r0[0],
-        0.9 * s0[0],
-        costs,
-        w0[0].copy(),
-        1.0,
-        np.zeros(n),
-        np.ones(n),
-        w0[0].copy(),
-        1e-12,
-        2000,
-    )
-    assert st == 0
-    flow = wn - w0[0]
-    assert flow[0] > 0.1 and flow[1] == pytest.approx(-flow[0])
-    assert out.crowd_outcome[0] == pytest.approx(alpha[0] * flow[0], abs=1e-12)  # > 0
-    assert out.base_outcome[0] == 0.0  # agent-free outcome
-    assert out.crowd_drawdown[0] == 0.0  # price only went up: no drawdown
-    # mirror: hold asset 1, which the agent sold: its price falls
-    out2 = Outcomes.empty(1)
-    crowding_paths_nb(zero_draws, Book(np.array([0.0, 1.0]), costs, h, 0, False), agents, out2)
-    assert out2.crowd_outcome[0] == pytest.approx(alpha[1] * flow[1], abs=1e-12)
-    assert out2.crowd_outcome[0] < 0
-    assert out2.crowd_drawdown[0] == pytest.approx(out2.crowd_outcome[0], abs=1e-12)
+    var = surf.points.pivot(index="agents", columns="daily_volume", values="var")
+    assert list(var.index) == [0, 1, 5, 10, 20] and surf.thinnest == "RE"
+    v = var.to_numpy()[:, ::-1]  # columns from the deepest market to the thinnest
+    assert np.all(np.diff(v, axis=0) <= 1e-12)  # more agents: deeper VaR
+    assert np.all(np.diff(v, axis=1) <= 1e-12)  # thinner token: deeper VaR
+    assert v[-1, -1] < v[0, 0] - 0.002  # and the effect is not nil
+    np.testing.assert_array_equal(v[0], surf.without.var_at(0.95))
 
 
-def test_example_run_outputs_and_reproducibility() -> None:
+def test_reproducible_and_config_validation() -> None:
     w, mu, sig = _example()
-    a = simulate_crowding(w, mu, sig, asset_classes=CLASSES, costs=COSTS, n_scenarios=2000, rng=9)
-    b = simulate_crowding(
-        w, mu, sig, asset_classes=CLASSES, costs=COSTS, n_scenarios=2000, rng=9, workers=1
-    )
+    kw = {"costs": COSTS, "n_scenarios": 300, "horizon": 5, "rng": 9, "liquidity": _liq(sig)}
+    a = simulate_crowding(w, mu, sig, **kw)  # type: ignore[arg-type]
+    b = simulate_crowding(w, mu, sig, workers=1, **kw)  # type: ignore[arg-type]
     np.testing.assert_array_equal(a.with_agents.outcomes, b.with_agents.outcomes)
-    assert a.solver_failures == 0
-    assert -1.0 <= a.crowding <= 1.0
-    assert a.lams.shape == (10,) and np.all(a.lams > 0)
+    assert -1.0 <= a.alignment <= 1.0 and a.turnover > 0
     np.testing.assert_allclose(a.agent_weights.sum(axis=1), 1.0, atol=1e-9)
-    assert a.alpha[1] > a.alpha[0] > a.alpha[2]  # illiquid RWA moves most
-    frame = a.to_frame()
-    assert list(frame.index) == [0.95, 0.99]
-    assert all(c <= v for c, v in zip(a.with_agents.cvar, a.with_agents.var))
-
-
-def test_config_validation() -> None:
+    assert list(a.to_frame().index) == [0.95, 0.99]
     with pytest.raises(ConfigError, match="n_agents"):
-        CrowdingConfig(n_agents=0)
-    with pytest.raises(ConfigError, match="agent_shares"):
-        CrowdingConfig(n_agents=2, agent_shares=(0.5, 0.6))
-    w, mu, sig = _example()
-    with pytest.raises(ConfigError, match="asset_classes"):
-        simulate_crowding(w, mu, sig, asset_classes=["crypto"])
+        CrowdingConfig(n_agents=-1)
+    with pytest.raises(ConfigError, match="fire_sale"):
+        CrowdingConfig(fire_sale="yes")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="half_life"):
+        ImpactModel(half_life=0.0)
+    with pytest.raises(DataError, match="daily_volume"):
+        simulate_crowding(w, mu, sig, liquidity=given_liquidity(SYMBOLS, [1, 0, 1], [0.1] * 3))
+    with pytest.raises(DataError, match="agent_history"):
+        simulate_crowding(w, mu, sig, liquidity=_liq(sig), agent_history=np.zeros((5, 3)))

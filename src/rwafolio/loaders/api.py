@@ -385,12 +385,14 @@ def load_synthetic(
         raise ConfigError(f"`symbols` {unknown} are not synthetic; choose from {synth.SYMBOLS}")
     # 14 warm-up days so exchange proxies have a close to carry into a holiday/weekend start.
     market = synth.generate(seed, as_date(start, "start") - pd.Timedelta(days=14), end)
-    data = {
-        s: PriceData(
-            s, market.prices[s].to_frame("close").rename_axis("date"), "synthetic", None, "Close"
-        )
-        for s in syms
-    }
+
+    def frame(s: str) -> pd.DataFrame:
+        f = market.prices[s].to_frame("close").rename_axis("date")
+        if market.volume is not None:
+            f["volume"] = market.volume[s] / f["close"]  # units, so units x close is the USD value
+        return f
+
+    data = {s: PriceData(s, frame(s), "synthetic", None, "Close") for s in syms}
     universe = Universe.from_symbols(syms, costs=costs)
     meta = {"seed": market.seed, "synthetic": True, "stress_fraction": float(market.regime.mean())}
     use_own = vix is not None and str(vix).strip().lower() == "synthetic"

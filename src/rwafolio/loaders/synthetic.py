@@ -104,6 +104,7 @@ class SyntheticMarket:
     vix: pd.Series
     regime: pd.Series
     seed: int | None
+    volume: Mapping[str, pd.Series] | None = None
 
 
 def generate(
@@ -179,10 +180,44 @@ def generate(
         lv[t] = lv[t - 1] + 0.06 * (target[t] - lv[t - 1]) + vix_eps[t] + 0.02 * max(-eq[t], 0.0)
         lv[t] = min(max(lv[t], np.log(9.0)), np.log(85.0))
     vix = pd.Series(np.exp(lv[is_session]), index=days[is_session], name="vix")
+    volume = _volume(rng, prices, np.abs(np.column_stack([shocks, eps / 0.0008])))
     seed_value = seed if isinstance(seed, (int, np.integer)) else None
     return SyntheticMarket(
         prices,
         vix,
         pd.Series(regime, index=days, name="regime"),
         None if seed_value is None else int(seed_value),
+        volume,
     )
+
+
+#: Typical daily traded value (USD) of each synthetic asset, of the order of its real namesake's
+#: (2018-2024 averages from the real files: BTC $26bn, ETH $13bn, USDT $44bn, VNQ $0.46bn,
+#: BIL $0.36bn, GLD $1.4bn).
+ADV_USD: Mapping[str, float] = {
+    "BTC-USD": 2.5e10,
+    "ETH-USD": 1.2e10,
+    STABLE: 4.0e10,
+    "VNQ": 4.5e8,
+    "BIL": 3.5e8,
+    "GLD": 1.4e9,
+}
+
+
+def _volume(
+    rng: np.random.Generator, prices: Mapping[str, pd.Series], abs_shock: np.ndarray
+) -> dict[str, pd.Series]:
+    """Daily traded value (USD) on each asset's own dates: lognormal noise around its ADV, higher
+    on large moves (the mean of ``1 + 0.5 |shock|`` is about 1.4). Drawn after every other draw,
+    so prices and the index are the same with or without it."""
+    noise = rng.standard_normal(abs_shock.shape)
+    out = {}
+    cols = [r[0] for r in RISKY] + [STABLE]
+    for j, sym in enumerate(cols):
+        px = prices[sym]
+        # Rows of this asset's own dates inside the generator's day grid.
+        pos = np.searchsorted(pd.DatetimeIndex(prices[STABLE].index), px.index)
+        z, a = noise[pos, j], np.minimum(abs_shock[pos, j], 6.0)
+        level = ADV_USD[sym] * np.exp(0.35 * z - 0.35**2 / 2) * (1.0 + 0.5 * a) / 1.4
+        out[sym] = pd.Series(level, index=px.index, name=sym)
+    return out

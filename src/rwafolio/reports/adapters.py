@@ -67,10 +67,13 @@ def crowding_tables(crowding: Any) -> tuple[dict[str, pd.DataFrame], dict[str, A
     if hasattr(crowding, "to_frame"):
         tables["crowding_impact"] = frame_of(crowding.to_frame().reset_index())
     meta: dict[str, Any] = {"horizon": int(alone.horizon), "n_scenarios": int(alone.n_scenarios)}
-    for key in ("seed", "crowding", "mean_agent_turnover", "solver_failures", "config"):
+    for key in ("seed", "alignment", "turnover", "impact_cost", "fire_share", "config"):
         val = _first_attr(crowding, (key,))
         if val is not None:
             meta[key] = jsonable(val)
+    cal = _first_attr(crowding, ("calibration",))
+    if cal is not None and hasattr(cal, "table"):
+        meta["liquidity"] = jsonable(cal.table().to_dict(orient="index"))
     return tables, meta
 
 

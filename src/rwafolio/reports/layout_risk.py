@@ -171,6 +171,8 @@ def scenario(record: RunRecord) -> list[dict[str, Any]]:
 
 
 def _crowding_blocks(record: RunRecord) -> list[dict[str, Any]]:
+    from rwafolio.risk.crowding import impact_share
+
     t = record.tables
     cm = record.meta.get("crowding", {})
     blocks: list[dict[str, Any]] = []
@@ -186,7 +188,7 @@ def _crowding_blocks(record: RunRecord) -> list[dict[str, Any]]:
     rows = []
     for lv in alone.index:
         v0, v1 = float(alone.loc[lv, "var"]), float(crowded.loc[lv, "var"])
-        share = (v1 - v0) / v1 if v1 < 0 else float("nan")
+        share = impact_share(v1, v0)
         rows.append([
             cell(_level(float(lv))), cell(v0, "pct"), cell(v1, "pct"), cell(v1 - v0, "pct"),
             cell(share, "pct1"), cell(float(alone.loc[lv, "cvar"]), "pct"),
@@ -195,11 +197,17 @@ def _crowding_blocks(record: RunRecord) -> list[dict[str, Any]]:
     tab = table(["Level", "VaR, book alone", "VaR, with agents", "Added by the agents",
                  "Share of the crowded VaR loss", "CVaR, book alone", "CVaR, with agents"],
                 rows, "crowding-table")  # fmt: skip
+    labels = {
+        "alignment": ("trade alignment (mean cosine)", "{:.2f}"),
+        "turnover": ("turnover per agent per period", "{:.2%}"),
+        "impact_cost": ("impact paid per agent per period", "{:.3%}"),
+        "fire_share": ("agent-days in forced selling", "{:.1%}"),
+    }
     facts = ", ".join(
-        f"{k.replace('_', ' ')} {fmt(cm[k])}"
-        for k in ("crowding", "mean_agent_turnover", "solver_failures", "seed")
-        if k in cm
-    )
+        [f"{name} {form.format(cm[k])}" for k, (name, form) in labels.items()
+         if isinstance(cm.get(k), int | float)]
+        + ([f"seed {fmt(cm['seed'])}"] if "seed" in cm else [])
+    )  # fmt: skip
     note = (
         "The book is the strategy's holdings at the latest decision date, with that date's "
         "estimates, over the same horizon as above. 'Added by the agents' is VaR with agents "
@@ -211,9 +219,22 @@ def _crowding_blocks(record: RunRecord) -> list[dict[str, Any]]:
         "given by --weights (equal weight by default) with a Ledoit-Wolf estimate over the "
         "last --window periods, so its numbers differ whenever the book or the estimates do."
         + (f" Agents: {facts}." if facts else "")
+        + _liquidity_note(cm.get("liquidity"))
     )
     blocks.append(table_block("crowding-impact", tab, note, "What crowding adds to the risk"))
     return blocks
+
+
+def _liquidity_note(liq: Any) -> str:
+    """' Impact liquidity: SYM $X a day (source); ...' from the record's meta (or '')."""
+    if not isinstance(liq, Mapping) or not liq:
+        return ""
+    parts = [
+        f"{sym} {float(v.get('daily_volume') or 0):,.0f} a day ({v.get('source', '?')})"
+        for sym, v in liq.items()
+        if isinstance(v, Mapping)
+    ]
+    return " Impact liquidity (daily volume, quote currency): " + "; ".join(parts) + "."
 
 
 def walkforward(record: RunRecord) -> list[dict[str, Any]]:

@@ -17,7 +17,14 @@ from rwafolio.risk.backtests import (
     kupiec_pof,
     traffic_light,
 )
-from rwafolio.risk.crowding import CrowdingConfig, CrowdingResult, simulate_crowding
+from rwafolio.risk.crowding import (
+    CrowdingConfig,
+    CrowdingResult,
+    given_liquidity,
+    impact_share,
+    simulate_crowding,
+)
+from rwafolio.risk.crowding_surface import CrowdingSurface, crowding_surface
 from rwafolio.risk.evaluation import (
     DEFAULT_EVALUATION,
     EvaluationSpec,
@@ -43,6 +50,7 @@ __all__ = [
     "BacktestSuite",
     "CrowdingConfig",
     "CrowdingResult",
+    "CrowdingSurface",
     "EvaluationSpec",
     "HorizonEvaluation",
     "RiskEvaluation",
@@ -54,11 +62,14 @@ __all__ = [
     "christoffersen_independence",
     "conditional_coverage",
     "covariance_from_vols",
+    "crowding_surface",
     "evaluate_risk",
     "ewma_covariance",
     "fhs_history",
     "fit_nu",
     "forecast",
+    "given_liquidity",
+    "impact_share",
     "kupiec_pof",
     "normal_var",
     "per_period",

@@ -1,22 +1,29 @@
-"""Multi-agent crowding kernels: one scenario's days, K re-optimizing agents, price impact.
+"""Multi-agent crowding kernels: one scenario's days, K allocating agents, square-root impact.
 
 Per day t of a scenario (see :mod:`rwafolio.risk.crowding` for the model and its defaults):
 
 1. exogenous asset returns ``x_t`` (the same draws as the agent-free run: common random numbers);
-2. realized returns ``r_t = (1 + x_t)(1 + imp_{t-1}) - 1``: yesterday's aggregate trades moved
-   the prices by ``imp_{t-1} = alpha * flow_{t-1}`` (``imp_{-1} = 0``);
-3. our portfolio (and its agent-free twin, on ``x_t``) is marked and rebalanced by the rules of
-   :mod:`rwafolio.risk._kernels`;
-4. every agent k: weights drift with ``r_t``; EWMA estimates (annualized) update:
-   ``R_k <- d R_k + (1 - d) P r_t`` and ``S_k <- d S_k + (1 - d) P r_t r_t'``; risk aversion
-   ``lam_k,t = lam_k (1 + eta * VIX_k,t)`` with ``VIX_k,t = 100 sqrt(v' S_k v)``; it re-solves
-   ``max w'R_k - lam_k,t w'S_k w - sum C |w - w_drift|`` with the optimizer's ``solve_nb``
-   (warm-started at the drifted weights; a non-optimal status holds the drifted weights); pays
-   its costs; ``flow += share_k * V_k * dw_k``;
-5. ``imp_t = max(alpha * flow, -0.99)``.
+2. realized returns ``r_t = x_t + (1 + x_t) m_{t-1}``, where ``m_{t-1} = (D_{t-1} - D_{t-2}) /
+   (1 + D_{t-2})`` is the move of the price displacement ``D`` left by yesterday's trades
+   (``D_{-1} = D_{-2} = 0``; with no flow ``m = 0`` and ``r_t = x_t`` bit for bit);
+3. our book (and its agent-free twin, on ``x_t``) is marked and rebalanced by the rules of
+   :mod:`rwafolio.risk._kernels` (:func:`port_step_nb`);
+4. every agent k is the strategy run forward, as in the strategy-aware Monte Carlo: its book
+   drifts with ``r_t`` (:func:`rwafolio.backtest.book.drift_nb`); it decides on its own window of
+   the realized returns plus its view bias with the strategy's step
+   (:func:`rwafolio.risk._strategy_kernels.decide_nb`: Ledoit-Wolf, the window or
+   Black-Litterman mean, annualized, lam rule, amortized costs, threshold rule), or, in forced selling (its drawdown beyond ``fire_dd``), sells
+   ``fire_frac`` of every holding; it trades self-financed paying its fee rates (one-off cost plus
+   half the spread) with :func:`rwafolio.backtest.book.trade_nb`;
+5. the day's net dollar flow ``Q_i = sum_k AUM_k V_k dw_k,i`` moves asset i by the square-root law
+   ``I_i = sign(Q_i) Y sigma_i sqrt(|Q_i| / ADV_i)`` (:mod:`rwafolio.risk.impact`); every agent pays
+   ``dw_k,i I_i`` of its value (temporary impact: traders with the crowd pay, against it earn), and
+   the displacement ``D_t = keep D_{t-1} + phi I_t`` (``D >= -0.99``) reaches tomorrow's prices.
 
-The kernel's inputs come in three bundles (:class:`Draws`, :class:`Book`, :class:`Agents`,
-NamedTuples that numba passes as records) and its outputs are named (:class:`Outcomes`).
+Nothing here re-implements the book step or the strategy's decision. The kernel's inputs come in
+bundles (:class:`Draws`, :class:`Book`, :class:`Agents`, :class:`Market`, NamedTuples that numba
+passes as records) and its outputs are named (:class:`Outcomes`). The numpy twin is
+:func:`rwafolio.risk._crowding_twins.crowding_paths_np`.
 """
 
 from __future__ import annotations
@@ -26,9 +33,17 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from rwafolio.optimize import solve_nb
+from rwafolio.backtest.book import drift_nb, trade_nb
+from rwafolio.risk._strategy_kernels import decide_nb
 
-__all__ = ["Agents", "Book", "Draws", "Outcomes", "crowding_paths_nb", "crowding_paths_np"]
+__all__ = [
+    "Agents",
+    "Book",
+    "Draws",
+    "Market",
+    "Outcomes",
+    "crowding_paths_nb",
+]
 
 
 class Draws(NamedTuple):
@@ -67,7 +82,7 @@ class Book(NamedTuple):
     w : ndarray (n,)
         Target weights (cash = 1 - sum).
     costs : ndarray (n,)
-        One-off cost rates, for us and the agents.
+        One-off cost rates our book pays (it is a price-taker: no impact).
     horizon : int
         Periods per scenario.
     every : int
@@ -84,45 +99,83 @@ class Book(NamedTuple):
 
 
 class Agents(NamedTuple):
-    """The K re-optimizing agents and the price impact of their trades.
+    """The K allocating agents (each the strategy's step with its own parameters).
 
     Attributes
     ----------
     lam : ndarray (K,)
-        Base risk aversion of each agent.
-    shares : ndarray (K,)
-        Each agent's share of the agents' combined capital (sums to 1).
-    r0 : ndarray (K, n)
-        Each agent's starting expected returns (annualized, noisy).
-    s0 : ndarray (K, n, n)
-        Each agent's starting covariance (annualized, noisy).
+        Base risk aversion lam0 of each agent (its rule: ``lam0 (1 + eta vix)``).
+    eta, vix : float
+        Index sensitivity of the rule; the index level (held over the horizon).
+    window : ndarray of int64 (K,)
+        Estimation window of each agent (periods), at most ``hist0.shape[0]``.
+    bias : ndarray (K, n)
+        Per-period view bias added to every return an agent estimates from.
+    opt_costs : ndarray (K, n)
+        The optimizer's amortized costs per agent (annualized return per unit of weight).
+    rates : ndarray (n,)
+        Fee rates the agents pay: one-off cost plus half the quoted spread.
+    aum : ndarray (K,)
+        Starting capital of each agent, quote currency.
     w0 : ndarray (K, n)
-        Each agent's starting weights.
-    alpha : ndarray (n,)
-        Relative price move per unit of aggregate flow (fraction of combined agent capital).
-    ppy : float
-        Periods per year (annualization of the agents' estimates).
-    decay, eta : float
-        EWMA decay; VIX sensitivity of the risk aversion.
-    vix_w : ndarray (n,)
-        Weights of the portfolio whose EWMA volatility is the agents' VIX proxy.
-    tol : float
-    max_iter : int
-        Passed to ``solve_nb``.
+        Starting weights (fractions of value; cash = 1 - sum).
+    hist0 : ndarray (W, n)
+        Per-period returns before the horizon, the agents' starting windows (last rows).
+    box_lo, box_hi : ndarray (n,)
+        Weight bounds.
+    ppy, tau : float
+        Periods per year; the threshold.
+    mode : int
+        Threshold rule: 0 none, 1 per_asset, 2 portfolio.
+    fire_dd, fire_frac : float
+        Forced selling: an agent whose value is more than ``fire_dd`` below its peak sells
+        ``fire_frac`` of every holding that day instead of deciding (``fire_dd = inf``: off).
+    prior_obs, w_ref, ref_lam : float, ndarray (n,), float
+        The strategy's mean: the window mean (``prior_obs = 0``) or the Black-Litterman posterior
+        with that prior weight, reference weights and reference lam (NaN: the date's lam), as
+        :func:`rwafolio.risk._strategy_kernels.decide_nb` reads them.
     """
 
     lam: np.ndarray
-    shares: np.ndarray
-    r0: np.ndarray
-    s0: np.ndarray
-    w0: np.ndarray
-    alpha: np.ndarray
-    ppy: float
-    decay: float
     eta: float
-    vix_w: np.ndarray
-    tol: float
-    max_iter: int
+    vix: float
+    window: np.ndarray
+    bias: np.ndarray
+    opt_costs: np.ndarray
+    rates: np.ndarray
+    aum: np.ndarray
+    w0: np.ndarray
+    hist0: np.ndarray
+    box_lo: np.ndarray
+    box_hi: np.ndarray
+    ppy: float
+    tau: float
+    mode: int
+    fire_dd: float
+    fire_frac: float
+    prior_obs: float
+    w_ref: np.ndarray
+    ref_lam: float
+
+
+class Market(NamedTuple):
+    """Liquidity and impact (see :mod:`rwafolio.risk.impact`).
+
+    Attributes
+    ----------
+    volume : ndarray (n,)
+        Daily volume, quote currency.
+    sigma : ndarray (n,)
+        Daily volatility of each asset.
+    y, phi, keep : float
+        Square-root prefactor, permanent share, daily retention ``2 ** (-1 / half_life)``.
+    """
+
+    volume: np.ndarray
+    sigma: np.ndarray
+    y: float
+    phi: float
+    keep: float
 
 
 class Outcomes(NamedTuple):
@@ -131,8 +184,9 @@ class Outcomes(NamedTuple):
     ``base_*`` is the agent-free run, ``crowd_*`` the run with the agents: ``*_outcome`` the
     horizon return (compound or summed), ``*_drawdown`` the worst drawdown, ``*_cost`` the costs
     paid; ``cos_sum`` the sum over days of the agents' pairwise cosine similarities of trades,
-    ``pairs`` their number, ``turnover`` the agents' total turnover, ``fails`` the agents'
-    non-optimal solves.
+    ``pairs`` their number, ``turnover`` the agents' total turnover (sum |dw|), ``impact_paid``
+    the agents' total impact cost (fractions of their value, summed over agents and days),
+    ``fire_days`` the agent-days spent in forced selling.
     """
 
     base_outcome: np.ndarray
@@ -144,7 +198,8 @@ class Outcomes(NamedTuple):
     cos_sum: np.ndarray
     pairs: np.ndarray
     turnover: np.ndarray
-    fails: np.ndarray
+    impact_paid: np.ndarray
+    fire_days: np.ndarray
 
     @classmethod
     def empty(cls, n_scen: int) -> Outcomes:
@@ -219,63 +274,6 @@ def port_step_nb(
 
 
 @njit(cache=True, nogil=True)
-def _agent_day_nb(
-    a: int,
-    rc: np.ndarray,
-    agents: Agents,
-    costs: np.ndarray,
-    wk: np.ndarray,
-    rk: np.ndarray,
-    sk: np.ndarray,
-    vk: np.ndarray,
-    trades: np.ndarray,
-    norms: np.ndarray,
-    turnover: float,
-) -> tuple[float, float]:
-    """Agent ``a``'s day (step 4 of the module docstring), updating its rows of the state arrays
-    in place; returns ``turnover`` plus its trades' turnover (added term by term, as the running
-    total always was) and 1.0 if its solve was not optimal (else 0.0)."""
-    n = rc.shape[0]
-    decay, ppy = agents.decay, agents.ppy
-    gp = 0.0
-    for i in range(n):
-        gp += wk[a, i] * rc[i]
-    vk[a] *= 1.0 + gp
-    for i in range(n):
-        wk[a, i] = wk[a, i] * (1.0 + rc[i]) / (1.0 + gp)
-        rk[a, i] = decay * rk[a, i] + (1.0 - decay) * ppy * rc[i]
-        for j in range(n):
-            sk[a, i, j] = decay * sk[a, i, j] + (1.0 - decay) * ppy * rc[i] * rc[j]
-    var = 0.0
-    for i in range(n):
-        for j in range(n):
-            var += agents.vix_w[i] * sk[a, i, j] * agents.vix_w[j]
-    lam_t = agents.lam[a] * (1.0 + agents.eta * 100.0 * np.sqrt(max(var, 0.0)))
-    prev = wk[a].copy()
-    lo = np.zeros(n)
-    hi = np.ones(n)
-    wn, _it, status = solve_nb(
-        rk[a], sk[a], costs, prev, lam_t, lo, hi, prev, agents.tol, agents.max_iter
-    )
-    failed = 0.0
-    if status != 0:
-        failed = 1.0
-        wn = prev
-    tc = 0.0
-    nrm = 0.0
-    for i in range(n):
-        d = wn[i] - prev[i]
-        trades[a, i] = d
-        tc += costs[i] * abs(d)
-        nrm += d * d
-        turnover += abs(d)
-        wk[a, i] = wn[i]
-    norms[a] = np.sqrt(nrm)
-    vk[a] *= 1.0 - tc
-    return turnover, failed
-
-
-@njit(cache=True, nogil=True)
 def _cosines_nb(trades: np.ndarray, norms: np.ndarray) -> tuple[float, float]:
     """Sum and count of the pairwise cosine similarities of the agents' trades that day."""
     total = 0.0
@@ -296,46 +294,162 @@ def _cosines_nb(trades: np.ndarray, norms: np.ndarray) -> tuple[float, float]:
 
 
 @njit(cache=True, nogil=True)
-def crowding_paths_nb(draws: Draws, book: Book, agents: Agents, out: Outcomes) -> None:
+def _agent_trade_nb(
+    a: int,
+    buf: np.ndarray,
+    agents: Agents,
+    wk: np.ndarray,
+    cashk: np.ndarray,
+    valk: np.ndarray,
+    peakk: np.ndarray,
+    vpre: np.ndarray,
+    warmk: np.ndarray,
+    trades: np.ndarray,
+) -> bool:
+    """Agent ``a`` at a day's close (step 4 of the module docstring), in place.
+
+    ``buf`` holds the returns seen so far (the last row is today's). Writes the agent's value
+    before trading to ``vpre[a]`` and its traded weights (fractions of that value) to
+    ``trades[a]``; returns whether it was in forced selling.
+    """
+    n = wk.shape[1]
+    w, cash, growth = drift_nb(wk[a], cashk[a], buf[buf.shape[0] - 1])
+    valk[a] *= growth
+    vpre[a] = valk[a]
+    if valk[a] > peakk[a]:
+        peakk[a] = valk[a]
+    fired = valk[a] / peakk[a] - 1.0 < -agents.fire_dd
+    target = np.full(n, np.nan)
+    if fired:
+        for i in range(n):
+            if w[i] > 0.0:
+                target[i] = w[i] * (1.0 - agents.fire_frac)
+    else:
+        win_len = agents.window[a]
+        end = buf.shape[0]
+        win = buf[end - win_len : end].copy()
+        for i in range(n):
+            win[:, i] += agents.bias[a, i]
+        may = np.ones(n, dtype=np.bool_)
+        target, warm = decide_nb(
+            win, agents.vix, w, may, agents.lam[a], agents.eta, agents.opt_costs[a],
+            agents.box_lo, agents.box_hi, agents.ppy, agents.tau, agents.mode, warmk[a],
+            agents.prior_obs, agents.w_ref, agents.ref_lam,
+        )  # fmt: skip
+        warmk[a] = warm
+    traded = ~np.isnan(target)
+    for i in range(n):
+        trades[a, i] = 0.0
+    if traded.any():
+        filled = np.where(traded, target, 0.0)
+        w2, cash2, post, _fee, _turn, sent = trade_nb(w, cash, filled, traded, agents.rates)
+        j = 0
+        for i in range(n):
+            if traded[i]:
+                trades[a, i] = sent[j] - w[i]
+                j += 1
+        valk[a] *= post
+        w, cash = w2, cash2
+    wk[a] = w
+    cashk[a] = cash
+    return fired
+
+
+@njit(cache=True, nogil=True)
+def _impact_nb(
+    agents: Agents,
+    market: Market,
+    vpre: np.ndarray,
+    trades: np.ndarray,
+    wk: np.ndarray,
+    cashk: np.ndarray,
+    valk: np.ndarray,
+    disp: np.ndarray,
+    move: np.ndarray,
+) -> float:
+    """Step 5: the day's flow, its impact, the agents' impact costs and the displacement.
+
+    ``vpre`` (K,) are the agents' values before trading (fractions of their AUM). Updates the
+    agents' books, ``disp`` (D) and ``move`` (tomorrow's ``m``) in place; returns the impact
+    cost paid, summed over agents (fractions of their values).
+    """
+    k_agents, n = trades.shape
+    paid = 0.0
+    imp = np.zeros(n)
+    for i in range(n):
+        q = 0.0
+        for a in range(k_agents):
+            q += agents.aum[a] * vpre[a] * trades[a, i]
+        if q != 0.0:
+            imp[i] = market.y * market.sigma[i] * np.sqrt(abs(q) / market.volume[i])
+            if q < 0.0:
+                imp[i] = -imp[i]
+    for a in range(k_agents):
+        c = 0.0
+        for i in range(n):
+            c += trades[a, i] * imp[i]
+        if c != 0.0:
+            c *= vpre[a] / valk[a]
+            post = 1.0 - c
+            cashk[a] = (cashk[a] - c) / post
+            for i in range(n):
+                wk[a, i] /= post
+            valk[a] *= post
+            paid += c
+    for i in range(n):
+        d_new = max(market.keep * disp[i] + market.phi * imp[i], -0.99)
+        move[i] = (d_new - disp[i]) / (1.0 + disp[i])
+        disp[i] = d_new
+    return paid
+
+
+@njit(cache=True, nogil=True)
+def crowding_paths_nb(
+    draws: Draws, book: Book, agents: Agents, market: Market, out: Outcomes
+) -> None:
     """Simulate a block of scenarios with and without the agents (in place).
 
     Parameters
     ----------
-    draws : Draws
-    book : Book
-    agents : Agents
+    draws, book, agents, market
+        The bundles above.
     out : Outcomes
         Columns of shape (n_scen,) written per scenario.
     """
     z, factor, mu, scale, hist, idx = draws
     w, costs, horizon, every, additive = book
-    shares, r0, s0, w0, alpha = agents.shares, agents.r0, agents.s0, agents.w0, agents.alpha
     n = w.shape[0]
     k_fac = factor.shape[1]
-    n_agents = shares.shape[0]
+    n_agents = agents.lam.shape[0]
+    n_hist0 = agents.hist0.shape[0]
     n_scen = out.base_outcome.shape[0]
     boot = idx.shape[0] > 0
     scaled = scale.shape[0] > 0
     w_cash = 1.0 - np.sum(w)
     x = np.empty(n)
     rc = np.empty(n)
-    imp = np.empty(n)
-    flow = np.empty(n)
+    disp = np.empty(n)
+    move = np.empty(n)
     hb = np.empty(n)
     hc = np.empty(n)
     stb = np.empty(7)
     stc = np.empty(7)
+    buf = np.empty((n_hist0 + horizon, n))
+    buf[:n_hist0] = agents.hist0
     wk = np.empty((n_agents, n))
-    rk = np.empty((n_agents, n))
-    sk = np.empty((n_agents, n, n))
-    vk = np.empty(n_agents)
-    trades = np.empty((n_agents, n))
+    cashk = np.empty(n_agents)
+    valk = np.empty(n_agents)
+    peakk = np.empty(n_agents)
+    vpre = np.empty(n_agents)
+    warmk = np.empty((n_agents, n))
+    trades = np.zeros((n_agents, n))
     norms = np.empty(n_agents)
     for m in range(n_scen):
         for i in range(n):
             hb[i] = w[i]
             hc[i] = w[i]
-            imp[i] = 0.0
+            disp[i] = 0.0
+            move[i] = 0.0
         for st in (stb, stc):
             st[0] = w_cash
             st[1] = 1.0
@@ -344,14 +458,17 @@ def crowding_paths_nb(draws: Draws, book: Book, agents: Agents, out: Outcomes) -
             st[4] = 0.0
             st[5] = 0.0
             st[6] = 1.0
-        wk[:, :] = w0
-        rk[:, :] = r0
-        sk[:, :, :] = s0
-        vk[:] = 1.0
+        for a in range(n_agents):
+            wk[a] = agents.w0[a]
+            warmk[a] = agents.w0[a]
+            cashk[a] = 1.0 - np.sum(agents.w0[a])
+            valk[a] = 1.0
+            peakk[a] = 1.0
         cos_sum = 0.0
         cos_cnt = 0.0
         turnover = 0.0
-        fails = 0.0
+        paid = 0.0
+        fire_days = 0.0
         for t in range(horizon):
             row = m * horizon + t
             if boot:
@@ -365,23 +482,26 @@ def crowding_paths_nb(draws: Draws, book: Book, agents: Agents, out: Outcomes) -
                         acc += factor[i, j] * z[row, j]
                     x[i] = mu[i] + s * acc
             for i in range(n):
-                rc[i] = (1.0 + x[i]) * (1.0 + imp[i]) - 1.0
+                rc[i] = x[i] + (1.0 + x[i]) * move[i]
             port_step_nb(hb, stb, x, w, w_cash, costs, t, horizon, every, additive)
             port_step_nb(hc, stc, rc, w, w_cash, costs, t, horizon, every, additive)
-            for i in range(n):
-                flow[i] = 0.0
+            if n_agents == 0:
+                continue
+            buf[n_hist0 + t] = rc
             for a in range(n_agents):
-                turnover, failed = _agent_day_nb(
-                    a, rc, agents, costs, wk, rk, sk, vk, trades, norms, turnover
+                fired = _agent_trade_nb(
+                    a, buf[: n_hist0 + t + 1], agents, wk, cashk, valk, peakk, vpre, warmk, trades
                 )
-                fails += failed
+                fire_days += 1.0 if fired else 0.0
+                nrm = 0.0
                 for i in range(n):
-                    flow[i] += shares[a] * vk[a] * trades[a, i]
+                    nrm += trades[a, i] * trades[a, i]
+                    turnover += abs(trades[a, i])
+                norms[a] = np.sqrt(nrm)
+            paid += _impact_nb(agents, market, vpre, trades, wk, cashk, valk, disp, move)
             day_sum, day_cnt = _cosines_nb(trades, norms)
             cos_sum += day_sum
             cos_cnt += day_cnt
-            for i in range(n):
-                imp[i] = max(alpha[i] * flow[i], -0.99)
         out.base_outcome[m] = stb[6] - 1.0
         out.base_drawdown[m] = stb[4]
         out.base_cost[m] = stb[5]
@@ -391,96 +511,5 @@ def crowding_paths_nb(draws: Draws, book: Book, agents: Agents, out: Outcomes) -
         out.cos_sum[m] = cos_sum
         out.pairs[m] = cos_cnt
         out.turnover[m] = turnover
-        out.fails[m] = fails
-
-
-def crowding_paths_np(x: np.ndarray, book: Book, agents: Agents) -> Outcomes:
-    """Numpy twin of :func:`crowding_paths_nb`, vectorized over scenarios (slow: small tests).
-
-    ``x`` (n_scen * horizon, n) are the exogenous per-period returns. Agents' problems are solved
-    one by one with ``solve_nb``.
-    """
-    w, costs, horizon, every, additive = book
-    lam, shares, r0, s0, w0, alpha, ppy, decay, eta, vix_w, tol, max_iter = agents
-    n = w.shape[0]
-    x3 = x.reshape(-1, horizon, n)
-    ms = x3.shape[0]
-    k = lam.shape[0]
-    lo, hi = np.zeros(n), np.ones(n)
-    w_cash = 1.0 - w.sum()
-    out = np.zeros((ms, 10))
-    wk = np.broadcast_to(w0, (ms, k, n)).copy()
-    rk = np.broadcast_to(r0, (ms, k, n)).copy()
-    sk = np.broadcast_to(s0, (ms, k, n, n)).copy()
-    vk = np.ones((ms, k))
-    imp = np.zeros((ms, n))
-    states = []
-    for _ in range(2):
-        states.append(
-            {"h": np.tile(w, (ms, 1)), "cash": np.full(ms, w_cash), "value": np.ones(ms),
-             "acc": np.zeros(ms), "peak": np.ones(ms), "worst": np.zeros(ms),
-             "paid": np.zeros(ms), "level": np.ones(ms)}
-        )  # fmt: skip
-    for t in range(horizon):
-        xt = x3[:, t, :]
-        rc = (1.0 + xt) * (1.0 + imp) - 1.0
-        for st, r in zip(states, (xt, rc)):
-            g = st["h"] * r
-            st["h"] = st["h"] + g
-            nv = st["cash"] + st["h"].sum(axis=1)
-            if additive:
-                st["acc"] = st["acc"] + g.sum(axis=1) / st["value"]
-                st["level"] = 1.0 + st["acc"]
-            else:
-                st["level"] = nv
-            st["value"] = nv
-            if every > 0 and (t + 1) % every == 0 and t + 1 < horizon:
-                c = (costs * np.abs(w * nv[:, None] - st["h"])).sum(axis=1) / nv
-                if additive:
-                    st["paid"] = st["paid"] + c
-                    st["acc"] = st["acc"] - c
-                    st["level"] = 1.0 + st["acc"]
-                else:
-                    st["paid"] = st["paid"] + c * nv
-                    st["level"] = nv * (1.0 - c)
-                st["value"] = nv * (1.0 - c)
-                st["h"] = w * st["value"][:, None]
-                st["cash"] = w_cash * st["value"]
-            st["peak"] = np.maximum(st["peak"], st["level"])
-            st["worst"] = np.minimum(st["worst"], st["level"] / st["peak"] - 1.0)
-        gp = (wk * rc[:, None, :]).sum(axis=2)
-        vk = vk * (1.0 + gp)
-        wk = wk * (1.0 + rc[:, None, :]) / (1.0 + gp)[:, :, None]
-        rk = decay * rk + (1.0 - decay) * ppy * rc[:, None, :]
-        sk = decay * sk + (1.0 - decay) * ppy * (rc[:, :, None] * rc[:, None, :])[:, None, :, :]
-        vix = 100.0 * np.sqrt(np.maximum(np.einsum("i,mkij,j->mk", vix_w, sk, vix_w), 0.0))
-        lam_t = lam[None, :] * (1.0 + eta * vix)
-        trades = np.zeros((ms, k, n))
-        for m in range(ms):
-            for a in range(k):
-                prev = np.ascontiguousarray(wk[m, a])
-                wn, _it, status = solve_nb(
-                    np.ascontiguousarray(rk[m, a]), np.ascontiguousarray(sk[m, a]), costs,
-                    prev, float(lam_t[m, a]), lo, hi, prev, tol, max_iter,
-                )  # fmt: skip
-                if status != 0:
-                    out[m, 9] += 1
-                    wn = prev
-                trades[m, a] = wn - prev
-        wk = wk + trades
-        vk = vk * (1.0 - (costs * np.abs(trades)).sum(axis=2))
-        out[:, 8] += np.abs(trades).sum(axis=(1, 2))
-        flow = (shares[None, :, None] * vk[:, :, None] * trades).sum(axis=1)
-        norms = np.linalg.norm(trades, axis=2)
-        for a in range(k):
-            for b in range(a + 1, k):
-                ok = (norms[:, a] > 1e-12) & (norms[:, b] > 1e-12)
-                dot = (trades[:, a] * trades[:, b]).sum(axis=1)
-                out[:, 6] += np.where(ok, dot / np.where(ok, norms[:, a] * norms[:, b], 1.0), 0.0)
-                out[:, 7] += ok
-        imp = np.maximum(alpha * flow, -0.99)
-    for col, st in ((0, states[0]), (3, states[1])):
-        out[:, col] = st["level"] - 1.0
-        out[:, col + 1] = st["worst"]
-        out[:, col + 2] = st["paid"]
-    return Outcomes(*(np.ascontiguousarray(out[:, j]) for j in range(len(Outcomes._fields))))
+        out.impact_paid[m] = paid
+        out.fire_days[m] = fire_days

@@ -1,51 +1,61 @@
-"""Multi-agent crowding: how other optimizing agents' trades deepen our portfolio's tail.
+"""Multi-agent crowding: other allocators' trades, through calibrated impact, deepen our tail.
 
 The model (documented defaults in :class:`CrowdingConfig`; none is fitted to any target)
 ---------------------------------------------------------------------------------------
-* K agents (default 10) manage the same universe with the project's optimizer
-  (``max w'R - lam_t w'Sigma w - sum C|w - w_prev|``, annualized R and Sigma, one-off costs C),
-  re-solved every day after the day's shock with ``rwafolio.optimize.solve_nb``.
-* Agent k's base risk aversion is lognormal around 2.0: ``lam_k = lam_median *
-  exp(lam_sigma * N(0, 1))`` (lam_sigma = 0.5: half the agents between 1.4 and 2.8); its risk
-  aversion follows the model's rule ``lam_k,t = lam_k (1 + eta VIX_t)`` (eta = 0.05) with a
-  realized-volatility VIX proxy ``100 sqrt(v' S_k,t v)`` of our portfolio's weights ``v``.
-* Noisy estimates: agent k starts from ``R_k = R + mu_noise * sigma * N(0, 1)`` (per asset,
-  annual; mu_noise = 0.25) and ``S_k = D_k Sigma D_k`` with vol multipliers
-  ``D_k = diag(exp(vol_noise * N(0, 1)))`` (vol_noise = 0.10). Along a path it re-estimates like
-  a 30-observation window does: EWMA with decay 0.94 (effective window (1 + d)/(1 - d) = 32
-  periods) of the realized returns (annualized) and of their outer products. Its starting
-  weights are its cost-free optimum (an established portfolio): no trade at t = 0.
-* Liquidity: the agents together hold ``holding_share`` of each asset's outstanding value, and
-  the asset trades ``turnover`` of its outstanding value a day. The agents' combined capital is
-  therefore ``participation = holding_share / turnover`` days of volume, and by the rule of
-  thumb that trading one day's volume moves the price by about one daily volatility
-  (``impact_y = 1``; square-root-law studies find Y ~ 0.5-1 at that participation):
-  ``alpha_i = impact_y * sigma_daily_i * participation_i``. Defaults by class:
-  crypto 0.1% held / 3% a day (BTC: ~$30bn on a ~$1tn cap), tokenized RWA 1% held / 0.1% a day
-  (thin secondary markets), stablecoin 0.1% held / 50% a day.
-* Prices: ``dP_i / P_i = alpha_i * flow_i`` with ``flow_i = sum_k share_k V_k dw_k,i`` (weight
-  traded, in units of the agents' combined starting capital; buying raises the price). The move
-  lands in the next period's return, so it feeds the next day's returns and decisions.
+* **Agents are allocators.** K agents (default 10) each run the project's strategy step on the
+  simulated days, as the strategy-aware Monte Carlo does: Ledoit-Wolf estimates on a rolling
+  window of the realized returns with the strategy's Black-Litterman mean (an equal-weight
+  equilibrium prior worth 365 observations; ``prior_obs=0``: the model's window mean),
+  annualized, ``lam0 (1 + eta VIX)``, the optimizer's costs amortized over the window, the
+  threshold rule (0.01 per asset), and self-financing trades that pay the one-off cost plus half
+  the spread (:mod:`rwafolio.risk._crowding_kernels`).
+* **Heterogeneity** ("similar goals but different lam values or data estimates", the model's
+  source text): agent k's lam0 is lognormal around the strategy's 2.0 (``lam_sigma = 0.5``), its
+  window log-uniform between half and twice the strategy's 30 periods, and it reads returns with
+  a fixed view bias ``view_noise * sigma_annual * N(0, 1)`` per asset (annualized; 0.25). Agent k
+  is drawn from ``SeedSequence([seed, 1, k])``, so the first k agents are the same whatever K.
+* **Capital.** Each agent manages ``aum`` (quote currency, default 5,000,000: the issue's "$5m
+  sale"), so a traded weight is a dollar flow against the asset's daily volume.
+* **Impact** (:mod:`rwafolio.risk.impact`): the day's net flow moves asset i by the square-root
+  law ``Y sigma_daily sqrt(|Q| / ADV)``; the agents pay it (temporary impact) and a permanent
+  share ``phi`` stays in the price, decaying with a half-life; the next day's returns carry it.
+  ADV, sigma and spread per asset come from :func:`rwafolio.risk.impact.calibrate` (the panel's
+  volume where the asset is what trades, a token profile for RWA proxies) or from
+  :func:`given_liquidity`.
+* **Fire sales** (``fire_sale="on"``, off by default): an agent more than ``fire_drawdown``
+  below its peak sells ``fire_fraction`` of every holding that day instead of deciding.
 
-Our portfolio is a price-taker holding ``weights`` (drifting or rebalanced like
+Our book is a price-taker holding ``weights`` (drifting or rebalanced like
 :func:`~rwafolio.risk.forecast`). The agent-free run uses the same random draws (common random
-numbers) and is identical to ``forecast(..., rng=seed)`` with the same settings.
+numbers) and is identical to ``forecast(..., rng=seed)`` with the same settings; with zero AUM
+the run with agents is identical to it too.
+
+The share of the loss due to impact has ONE definition, :func:`impact_share`, used by this
+result, ``rwafolio var --crowding`` and the report.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from rwafolio.exceptions import ConfigError, DataError, OptimizationError, describe
-from rwafolio.optimize import solve_nb
+from rwafolio.exceptions import ConfigError, DataError, describe
+from rwafolio.optimize.costs import amortization_years
 from rwafolio.optimize.risk_aversion import DEFAULT_ETA, DEFAULT_LAM0
-from rwafolio.risk._crowding_kernels import Agents, Book, Draws, Outcomes, crowding_paths_nb
+from rwafolio.risk._crowding_kernels import (
+    Agents,
+    Book,
+    Draws,
+    Market,
+    Outcomes,
+    crowding_paths_nb,
+)
+from rwafolio.risk._strategy_kernels import decide_nb
 from rwafolio.risk.forecast import (
     RiskForecast,
     _vector,
@@ -53,6 +63,7 @@ from rwafolio.risk.forecast import (
     summarize,
     validate_levels,
 )
+from rwafolio.risk.impact import Calibration, ImpactModel
 from rwafolio.risk.scenarios import (
     AGGREGATIONS,
     DISTRIBUTIONS,
@@ -62,99 +73,147 @@ from rwafolio.risk.scenarios import (
     resolve_seed,
     run_chunks,
 )
-from rwafolio.universe import Universe
+
+_MODES = {"none": 0, "per_asset": 1, "portfolio": 2}
 
 
-def _ro(d: Mapping[str, float]) -> Mapping[str, float]:
-    return MappingProxyType(dict(d))
+def impact_share(var_with: float, var_alone: float) -> float:
+    """The share of the crowded VaR loss due to the agents' impact: the one definition.
+
+    ``(VaR_with - VaR_alone) / VaR_with``, VaR as a horizon return (negative = loss). The
+    denominator is the VaR *with* agents (the crowded loss being explained); NaN when it is not
+    a loss (``VaR_with >= 0``). Near zero it is unstable: print it with the points beside it.
+    """
+    return (var_with - var_alone) / var_with + 0.0 if var_with < 0 else float("nan")  # no -0.0
 
 
 @dataclass(frozen=True)
 class CrowdingConfig:
-    """Agents and liquidity of the crowding simulation (see the module docstring)."""
+    """Agents, capital, impact and fire sales of the crowding run (module docstring).
+
+    Parameters
+    ----------
+    n_agents : int, default 10
+        Number of agents (0: the agent-free run twice).
+    aum : float, default 5e6
+        Capital of each agent, quote currency.
+    lam_median, lam_sigma : float
+        Median and log-spread of the agents' lam0 (default: the strategy's 2.0; 0.5).
+    eta : float
+        Index sensitivity of every agent's lam rule (the strategy's 0.05).
+    window : int, default 30
+        The strategy's estimation window (periods); agents draw theirs log-uniformly within
+        ``window_range`` times it.
+    window_range : (float, float), default (0.5, 2.0)
+    view_noise : float, default 0.25
+        Annualized view bias per asset, in units of the asset's annual volatility.
+    prior_obs : float, default 365.0
+        The strategy's mean estimator: ``BlackLitterman(prior_obs=365)`` (its default: an
+        equal-weight equilibrium prior worth 365 observations at the date's lam); 0 is the
+        model's window mean (``DynamicLambdaStrategy.model_preset()``).
+    threshold : float, default 0.01
+    threshold_mode : {"per_asset", "portfolio", "none"}
+    cost_horizon : float or None
+        Years over which the agents amortize a one-off cost (None: their window, as the strategy).
+    impact : ImpactModel
+        Y, permanent share, half-life (defaults and sources in :mod:`rwafolio.risk.impact`).
+    fire_sale : {"off", "on"}
+    fire_drawdown, fire_fraction : float
+        Drawdown from the agent's peak that triggers forced selling (0.10); share sold per day
+        (0.5).
+    vix : float or None
+        Index level the agents' lam rule reads (held over the horizon); None: the realized-vol
+        proxy ``100 sqrt(periods_per_year v' Sigma v)`` of our book's weights ``v``.
+    periods_per_year : int, default 252
+    """
 
     n_agents: int = 10
+    aum: float = 5e6
     lam_median: float = DEFAULT_LAM0
     lam_sigma: float = 0.5
     eta: float = DEFAULT_ETA
-    mu_noise: float = 0.25
-    vol_noise: float = 0.10
-    decay: float = 0.94
-    holding_share: Mapping[str, float] = field(
-        default_factory=lambda: _ro({"crypto": 0.001, "rwa": 0.01, "stable": 0.001, "cash": 0.0})
-    )
-    turnover: Mapping[str, float] = field(
-        default_factory=lambda: _ro({"crypto": 0.03, "rwa": 0.001, "stable": 0.5, "cash": 1.0})
-    )
-    impact_y: float = 1.0
-    alpha: tuple[float, ...] | None = None
-    agent_shares: tuple[float, ...] | None = None
+    window: int = 30
+    window_range: tuple[float, float] = (0.5, 2.0)
+    view_noise: float = 0.25
+    prior_obs: float = 365.0
+    threshold: float = 0.01
+    threshold_mode: Literal["per_asset", "portfolio", "none"] = "per_asset"
+    cost_horizon: float | None = None
+    impact: ImpactModel = field(default_factory=ImpactModel)
+    fire_sale: Literal["off", "on"] = "off"
+    fire_drawdown: float = 0.10
+    fire_fraction: float = 0.5
+    vix: float | None = None
     periods_per_year: int = 252
-    tol: float = 1e-9
-    max_iter: int = 2000
 
     def __post_init__(self) -> None:
-        if not isinstance(self.n_agents, int) or self.n_agents < 1:
-            raise ConfigError(f"`n_agents` must be a positive int, got {self.n_agents!r}")
+        if not isinstance(self.n_agents, int) or self.n_agents < 0:
+            raise ConfigError(f"`n_agents` must be an int >= 0, got {self.n_agents!r}")
+        if not isinstance(self.window, int) or self.window < 5:
+            raise ConfigError(f"`window` must be an int >= 5, got {self.window!r}")
         for name in ("lam_median", "periods_per_year"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"`{name}` must be positive, got {getattr(self, name)!r}")
-        for name in ("lam_sigma", "eta", "mu_noise", "vol_noise", "impact_y"):
-            if not getattr(self, name) >= 0:
-                raise ConfigError(f"`{name}` must be non-negative, got {getattr(self, name)!r}")
-        if not 0.0 <= self.decay < 1.0:
-            raise ConfigError(f"`decay` must be in [0, 1), got {self.decay!r}")
-        if self.agent_shares is not None:
-            s = np.asarray(self.agent_shares, dtype=float)
-            if s.shape != (self.n_agents,) or np.any(s < 0) or not np.isclose(s.sum(), 1.0):
-                raise ConfigError(
-                    f"`agent_shares` must be {self.n_agents} non-negative shares summing to 1, "
-                    f"got {self.agent_shares!r}"
-                )
+        for name in ("aum", "lam_sigma", "eta", "view_noise", "prior_obs", "threshold"):
+            v = getattr(self, name)
+            if not (np.isfinite(v) and v >= 0):
+                raise ConfigError(f"`{name}` must be a finite number >= 0, got {v!r}")
+        lo, hi = self.window_range
+        if not 0 < lo <= hi:
+            raise ConfigError(f"`window_range` must be (lo, hi) with 0 < lo <= hi, got {lo, hi}")
+        if self.threshold_mode not in _MODES:
+            raise ConfigError(f"`threshold_mode` must be one of {tuple(_MODES)}, got "
+                              f"{self.threshold_mode!r}")  # fmt: skip
+        if self.fire_sale not in ("off", "on"):
+            raise ConfigError(f"`fire_sale` must be 'off' or 'on', got {self.fire_sale!r}")
+        if not 0 < self.fire_drawdown < 1 or not 0 < self.fire_fraction <= 1:
+            raise ConfigError("`fire_drawdown` must be in (0, 1) and `fire_fraction` in (0, 1], "
+                              f"got {self.fire_drawdown!r}, {self.fire_fraction!r}")  # fmt: skip
+        if self.vix is not None and not (np.isfinite(self.vix) and self.vix >= 0):
+            raise ConfigError(f"`vix` must be a finite number >= 0 or None, got {self.vix!r}")
 
-    def alphas(self, classes: Sequence[str], sigma_daily: np.ndarray) -> np.ndarray:
-        """Impact coefficient per asset: ``impact_y * sigma_daily * holding_share / turnover``."""
-        if self.alpha is not None:
-            a = np.asarray(self.alpha, dtype=float)
-            if a.shape != (len(classes),) or np.any(a < 0):
-                raise ConfigError(
-                    f"`alpha` must be {len(classes)} non-negative numbers, got {self.alpha!r}"
-                )
-            return a
-        out = []
-        for c in classes:
-            if c not in self.holding_share or c not in self.turnover:
-                raise ConfigError(f"no liquidity assumption for asset class {c!r}")
-            tv = self.turnover[c]
-            out.append(0.0 if tv <= 0 else self.impact_y * self.holding_share[c] / tv)
-        return np.asarray(out) * sigma_daily
+    def windows(self) -> tuple[int, int]:
+        """The smallest and largest window an agent can draw (periods)."""
+        lo, hi = self.window_range
+        return max(5, round(self.window * lo)), max(5, round(self.window * hi))
+
+
+def strategy_as_agent(config: CrowdingConfig) -> CrowdingConfig:
+    """The strategy itself as the one agent of a run: its lam0, window and estimator, no view
+    bias, no capital (so it moves nothing) and no fire sales. Its ``turnover`` on the same draws
+    is the yardstick for the agents' turnover."""
+    return dataclasses.replace(
+        config, n_agents=1, lam_sigma=0.0, view_noise=0.0, window_range=(1.0, 1.0), aum=0.0,
+        fire_sale="off",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class CrowdingResult:
-    """Risk of our portfolio with and without the other agents (same random draws).
+    """Risk of our book with and without the agents (same random draws).
 
     Attributes
     ----------
     without_agents, with_agents : RiskForecast
         VaR/CVaR/drawdown-at-risk (returns, negative = loss) of the two runs.
     impact_share : tuple of float
-        Per level, the share of the VaR loss due to the agents' impact:
-        ``(VaR_with - VaR_without) / VaR_with`` (NaN when VaR_with >= 0).
+        Per level, :func:`impact_share` of the two VaRs.
     impact_share_tail : tuple of float
         Per level, over the worst ``1 - level`` scenarios of the crowded run:
         ``mean(out_with - out_without) / mean(out_with)`` (scenario by scenario).
-    crowding : float
-        Mean cosine similarity of the agents' daily trade vectors (pairs of agents that both
-        traded), over all days and scenarios: 1 = everyone trades the same way.
-    mean_agent_turnover : float
-        Mean sum |dw| per agent per period.
-    solver_failures : int
-        Agent problems where ``solve_nb`` did not return status 0 (the agent then held).
-    alpha : ndarray (n,)
-        Impact coefficients used.
-    lams : ndarray (K,)
-        Agents' base risk aversions.
+    alignment : float
+        Mean cosine similarity of the agents' daily trade vectors (pairs that both traded), over
+        all days and scenarios: 1 = everyone trades the same way. NaN with fewer than 2 agents.
+    turnover : float
+        The agents' mean ``sum |dw|`` per agent per period (the strategy's turnover unit).
+    impact_cost : float
+        The agents' mean impact cost per agent per period (fraction of their value).
+    fire_share : float
+        Share of agent-days spent in forced selling.
+    calibration : Calibration
+        Daily volume, volatility and spread per asset used for impact.
+    lams, windows : ndarray (K,)
+        Agents' lam0 and estimation windows.
     agent_weights : ndarray (K, n)
         Agents' starting weights.
     config : CrowdingConfig
@@ -165,11 +224,13 @@ class CrowdingResult:
     with_agents: RiskForecast
     impact_share: tuple[float, ...]
     impact_share_tail: tuple[float, ...]
-    crowding: float
-    mean_agent_turnover: float
-    solver_failures: int
-    alpha: np.ndarray
+    alignment: float
+    turnover: float
+    impact_cost: float
+    fire_share: float
+    calibration: Calibration
     lams: np.ndarray
+    windows: np.ndarray
     agent_weights: np.ndarray
     config: CrowdingConfig
     seed: int
@@ -185,39 +246,102 @@ class CrowdingResult:
         )  # fmt: skip
 
 
+def given_liquidity(
+    symbols: Sequence[str],
+    daily_volume: Sequence[float],
+    sigma_daily: Sequence[float],
+    spread: Sequence[float] | None = None,
+) -> Calibration:
+    """A :class:`~rwafolio.risk.impact.Calibration` from numbers the user gives (no panel).
+
+    ``daily_volume`` in quote currency (> 0), ``sigma_daily`` per day, ``spread`` a fraction of
+    price (default 0), one per symbol.
+    """
+    idx = pd.Index(list(symbols))
+    n = len(idx)
+    spr = np.zeros(n) if spread is None else np.asarray(spread, dtype=float)
+    return Calibration(
+        daily_volume=pd.Series(
+            np.asarray(daily_volume, dtype=float), index=idx, name="daily_volume"
+        ),
+        sigma_daily=pd.Series(np.asarray(sigma_daily, dtype=float), index=idx, name="sigma_daily"),
+        spread=pd.Series(spr, index=idx, name="spread"),
+        source=pd.Series(["given"] * n, index=idx, name="source"),
+    )
+
+
+def _market(liquidity: Calibration, n: int, impact: ImpactModel) -> tuple[Market, np.ndarray]:
+    """The kernel's liquidity bundle and the half-spreads (n,), validated."""
+    if not isinstance(liquidity, Calibration):
+        raise ConfigError(f"`liquidity` must be a Calibration (see calibrate), got "
+                          f"{type(liquidity).__name__}")  # fmt: skip
+    vol = liquidity.daily_volume.to_numpy(dtype=float)
+    sig = liquidity.sigma_daily.to_numpy(dtype=float)
+    spr = liquidity.spread.to_numpy(dtype=float)
+    for name, a, ok in (("daily_volume", vol, vol > 0), ("sigma_daily", sig, sig >= 0),
+                        ("spread", spr, spr >= 0)):  # fmt: skip
+        if a.shape != (n,) or not np.all(np.isfinite(a) & ok):
+            raise DataError(f"`liquidity.{name}` must hold {n} finite values "
+                            f"({'> 0' if name == 'daily_volume' else '>= 0'}), got {describe(a)}")  # fmt: skip
+    return Market(np.ascontiguousarray(vol), np.ascontiguousarray(sig), float(impact.y),
+                  float(impact.permanent_share), impact.retention), spr / 2.0  # fmt: skip
+
+
 def _agents(
     cfg: CrowdingConfig,
-    mu_a: np.ndarray,
+    hist0: np.ndarray,
     sig_a: np.ndarray,
-    costs: np.ndarray,
-    vix_w: np.ndarray,
+    rates: np.ndarray,
+    vix: float,
     seed: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Draw the agents: lam (K,), shares (K,), R0 (K, n), S0 (K, n, n), W0 (K, n)."""
-    n, k = mu_a.shape[0], cfg.n_agents
-    gen = np.random.default_rng(np.random.SeedSequence([seed, 1]))
-    lam = cfg.lam_median * np.exp(cfg.lam_sigma * gen.standard_normal(k))
+) -> Agents:
+    """Draw the agents (agent k from ``SeedSequence([seed, 1, k])``) and their starting books.
+
+    ``hist0`` (W, n) per-period returns before the horizon, ``sig_a`` the annualized covariance
+    (scales the view bias), ``rates`` the agents' fee rates (one-off cost + half spread).
+    """
+    n, k = hist0.shape[1], cfg.n_agents
+    ppy = float(cfg.periods_per_year)
     vols = np.sqrt(np.clip(np.diag(sig_a), 0.0, None))
-    r0 = mu_a + cfg.mu_noise * vols * gen.standard_normal((k, n))
-    d = np.exp(cfg.vol_noise * gen.standard_normal((k, n)))
-    s0 = np.ascontiguousarray(sig_a[None, :, :] * d[:, :, None] * d[:, None, :])
-    shares = (
-        np.full(k, 1.0 / k) if cfg.agent_shares is None else np.asarray(cfg.agent_shares, float)
-    )
-    w0 = np.empty((k, n))
-    lo, hi, start = np.zeros(n), np.ones(n), np.full(n, 1.0 / n)
+    w_lo, w_hi = cfg.windows()
+    lam, win, bias = np.empty(k), np.empty(k, np.int64), np.empty((k, n))
     for a in range(k):
-        vix = 100.0 * np.sqrt(max(float(vix_w @ s0[a] @ vix_w), 0.0))
-        wa, _it, status = solve_nb(
-            np.ascontiguousarray(r0[a]), np.ascontiguousarray(s0[a]), np.zeros(n), start,
-            float(lam[a] * (1.0 + cfg.eta * vix)), lo, hi, start, cfg.tol, cfg.max_iter,
-        )  # fmt: skip
-        if status != 0:
-            raise OptimizationError(
-                f"agent {a}'s starting problem was not solved (status {status})"
-            )
-        w0[a] = wa
-    return lam, shares, np.ascontiguousarray(r0), s0, w0
+        gen = np.random.default_rng(np.random.SeedSequence([seed, 1, a]))
+        lam[a] = cfg.lam_median * np.exp(cfg.lam_sigma * gen.standard_normal())
+        win[a] = int(np.rint(np.exp(gen.uniform(np.log(w_lo), np.log(w_hi)))))
+        bias[a] = cfg.view_noise * vols * gen.standard_normal(n) / ppy
+    opt = np.stack([rates / amortization_years(cfg.cost_horizon, int(wa), int(ppy)) for wa in win]) \
+        if k else np.zeros((0, n))  # fmt: skip
+    lo, hi, start = np.zeros(n), np.ones(n), np.full(n, 1.0 / n)
+    w0 = np.empty((k, n))
+    for a in range(k):
+        window = np.ascontiguousarray(hist0[-win[a] :] + bias[a])
+        _t, w0[a] = decide_nb(window, vix, start, np.ones(n, np.bool_), lam[a], cfg.eta,
+                              np.zeros(n), lo, hi, ppy, 0.0, 0, start, float(cfg.prior_obs),
+                              start, np.nan)  # fmt: skip
+    fire = cfg.fire_drawdown if cfg.fire_sale == "on" else np.inf
+    return Agents(
+        lam, float(cfg.eta), float(vix), win, bias, np.ascontiguousarray(opt), rates,
+        np.full(k, float(cfg.aum)), w0, hist0, lo, hi, ppy, float(cfg.threshold),
+        _MODES[cfg.threshold_mode], float(fire), float(cfg.fire_fraction), float(cfg.prior_obs),
+        start, np.nan,
+    )  # fmt: skip
+
+
+def _history0(
+    agent_history: np.ndarray | None, rows: int, n: int, mu: np.ndarray, factor: np.ndarray,
+    seed: int,
+) -> np.ndarray:  # fmt: skip
+    """The agents' starting windows: the last ``rows`` of ``agent_history``, or, without it, a
+    draw of the forecast's own normal model from ``SeedSequence([seed, 2])``."""
+    if agent_history is None:
+        gen = np.random.default_rng(np.random.SeedSequence([seed, 2]))
+        return np.ascontiguousarray(mu + gen.standard_normal((rows, factor.shape[1])) @ factor.T)
+    h = np.asarray(agent_history, dtype=float)
+    if h.ndim != 2 or h.shape[1] != n or h.shape[0] < rows or not np.all(np.isfinite(h[-rows:])):
+        raise DataError(f"`agent_history` must be finite returns of shape (>= {rows}, {n}), got "
+                        f"{describe(h)}")  # fmt: skip
+    return np.ascontiguousarray(h[-rows:])
 
 
 def simulate_crowding(
@@ -225,7 +349,7 @@ def simulate_crowding(
     mu: np.ndarray | pd.Series | Sequence[float],
     Sigma: np.ndarray | pd.DataFrame,
     *,
-    asset_classes: Sequence[str] | Universe,
+    liquidity: Calibration,
     costs: np.ndarray | Sequence[float] | None = None,
     horizon: int = 30,
     n_scenarios: int = 10_000,
@@ -236,48 +360,42 @@ def simulate_crowding(
     aggregation: Aggregation = "compound",
     history: np.ndarray | None = None,
     block: int = 5,
+    agent_history: np.ndarray | None = None,
     config: CrowdingConfig | None = None,
     rng: np.random.Generator | int | None = None,
     workers: int | None = None,
 ) -> CrowdingResult:
-    """Simulate our portfolio's horizon risk with K re-optimizing agents moving prices.
+    """Simulate our book's horizon risk with K allocating agents moving prices.
 
     Parameters
     ----------
     weights : array-like (n,)
-        Our portfolio (fractions of value; cash = 1 - sum).
+        Our book (fractions of value; cash = 1 - sum).
     mu : array-like (n,)
-        Expected return PER PERIOD (the agents see it annualized with
-        ``config.periods_per_year``).
+        Expected return PER PERIOD.
     Sigma : ndarray (n, n)
         Covariance PER PERIOD.
-    asset_classes : sequence of str or Universe
-        Class of each asset ("crypto", "rwa", "stable", "cash"): picks the liquidity defaults.
-        A Universe also supplies ``costs`` when they are not given.
+    liquidity : Calibration
+        Daily volume (quote currency), daily volatility and spread per asset, in the order of
+        ``weights``: :func:`rwafolio.risk.impact.calibrate` or :func:`given_liquidity`.
     costs : array-like (n,) or None
-        One-off cost per unit of traded weight, for us and for the agents.
+        One-off cost per unit of traded weight, for our book and the agents (None: 0).
     horizon, n_scenarios, distribution, nu, levels, rebalance, aggregation, history, block
         As in :func:`rwafolio.risk.forecast`.
+    agent_history : ndarray (T, n) or None
+        Per-period returns before the horizon the agents estimate from (T >= their longest
+        window); None draws them from the normal model with ``mu`` and ``Sigma``.
     config : CrowdingConfig or None
-        Agents and liquidity (defaults documented in the module docstring).
+        Agents, capital, impact, fire sales (defaults in the module docstring).
     rng : Generator, int or None
-        Root seed (recorded). Scenario draws are those of ``forecast(..., rng=seed)``; the
-        agents are drawn from ``SeedSequence([seed, 1])``.
+        Root seed (recorded). Scenario draws are those of ``forecast(..., rng=seed)``.
     workers : int or None
         Threads; results do not depend on it.
     """
     cfg = config if config is not None else CrowdingConfig()
     w = _vector("weights", weights, None)
     n = w.shape[0]
-    classes = (
-        list(asset_classes.classes) if isinstance(asset_classes, Universe) else list(asset_classes)
-    )
-    if len(classes) != n:
-        raise ConfigError(f"`asset_classes` must name {n} classes, got {len(classes)}")
-    if costs is None:
-        c = asset_classes.costs if isinstance(asset_classes, Universe) else np.zeros(n)
-    else:
-        c = _vector("costs", costs, n)
+    c = np.zeros(n) if costs is None else _vector("costs", costs, n)
     if np.any(c < 0):
         raise ConfigError("`costs` must be non-negative")
     mu_v = _vector("mu", mu, n)
@@ -297,7 +415,9 @@ def simulate_crowding(
             raise ConfigError(f"`{name}` must be a positive int, got {val!r}")
     lv = validate_levels(levels)
     every = parse_rebalance(rebalance)
+    market, half_spread = _market(liquidity, n, cfg.impact)
     boot = distribution == "bootstrap"
+    sig_factor = covariance_factor(sig)
     if boot:
         if history is None:
             raise ConfigError("`history` is required when distribution='bootstrap'")
@@ -306,24 +426,20 @@ def simulate_crowding(
             raise DataError(f"`history` must have shape (T, {n}), got {describe(hist)}")
         factor = np.zeros((n, 0))
     else:
-        hist = np.zeros((1, n))
-        factor = covariance_factor(sig)
+        hist, factor = np.zeros((1, n)), sig_factor
     seed = resolve_seed(rng)
     ppy = float(cfg.periods_per_year)
-    vix_w = w / w.sum() if w.sum() > 0 else np.full(n, 1.0 / n)
-    lam, shares, r0, s0, w0 = _agents(cfg, mu_v * ppy, sig * ppy, c, vix_w, seed)
-    alpha = cfg.alphas(classes, np.sqrt(np.clip(np.diag(sig), 0.0, None)))
+    v = w / w.sum() if w.sum() > 0 else np.full(n, 1.0 / n)
+    vix = cfg.vix if cfg.vix is not None else 100.0 * float(np.sqrt(max(ppy * v @ sig @ v, 0.0)))
+    hist0 = _history0(agent_history, cfg.windows()[1], n, mu_v, sig_factor, seed)
+    agents = _agents(cfg, hist0, sig * ppy, np.ascontiguousarray(c + half_spread), vix, seed)
     res = Outcomes.empty(n_scenarios)
-    mu_k = mu_v if not boot else np.zeros(n)
     book = Book(w, c, horizon, every, aggregation == "sum")
-    agents = Agents(
-        lam, shares, r0, s0, w0, alpha, ppy, float(cfg.decay), float(cfg.eta), vix_w,
-        float(cfg.tol), int(cfg.max_iter),
-    )  # fmt: skip
+    mu_k = mu_v if not boot else np.zeros(n)
 
     def body(lo: int, hi: int, z: np.ndarray, scale: np.ndarray, idx: np.ndarray) -> None:
-        draws = Draws(z, factor, mu_k, scale, hist, idx)
-        crowding_paths_nb(draws, book, agents, res.rows(lo, hi))
+        crowding_paths_nb(Draws(z, factor, mu_k, scale, hist, idx), book, agents, market,
+                          res.rows(lo, hi))  # fmt: skip
 
     run_chunks(
         body, n_scenarios=n_scenarios, seed=seed, horizon=horizon, k=factor.shape[1],
@@ -335,34 +451,42 @@ def simulate_crowding(
         "nu": float(nu) if distribution == "student_t" else None, "rebalance": rebalance,
         "aggregation": aggregation, "block": block if boot else None,
     }  # fmt: skip
+    return _result(res, cfg, agents, liquidity, seed, common)
+
+
+def _result(
+    res: Outcomes, cfg: CrowdingConfig, agents: Agents, liquidity: Calibration, seed: int,
+    common: dict[str, Any],
+) -> CrowdingResult:  # fmt: skip
+    """Summarize the kernel's outcomes (read-only) into the result."""
     for a in res:
         a.flags.writeable = False
     base = summarize(res.base_outcome, res.base_drawdown, res.base_cost, **common)
     crowd = summarize(res.crowd_outcome, res.crowd_drawdown, res.crowd_cost, **common)
-    share = tuple((vw - vb) / vw if vw < 0 else float("nan") for vw, vb in zip(crowd.var, base.var))
+    n_scen = res.base_outcome.shape[0]
     order = np.argsort(res.crowd_outcome, kind="stable")
     tail_share = []
-    for level in lv:
-        j = max(int(np.ceil(n_scenarios * (1.0 - level) - 1e-9)), 1)
-        sel = order[:j]
+    for level in common["levels"]:
+        sel = order[: max(int(np.ceil(n_scen * (1.0 - level) - 1e-9)), 1)]
         denom = float(res.crowd_outcome[sel].mean())
-        tail_share.append(
-            float((res.crowd_outcome[sel] - res.base_outcome[sel]).mean()) / denom
-            if denom < 0
-            else float("nan")
-        )
+        diff = float((res.crowd_outcome[sel] - res.base_outcome[sel]).mean())
+        tail_share.append(diff / denom if denom < 0 else float("nan"))
     pairs = float(res.pairs.sum())
+    agent_days = float(n_scen * common["horizon"] * cfg.n_agents)
+    per = (lambda x: float(x.sum()) / agent_days) if agent_days else (lambda x: float("nan"))
     return CrowdingResult(
         without_agents=base,
         with_agents=crowd,
-        impact_share=share,
+        impact_share=tuple(impact_share(a, b) for a, b in zip(crowd.var, base.var)),
         impact_share_tail=tuple(tail_share),
-        crowding=float(res.cos_sum.sum() / pairs) if pairs > 0 else float("nan"),
-        mean_agent_turnover=float(res.turnover.sum() / (n_scenarios * horizon * cfg.n_agents)),
-        solver_failures=int(res.fails.sum()),
-        alpha=alpha,
-        lams=lam,
-        agent_weights=w0,
+        alignment=float(res.cos_sum.sum() / pairs) if pairs > 0 else float("nan"),
+        turnover=per(res.turnover),
+        impact_cost=per(res.impact_paid),
+        fire_share=per(res.fire_days),
+        calibration=liquidity,
+        lams=agents.lam,
+        windows=agents.window,
+        agent_weights=agents.w0,
         config=cfg,
         seed=seed,
     )

@@ -1,0 +1,154 @@
+"""The crowding surface: VaR over the number of agents and the thinnest asset's liquidity.
+
+Every point is :func:`rwafolio.risk.crowding.simulate_crowding` on the same seed (common random
+numbers: the same scenario draws, and agent k is the same agent at every point), with the
+thinnest asset's daily volume set to the level and the other assets' volumes unchanged. Its
+machine-readable form (:meth:`CrowdingSurface.to_dict`) is what ``rwafolio var --crowding --json``
+writes; the schema is in the README.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rwafolio.exceptions import ConfigError
+from rwafolio.risk.crowding import CrowdingConfig, CrowdingResult, impact_share, simulate_crowding
+from rwafolio.risk.forecast import RiskForecast
+from rwafolio.risk.impact import Calibration
+
+#: Default agent counts of the surface.
+AGENT_COUNTS = (0, 1, 5, 10, 20)
+#: Default liquidity levels, as multiples of the thinnest asset's calibrated daily volume.
+VOLUME_MULTIPLES = (1.0 / 3.0, 1.0, 10.0 / 3.0)
+
+
+@dataclass(frozen=True)
+class CrowdingSurface:
+    """VaR, CVaR, DaR at ``level`` of our book over agent counts and liquidity levels.
+
+    Attributes
+    ----------
+    without : RiskForecast
+        The book alone (the agent-free run on the same draws).
+    points : DataFrame
+        One row per (agents, daily_volume): ``agents``, ``daily_volume`` (of the thinnest asset,
+        quote currency), ``var``, ``cvar``, ``dar`` (horizon returns, negative = loss),
+        ``impact_share`` (:func:`~rwafolio.risk.crowding.impact_share`), ``turnover`` (agents'
+        mean sum |dw| per agent per period), ``alignment`` (mean pairwise cosine of their trades).
+    thinnest : str
+        The symbol whose volume varies.
+    level : float
+    config : CrowdingConfig
+        The agents' configuration (``n_agents`` varies along the surface).
+    seed : int
+    """
+
+    without: RiskForecast
+    points: pd.DataFrame
+    thinnest: str
+    level: float
+    config: CrowdingConfig
+    seed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"without": {var95, cvar95, dar95}, "surface": [...], ...}``, JSON-ready (NaN -> None)."""
+        tag = f"{self.level * 100:g}"
+
+        def num(x: Any) -> float | None:
+            return float(x) if np.isfinite(x) else None
+
+        f = self.without
+        rows = [
+            {"agents": int(r["agents"]), "daily_volume": float(r["daily_volume"]),
+             f"var{tag}": num(r["var"]), f"cvar{tag}": num(r["cvar"]), f"dar{tag}": num(r["dar"]),
+             "impact_share": num(r["impact_share"]), "turnover": num(r["turnover"]),
+             "alignment": num(r["alignment"])}
+            for r in self.points.to_dict(orient="records")
+        ]  # fmt: skip
+        return {
+            "without": {
+                f"var{tag}": num(f.var_at(self.level)),
+                f"cvar{tag}": num(f.cvar_at(self.level)),
+                f"dar{tag}": num(f.dar_at(self.level)),
+            },
+            "surface": rows,
+            "thinnest_asset": self.thinnest,
+            "level": self.level,
+            "impact_share_definition": "(var_with - var_without) / var_with; null when var_with >= 0",
+            "horizon": int(f.horizon),
+            "n_scenarios": int(f.n_scenarios),
+            "seed": self.seed,
+            "aum_per_agent": float(self.config.aum),
+        }
+
+
+def crowding_surface(
+    weights: Any,
+    mu: Any,
+    Sigma: Any,
+    *,
+    liquidity: Calibration,
+    agents: Sequence[int] = AGENT_COUNTS,
+    volumes: Sequence[float] | None = None,
+    level: float = 0.95,
+    config: CrowdingConfig | None = None,
+    progress: Callable[[str], None] | None = None,
+    **kwargs: Any,
+) -> CrowdingSurface:
+    """Run the crowding model over ``agents`` x ``volumes`` (module docstring).
+
+    Parameters
+    ----------
+    weights, mu, Sigma, liquidity
+        As in :func:`~rwafolio.risk.crowding.simulate_crowding` (per-period mu and Sigma).
+    agents : sequence of int
+        Agent counts (default 0, 1, 5, 10, 20).
+    volumes : sequence of float or None
+        Daily volumes (quote currency) of the thinnest asset; None: its calibrated volume times
+        1/3, 1 and 10/3.
+    level : float
+        The VaR level of the surface (also passed to the runs).
+    config : CrowdingConfig or None
+        The agents (``n_agents`` is replaced per point).
+    progress : callable or None
+        Called with a line per point (the surface takes seconds to minutes).
+    **kwargs
+        Passed to :func:`simulate_crowding` (horizon, n_scenarios, costs, rng, ...).
+    """
+    cfg = config if config is not None else CrowdingConfig()
+    counts = [int(k) for k in agents]
+    if not counts or min(counts) < 0:
+        raise ConfigError(f"`agents` must be counts >= 0, got {list(agents)!r}")
+    vol = liquidity.daily_volume
+    thin = str(vol.idxmin())
+    levels_v = [float(vol[thin]) * m for m in VOLUME_MULTIPLES] if volumes is None else \
+        [float(v) for v in volumes]  # fmt: skip
+    if not levels_v or not all(np.isfinite(v) and v > 0 for v in levels_v):
+        raise ConfigError(f"`volumes` must be positive daily volumes, got {volumes!r}")
+    kwargs = {**kwargs, "levels": (level,)}
+    rows, without, seed = [], None, None
+    for v in levels_v:
+        liq = dataclasses.replace(liquidity, daily_volume=vol.where(vol.index != thin, v))
+        for k in counts:
+            if progress is not None:
+                progress(f"crowding surface: {k} agents, {thin} daily volume {v:,.0f}")
+            r: CrowdingResult = simulate_crowding(
+                weights, mu, Sigma, liquidity=liq,
+                config=dataclasses.replace(cfg, n_agents=k), **kwargs,
+            )  # fmt: skip
+            without, seed = r.without_agents, r.seed
+            f = r.with_agents
+            rows.append({
+                "agents": k, "daily_volume": v, "var": f.var[0], "cvar": f.cvar[0],
+                "dar": f.dar[0], "impact_share": impact_share(f.var[0], r.without_agents.var[0]),
+                "turnover": r.turnover, "alignment": r.alignment,
+            })  # fmt: skip
+            kwargs["rng"] = r.seed
+    assert without is not None and seed is not None
+    return CrowdingSurface(without, pd.DataFrame(rows), thin, float(level), cfg, int(seed))
