@@ -77,6 +77,13 @@ def _add_data_args(p: argparse.ArgumentParser, *, default_source: str = "synthet
         help="volatility index: '^VIX' (yfinance), a file path, 'realized:SYMBOL' or 'none' "
         "(default: synthetic's own index for --source synthetic, '^VIX' for yfinance, none for files)",
     )
+    p.add_argument(
+        "--bar",
+        choices=["1h", "1d"],
+        default=None,
+        help="bar of the panel (default 1d; 1h reads hourly files SYMBOL.csv, finer ones "
+        "resampled, coarser refused)",
+    )
     p.add_argument("--cache-dir", default=None, help="yfinance cache folder")
     p.add_argument(
         "--missing",
@@ -117,8 +124,15 @@ def _load_panel(
     args: argparse.Namespace,
     costs: dict[str, float] | None = None,
     missing: str | None = None,
+    cfg: Any = None,
 ) -> Any:
     from rwafolio.loaders import load_reported
+
+    bar = getattr(args, "bar", None) or (cfg.data.get("bar") if cfg is not None else None)
+    if bar == "1h":
+        from rwafolio.loaders.intraday import load_intraday_args
+
+        return load_intraday_args(args, costs, missing, cfg)
 
     policy = args.policy or "all_days"
     vix = args.vix
@@ -137,6 +151,8 @@ def _load_panel(
     }
     if args.source == "synthetic":
         kwargs["seed"] = DEFAULT_SEED if args.seed is None else args.seed
+    elif cfg is not None and cfg.assets:
+        kwargs["assets"] = cfg.asset_overrides()
     panel, lines = load_reported(args.source, symbols, clean=args.clean, **kwargs)
     for line in lines:
         print(f"rwafolio {args.command}: warning: {line}", file=sys.stderr)
@@ -198,7 +214,7 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
             f"{unused}",
             file=sys.stderr,
         )
-    panel = _load_panel(args, costs=costs, missing=cfg.data.get("missing"))
+    panel = _load_panel(args, costs=costs, missing=cfg.data.get("missing"), cfg=cfg)
     print(
         f"data: {panel.source}{' (SYNTHETIC: not market history)' if panel.synthetic else ''}, "
         f"{panel.dates[0].date()}..{panel.dates[-1].date()}, {len(panel.symbols)} assets, "
@@ -604,6 +620,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     _add_optional_commands(sub)
+    from rwafolio.live.command import add_live_parser
+
+    add_live_parser(sub, _add_data_args)
     return parser
 
 

@@ -31,6 +31,14 @@ A config file has up to three tables; every key is optional and unknown keys are
     [costs]                 # one-off cost per unit traded, by symbol (optimizer AND fees)
     VNQ = 0.008
 
+    [assets.gld_hourly]     # a symbol declared, not guessed (any field may be left out)
+    class = "rwa"           # "crypto" | "rwa" | "stable" | "cash"
+    calendar = "XNYS"       # "24/7" | "XNYS"
+    cost = 0.002            # one-off cost per unit traded (wins over [costs])
+    proxies = "gold"        # what it stands in for
+    schedule = "daily"
+    daily = false           # a daily file in an hourly panel (a daily proxy)
+
     [data]
     policy = "all_days"     # "all_days" | "exchange_days"
     missing = "raise"       # a missing data day: "raise" | "ffill" (not tradable) | "drop"
@@ -67,7 +75,16 @@ _STRATEGY_KEYS = {
     "utility_threshold",
     "class_indexes",
 }
-_DATA_KEYS = {"policy", "missing"}
+_DATA_KEYS = {"policy", "missing", "bar"}
+_ASSET_KEYS = {
+    "class": "asset_class",
+    "calendar": "calendar",
+    "cost": "cost",
+    "proxies": "proxies",
+    "schedule": "schedule",
+    "name": "name",
+    "daily": "daily",
+}
 
 
 def _number(value: Any, where: str) -> float:
@@ -85,14 +102,24 @@ class RunConfig:
     costs: Mapping[str, float] = field(default_factory=dict)
     data: Mapping[str, Any] = field(default_factory=dict)
     path: str | None = None
+    assets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def asset_overrides(self) -> dict[str, dict[str, Any]]:
+        """``[assets.SYMBOL]`` as :meth:`rwafolio.universe.Universe.from_symbols` overrides."""
+        return {s: {k: v for k, v in a.items() if k != "daily"} for s, a in self.assets.items()}
+
+    def daily_symbols(self) -> list[str]:
+        """Symbols declared ``daily = true`` (daily files in an intraday panel)."""
+        return [s for s, a in self.assets.items() if a.get("daily")]
 
 
 def parse_config(doc: Mapping[str, Any], path: str | None = None) -> RunConfig:
     """Validate a TOML document already parsed into a mapping."""
-    unknown = set(doc) - {"strategy", "costs", "data"}
+    unknown = set(doc) - {"strategy", "costs", "data", "assets"}
     if unknown:
         raise ConfigError(
-            f"config {path or ''}: unknown table(s) {sorted(unknown)}; expected strategy, costs, data"
+            f"config {path or ''}: unknown table(s) {sorted(unknown)}; expected strategy, costs, "
+            "data, assets"
         )
     strat = dict(doc.get("strategy", {}))
     bad = set(strat) - _STRATEGY_KEYS
@@ -159,7 +186,42 @@ def parse_config(doc: Mapping[str, Any], path: str | None = None) -> RunConfig:
         raise ConfigError(
             f"config [data]: unknown key(s) {sorted(bad)}; known: {sorted(_DATA_KEYS)}"
         )
-    return RunConfig(strategy=strat, costs=costs, data=data, path=path)
+    if "bar" in data and data["bar"] not in ("1h", "1d"):
+        raise ConfigError(f"config [data].bar must be '1h' or '1d', got {data['bar']!r}")
+    return RunConfig(
+        strategy=strat,
+        costs=costs,
+        data=data,
+        path=path,
+        assets=_parse_assets(doc.get("assets", {})),
+    )
+
+
+def _parse_assets(table: Any) -> dict[str, dict[str, Any]]:
+    """``[assets.SYMBOL]`` tables -> Asset field overrides (checked by building the Asset)."""
+    from rwafolio.universe import make_asset
+
+    if not isinstance(table, dict):
+        raise ConfigError(f"config [assets] must hold [assets.SYMBOL] tables, got {table!r}")
+    out: dict[str, dict[str, Any]] = {}
+    for sym, fields in table.items():
+        if not isinstance(fields, dict):
+            raise ConfigError(f"config [assets.{sym}] must be a table, got {fields!r}")
+        bad = set(fields) - set(_ASSET_KEYS)
+        if bad:
+            raise ConfigError(
+                f"config [assets.{sym}]: unknown key(s) {sorted(bad)}; known: {sorted(_ASSET_KEYS)}"
+            )
+        parsed = {_ASSET_KEYS[k]: v for k, v in fields.items()}
+        if "cost" in parsed:
+            parsed["cost"] = _number(parsed["cost"], f"[assets.{sym}].cost")
+        if parsed.get("asset_class") in ("crypto", "stable") and "calendar" not in parsed:
+            parsed["calendar"] = "24/7"  # a declared crypto asset trades around the clock
+        if "daily" in parsed and not isinstance(parsed["daily"], bool):
+            raise ConfigError(f"config [assets.{sym}].daily must be true or false")
+        make_asset(str(sym), **{k: v for k, v in parsed.items() if k != "daily"})  # validates
+        out[str(sym)] = parsed
+    return out
 
 
 def read_toml(path: str | Path, what: str) -> dict[str, Any]:

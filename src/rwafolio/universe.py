@@ -10,6 +10,7 @@ Default costs follow the model's worked example: crypto 0.1%, RWA 1%, stablecoin
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Literal, get_args
@@ -24,6 +25,16 @@ Schedule = Literal["daily", "every2", "weekly", "monthly", "never"]
 
 ASSET_CLASSES: tuple[str, ...] = get_args(AssetClass)
 SCHEDULES: tuple[str, ...] = get_args(Schedule)
+#: Intraday schedule names (patterns): every open bar; the first open bar of each block of K bars;
+#: the first open bar at or after a UTC time of day.
+INTRADAY_SCHEDULES = ("bar", "every<K>bars", "daily@HH:MM")
+_INTRADAY = re.compile(r"^(bar|every([1-9][0-9]*)bars|daily@([01][0-9]|2[0-3]):([0-5][0-9]))$")
+
+
+def is_schedule(name: object) -> bool:
+    """Whether ``name`` is a schedule: one of :data:`SCHEDULES` or an intraday pattern."""
+    return isinstance(name, str) and (name in SCHEDULES or _INTRADAY.match(name) is not None)
+
 
 #: One-off trading cost per unit of traded value, by asset class (the model's example).
 DEFAULT_COSTS: Mapping[str, float] = {"crypto": 0.001, "rwa": 0.01, "stable": 0.0005, "cash": 0.0}
@@ -84,9 +95,9 @@ class Asset:
                 f"`calendar` of {self.symbol} must be one of {get_args(TradingCalendar)}, "
                 f"got {self.calendar!r}"
             )
-        if self.schedule is not None and self.schedule not in SCHEDULES:
+        if self.schedule is not None and not is_schedule(self.schedule):
             raise ConfigError(
-                f"`schedule` of {self.symbol} must be one of {SCHEDULES} or None, "
+                f"`schedule` of {self.symbol} must be one of {SCHEDULES + INTRADAY_SCHEDULES} or None, "
                 f"got {self.schedule!r}"
             )
 
@@ -166,7 +177,12 @@ def make_asset(symbol: str, **overrides: object) -> Asset:
     if not overrides:
         return base
     if "asset_class" in overrides and "cost" not in overrides:
-        overrides = {**overrides, "cost": DEFAULT_COSTS[str(overrides["asset_class"])]}
+        klass = str(overrides["asset_class"])
+        if klass not in DEFAULT_COSTS:
+            raise ConfigError(
+                f"`asset_class` of {symbol} must be one of {ASSET_CLASSES}, got {klass!r}"
+            )
+        overrides = {**overrides, "cost": DEFAULT_COSTS[klass]}
     unknown = set(overrides) - set(Asset.__dataclass_fields__)
     if unknown:
         raise ConfigError(f"unknown Asset field(s) {sorted(unknown)} for {symbol}")

@@ -10,7 +10,9 @@
 4. executes all targets once with vectorbt (:mod:`rwafolio.backtest.execution`) and reconciles
    vectorbt's holdings with its own.
 
-The book's step (drift, self-financing trade, fee) is :mod:`rwafolio.backtest.book`; fees come
+One date's decision and trade is :func:`rwafolio.backtest.step.rebalance` (the live
+rebalancer calls the same function). The book's step (drift, self-financing trade, fee) is
+:mod:`rwafolio.backtest.book`; fees come
 from the one :class:`~rwafolio.optimize.costs.CostModel`, built once from the universe and also
 handed to the strategy (``Setup.cost_model``) and to vectorbt. After trading the portfolio holds
 the strategy's weights up to the factor the fees cost, and vectorbt's fills are complete. Any
@@ -27,9 +29,10 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from rwafolio.backtest.book import drift, self_financing_scale, trade
+from rwafolio.backtest.book import drift, self_financing_scale
 from rwafolio.backtest.result import BacktestResult
-from rwafolio.exceptions import ConfigError, OptimizationError
+from rwafolio.backtest.step import rebalance
+from rwafolio.exceptions import ConfigError
 from rwafolio.loaders.panel import Panel
 from rwafolio.optimize.costs import CostModel
 from rwafolio.strategies.base import Decision, MarketView, Setup, Strategy
@@ -235,53 +238,6 @@ def _initial_book(
     return w_init, start - 1
 
 
-def _ask(strategy: Strategy, view: MarketView, n: int) -> Decision | None:
-    """The strategy's decision; a numerical failure on one date holds, and says why."""
-    try:
-        decision = strategy.decide(view)
-    except OptimizationError as exc:
-        return Decision(
-            target=np.full(n, np.nan),
-            solver="hold",
-            status="failed",
-            fallback_reason=f"hold: {exc}",
-        )
-    if decision is None or isinstance(decision, Decision):
-        return decision
-    return Decision(target=np.asarray(decision, dtype=float))
-
-
-def _orders(
-    strategy: Strategy, decision: Decision, market: Market, t: int, w: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The decision's target and which assets it trades, checked against the book and calendar."""
-    n = w.shape[0]
-    tradable = market.tradable[t]
-    target = np.asarray(decision.target, dtype=float)
-    if target.shape != (n,):
-        raise ConfigError(
-            f"{strategy.name}.decide returned a target of shape {target.shape}, expected ({n},)"
-        )
-    ordered = ~np.isnan(target)
-    if np.any(ordered & ~tradable):
-        closed = [market.symbols[i] for i in np.flatnonzero(ordered & ~tradable)]
-        raise ConfigError(
-            f"{strategy.name} ordered {closed} on {market.dates[t].date()}, when their market "
-            "is closed"
-        )
-    traded = ordered & tradable
-    if traded.any():
-        if np.any(target[traded] < -1e-12):
-            raise ConfigError(f"{strategy.name} returned negative targets (long only)")
-        keep_cash = 1.0 - np.maximum(target[traded], 0.0).sum() - w[~traded].sum()
-        if keep_cash < -1e-9:
-            raise ConfigError(
-                f"{strategy.name} on {market.dates[t].date()}: targets plus the weights it does "
-                f"not trade sum to {1.0 - keep_cash:.6f} > 1 (long only, no leverage)"
-            )
-    return target, traded
-
-
 def _walk(
     strategy: Strategy,
     market: Market,
@@ -314,16 +270,14 @@ def _walk(
             seen_vix[t] = market.vix[t]
         if t >= start:
             view = view_at(market, t, w.copy(), lag, seen_returns, seen_vix)
-            decision = _ask(strategy, view, n)
-            if decision is not None:
-                target, traded = _orders(strategy, decision, market, t, w)
-                if traded.any():
-                    step = trade(w, cash, target, traded, rates)
-                    ledger.sent[t, traded] = step.sent
-                    ledger.turnover[t], ledger.fees[t] = step.turnover, step.fee
-                    ledger.value *= step.growth
-                    w, cash = step.weights, step.cash
-                ledger.record(t, decision, bool(traded.any()))
+            step = rebalance(strategy, view, w, cash, rates)
+            if step.decision is not None:
+                if step.trade is not None:
+                    ledger.sent[t, step.traded] = step.trade.sent
+                    ledger.turnover[t], ledger.fees[t] = step.trade.turnover, step.trade.fee
+                    ledger.value *= step.trade.growth
+                w, cash = step.weights, step.cash
+                ledger.record(t, step.decision, step.trade is not None)
             if bar is not None:
                 bar.update(1)
         ledger.w_after[t] = w

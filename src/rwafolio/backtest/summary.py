@@ -4,7 +4,7 @@ One JSON object, its schema :data:`SUMMARY_SCHEMA` (JSON Schema, draft 2020-12; 
 it in prose):
 
 - ``data``: ``source``, ``start``, ``end`` (ISO dates), ``symbols``, ``policy`` (the calendar
-  policy), ``periods_per_year``, ``volatility_index`` (the index spec, e.g. ``"file:..."``,
+  policy), ``bar`` (``"1d"`` or ``"1h"``), ``periods_per_year``, ``volatility_index`` (the index spec, e.g. ``"file:..."``,
   ``"realized:BTC-USD"``, ``"none"``), ``synthetic`` (bool);
 - ``strategy``: ``name`` and ``params`` (every constructor parameter; objects as their repr);
 - ``stats``: one object per run name (the strategy and each benchmark) with every key of
@@ -70,6 +70,7 @@ SUMMARY_SCHEMA: Mapping[str, Any] = {
                 "end",
                 "symbols",
                 "policy",
+                "bar",
                 "periods_per_year",
                 "volatility_index",
             ],
@@ -79,6 +80,7 @@ SUMMARY_SCHEMA: Mapping[str, Any] = {
                 "end": {"type": "string", "format": "date"},
                 "symbols": {"type": "array", "items": {"type": "string"}, "minItems": 1},
                 "policy": {"enum": ["all_days", "exchange_days"]},
+                "bar": {"enum": ["1d", "1h"]},
                 "periods_per_year": {"type": "integer"},
                 "volatility_index": {"type": "string"},
                 "synthetic": {"type": "boolean"},
@@ -172,6 +174,7 @@ def summary_json(
             "end": panel.dates[-1].date().isoformat(),
             "symbols": list(panel.symbols),
             "policy": str(panel.policy),
+            "bar": str(panel.bar),
             "periods_per_year": int(panel.periods_per_year),
             "volatility_index": str(panel.vix_source),
             "synthetic": bool(panel.synthetic),

@@ -256,6 +256,7 @@ def load_files(
     fx: Mapping[str, pd.Series] | None = None,
     cross_check: bool = True,
     cache_dir: PathLike | None = None,
+    assets: Mapping[str, Mapping[str, object]] | None = None,
 ) -> Panel:
     """Panel from price files found by symbol in ``data_dirs`` (see :mod:`.files`).
 
@@ -273,7 +274,7 @@ def load_files(
         for sym, m in matches.items():
             for other in m.shadowed:
                 extra.extend(_cross_check(sym, data[sym], m.path, other))
-    universe = Universe.from_symbols(syms, costs=costs)
+    universe = Universe.from_symbols(syms, costs=costs, overrides=assets)
     meta = {
         "files": {s: str(m.path) for s, m in matches.items()},
         "skipped": [f"{p}: {why}" for p, why in (*search.skipped, *search.unreadable)],
@@ -315,6 +316,7 @@ def load_yahoo(
     retries: int = 3,
     sleep: Callable[[float], object] | None = None,
     today: object = None,
+    assets: Mapping[str, Mapping[str, object]] | None = None,
 ) -> Panel:
     """Panel from Yahoo Finance through the cache (see :mod:`.yahoo`); ``downloader`` replaces
     the network call. Other parameters as in :func:`load`."""
@@ -332,7 +334,7 @@ def load_yahoo(
         today=today,
         **kw,
     )
-    universe = Universe.from_symbols(syms, costs=costs)
+    universe = Universe.from_symbols(syms, costs=costs, overrides=assets)
     cache_findings = [
         Finding(s, "stale_cache", None, msg, severe=True) for s, msg in res.stale.items()
     ] + [Finding(s, "corrupt_cache", None, msg, severe=True) for s, msg in res.corrupt.items()]
@@ -425,6 +427,7 @@ def load(
     missing: MissingPolicy = "raise",
     repair: RepairPolicy | None = None,
     seed: int | None = synth.DEFAULT_SEED,
+    assets: Mapping[str, Mapping[str, object]] | None = None,
 ) -> Panel:
     """Load a validated :class:`~rwafolio.loaders.panel.Panel` from any source.
 
@@ -452,6 +455,9 @@ def load(
         Cleaning repair policy (default None: report only; see :mod:`.cleaning`).
     seed : int, optional
         Seed of the synthetic generator.
+    assets : mapping symbol -> Asset fields, optional
+        Declared assets (a config's ``[assets.SYMBOL]``: ``asset_class``, ``calendar``, ``cost``,
+        ``proxies``, ``schedule``, ``name``) for the files and yfinance sources.
     """
     if source not in SOURCES:
         raise ConfigError(f"`source` must be one of {SOURCES}, got {source!r}")
@@ -479,6 +485,7 @@ def load(
             missing=missing,
             repair=repair,
             cache_dir=cache_dir,
+            assets=assets,
         )
     return load_yahoo(
         symbols,
@@ -490,6 +497,7 @@ def load(
         costs=costs,
         missing=missing,
         repair=repair,
+        assets=assets,
     )
 
 

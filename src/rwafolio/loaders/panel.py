@@ -111,6 +111,7 @@ class Panel:
     meta: Mapping[str, Any] = field(default_factory=dict)
     volume: pd.DataFrame | None = None
     volume_rules: Mapping[str, str] = field(default_factory=dict)
+    bar: str = "1d"
 
     def __post_init__(self) -> None:
         prices, tradable = self.prices, self.tradable
@@ -118,6 +119,8 @@ class Panel:
             raise DataError(f"`policy` must be one of {CALENDAR_POLICIES}, got {self.policy!r}")
         if not isinstance(prices, pd.DataFrame) or not isinstance(prices.index, pd.DatetimeIndex):
             raise DataError("`prices` must be a DataFrame with a DatetimeIndex")
+        if self.bar not in ("1d", "1h"):
+            raise DataError(f"`bar` must be '1d' or '1h', got {self.bar!r}")
         if prices.index.tz is not None:
             raise DataError("`prices` index must be tz-naive dates")
         if len(prices) < 2:
@@ -161,6 +164,9 @@ class Panel:
 
     @property
     def periods_per_year(self) -> int:
+        """Bars per year: 365 or 252 daily (by policy); hourly, 24 x 365 (the 24/7 grid)."""
+        if self.bar == "1h":
+            return 24 * 365
         return PERIODS_PER_YEAR[self.policy]
 
     @property
@@ -199,6 +205,7 @@ class Panel:
             meta=dict(self.meta),
             volume=None if self.volume is None else self.volume.loc[sel],
             volume_rules=dict(self.volume_rules),
+            bar=self.bar,
         )
 
     def liquidity(self, start: object = None, end: object = None) -> Liquidity:

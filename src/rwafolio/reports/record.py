@@ -118,6 +118,7 @@ class RunRecord:
             source=p["source"],
             price_fields=dict(p.get("price_fields", {})),
             meta=dict(p.get("meta", {})),
+            bar=str(p.get("bar", "1d")),  # runs saved before intraday bars are daily
         )
 
 
@@ -138,6 +139,7 @@ def _panel_meta(panel: Any) -> dict[str, Any]:
         "source": str(panel.source),
         "synthetic": bool(panel.synthetic),
         "policy": str(panel.policy),
+        "bar": str(getattr(panel, "bar", "1d")),
         "periods_per_year": int(panel.periods_per_year),
         "start": dates[0].strftime("%Y-%m-%d"),
         "end": dates[-1].strftime("%Y-%m-%d"),

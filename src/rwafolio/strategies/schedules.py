@@ -10,6 +10,16 @@ whether a market is open today is not future information). Names:
 - ``"monthly"``: the first open date of each calendar month;
 - ``"never"``: the asset is held as it drifts.
 
+Intraday names (any bar; in a daily panel ``"bar"`` equals ``"daily"``):
+
+- ``"bar"``: every bar the asset's market is open;
+- ``"every<K>bars"`` (e.g. ``"every4bars"``): the first open bar of each block of K bars, counted
+  from 1970-01-01 in the panel's bar (hours in an hourly panel, days in a daily one);
+- ``"daily@HH:MM"``: the first open bar at or after HH:MM (UTC) of each day.
+
+``"daily"`` is the first open bar of each calendar day: every date of a daily panel, once a day
+in an hourly one.
+
 A stress override lets every open asset trade on any date whose volatility index is above a level
 (the model: more frequent updates when the VIX exceeds 25). The strategy applies it
 (:meth:`rwafolio.strategies.DynamicLambdaStrategy.may_trade`) with the last index level its view
@@ -24,7 +34,54 @@ import numpy as np
 import pandas as pd
 
 from rwafolio.exceptions import ConfigError
-from rwafolio.universe import DEFAULT_SCHEDULES, SCHEDULES
+from rwafolio.universe import DEFAULT_SCHEDULES, INTRADAY_SCHEDULES, SCHEDULES, is_schedule
+
+_DAY_NS = 86_400 * 10**9
+_HOUR_NS = 3_600 * 10**9
+
+
+def period_keys(times: np.ndarray, schedule: str, hourly: bool = False) -> np.ndarray:
+    """Which block of a periodic schedule each bar falls in (equal keys: same block).
+
+    Parameters
+    ----------
+    times : ndarray of int64, shape (n_dates,)
+        Bar times in nanoseconds since 1970-01-01 (``datetime64[ns]`` as integers).
+    schedule : str
+        ``every2``: blocks of two days anchored at 1970-01-01 (so a sub-panel, a walk-forward
+        fold, trades on the same days as the whole panel); ``weekly``: the ISO week (key: its
+        Monday); ``monthly``: the calendar month; ``daily`` and ``daily@HH:MM``: the day;
+        ``every<K>bars``: blocks of K bars (hours when ``hourly``, else days).
+    hourly : bool
+        Whether the panel's bar is one hour.
+    """
+    times = np.asarray(times, dtype=np.int64)
+    days = times // _DAY_NS
+    if schedule == "every2":
+        return days // 2
+    if schedule == "weekly":
+        return days - (days + 3) % 7  # 1970-01-01 was a Thursday: (d + 3) % 7 is 0 on Mondays
+    if schedule == "monthly":
+        return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    if schedule == "daily" or schedule.startswith("daily@"):
+        return days
+    if schedule.startswith("every") and schedule.endswith("bars"):
+        k = int(schedule[5:-4])
+        return (times // _HOUR_NS if hourly else days) // k
+    raise ConfigError(f"`schedule` has no periodic blocks: {schedule!r}")
+
+
+def eligible(times: np.ndarray, schedule: str) -> np.ndarray:
+    """Bars a ``daily@HH:MM`` schedule may use (at or after that UTC time); all bars otherwise."""
+    times = np.asarray(times, dtype=np.int64)
+    if not schedule.startswith("daily@"):
+        return np.ones(times.shape, dtype=bool)
+    hh, mm = schedule[6:].split(":")
+    return times % _DAY_NS >= (int(hh) * 60 + int(mm)) * 60 * 10**9
+
+
+def _is_hourly(dates: pd.DatetimeIndex) -> bool:
+    return bool(len(dates)) and bool(np.any(dates.to_numpy().astype(np.int64) % _DAY_NS))
 
 
 def schedule_mask(dates: pd.DatetimeIndex, tradable: np.ndarray, schedule: str) -> np.ndarray:
@@ -35,31 +92,28 @@ def schedule_mask(dates: pd.DatetimeIndex, tradable: np.ndarray, schedule: str) 
     dates : DatetimeIndex of shape (n_dates,)
     tradable : ndarray of bool, shape (n_dates,)
         Whether the asset's market is open on each date.
-    schedule : {"daily", "every2", "weekly", "monthly", "never"}
+    schedule : str
+        A name of :data:`~rwafolio.universe.SCHEDULES` or an intraday pattern (module docs).
     """
     tradable = np.asarray(tradable, dtype=bool)
-    if schedule == "daily":
+    if schedule == "bar" or (schedule == "daily" and not _is_hourly(dates)):
         return tradable.copy()
     if schedule == "never":
         return np.zeros_like(tradable)
-    if schedule in ("every2", "weekly", "monthly"):
-        if schedule == "every2":
-            # Blocks of two calendar days anchored at 1970-01-01, so a sub-panel (a walk-forward
-            # fold) trades on the same days as the whole panel.
-            key = (dates.to_numpy().astype("datetime64[D]").astype(np.int64) // 2).astype(np.int64)
-        elif schedule == "weekly":
-            iso = dates.isocalendar()
-            key = iso["year"].to_numpy() * 100 + iso["week"].to_numpy()
-        else:
-            key = dates.year.to_numpy() * 100 + dates.month.to_numpy()
+    if is_schedule(schedule):
+        times = dates.to_numpy().astype("datetime64[ns]").astype(np.int64)
+        key = period_keys(times, schedule, _is_hourly(dates))
+        ok = tradable & eligible(times, schedule)
         out = np.zeros_like(tradable)
         seen_key = None
-        for i in np.flatnonzero(tradable):
+        for i in np.flatnonzero(ok):
             if key[i] != seen_key:
                 out[i] = True
                 seen_key = key[i]
         return out
-    raise ConfigError(f"`schedule` must be one of {SCHEDULES}, got {schedule!r}")
+    raise ConfigError(
+        f"`schedule` must be one of {SCHEDULES + INTRADAY_SCHEDULES}, got {schedule!r}"
+    )
 
 
 def resolve_schedules(
@@ -78,8 +132,10 @@ def resolve_schedules(
             f"`schedules` keys must be symbols or asset classes, got unknown {bad_keys}"
         )
     for k, v in schedules.items():
-        if v not in SCHEDULES:
-            raise ConfigError(f"`schedules[{k!r}]` must be one of {SCHEDULES}, got {v!r}")
+        if not is_schedule(v):
+            raise ConfigError(
+                f"`schedules[{k!r}]` must be one of {SCHEDULES + INTRADAY_SCHEDULES}, got {v!r}"
+            )
     return [
         schedules.get(s, schedules.get(c, DEFAULT_SCHEDULES[c]))
         for s, c in zip(symbols, asset_classes)

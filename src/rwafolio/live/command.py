@@ -1,0 +1,213 @@
+"""``rwafolio live``: process every bar newer than the state, one orders line per bar.
+
+Argument parsing and printing only; the work is :class:`rwafolio.live.runner.LiveRun`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rwafolio.exceptions import ConfigError
+
+__all__ = ["add_live_parser", "cmd_live"]
+
+
+def add_live_parser(sub: Any, add_data_args: Any) -> None:
+    """Register ``live`` on the CLI's subparsers (``add_data_args`` adds the shared data options)."""
+    p = sub.add_parser(
+        "live", help="rebalance bar by bar, with a restartable state and orders journal"
+    )
+    add_data_args(p, default_source="files")
+    p.add_argument("--state", required=True, help="state folder (created; state.json inside)")
+    p.add_argument(
+        "--orders", required=True, help="orders journal: one JSON line per bar (appended)"
+    )
+    p.add_argument("--until", default=None, help="last bar to process (date or timestamp)")
+    p.add_argument(
+        "--poll",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="keep polling the source every SECONDS for new bars (stop with Ctrl-C)",
+    )
+    p.add_argument("--config", default=None, help="TOML file with strategy parameters and costs")
+    p.add_argument("--paper", action="store_true", help="paper book: fill orders at the next bar")
+    p.add_argument(
+        "--portfolio-value",
+        type=float,
+        default=None,
+        metavar="X",
+        help="the book's value at the first bar (currency): order sizes in units and notional",
+    )
+    p.add_argument(
+        "--force", action="store_true", help="start a new journal over an existing --orders file"
+    )
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print the summary only (with a progress bar on a terminal)",
+    )
+    p.set_defaults(func=cmd_live)
+
+
+def _until(text: str | None) -> pd.Timestamp | None:
+    if text is None:
+        return None
+    try:
+        return pd.Timestamp(text)
+    except (ValueError, TypeError):
+        raise ConfigError(f"`--until` must be a date or timestamp, got {text!r}") from None
+
+
+def _check_paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    state, orders = Path(args.state), Path(args.orders)
+    inputs = [Path(d) for d in args.data_dir] + ([Path(args.config)] if args.config else [])
+    if args.vix and Path(args.vix).exists():
+        inputs.append(Path(args.vix))
+    for p in inputs:
+        if p.exists() and orders.exists() and p.resolve() == orders.resolve():
+            raise ConfigError(f"`--orders` {str(orders)!r} is one of the command's inputs")
+        if (
+            p.is_dir()
+            and orders.resolve().is_relative_to(p.resolve())
+            and orders.suffix in (".csv", ".parquet", ".txt")
+        ):
+            raise ConfigError(f"`--orders` {str(orders)!r} is a data-file name inside --data-dir")
+    if orders.resolve().parent == state.resolve():
+        raise ConfigError("`--orders` must not be inside the `--state` folder")
+    if args.portfolio_value is not None and not args.portfolio_value > 0:
+        raise ConfigError(f"`--portfolio-value` must be > 0, got {args.portfolio_value}")
+    if args.poll is not None and not args.poll > 0:
+        raise ConfigError(f"`--poll` must be > 0 seconds, got {args.poll}")
+    return state, orders
+
+
+def _make(args: argparse.Namespace, panel: Any) -> Any:
+    from rwafolio.config import RunConfig, build_strategy, load_config
+    from rwafolio.live.rebalancer import LiveRebalancer
+    from rwafolio.optimize.costs import CostModel
+
+    cfg = load_config(args.config) if args.config else RunConfig()
+    return lambda: LiveRebalancer(
+        build_strategy(cfg.strategy),
+        panel.symbols,
+        panel.universe.classes,
+        CostModel.from_universe(panel.universe),
+        panel.periods_per_year,
+        panel.vix is not None,
+    )
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from rwafolio.cli import _load_panel
+    from rwafolio.config import RunConfig, load_config
+
+    cfg = load_config(args.config) if args.config else RunConfig()
+    if args.policy is None and "policy" in cfg.data:
+        args.policy = cfg.data["policy"]
+    costs = {k: v for k, v in cfg.costs.items() if args.symbols is None or k in args.symbols}
+    return _load_panel(args, costs=costs, missing=cfg.data.get("missing"), cfg=cfg)
+
+
+def cmd_live(args: argparse.Namespace) -> int:
+    from rwafolio.live.runner import LiveRun
+
+    state_dir, orders = _check_paths(args)
+    until = _until(args.until)
+    panel = _load(args)
+    step = None
+    if panel.policy == "all_days":
+        step = pd.Timedelta(hours=1) if panel.bar == "1h" else pd.Timedelta(days=1)
+    run = LiveRun(
+        _make(args, panel), state_dir, orders, step, args.portfolio_value, args.paper, args.force
+    )
+    if run.cut_line:
+        print("note: cut the journal line of a bar the state had not recorded (it is redone)")
+    stopping = {"flag": False}
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if stopping["flag"]:
+            raise KeyboardInterrupt
+        stopping["flag"] = True
+        print("stopping after the current bar (Ctrl-C again to abort now)")
+
+    previous = signal.signal(signal.SIGINT, on_sigint) if args.poll else None
+    bar = _progress(args.quiet)
+    try:
+        total = 0
+        while True:
+            summary = run.run_bars(
+                _closed_bars(panel, args.source),
+                until=until,
+                stop=lambda: stopping["flag"],
+                on_bar=(lambda line: bar.update(1))
+                if bar is not None
+                else (None if args.quiet else _print_line),
+            )
+            total += summary.processed
+            if args.poll is None or stopping["flag"]:
+                break
+            if until is not None and run.reb.time is not None and run.reb.time >= until:
+                break
+            _sleep(args.poll, stopping)
+            if stopping["flag"]:
+                break
+            panel = _load(args)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        if bar is not None:
+            bar.close()
+    last = run.reb.time
+    print(
+        f"live: {total} new bar(s) processed; state at {last if last is not None else 'no bar'}; "
+        f"orders: {orders}"
+    )
+    return 0
+
+
+def _progress(quiet: bool) -> Any:
+    """With --quiet on a terminal (not in CI), a progress bar counts the bars instead."""
+    import os
+    import sys
+
+    if not quiet or not sys.stderr.isatty() or os.environ.get("CI"):
+        return None
+    from tqdm import tqdm
+
+    return tqdm(desc="live", unit="bar", leave=False)
+
+
+def _closed_bars(panel: Any, source: str) -> Any:
+    """The panel's bars; from yfinance only those that have ended (Yahoo's last daily row of a
+    24/7 market is the day still trading, whose close would change at the next poll)."""
+    from rwafolio.live.runner import panel_bars
+
+    if source != "yfinance":
+        return panel_bars(panel)
+    length = pd.Timedelta(hours=1) if panel.bar == "1h" else pd.Timedelta(days=1)
+    now = _now()
+    return (b for b in panel_bars(panel) if pd.Timestamp(b.time) + length <= now)
+
+
+def _now() -> pd.Timestamp:
+    """The current time, naive UTC (the panels' convention)."""
+    return pd.Timestamp.now(tz="UTC").tz_localize(None)
+
+
+def _sleep(seconds: float, stopping: dict[str, bool]) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and not stopping["flag"]:
+        time.sleep(min(0.2, end - time.monotonic()) if end > time.monotonic() else 0)
+
+
+def _print_line(line: dict[str, Any]) -> None:
+    trades = ", ".join(f"{s} {v:+.4f}" for s, v in line["trades"].items()) or "-"
+    lam = "-" if line["lam"] is None else f"{line['lam']:.3f}"
+    print(f"{line['time']}  {line['status']:<9} lam {lam:>6}  fees {line['fees']:.2e}  {trades}")

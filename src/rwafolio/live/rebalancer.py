@@ -1,0 +1,401 @@
+"""The online rebalancer: one new bar at a time, the same decision and book step as the backtest.
+
+:class:`LiveRebalancer` holds what a backtest carries from date to date (the drifted book, the
+last prices, the estimation window, the schedule's clock, the solver's warm start) and, for each
+new :class:`Bar`, does exactly what the engine does on that date: drift the book with the bar's
+returns, show the strategy a read-only :class:`~rwafolio.strategies.MarketView` of the past, and
+book the trade through :func:`rwafolio.backtest.step.rebalance`. Replaying a panel bar by bar
+therefore reproduces the backtest's weights (``tests/live/test_parity.py``).
+
+Per bar the work is O(window * n + n^2) for the window and the rolling moments, plus the
+strategy's estimate and solve; nothing walks the history. Estimators that need the whole window
+(Ledoit-Wolf) are called on the window buffer, the same one the backtest would show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rwafolio.backtest.book import drift
+from rwafolio.backtest.step import rebalance
+from rwafolio.exceptions import ConfigError, DataError
+from rwafolio.live.rolling import IncrementalSample, RollingMoments
+from rwafolio.optimize.costs import CostModel
+from rwafolio.strategies.base import MarketView, Setup, Strategy
+from rwafolio.strategies.schedules import eligible, period_keys, resolve_schedules
+
+__all__ = ["ALWAYS_OPEN", "Bar", "LiveDecision", "LiveRebalancer"]
+
+#: Asset classes whose market never closes: a bar without their price is a gap, not a close.
+ALWAYS_OPEN = ("crypto", "stable")
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One new bar.
+
+    Attributes
+    ----------
+    time : Timestamp
+        The bar's close (tz-naive, the panel's convention).
+    prices : mapping symbol -> float
+        Closing prices of the assets that traded in the bar (an absent symbol's market was
+        closed: its price is carried and it may not trade).
+    vix : float or None
+        The volatility index when it printed in the bar (None: carry the last level).
+    closed : tuple of str
+        Symbols in ``prices`` whose market is closed at this bar: the price is their last
+        known one, used only to start the book at the first bar (the first bar must price every
+        symbol); they may not trade.
+    """
+
+    time: pd.Timestamp
+    prices: Mapping[str, float]
+    vix: float | None = None
+    closed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LiveDecision:
+    """What one bar did.
+
+    Attributes
+    ----------
+    time : Timestamp
+    row : int
+        The bar's row since the first bar (the backtest's date row).
+    status : str
+        ``"warmup"`` (window not full), ``"no_trade"``, ``"traded"`` or the solver's status
+        (``"failed"`` holds).
+    lam, vix : float
+        Risk aversion and index level used (NaN when not deciding).
+    weights_before, weights_after : ndarray of shape (n_assets,)
+        The drifted book before the trade and the book after it (fractions of value).
+    target : ndarray of shape (n_assets,)
+        The strategy's target (NaN: no order).
+    trades : ndarray of shape (n_assets,)
+        Traded weight per asset (fractions of the value before trading; the orders).
+    fees : float
+        Fee paid, fraction of the value before trading.
+    value : float
+        Book value after the bar, per unit of initial value.
+    frozen : dict symbol -> reason
+        Assets that could not trade and why (``"closed"``, ``"schedule"``, or the threshold
+        rule's reason).
+    diagnostics : dict
+        solver, kkt_residual, iterations, objective, fallback_reason.
+    """
+
+    time: pd.Timestamp
+    row: int
+    status: str
+    lam: float
+    vix: float
+    weights_before: np.ndarray
+    weights_after: np.ndarray
+    target: np.ndarray
+    trades: np.ndarray
+    fees: float
+    value: float
+    frozen: dict[str, str] = field(default_factory=dict)
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+
+
+def _check_strategy(strategy: Strategy) -> None:
+    if not isinstance(strategy, Strategy):
+        raise ConfigError(f"`strategy` must be a rwafolio Strategy, got {type(strategy).__name__}")
+    if getattr(strategy, "indexes_", None) is not None:
+        raise ConfigError(
+            "`class_indexes`: per-class indexes normalized over their whole past are not supported "
+            "live (the live state keeps the estimation window only); use one volatility index"
+        )
+    if getattr(strategy, "smoothed_", False):
+        raise ConfigError(
+            "`risk_aversion`: a rule smoothed along the index's whole path is not supported live "
+            "(the live state keeps the estimation window only); use an unsmoothed rule"
+        )
+
+
+class LiveRebalancer:
+    """Stateful one-bar-at-a-time rebalancer (see the module docs).
+
+    Parameters
+    ----------
+    strategy : Strategy
+        Unprepared; prepared here. Must keep its calendar schedule in ``scheduled_`` (as
+        :class:`~rwafolio.strategies.DynamicLambdaStrategy` and the benchmarks do).
+    symbols, asset_classes : list of str
+    cost_model : CostModel
+    periods_per_year : int
+        Bars per year for annualization (365 daily all-days, 252 exchange days, 8760 hourly:
+        the schedules then count hours).
+    has_vix : bool
+        Whether bars carry a volatility index.
+    first_decision : int or None
+        Row of the first bar the strategy may trade (default: its warm-up, as the backtest).
+    """
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        symbols: list[str],
+        asset_classes: list[str],
+        cost_model: CostModel,
+        periods_per_year: int,
+        has_vix: bool,
+        first_decision: int | None = None,
+    ) -> None:
+        n = len(symbols)
+        if n == 0 or len(asset_classes) != n or cost_model.n_assets != n:
+            raise ConfigError(
+                "`symbols`, `asset_classes` and `cost_model` must describe n >= 1 assets"
+            )
+        self.strategy = strategy
+        self.symbols = list(symbols)
+        self.asset_classes = list(asset_classes)
+        self.cost_model = cost_model
+        self.periods_per_year = int(periods_per_year)
+        self.has_vix = bool(has_vix)
+        #: Hourly bars (24 x 365 a year): intraday schedules count hours.
+        self.hourly = self.periods_per_year == 24 * 365
+        warm = int(strategy.warmup)
+        self.first_decision = warm if first_decision is None else int(first_decision)
+        if self.first_decision < warm:
+            raise ConfigError(
+                f"`first_decision` must be >= the warm-up {warm}, got {first_decision}"
+            )
+        # The view's window: the last `warmup` return rows (at least 2 for the rolling moments).
+        self.window = max(warm, 2)
+        self._prepare()
+        self.row = -1
+        self.time: pd.Timestamp | None = None
+        self.prices = np.full(n, np.nan)
+        self.tradable = np.zeros(n, dtype=bool)
+        self.vix = float("nan")
+        self.weights = np.zeros(n)
+        self.cash = 1.0
+        self.value = 1.0
+        self.moments = RollingMoments(n, self.window)
+        self._use_moments()
+        self.times = np.zeros(self.window, dtype="datetime64[ns]")
+        self.vixes = np.full(self.window, np.nan)
+        self.last_key = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+
+    # ------------------------------------------------------------------ setup
+    def _prepare(self) -> None:
+        n = len(self.symbols)
+        one_day = pd.DatetimeIndex([pd.Timestamp("1970-01-01")])
+        self.strategy.prepare(
+            Setup(
+                dates=one_day,
+                tradable=np.ones((1, n), dtype=bool),
+                symbols=self.symbols,
+                asset_classes=self.asset_classes,
+                costs=self.cost_model.rates,
+                periods_per_year=self.periods_per_year,
+                has_vix=self.has_vix,
+                cost_model=self.cost_model,
+            )
+        )
+        _check_strategy(self.strategy)
+        if not hasattr(self.strategy, "scheduled_"):
+            raise ConfigError(
+                f"{type(self.strategy).__name__} keeps no calendar schedule (`scheduled_`); the "
+                "live rebalancer supports DynamicLambdaStrategy and the benchmark strategies"
+            )
+        schedules = getattr(self.strategy, "schedules", None)
+        self.schedule_names = resolve_schedules(schedules, self.symbols, self.asset_classes)
+
+    def _use_moments(self) -> None:
+        """With the sample estimator, serve its estimates from the rolling moments."""
+        from rwafolio.optimize.estimators import SampleEstimator
+
+        est = getattr(self.strategy, "estimator_", None)
+        if type(est) is SampleEstimator or isinstance(est, IncrementalSample):
+            self.strategy.estimator_ = IncrementalSample(self.moments)  # type: ignore[attr-defined]
+
+    # ------------------------------------------------------------------ one bar
+    def _tradable_prices(self, bar: Bar) -> tuple[np.ndarray, np.ndarray]:
+        unknown = sorted(set(bar.prices) - set(self.symbols))
+        if unknown:
+            raise DataError(
+                f"bar {bar.time}: prices for symbols not in the state's universe {unknown} "
+                f"(state symbols: {self.symbols})"
+            )
+        closed = set(bar.closed)
+        tradable = np.array([s in bar.prices and s not in closed for s in self.symbols])
+        gone = [
+            s
+            for s, c in zip(self.symbols, self.asset_classes)
+            if c in ALWAYS_OPEN and s not in bar.prices
+        ]
+        if gone:
+            raise DataError(
+                f"bar {bar.time}: no price for {gone}, whose market never closes (a gap in the "
+                "data, or a symbol that disappeared)"
+            )
+        new = self.prices.copy()
+        priced = np.array([s in bar.prices for s in self.symbols])
+        for j in np.flatnonzero(tradable | (priced & (self.row < 0))):
+            p = float(bar.prices[self.symbols[j]])
+            if not np.isfinite(p) or p <= 0:
+                raise DataError(
+                    f"bar {bar.time}: price of {self.symbols[j]} must be > 0, got {p!r}"
+                )
+            new[j] = p
+        if self.row < 0 and not np.all(priced):
+            missing = [s for s, ok in zip(self.symbols, priced) if not ok]
+            raise DataError(
+                f"the first bar ({bar.time}) must price every symbol; missing {missing}"
+            )
+        return new, tradable
+
+    def _schedule_row(self, time: pd.Timestamp, tradable: np.ndarray) -> np.ndarray:
+        """The calendar part of the schedule at this bar (as ``schedule_matrix`` on the panel)."""
+        ns = np.array([time.value], dtype=np.int64)
+        may = np.zeros(tradable.shape[0], dtype=bool)
+        keys: dict[str, int | None] = {}
+        for j, name in enumerate(self.schedule_names):
+            if not tradable[j] or name == "never":
+                continue
+            if name == "bar" or (name == "daily" and not self.hourly):
+                may[j] = True
+                continue
+            if name not in keys:
+                ok = bool(eligible(ns, name)[0])
+                keys[name] = int(period_keys(ns, name, self.hourly)[0]) if ok else None
+            key = keys[name]
+            if key is None:
+                continue
+            may[j] = key != self.last_key[j]
+            self.last_key[j] = key
+        return may
+
+    def step(self, bar: Bar) -> LiveDecision:
+        """Process ``bar`` (newer than the last one) and return its decision."""
+        time = pd.Timestamp(bar.time)
+        if self.time is not None and time <= self.time:
+            raise DataError(
+                f"bar {time} is not newer than the state's last bar {self.time} (already processed)"
+            )
+        prices, tradable = self._tradable_prices(bar)
+        if bar.vix is not None:
+            if not np.isfinite(bar.vix):
+                raise DataError(f"bar {time}: `vix` must be finite, got {bar.vix!r}")
+            self.vix = float(bar.vix)
+        elif self.has_vix and self.row < 0:
+            raise DataError(f"the first bar ({time}) must carry the volatility index")
+        returns = np.zeros(len(self.symbols))
+        if self.row >= 0:
+            returns = prices / self.prices - 1.0
+        self.row += 1
+        self.time, self.prices, self.tradable = time, prices, tradable
+        self.weights, self.cash, growth = drift(self.weights, self.cash, returns)
+        self.value *= growth
+        self._push(time, returns)
+        may = self._schedule_row(time, tradable)
+        return self._decide(time, tradable, may)
+
+    def _push(self, time: pd.Timestamp, returns: np.ndarray) -> None:
+        self.moments.push(returns)
+        self.times[:-1] = self.times[1:]
+        self.times[-1] = time.to_datetime64()
+        self.vixes[:-1] = self.vixes[1:]
+        self.vixes[-1] = self.vix
+
+    def view(self, tradable: np.ndarray, may: np.ndarray) -> MarketView:
+        """The strategy's view at the current bar: the window's returns, read-only."""
+        rows = min(self.row + 1, self.window)
+        returns = self.moments.window_rows()[-rows:]
+        dates = pd.DatetimeIndex(self.times[-rows:])
+        self.strategy.scheduled_ = np.broadcast_to(may, (rows, may.shape[0]))  # type: ignore[attr-defined]
+        return MarketView(
+            rows - 1,
+            dates,
+            returns,
+            self.vixes[-rows:].copy() if self.has_vix else None,
+            self.weights.copy(),
+            tradable,
+            self.symbols,
+            self.asset_classes,
+            self.cost_model.rates,
+            self.periods_per_year,
+        )
+
+    def _decide(self, time: pd.Timestamp, tradable: np.ndarray, may: np.ndarray) -> LiveDecision:
+        before = self.weights.copy()
+        n = before.shape[0]
+        nan = float("nan")
+        frozen = {s: "closed" for s, ok in zip(self.symbols, tradable) if not ok}
+        if self.row < self.first_decision:
+            return LiveDecision(
+                time,
+                self.row,
+                "warmup",
+                nan,
+                self.vix if self.has_vix else nan,
+                before,
+                before.copy(),
+                np.full(n, nan),
+                np.zeros(n),
+                0.0,
+                self.value,
+                frozen,
+            )
+        view = self.view(tradable, may)
+        allowed = self.strategy.may_trade(view)
+        frozen.update(
+            {s: "schedule" for s, ok, a in zip(self.symbols, tradable, allowed) if ok and not a}
+        )
+        step = rebalance(self.strategy, view, self.weights, self.cash, self.cost_model.rates)
+        trades, fee = np.zeros(n), 0.0
+        if step.trade is not None:
+            trades[step.traded] = step.trade.sent - before[step.traded]
+            fee = step.trade.fee
+            self.value *= step.trade.growth
+        self.weights, self.cash = step.weights, step.cash
+        d = step.decision
+        if d is None:
+            return LiveDecision(
+                time,
+                self.row,
+                "no_trade",
+                nan,
+                self.vix if self.has_vix else nan,
+                before,
+                self.weights.copy(),
+                np.full(n, nan),
+                trades,
+                fee,
+                self.value,
+                frozen,
+            )
+        for sym, _change, reason in d.skipped:
+            frozen[sym] = reason
+        status = d.status if d.status != "optimal" else ("traded" if step.trade else "no_trade")
+        return LiveDecision(
+            time,
+            self.row,
+            status,
+            float(d.lam),
+            float(d.vix),
+            before,
+            self.weights.copy(),
+            np.asarray(d.target, dtype=float),
+            trades,
+            fee,
+            self.value,
+            frozen,
+            {
+                "solver": d.solver,
+                "kkt_residual": float(d.kkt_residual),
+                "iterations": int(d.iterations),
+                "objective": float(d.objective),
+                "fallback_reason": d.fallback_reason,
+            },
+        )

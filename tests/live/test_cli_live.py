@@ -1,0 +1,150 @@
+"""`rwafolio live` on the synthetic market: --until, --poll with Ctrl-C, output checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rwafolio.cli import main
+
+BASE = ["live", "--source", "synthetic", "--start", "2021-01-01", "--end", "2021-03-31", "--quiet"]
+
+
+def _paths(tmp: Path) -> list[str]:
+    return ["--state", str(tmp / "st"), "--orders", str(tmp / "o.jsonl")]
+
+
+def _times(tmp: Path) -> list[str]:
+    return [json.loads(x)["time"] for x in (tmp / "o.jsonl").read_text().splitlines()]
+
+
+def test_until_then_resume(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert main([*BASE, *_paths(tmp_path), "--until", "2021-02-10"]) == 0
+    assert _times(tmp_path)[-1] == "2021-02-10T00:00:00"
+    assert main([*BASE, *_paths(tmp_path)]) == 0
+    times = _times(tmp_path)
+    assert times[-1] == "2021-03-31T00:00:00" and len(times) == len(set(times)) == 90
+
+
+def test_orders_path_checks(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "o.jsonl").write_text("someone's file\n")
+    assert main([*BASE, *_paths(tmp_path)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert (tmp_path / "o.jsonl").read_text() == "someone's file\n"
+    assert main([*BASE, *_paths(tmp_path), "--force"]) == 0
+    assert len(_times(tmp_path)) == 90
+    (tmp_path / "dir.jsonl").mkdir()
+    assert (
+        main([*BASE, "--state", str(tmp_path / "s2"), "--orders", str(tmp_path / "dir.jsonl")]) == 2
+    )
+    assert "regular file" in capsys.readouterr().err
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[strategy]\nwindow = 20\n")
+    assert (
+        main([*BASE, "--config", str(cfg), "--state", str(tmp_path / "s3"), "--orders", str(cfg)])
+        == 2
+    )
+    assert "inputs" in capsys.readouterr().err
+    assert cfg.read_text() == "[strategy]\nwindow = 20\n"
+    assert (
+        main([*BASE, "--state", str(tmp_path / "s4"), "--orders", str(tmp_path / "s4" / "o.jsonl")])
+        == 2
+    )
+
+
+def test_journal_edited_is_refused(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main([*BASE, *_paths(tmp_path), "--until", "2021-02-10"]) == 0
+    journal = tmp_path / "o.jsonl"
+    lines = journal.read_text().splitlines(keepends=True)
+    journal.write_text("".join(lines[:-1]) + lines[-1].replace('"status"', '"Status"'))
+    assert main([*BASE, *_paths(tmp_path)]) == 2
+    assert "edited" in capsys.readouterr().err
+    journal.write_text("".join(lines[:-3]))
+    assert main([*BASE, *_paths(tmp_path)]) == 2
+    assert "truncated" in capsys.readouterr().err
+
+
+def _start(tmp: Path) -> subprocess.Popen[str]:
+    env = dict(os.environ)
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+    cmd = [sys.executable, "-m", "rwafolio.cli", *BASE, *_paths(tmp), "--poll", "0.5"]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(state: Path, ok) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            if state.exists() and ok(json.loads(state.read_text())):
+                return
+        except json.JSONDecodeError:  # pragma: no cover - the write is atomic; never partial
+            raise
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def test_poll_stops_on_ctrl_c_after_the_bar(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    state = tmp_path / "st" / "state.json"
+    # Ctrl-C in the middle of the bars: the current bar finishes, state and journal agree.
+    proc = _start(tmp_path)
+    _wait_for(state, lambda s: s["row"] >= 5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "stopping after the current bar" in out
+    row = json.loads(state.read_text())["row"]
+    assert len(_times(tmp_path)) == row + 1  # (fewer than 90 unless the bars ran out first)
+    # Restarted, it catches up, polls, and stops on Ctrl-C while waiting.
+    proc = _start(tmp_path)
+    _wait_for(state, lambda s: s["time"] == "2021-03-31T00:00:00")
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert f"live: {89 - row} new bar(s)" in out
+    times = _times(tmp_path)
+    assert len(times) == len(set(times)) == 90
+
+
+def test_yfinance_source_processes_only_ended_bars(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    import rwafolio.live.command as command
+    import rwafolio.loaders.api as api
+    from tests.loaders.test_yahoo import FakeYF
+
+    real = api.load_yahoo
+    fake = FakeYF()
+    monkeypatch.setattr(api, "load_yahoo", lambda *a, **k: real(*a, **{**k, "downloader": fake}))
+    monkeypatch.setattr(command, "_now", lambda: pd.Timestamp("2024-01-20 12:00"))
+    args = [
+        "live",
+        "--source",
+        "yfinance",
+        "--symbols",
+        "BTC-USD",
+        "ETH-USD",
+        "--vix",
+        "realized:BTC-USD",
+        "--start",
+        "2023-10-01",
+        "--end",
+        "2024-01-20",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--quiet",
+        *_paths(tmp_path),
+    ]
+    assert main(args) == 0
+    assert fake.calls  # the network call went to the fake
+    times = _times(tmp_path)
+    assert times[-1] == "2024-01-19T00:00:00"  # the 20th is still trading at 12:00 UTC: not yet
+    monkeypatch.setattr(command, "_now", lambda: pd.Timestamp("2024-01-21 00:00"))
+    assert main(args) == 0
+    assert _times(tmp_path)[-1] == "2024-01-20T00:00:00" and len(_times(tmp_path)) == len(times) + 1
