@@ -157,7 +157,8 @@ def _load_panel(
     for line in lines:
         print(f"rwafolio {args.command}: warning: {line}", file=sys.stderr)
     n_severe = sum(f.severe for f in panel.findings)
-    print(f"cleaning: {args.clean}; {len(panel.findings)} finding(s), {n_severe} severe")
+    if args.clean != "report" or n_severe:  # the default, with nothing severe, adds no line
+        print(f"cleaning: {args.clean}; {len(panel.findings)} finding(s), {n_severe} severe")
     return panel
 
 
