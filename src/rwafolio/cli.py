@@ -3,7 +3,8 @@ sensitivity, frequency.
 
 Every command that loads data takes the same data options (``--source``, ``--data-dir`` (repeatable),
 ``--symbols``, ``--start``, ``--end``, ``--policy``, ``--vix``). Errors rwafolio raises on purpose
-are printed as one line naming the parameter, with exit code 2.
+are printed as one line naming the parameter, with exit code 2; any other error is one line too
+(:mod:`rwafolio.cli_safety`). Output paths are checked before any work (:mod:`rwafolio.outputs`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rwafolio.exceptions import ConfigError, RwafolioError
+from rwafolio.cli_safety import add_safety_flags, check_outputs_of, ensure_parent_of, run_command
+from rwafolio.exceptions import ConfigError
 
 DEFAULT_SYMBOLS = ["BTC-USD", "ETH-USD", "USDT-USD", "VNQ", "BIL", "GLD"]
 DEFAULT_SEED = 7
@@ -205,6 +207,9 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
 
     if args.seed is None:
         args.seed = DEFAULT_SEED
+    outputs = [("--out", args.out or out_default, "report"), ("--save", args.save, "run"),
+               ("--json", getattr(args, "json", None), "summary")]  # fmt: skip
+    check_outputs_of(args, outputs)
     cfg = load_config(args.config) if getattr(args, "config", None) else RunConfig()
     if args.policy is None and "policy" in cfg.data:
         args.policy = cfg.data["policy"]
@@ -265,10 +270,10 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     from rwafolio.walkforward.entry import demo_walkforward
 
     walkforward = demo_walkforward(panel, seed=args.seed) if getattr(args, "wf", 0) else None
-    out = Path(args.out or out_default)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    check_outputs_of(args, outputs, panel=panel)
+    out = ensure_parent_of(args.out or out_default, "--out")
     if getattr(args, "save", None):
-        Path(args.save).parent.mkdir(parents=True, exist_ok=True)
+        ensure_parent_of(args.save, "--save")
     from rwafolio.reports import render_html
 
     sections = None
@@ -325,8 +330,7 @@ def _write_summary(
     doc = summary_json(
         main, strategy, {k: v for k, v in results.items() if k != "dynamic"}, extra=extra
     )
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = ensure_parent_of(path, "--json")
     write_atomic(target, [json.dumps(doc, indent=2, allow_nan=False), "\n"])
     print(f"summary: {target}")
 
@@ -389,6 +393,7 @@ def cmd_var(args: argparse.Namespace) -> int:
         args.seed = DEFAULT_SEED
     if args.json is not None and (not args.crowding or Path(args.json).is_dir()):
         raise ConfigError(f"`--json` needs --crowding and a file path, got {args.json!r}")
+    check_outputs_of(args, [("--json", args.json, "crowding")])
     panel = _load_panel(args)
     n = len(panel.symbols)
     if args.weights:
@@ -441,7 +446,7 @@ def _var_crowding(args: argparse.Namespace, panel: Any, weights: Any, mu: Any, c
 
     import numpy as np
 
-    from rwafolio.reports.render import atomic_write
+    from rwafolio.outputs import atomic_write
     from rwafolio.risk import CrowdingConfig, crowding_surface, simulate_crowding
     from rwafolio.risk.crowding import strategy_as_agent
     from rwafolio.risk.impact import LiquidityProfile, calibrate
@@ -504,10 +509,10 @@ def _risk_line(f: Any) -> str:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from rwafolio.reports import load_run, render_html
+    from rwafolio.reports.runfile import render_run_file
 
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    path = render_html(load_run(args.run), path=Path(args.out))
+    check_outputs_of(args, [("--out", args.out, "report")])
+    path = render_run_file(args.run, path=ensure_parent_of(args.out, "--out"))
     print(f"report: {path}")
     return 0
 
@@ -624,6 +629,10 @@ def build_parser() -> argparse.ArgumentParser:
     from rwafolio.live.command import add_live_parser
 
     add_live_parser(sub, _add_data_args)
+    add_safety_flags(sub)
+    parser.add_argument(
+        "--debug", dest="debug_any", action="store_true", help="as the commands' --debug"
+    )
     return parser
 
 
@@ -632,6 +641,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     from rwafolio.sensitivity_path import sensitivity_report
     from rwafolio.strategies import DynamicLambdaStrategy
 
+    check_outputs_of(args, [("--out", args.out, "report")])
     panel = _load_panel(args)
     if panel.synthetic:
         print("data: SYNTHETIC (the embedded generator, not market history)")
@@ -654,7 +664,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     print(f"what moves the allocation: {where}")
     _print_table(table.head(args.top))
     if args.out:
-        path = _render_with_sections(result, sections, args.out)
+        path = _render_with_sections(result, sections, args)
         print(f"report: {path}")
     return 0
 
@@ -666,12 +676,13 @@ def cmd_frequency(args: argparse.Namespace) -> int:
 
     if args.seed is None:
         args.seed = DEFAULT_SEED
+    check_outputs_of(args, [("--out", args.out, "report")])
     panel = _load_panel(args)
     study, sections = frequency_report(panel, executor=args.executor, rng=args.seed)
     _print_table(study.table.drop(columns="seconds"))
     if args.out:
         result = run(DynamicLambdaStrategy(), panel)
-        path = _render_with_sections(result, sections, args.out)
+        path = _render_with_sections(result, sections, args)
         print(f"report: {path}")
     return 0
 
@@ -679,9 +690,11 @@ def cmd_frequency(args: argparse.Namespace) -> int:
 def cmd_walkforward(args: argparse.Namespace) -> int:
     from rwafolio.walkforward.entry import walkforward_from_args
 
+    check_outputs_of(args, [("--out", args.out, "report")])
     panel = _load_panel(args)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    wf = walkforward_from_args(
+    check_outputs_of(args, [("--out", args.out, "report")], panel=panel)
+    ensure_parent_of(args.out, "--out")
+    walkforward_from_args(
         source=panel,
         grid=args.grid,
         out=args.out,
@@ -695,19 +708,14 @@ def cmd_walkforward(args: argparse.Namespace) -> int:
         cache_dir=args.task_cache,
         var=not args.no_var,
     )
-    ok = [f for f in wf.folds if f.status == "ok"]
-    if not ok:
-        raise ConfigError(
-            "every walk-forward fold failed to choose parameters (every grid point failed or "
-            "the folds are too short); see the fold table above and the `--grid` file"
-        )
     return 0
 
 
-def _render_with_sections(result: Any, sections: Any, out: str) -> Path:
+def _render_with_sections(result: Any, sections: Any, args: argparse.Namespace) -> Path:
     from rwafolio.reports import render_html
 
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    check_outputs_of(args, [("--out", args.out, "report")], panel=result.panel)
+    out = ensure_parent_of(args.out, "--out")
     return render_html(result, path=out, extra_sections=sections)
 
 
@@ -758,11 +766,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["NUMBA_CACHE_DIR"] = str(Path(user_cache_dir("rwafolio")) / "numba")
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except RwafolioError as exc:
-        print(f"rwafolio {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    return run_command(args)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,15 @@ class ConfigError(RwafolioError, ValueError):
     """A parameter or configuration value is invalid."""
 
 
+class OutputError(ConfigError):
+    """An output path is refused (not a regular file, one of the command's inputs, another output,
+    a user's file without ``--force``) or cannot be written (permissions, missing folder)."""
+
+
+class RunFileError(DataError):
+    """A saved run file is not a well-formed rwafolio run (bad zip, manifest, member or limit)."""
+
+
 class OptimizationError(RwafolioError, RuntimeError):
     """An optimization problem is infeasible or every solver failed."""
 

@@ -124,8 +124,10 @@ def test_fifos_in_the_cache_folder_never_block(tmp_path: Path) -> None:
     path = cache_file("BTC-USD", tmp_path)
     os.mkfifo(path)  # where the entry should be
     os.mkfifo(tmp_path / f".{path.name}.lock")  # where the lock should be
-    res = download(
-        ["BTC-USD"], "2024-01-01", "2024-01-31", cache_dir=tmp_path, downloader=FakeYF(),
-        today="2024-01-31",
-    )  # fmt: skip
-    assert res.origin["BTC-USD"] == "yfinance" and path.is_file()  # the FIFO was replaced
+    with pytest.warns(UserWarning, match=r"is a FIFO.*data used without caching"):
+        res = download(
+            ["BTC-USD"], "2024-01-01", "2024-01-31", cache_dir=tmp_path, downloader=FakeYF(),
+            today="2024-01-31",
+        )  # fmt: skip
+    assert res.origin["BTC-USD"] == "yfinance" and len(res.data["BTC-USD"].frame) == 31
+    assert not path.is_file()  # an output never replaces a FIFO; the data is still used

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from markupsafe import Markup
 
-from rwafolio.exceptions import ConfigError
+from rwafolio.exceptions import ConfigError, OutputError
 from rwafolio.reports import collect, render_html, write_atomic
 from rwafolio.reports import render as render_mod
 from rwafolio.reports.figures import downsample
@@ -264,7 +264,8 @@ def test_atomic_write_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest
         raise OSError("disk full")
 
     monkeypatch.setattr(render_mod.os, "replace", bad_replace)
-    with pytest.raises(OSError, match="disk full"):
+    # (an OS failure of the write is the typed OutputError naming the path, not a traceback)
+    with pytest.raises(OutputError, match="disk full"):
         render_html(run_inputs["result"], path=target)
     monkeypatch.undo()
     assert target.read_text() == "GOOD"

@@ -13,7 +13,7 @@ import pytest
 
 from rwafolio.exceptions import DataError
 from rwafolio.reports import collect, load_run, render_html, save_run
-from rwafolio.reports.runfile import FORMAT, VERSION
+from rwafolio.reports.runfile import FORMAT
 
 
 @pytest.fixture(scope="module")
@@ -107,25 +107,17 @@ def test_bad_files_are_refused(record: Any, tmp_path: Path) -> None:
                 {"manifest.json": json.dumps({"format": FORMAT, "version": 99}).encode()},
             )
         )
-    evil = {
-        "format": FORMAT,
-        "version": VERSION,
-        "meta": {},
-        "tables": {"values": "../../etc/passwd"},
-    }
+    path = save_run(tmp_path / "ok.zip", record)
+    with zipfile.ZipFile(path) as zf:
+        good = json.loads(zf.read("manifest.json"))
+    evil = {**good, "tables": {**good["tables"], "values": "../../etc/passwd"}}
     with pytest.raises(DataError, match="unexpected member"):
         load_run(_zip(tmp_path / "d.zip", {"manifest.json": json.dumps(evil).encode()}))
-    pickled = {
-        "format": FORMAT,
-        "version": VERSION,
-        "meta": {},
-        "tables": {"values": "tables/values.pkl"},
-    }
+    pickled = {**good, "tables": {**good["tables"], "values": "tables/values.pkl"}}
     with pytest.raises(DataError, match="unexpected member"):
         load_run(_zip(tmp_path / "e.zip", {"manifest.json": json.dumps(pickled).encode(),
                                             "tables/values.pkl": b"\x80\x04."}))  # fmt: skip
     # A run without the required tables.
-    path = save_run(tmp_path / "ok.zip", record)
     with zipfile.ZipFile(path) as zf:
         manifest = json.loads(zf.read("manifest.json"))
         members = {n: zf.read(n) for n in zf.namelist()}

@@ -88,7 +88,7 @@ def test_resume_from_cache_after_interruption(tmp_path: Path) -> None:
     first = run_tasks(draw_task, tasks[:4], shared={"scale": 2.0}, executor="serial", cache=cache,
                       progress=False)  # fmt: skip
     assert log.read_text().split() == ["3", "4", "5", "6"]
-    assert len(TaskCache(cache)) == 4 and not list(cache.glob(".tmp-*"))
+    assert len(TaskCache(cache)) == 4 and not [p for p in cache.iterdir() if p.name.startswith(".")]
     again = run_tasks(draw_task, tasks, shared={"scale": 2.0}, executor="serial", cache=cache,
                       progress=False)  # fmt: skip
     assert log.read_text().split() == ["3", "4", "5", "6", "7", "8"]  # only the missing two ran

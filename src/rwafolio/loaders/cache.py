@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -33,8 +32,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from rwafolio.exceptions import DataError
+from rwafolio.exceptions import DataError, OutputError
 from rwafolio.loaders.frames import COLUMNS
+from rwafolio.outputs import atomic_write
 
 ENV_VAR = "RWAFOLIO_CACHE_DIR"
 _META_KEY = b"rwafolio"
@@ -190,6 +190,8 @@ def write_cache(
         return _write(path, symbol, frame, meta)
     except OSError as exc:
         raise DataError(f"cannot write cache file {path}: {exc.strerror or exc}") from None
+    except OutputError as exc:  # e.g. a FIFO where the file should be: never replaced
+        raise DataError(f"cannot write cache file {path}: {exc}") from None
 
 
 def _write(path: Path, symbol: str, frame: pd.DataFrame, meta: dict[str, Any] | None) -> Path:
@@ -201,14 +203,7 @@ def _write(path: Path, symbol: str, frame: pd.DataFrame, meta: dict[str, Any] | 
     table = table.replace_schema_metadata(
         {**(table.schema.metadata or {}), _META_KEY: json.dumps(record).encode()}
     )
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pq.write_table(table, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda fh: pq.write_table(table, fh))
     return path
 
 

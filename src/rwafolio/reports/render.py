@@ -4,24 +4,31 @@
 (or takes one read back by :func:`~rwafolio.reports.runfile.load_run`), lays out the sections
 (:mod:`rwafolio.reports.layout`) and streams the jinja2 template (autoescape on: every
 symbol, name and config value is escaped) into a temporary file in the target folder, which is
-then renamed into place, so a crash never leaves a half-written report where a good one is
-expected.
+then renamed into place (:func:`rwafolio.outputs.atomic_write`), so a crash never leaves a
+half-written report where a good one is expected.
+
+Every report carries a Content-Security-Policy (:func:`content_security_policy`): no network
+access of any kind, and only rwafolio's own inline scripts run (listed by hash), so content that
+slipped past every other check can neither fetch nor execute anything.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
-import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import jinja2
 from markupsafe import Markup
 
 from rwafolio.exceptions import ConfigError
+from rwafolio.outputs import write_atomic
 from rwafolio.reports.record import RunRecord, collect
 
 #: Plotly config of every chart: no logo, no MathJax, no link to the plotly cloud.
@@ -66,46 +73,78 @@ def script_json(obj: Any) -> Markup:
     return Markup(text)
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> Path:
-    """Call ``write`` on a temporary file in ``path``'s folder, then rename it over ``path``.
+#: The head script (plotly's MathJax off) and the script drawing every figure from its JSON.
+HEAD_JS = 'window.PlotlyConfig = {MathJaxConfig: "local"};'
+BOOT_JS = """
+(function () {
+  "use strict";
+  var config = __PLOTLY_CONFIG__;
+  var specs = document.querySelectorAll('script[type="application/json"][data-figure]');
+  for (var i = 0; i < specs.length; i++) {
+    var el = document.getElementById(specs[i].getAttribute("data-figure"));
+    var spec = JSON.parse(specs[i].textContent);
+    Plotly.newPlot(el, spec.data, spec.layout, config);
+  }
+  // Printing: open the collapsed tables (breaches) and fit every chart to the page width.
+  var opened = [];
+  window.addEventListener("beforeprint", function () {
+    document.querySelectorAll("details.collapsed-table:not([open])").forEach(function (d) {
+      d.open = true;
+      opened.push(d);
+    });
+    document.querySelectorAll(".figure.js-plotly-plot").forEach(function (el) {
+      Plotly.relayout(el, {width: 700});
+    });
+  });
+  window.addEventListener("afterprint", function () {
+    opened.forEach(function (d) { d.open = false; });
+    opened = [];
+    document.querySelectorAll(".figure.js-plotly-plot").forEach(function (el) {
+      Plotly.relayout(el, {width: null, autosize: true});
+    });
+  });
+})();
+"""
 
-    The temporary file is fsynced and renamed only after ``write`` returned; on any error it is
-    removed and ``path`` is left as it was.
 
-    Raises
-    ------
-    ConfigError
-        If the target folder does not exist.
+def _script_hash(text: str) -> str:
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode()}'"
+
+
+def content_security_policy(scripts: Iterable[str]) -> str:
+    """The report's Content-Security-Policy: no network, only the given inline scripts run.
+
+    ``default-src 'none'`` forbids every fetch (scripts, styles, images, fonts, frames,
+    ``fetch``/XHR); scripts run only when their text hashes to one listed (so an injected script
+    or event handler never runs); inline styles are allowed (plotly sets them); images may be
+    ``data:`` or ``blob:`` URLs (plotly's "download plot" button); no ``<base>``, no forms.
     """
-    target = Path(path)
-    folder = target.parent
-    if not folder.is_dir():
-        raise ConfigError(f"`path` folder {str(folder)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return target
+    hashes = " ".join(sorted({_script_hash(t) for t in scripts}))
+    return (
+        f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; "
+        "img-src data: blob:; font-src data:; base-uri 'none'; form-action 'none'"
+    )
 
 
-def write_atomic(path: str | os.PathLike[str], chunks: Iterable[str]) -> Path:
-    """Write text chunks (UTF-8) to ``path`` atomically (see :func:`atomic_write`)."""
+_STATIC_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
 
-    def write(fh: IO[bytes]) -> None:
-        for chunk in chunks:
-            fh.write(chunk.encode("utf-8"))
 
-    return atomic_write(path, write)
+def static_scripts(source: str) -> list[str]:
+    """Inline scripts written literally in a template's source (no jinja inside them).
+
+    Their text reaches the page unchanged, so they may run under the policy; a script built
+    from template values must be passed to :func:`content_security_policy` explicitly.
+    """
+    return [m for m in _STATIC_SCRIPT.findall(source) if "{{" not in m and "{%" not in m]
+
+
+@lru_cache(maxsize=1)
+def _template_scripts() -> tuple[str, ...]:
+    env = _environment()
+    assert env.loader is not None
+    source, _, _ = env.loader.get_source(env, "report.html")
+    return tuple(static_scripts(source))
 
 
 def render_record(record: RunRecord, *, title: str | None = None) -> Iterable[str]:
@@ -113,8 +152,11 @@ def render_record(record: RunRecord, *, title: str | None = None) -> Iterable[st
     from rwafolio.reports.layout import build_context
 
     context = build_context(record, title=title)
+    boot = BOOT_JS.replace("__PLOTLY_CONFIG__", script_json(dict(PLOTLY_CONFIG)))
     context["plotly_js"] = Markup(plotly_js())
-    context["plotly_config"] = script_json(dict(PLOTLY_CONFIG))
+    context["head_js"] = Markup(HEAD_JS)
+    context["boot_js"] = Markup(boot)
+    context["csp"] = content_security_policy([plotly_js(), HEAD_JS, boot, *_template_scripts()])
     template = _environment().get_template("report.html")
     return template.generate(**context)
 

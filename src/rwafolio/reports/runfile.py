@@ -14,8 +14,23 @@ and scenario seeds, and package versions. The panel's prices, tradable mask and 
 index are saved too, so :meth:`~rwafolio.reports.record.RunRecord.rebuild_panel` gives back the
 exact data even when the source (a file, yfinance) has changed since.
 
-Reading is safe on untrusted files: JSON and parquet only, no unpickling; members are read by
-the names the manifest lists and only if they match the layout above; sizes are bounded.
+A run file is data, and reading one is safe on untrusted files (:func:`load_run`):
+
+- JSON and parquet only, never pickle; the zip holds nothing but the members above (at most
+  :data:`MAX_MEMBERS`, :data:`MAX_TOTAL_BYTES` uncompressed in all, checked before anything is
+  decompressed, and every read is bounded by the size the zip declares);
+- the manifest has exactly the keys above; ``meta``'s known keys have their types; table names
+  are lower-case identifiers and each table's member is ``tables/<name>.parquet``;
+- parquet columns are numbers, booleans, timestamps or strings, at most :data:`MAX_CELLS` cells
+  and :data:`MAX_TOTAL_BYTES` of string data in all, measured before strings are expanded;
+- an extra section is one of :data:`RUN_SECTION_KINDS` (no raw HTML: a ``text`` section is
+  escaped like every other string), and a figure passes
+  :func:`~rwafolio.reports.figure_guard.sanitize_figure` (no URLs, no map or image traces);
+- anything else is a :class:`~rwafolio.exceptions.RunFileError` naming what is wrong.
+
+Every string of a run file reaches the report through jinja2's autoescape or the figures'
+escaping, and the report's Content-Security-Policy forbids network access and any script but
+its own, so even a case these checks miss can neither fetch nor run anything.
 ``rwafolio report RUN --out report.html`` re-renders from these tables without re-running
 the backtest.
 """
@@ -32,16 +47,24 @@ from typing import IO, Any
 
 import pandas as pd
 
-from rwafolio.exceptions import ConfigError, DataError
+from rwafolio.exceptions import ConfigError, RunFileError, RwafolioError
+from rwafolio.outputs import RUN_MARKER, atomic_write
+from rwafolio.reports._runfile_read import (
+    FORMAT,
+    MAX_CELLS,
+    MAX_MEMBERS,
+    MAX_TOTAL_BYTES,
+    RUN_SECTION_KINDS,
+    VERSION,
+    read_run,
+)
 from rwafolio.reports.record import RunRecord, collect
-from rwafolio.reports.render import atomic_write
-from rwafolio.reports.sections import ExtraSection
 
-FORMAT = "rwafolio-run"
-VERSION = 1
-#: Largest uncompressed member accepted when reading (bytes).
-MAX_MEMBER_BYTES = 1 << 30
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+__all__ = [
+    "FORMAT", "MAX_CELLS", "MAX_MEMBERS", "MAX_TOTAL_BYTES", "RUN_SECTION_KINDS", "VERSION",
+    "load_run", "render_run_file", "save_run",
+]  # fmt: skip
 
 
 def _parquet_bytes(df: pd.DataFrame) -> bytes:
@@ -55,6 +78,7 @@ def record_to_zip(record: RunRecord, fh: IO[bytes]) -> None:
     tables: dict[str, str] = {}
     extra: list[dict[str, Any]] = []
     with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.comment = RUN_MARKER
         for name, df in record.tables.items():
             if not _TABLE_NAME.match(name):
                 raise ConfigError(f"table name {name!r} is not a valid run-file table name")
@@ -62,6 +86,11 @@ def record_to_zip(record: RunRecord, fh: IO[bytes]) -> None:
             zf.writestr(member, _parquet_bytes(df))
             tables[name] = member
         for i, s in enumerate(record.extra_sections):
+            if s.kind not in RUN_SECTION_KINDS:
+                raise ConfigError(
+                    f"extra section {s.title!r} is {s.kind!r}; a run file carries data only "
+                    f"({', '.join(RUN_SECTION_KINDS)}), so give it as text, a table or a figure"
+                )
             entry: dict[str, Any] = {"title": s.title, "kind": s.kind, "note": s.note}
             if isinstance(s.content, pd.DataFrame):
                 entry["table"] = f"extra/{i}.parquet"
@@ -115,63 +144,41 @@ def save_run(
     return atomic_write(path, lambda fh: record_to_zip(record, fh))
 
 
-def _read_member(zf: zipfile.ZipFile, name: str, pattern: str) -> bytes:
-    if not re.fullmatch(pattern, name):
-        raise DataError(f"run file lists an unexpected member {name!r}")
-    try:
-        info = zf.getinfo(name)
-    except KeyError:
-        raise DataError(f"run file is missing its member {name!r}") from None
-    if info.file_size > MAX_MEMBER_BYTES:
-        raise DataError(f"run file member {name!r} is too large ({info.file_size} bytes)")
-    return zf.read(info)
-
-
 def load_run(path: str | os.PathLike[str]) -> RunRecord:
-    """Read a run file written by :func:`save_run`.
+    """Read a run file written by :func:`save_run` (safe on untrusted files; see the module).
 
     Raises
     ------
-    DataError
-        If the file is not a zip, not a rwafolio run, of an unknown version, or malformed.
+    RunFileError
+        If the file is missing, not a zip, not a rwafolio run, of an unknown version, over a
+        limit, or malformed in any way; the message names the member or key.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"`path` {str(p)!r} is not a file")
+    return read_run(Path(path))
+
+
+def render_run_file(
+    run: str | os.PathLike[str], *, path: str | os.PathLike[str], title: str | None = None
+) -> Path:
+    """Re-render the report of the run file ``run`` to ``path`` (``rwafolio report``).
+
+    A run that passes :func:`load_run` but whose tables are not what the report draws (a
+    well-formed table with the wrong columns, say) is a :class:`RunFileError` too.
+
+    Raises
+    ------
+    RunFileError
+        If the run file is malformed in any way.
+    """
+    from rwafolio.reports.render import render_html
+
+    record = load_run(run)
     try:
-        zf = zipfile.ZipFile(p, "r")
-    except zipfile.BadZipFile as err:
-        raise DataError(f"`path` {str(p)!r} is not a rwafolio run file (not a zip)") from err
-    with zf:
-        try:
-            manifest = json.loads(_read_member(zf, "manifest.json", r"manifest\.json"))
-        except json.JSONDecodeError as err:
-            raise DataError(f"run file {str(p)!r} has an unreadable manifest: {err}") from err
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise DataError(f"`path` {str(p)!r} is not a rwafolio run file")
-        if manifest.get("version") != VERSION:
-            raise DataError(
-                f"run file {str(p)!r} has format version {manifest.get('version')!r}; this "
-                f"rwafolio reads version {VERSION}"
-            )
-        tables: dict[str, pd.DataFrame] = {}
-        for name, member in dict(manifest.get("tables", {})).items():
-            if not _TABLE_NAME.match(str(name)):
-                raise DataError(f"run file has an invalid table name {name!r}")
-            raw = _read_member(zf, str(member), rf"tables/{re.escape(str(name))}\.parquet")
-            tables[str(name)] = pd.read_parquet(io.BytesIO(raw), engine="pyarrow")
-        extra = []
-        for i, e in enumerate(manifest.get("extra_sections", [])):
-            if "table" in e:
-                raw = _read_member(zf, str(e["table"]), rf"extra/{i}\.parquet")
-                content: str | pd.DataFrame = pd.read_parquet(io.BytesIO(raw), engine="pyarrow")
-            else:
-                content = str(e.get("content", ""))
-            extra.append(ExtraSection(str(e["title"]), e["kind"], content, str(e.get("note", ""))))
-    meta = manifest.get("meta")
-    if not isinstance(meta, dict):
-        raise DataError(f"run file {str(p)!r} has no metadata")
-    for key in ("values", "stats", "weights", "flows", "decisions", "skipped"):
-        if key not in tables:
-            raise DataError(f"run file {str(p)!r} lacks the required table {key!r}")
-    return RunRecord(meta=meta, tables=tables, extra_sections=tuple(extra))
+        return render_html(record, path=path, title=title)
+    except RwafolioError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, ArithmeticError) as err:
+        lines = str(err).strip().splitlines()
+        raise RunFileError(
+            f"run file {str(run)!r} is malformed: drawing its report failed "
+            f"({type(err).__name__}: {lines[0][:120] if lines else ''})"
+        ) from err

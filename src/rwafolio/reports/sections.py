@@ -4,9 +4,12 @@ An extra section is a title, one piece of content and a short "how to read this"
 may be
 
 - a plotly figure (anything with ``to_json()``, or a figure dict with a ``"data"`` key): drawn
-  like the report's own charts;
+  like the report's own charts, after :func:`~rwafolio.reports.figure_guard.sanitize_figure`
+  (no URLs, no map or image traces);
 - a pandas DataFrame: rendered as an escaped HTML table;
-- a :class:`markupsafe.Markup` string: trusted HTML, inserted as is (the caller vouches for it);
+- a :class:`markupsafe.Markup` string: trusted HTML, inserted as is (the caller vouches for it;
+  the report's Content-Security-Policy still blocks scripts and network access in it). A run
+  file never carries one (see :mod:`rwafolio.reports.runfile`);
 - a plain ``str``: text, escaped like every other user string.
 
 A plain ``str`` is never treated as HTML, so a symbol or config value cannot inject markup.
@@ -23,6 +26,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from rwafolio.exceptions import ConfigError
+from rwafolio.reports.figure_guard import sanitize_figure
 
 SectionKind = Literal["figure", "table", "html", "text"]
 SECTION_KINDS: tuple[str, ...] = ("figure", "table", "html", "text")
@@ -54,6 +58,9 @@ class ExtraSection:
             raise ConfigError("`content` of a table section must be a DataFrame")
         if self.kind != "table" and not isinstance(self.content, str):
             raise ConfigError(f"`content` of a {self.kind} section must be a str")
+        if self.kind == "figure":
+            assert isinstance(self.content, str)
+            object.__setattr__(self, "content", sanitize_figure(self.content))
 
 
 def _section(item: Any, i: int) -> ExtraSection:

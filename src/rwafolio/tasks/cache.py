@@ -20,7 +20,6 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from rwafolio.exceptions import ConfigError
+from rwafolio.outputs import atomic_write
 
 #: Environment variable naming the default cache folder (else no cache unless one is passed).
 CACHE_ENV = "RWAFOLIO_WALKFORWARD_CACHE"
@@ -208,15 +208,8 @@ class TaskCache:
             "checksum": checksum(key_hash, key, value),
             "value": canonical(value),
         }
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".part")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(doc, fh, allow_nan=True, separators=(",", ":"))
-            os.replace(tmp, self.path(key_hash))
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        text = json.dumps(doc, allow_nan=True, separators=(",", ":"))
+        atomic_write(self.path(key_hash), lambda fh: fh.write(text.encode("utf-8")))
 
     def __len__(self) -> int:
         return len(list(self.directory.glob("[!.]*.json"))) if self.directory.is_dir() else 0

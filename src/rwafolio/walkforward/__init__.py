@@ -9,9 +9,10 @@
 
 from __future__ import annotations
 
-from rwafolio.walkforward.core import Hold, run_continuing, stitch, walk_forward
+from rwafolio.walkforward.core import walk_forward
 from rwafolio.walkforward.result import FoldResult, VarSettings, WalkForwardResult
 from rwafolio.walkforward.splits import Fold, SplitPlan, make_splits, parse_period
+from rwafolio.walkforward.stitching import Hold, run_continuing, stitch
 from rwafolio.walkforward.sweep import (
     METRICS,
     GridSpec,

@@ -10,10 +10,10 @@
 3. selects a point per fold with the metric (ties: first in grid order; see
    :mod:`~rwafolio.walkforward.sweep`). A fold with too little training data, or whose points all
    fail, falls back to the previous fold's parameters (the prototype's own for the first fold);
-4. stitches: fold k's test window is run on a panel slice holding its warm-up history, starting
-   from the drifted book actually held at the close of fold k-1's last date
-   (``initial_weights``) and its value (``init_cash``), so the value path is continuous and the
-   trade at the boundary pays its costs. The first fold starts from cash;
+4. stitches (:mod:`~rwafolio.walkforward.stitching`): fold k's test window is run on a panel
+   slice holding its warm-up history, starting from the drifted book actually held at the close
+   of fold k-1's last date (``initial_weights``) and its value (``init_cash``), so the value path
+   is continuous and the trade at the boundary pays its costs. The first fold starts from cash;
 5. runs every grid point once over the whole out-of-sample period (from cash, same first date)
    and reports the best, picked with hindsight, beside the stitched portfolio: the gap is the cost
    of not knowing the future;
@@ -26,7 +26,6 @@ context before every decision window keep them aligned with an uninterrupted run
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
@@ -41,12 +40,13 @@ from rwafolio.backtest.stats import performance
 from rwafolio.exceptions import ConfigError
 from rwafolio.loaders.panel import Panel
 from rwafolio.optimize.risk_aversion import DEFAULT_LAM0
-from rwafolio.strategies.base import Decision, MarketView, Strategy
+from rwafolio.strategies.base import Strategy
 from rwafolio.tasks.cache import TaskCache, digest, panel_fingerprint, task_seed
 from rwafolio.tasks.executors import Executor, Task, TaskOutcome, resolve_executor, run_tasks
 from rwafolio.walkforward.assess import compare_with_hindsight, forecast_var
 from rwafolio.walkforward.result import FoldResult, FoldStatus, VarSettings, WalkForwardResult
 from rwafolio.walkforward.splits import SplitMode, SplitPlan, make_splits
+from rwafolio.walkforward.stitching import run_fold, stitch
 from rwafolio.walkforward.sweep import (
     MetricFn,
     SweepData,
@@ -62,39 +62,6 @@ from rwafolio.walkforward.sweep import (
 
 #: Default rolling VaR settings of :func:`walk_forward` (immutable).
 DEFAULT_VAR = VarSettings()
-
-
-class Hold(Strategy):
-    """Never trades: the drifted book is held (the last-resort fallback of a fold)."""
-
-    def decide(self, view: MarketView) -> Decision | None:
-        return None
-
-
-def run_continuing(
-    strategy: Strategy,
-    panel: Panel,
-    *,
-    first_decision: int,
-    initial_weights: np.ndarray | None,
-    initial_value: float,
-) -> BacktestResult:
-    """``backtest.run`` starting from a book already held (weights as fractions of value, cash =
-    1 - sum) worth ``initial_value`` at the close of row ``first_decision - 1``.
-
-    The adapter between stitching and the engine's ``initial_weights``/``init_cash`` arguments.
-    """
-    if initial_weights is not None and "initial_weights" not in inspect.signature(run).parameters:
-        raise ConfigError("this rwafolio engine cannot start from held weights (`initial_weights`)")
-    return run(
-        strategy,
-        panel,
-        init_cash=float(initial_value),
-        first_decision=first_decision,
-        initial_weights=initial_weights,
-        progress=False,
-        execute=False,
-    )
 
 
 def _metrics(
@@ -431,7 +398,7 @@ def _walk_folds(
             )  # fmt: skip
             continue
         t0, t1 = f.test_rows
-        res, k, params, status, reason = _run_fold(
+        res, k, params, status, reason = run_fold(
             fast, panel, params, t0, t1, grid_plan.pad, held, value, status, reason
         )
         if params.get("hold") is not True:
@@ -493,100 +460,6 @@ def _score_table(rows: list[np.ndarray], plan: SplitPlan, n_points: int) -> pd.D
         index=pd.Index([f.index for f in plan.folds], name="fold"),
         columns=[f"p{j}" for j in range(n_points)],
     )
-
-
-def _run_fold(
-    strategy: Strategy,
-    panel: Panel,
-    params: dict[str, Any],
-    t0: int,
-    t1: int,
-    pad: int,
-    held: np.ndarray | None,
-    value: float,
-    status: FoldStatus,
-    reason: str,
-) -> tuple[BacktestResult, int, dict[str, Any], FoldStatus, str]:
-    """Run one test window from the carried book; on failure, hold the book instead."""
-    start = max(0, t0 - pad)
-    sub = row_slice(panel, start, t1)
-    try:
-        strat = build_strategy(strategy, params)
-        res = run_continuing(
-            strat, sub, first_decision=t0 - start, initial_weights=held, initial_value=value
-        )
-        return res, t0 - start, params, status, reason
-    except Exception as exc:
-        note = (
-            f"out-of-sample run with {params} failed ({type(exc).__name__}: {exc}); held the book"
-        )
-        res = run_continuing(
-            Hold(), sub, first_decision=t0 - start, initial_weights=held, initial_value=value
-        )
-        return res, t0 - start, {"hold": True}, "fallback", (reason + "; " if reason else "") + note
-
-
-def stitch(
-    panel: Panel, pieces: Sequence[BacktestResult], firsts: Sequence[int], *, name: str
-) -> BacktestResult:
-    """Join consecutive test-window results into one BacktestResult.
-
-    Each piece contributes its rows from its first decision on; the result also holds the row
-    before the first piece's first decision (cash, value 1), so ``stats()`` sees the first trade's
-    fees. Pieces must be contiguous (piece k starts the row after piece k-1 ends).
-    """
-    if not pieces:
-        raise ConfigError("nothing to stitch: no test window produced a result")
-    first_res, k0 = pieces[0], firsts[0]
-    sl = [slice(k0 - 1, None)] + [slice(k, None) for k in firsts[1:]]
-
-    def cat(attr: str) -> Any:
-        return pd.concat([getattr(p, attr).iloc[s] for p, s in zip(pieces, sl)])
-
-    value = cat("value")
-    dates = pd.DatetimeIndex(value.index)
-    if dates.has_duplicates or not dates.is_monotonic_increasing:
-        raise ConfigError("test windows overlap or are out of order; cannot stitch")
-    sub = panel.slice(dates[0], dates[-1])
-    if not sub.dates.equals(dates):
-        raise ConfigError("test windows are not contiguous; cannot stitch")
-    est_mask = [p.estimate_dates >= p.value.index[k] for p, k in zip(pieces, firsts)]
-    n = len(panel.symbols)
-    returns = value.pct_change().fillna(0.0).rename("returns")
-    decisions = pd.concat(
-        [p.decisions.loc[p.decisions.index >= p.value.index[k]] for p, k in zip(pieces, firsts)]
-    )
-    skipped = (
-        pd.concat(
-            [p.skipped.loc[p.skipped["date"] >= p.value.index[k]] for p, k in zip(pieces, firsts)]
-        )
-        if any(len(p.skipped) for p in pieces)
-        else first_res.skipped.iloc[:0]
-    )
-    return BacktestResult(
-        name=name,
-        panel=sub,
-        portfolio=None,
-        value=value,
-        returns=returns,
-        weights=cat("weights"),
-        weights_before=cat("weights_before"),
-        targets=cat("targets"),
-        decisions=decisions,
-        skipped=skipped.reset_index(drop=True),
-        turnover=cat("turnover"),
-        fees=cat("fees"),
-        estimate_dates=pd.DatetimeIndex(np.concatenate([p.estimate_dates[m] for p, m in zip(pieces, est_mask)])),
-        mu=np.concatenate([p.mu[m] for p, m in zip(pieces, est_mask)]).reshape(-1, n),
-        cov=np.concatenate([p.cov[m] for p, m in zip(pieces, est_mask)]).reshape(-1, n, n),
-        params={
-            "strategy": "walk-forward",
-            "first_decision": dates[1].strftime("%Y-%m-%d"),
-            "init_cash": float(first_res.init_cash),
-            "folds": [dict(p.params) for p in pieces],
-        },
-        init_cash=float(first_res.init_cash),
-    )  # fmt: skip
 
 
 def outcome_table(outcomes: Mapping[str, TaskOutcome]) -> pd.DataFrame:

@@ -137,6 +137,11 @@ def walkforward_from_args(
     Returns
     -------
     WalkForwardResult
+
+    Raises
+    ------
+    ConfigError
+        When no fold could choose parameters; then no report is written.
     """
     spec = load_grid(Path(grid))
     unknown = sorted(set(spec.settings) - _KNOWN)
@@ -181,8 +186,16 @@ def walkforward_from_args(
     echo(
         result.comparison.loc[["total_return", "sharpe", "max_drawdown", "costs_paid"]].to_string()
     )
+    chosen = any(f.status == "ok" for f in result.folds)
     if len(result.failures):
-        echo(f"{len(result.failures)} task(s) failed after a retry; see the report")
+        where = "; see the report" if chosen and out is not None else ""
+        echo(f"{len(result.failures)} task(s) failed after a retry{where}")
+    if not chosen:
+        raise ConfigError(
+            "every walk-forward fold failed to choose parameters (every grid point failed or "
+            "the folds are too short); see the fold table above and the `--grid` file "
+            "(no report written)"
+        )
     if out is not None:
         from rwafolio.reports import render_html
 

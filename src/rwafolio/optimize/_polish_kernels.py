@@ -1,0 +1,371 @@
+"""Numba kernel of the active-set polish of the fast solver, and its small dense linear algebra.
+
+Plain arrays in, plain arrays out, no validation (see :mod:`rwafolio.optimize._kernels` for the
+problem and where the polish sits in the algorithm). :func:`polish_nb` keeps a state per asset (at
+``lo``, at ``hi``, at its kink ``w = p``, or free with a known trade sign), solves the reduced
+equality-constrained KKT system of the free assets exactly, steps to the first blocking bound or
+kink, and releases the fixed asset whose multiplier has the wrong sign by the most.
+
+The steps of :func:`polish_nb` are helpers compiled with ``inline="always"``: as separate calls
+they cost about 10% of a solve at n = 10 (``benchmarks/optimizer.py``); inlined, the kernel is as
+fast as the single function it was, and its results are the same bits
+(``tests/optimize/test_kernels_pinned.py``). Numba's cache does not follow calls across files:
+after editing this module, clear the cache or the cached ``solve_full_nb`` keeps the old code.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from rwafolio.optimize._prox_kernels import _matvec, kkt_residual_nb
+
+# Asset states in the active-set polish.
+_LO = 0
+_HI = 1
+_KINK = 2
+_UP = 3  # free, w > p
+_DOWN = 4  # free, w < p
+
+
+@njit(cache=True)
+def _classify(
+    x: np.ndarray, p: np.ndarray, lo: np.ndarray, hi: np.ndarray, state: np.ndarray
+) -> None:
+    for i in range(x.shape[0]):
+        if x[i] <= lo[i]:
+            state[i] = _LO
+        elif x[i] >= hi[i]:
+            state[i] = _HI
+        elif x[i] == p[i]:
+            state[i] = _KINK
+        elif x[i] > p[i]:
+            state[i] = _UP
+        else:
+            state[i] = _DOWN
+
+
+@njit(cache=True)
+def _chol_small(A: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Plain Cholesky (lower) for small matrices; ``ok`` False when not positive definite."""
+    m = A.shape[0]
+    L = np.zeros((m, m))
+    for j in range(m):
+        s = A[j, j]
+        for k in range(j):
+            s -= L[j, k] * L[j, k]
+        if not s > 0.0:
+            return L, False
+        d = np.sqrt(s)
+        L[j, j] = d
+        for i in range(j + 1, m):
+            s = A[i, j]
+            for k in range(j):
+                s -= L[i, k] * L[j, k]
+            L[i, j] = s / d
+    return L, True
+
+
+@njit(cache=True)
+def _chol_solve(L: np.ndarray, b: np.ndarray) -> np.ndarray:
+    m = L.shape[0]
+    y = np.empty(m)
+    for i in range(m):
+        s = b[i]
+        for k in range(i):
+            s -= L[i, k] * y[k]
+        y[i] = s / L[i, i]
+    for i in range(m - 1, -1, -1):
+        s = y[i]
+        for k in range(i + 1, m):
+            s -= L[k, i] * y[k]
+        y[i] = s / L[i, i]
+    return y
+
+
+@njit(cache=True)
+def _reduced_solve(
+    A: np.ndarray, g: np.ndarray, e: float, scale: float
+) -> tuple[np.ndarray, float, int]:
+    """Minimise ``d'Ad/2 - g'd`` s.t. ``1'd = e`` via ``A d + nu 1 = g, 1'd = e``.
+
+    Returns ``(d, nu, mode)``: mode 0 means ``d`` is the exact minimiser; mode 1 means the
+    reduced problem is unbounded below (singular ``A`` with the linear term in its null space) and
+    ``d`` is a descent ray with ``A d = 0``, ``1'd = 0``; mode 2 means failure.
+    """
+    m = g.shape[0]
+    d = np.empty(m)
+    nu = 0.0
+    solved = False
+    if m <= 48:
+        L, ok = _chol_small(A)
+        if ok:
+            y1 = _chol_solve(L, np.ones(m))
+            y2 = _chol_solve(L, g)
+            s1 = y1.sum()
+            s2 = y2.sum()
+            if s1 > 0.0 and np.isfinite(s1) and np.isfinite(s2):
+                nu = (s2 - e) / s1
+                d = y2 - nu * y1
+                solved = True
+    else:
+        try:
+            L = np.linalg.cholesky(A)
+            rhs = np.empty((m, 2))
+            rhs[:, 0] = 1.0
+            rhs[:, 1] = g
+            z = np.linalg.solve(L, rhs)
+            y = np.linalg.solve(L.T, z)
+            s1 = y[:, 0].sum()
+            s2 = y[:, 1].sum()
+            if s1 > 0.0 and np.isfinite(s1) and np.isfinite(s2):
+                nu = (s2 - e) / s1
+                d = y[:, 1] - nu * y[:, 0]
+                solved = True
+        except Exception:
+            solved = False
+    if solved:
+        # Verify; near-singular A can pass Cholesky with poor accuracy.
+        r = _matvec(A, d) + nu - g
+        if np.max(np.abs(r)) <= 1e-11 * scale and abs(d.sum() - e) <= 1e-13:
+            return d, nu, 0
+    K = np.zeros((m + 1, m + 1))
+    K[:m, :m] = A
+    K[:m, m] = 1.0
+    K[m, :m] = 1.0
+    b = np.empty(m + 1)
+    b[:m] = g
+    b[m] = e
+    sol, _res, _rk, _sv = np.linalg.lstsq(K, b, 1e-13)
+    if not np.all(np.isfinite(sol)):
+        return d, 0.0, 2
+    r = b - _matvec(K, sol)
+    if np.max(np.abs(r)) <= 1e-10 * scale:
+        return sol[:m].copy(), float(sol[m]), 0
+    # Inconsistent: the residual lies in null(K) = {(z, 0): A z = 0, 1'z = 0}, and g'z = |z|^2 > 0
+    # so z is a descent ray of the reduced problem.
+    ray = r[:m].copy()
+    if ray @ g <= 0.0:
+        return d, 0.0, 2
+    ray -= ray.mean()
+    return ray, 0.0, 1
+
+
+@njit(cache=True, inline="always")
+def _free_indices(state: np.ndarray, free: np.ndarray) -> int:
+    """Write the indices of the free assets (``_UP`` or ``_DOWN``) into ``free``; return their count."""
+    m = 0
+    for i in range(state.shape[0]):
+        if state[i] >= _UP:
+            free[m] = i
+            m += 1
+    return m
+
+
+@njit(cache=True, inline="always")
+def _reduced_system(
+    idx: np.ndarray,
+    state: np.ndarray,
+    Sigma: np.ndarray,
+    h: np.ndarray,
+    C: np.ndarray,
+    lam: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hessian ``A (m, m)`` and linear term ``g (m,)`` of the reduced problem over ``idx``.
+
+    ``h = R - 2 lam Sigma w`` is the gradient of the utility at ``w``; each free asset pays ``C``
+    on the side of its trade sign.
+    """
+    m = idx.shape[0]
+    A = np.empty((m, m))
+    g = np.empty(m)
+    for a in range(m):
+        ia = idx[a]
+        for b in range(m):
+            A[a, b] = 2.0 * lam * Sigma[ia, idx[b]]
+        g[a] = h[ia] - (C[ia] if state[ia] == _UP else -C[ia])
+    return A, g
+
+
+@njit(cache=True, inline="always")
+def _ratio_test(
+    idx: np.ndarray,
+    d: np.ndarray,
+    w: np.ndarray,
+    state: np.ndarray,
+    p: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    alpha: float,
+) -> tuple[float, int, int]:
+    """First bound or kink that blocks the step ``w[idx] + alpha d`` (``alpha`` is the full step).
+
+    Returns ``(alpha, block, block_state)``: the step length, the blocking asset (-1 if none) and
+    the state it takes.
+    """
+    block = -1
+    block_state = 0
+    for a in range(idx.shape[0]):
+        i = idx[a]
+        di = d[a]
+        if di < 0.0:
+            lim = lo[i]
+            st = _LO
+            if state[i] == _UP and p[i] > lo[i]:
+                lim = p[i]
+                st = _KINK
+        elif di > 0.0:
+            lim = hi[i]
+            st = _HI
+            if state[i] == _DOWN and p[i] < hi[i]:
+                lim = p[i]
+                st = _KINK
+        else:
+            continue
+        ai = (lim - w[i]) / di
+        if ai < alpha:
+            alpha = max(ai, 0.0)
+            block = i
+            block_state = st
+    return alpha, block, block_state
+
+
+@njit(cache=True, inline="always")
+def _fix_asset(
+    i: int, st: int, w: np.ndarray, state: np.ndarray, p: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> None:
+    """Put asset ``i`` in the fixed state ``st`` and snap ``w[i]`` exactly onto its bound or kink."""
+    state[i] = st
+    if st == _LO:
+        w[i] = lo[i]
+    elif st == _HI:
+        w[i] = hi[i]
+    else:
+        w[i] = p[i]
+
+
+@njit(cache=True, inline="always")
+def _fixed_budget_multiplier(
+    h: np.ndarray,
+    w: np.ndarray,
+    state: np.ndarray,
+    C: np.ndarray,
+    p: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+) -> float:
+    """Budget multiplier when no asset is free: the midpoint of the feasible interval (0 if open)."""
+    best_a = -np.inf
+    best_b = -np.inf
+    for i in range(w.shape[0]):
+        if lo[i] == hi[i]:
+            continue
+        if state[i] != _HI:
+            a = h[i] - C[i] if w[i] >= p[i] else h[i] + C[i]
+            best_a = max(best_a, a)
+        if state[i] != _LO:
+            b = -h[i] - C[i] if w[i] <= p[i] else -h[i] + C[i]
+            best_b = max(best_b, b)
+    if best_a > -np.inf and best_b > -np.inf:
+        return 0.5 * (best_a - best_b)
+    return 0.0
+
+
+@njit(cache=True, inline="always")
+def _worst_violator(
+    h: np.ndarray,
+    nu: float,
+    state: np.ndarray,
+    C: np.ndarray,
+    p: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    thr: float,
+) -> tuple[int, int]:
+    """Fixed asset whose multiplier ``q_i = h_i - nu`` has the wrong sign by more than ``thr``.
+
+    Returns ``(i, new_state)`` of the worst violator, or ``(-1, 0)`` when every fixed asset is
+    optimal.
+    """
+    worst = thr
+    rel = -1
+    rel_state = 0
+    for i in range(h.shape[0]):
+        st = state[i]
+        if st >= _UP or lo[i] == hi[i]:
+            continue
+        q = h[i] - nu
+        if st == _KINK:
+            up = q - C[i]
+            dn = -q - C[i]
+            if up > worst:
+                worst, rel, rel_state = up, i, _UP
+            if dn > worst:
+                worst, rel, rel_state = dn, i, _DOWN
+        elif st == _LO:
+            up = q - C[i] if lo[i] >= p[i] else q + C[i]
+            if up > worst:
+                worst, rel, rel_state = up, i, (_UP if lo[i] >= p[i] else _DOWN)
+        else:
+            dn = -q - C[i] if hi[i] <= p[i] else -q + C[i]
+            if dn > worst:
+                worst, rel, rel_state = dn, i, (_DOWN if hi[i] <= p[i] else _UP)
+    return rel, rel_state
+
+
+@njit(cache=True)
+def polish_nb(
+    x: np.ndarray,
+    R: np.ndarray,
+    Sigma: np.ndarray,
+    C: np.ndarray,
+    p: np.ndarray,
+    lam: float,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    tol: float,
+    max_steps: int,
+) -> tuple[np.ndarray, bool, int, float]:
+    """Primal active-set method from the pattern of feasible ``x``.
+
+    Returns ``(w, ok, steps, residual)`` (residual is inf unless computed); ``ok`` means
+    ``kkt_residual_nb(w) <= tol``. When not ok, ``w`` is feasible and no worse than ``x``.
+    """
+    n = x.shape[0]
+    w = x.copy()
+    state = np.empty(n, dtype=np.int8)
+    _classify(w, p, lo, hi, state)
+    scale = 1.0 + np.max(np.abs(R)) + 2.0 * lam * np.max(np.abs(Sigma)) + np.max(C)
+    thr = 0.25 * tol
+    free = np.empty(n, dtype=np.int64)
+    for step in range(max_steps):
+        m = _free_indices(state, free)
+        h = R - 2.0 * lam * _matvec(Sigma, w)
+        nu = 0.0
+        if m > 0:
+            idx = free[:m]
+            A, g = _reduced_system(idx, state, Sigma, h, C, lam)
+            d, nu, mode = _reduced_solve(A, g, 1.0 - w.sum(), scale)
+            if mode == 2:
+                return w, False, step, np.inf
+            # Ratio test: first blocking bound or kink (a ray has no natural step length).
+            alpha, block, block_state = _ratio_test(
+                idx, d, w, state, p, lo, hi, 1.0 if mode == 0 else np.inf
+            )
+            if block < 0 and mode == 1:
+                return w, False, step, np.inf
+            for a in range(m):
+                w[idx[a]] += alpha * d[a]
+            if block >= 0:
+                _fix_asset(block, block_state, w, state, p, lo, hi)
+                continue
+            h = R - 2.0 * lam * _matvec(Sigma, w)
+        else:
+            nu = _fixed_budget_multiplier(h, w, state, C, p, lo, hi)
+        # Multipliers of fixed assets: q_i = h_i - nu; release the worst violator.
+        rel, rel_state = _worst_violator(h, nu, state, C, p, lo, hi, thr)
+        if rel < 0:
+            res = kkt_residual_nb(w, R, Sigma, C, p, lam, lo, hi, 0.0)
+            return w, res <= tol, step + 1, res
+        state[rel] = rel_state
+    return w, False, max_steps, np.inf

@@ -1,0 +1,199 @@
+"""Numba kernels of the fast solver's first-order pieces: the exact prox, the LP and the KKT residual.
+
+Plain arrays in, plain arrays out, no validation (see :mod:`rwafolio.optimize._kernels` for the
+problem and the algorithm that uses them). Twins: :mod:`rwafolio.optimize._twins`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_EPS = 2.220446049250313e-16
+
+
+@njit(cache=True)
+def _matvec(A: np.ndarray, x: np.ndarray) -> np.ndarray:
+    n, m = A.shape
+    out = np.empty(n)
+    for i in range(n):
+        acc = 0.0
+        for j in range(m):
+            acc += A[i, j] * x[j]
+        out[i] = acc
+    return out
+
+
+@njit(cache=True)
+def kkt_residual_nb(
+    w: np.ndarray,
+    R: np.ndarray,
+    Sigma: np.ndarray,
+    C: np.ndarray,
+    p: np.ndarray,
+    lam: float,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    active_tol: float,
+) -> float:
+    """Kernel twin of :func:`rwafolio.optimize.model.kkt_residual` (see there)."""
+    n = w.shape[0]
+    best_up = -np.inf
+    best_down = -np.inf
+    infeas = 0.0
+    total = 0.0
+    for i in range(n):
+        wi = w[i]
+        total += wi
+        if wi < lo[i]:
+            infeas += lo[i] - wi
+        if wi > hi[i]:
+            infeas += wi - hi[i]
+        hval = R[i]
+        acc = 0.0
+        for j in range(n):
+            acc += Sigma[i, j] * w[j]
+        hval -= 2.0 * lam * acc
+        if wi < hi[i] - active_tol:
+            a = hval - C[i] if wi >= p[i] - active_tol else hval + C[i]
+            if a > best_up:
+                best_up = a
+        if wi > lo[i] + active_tol:
+            b = -hval - C[i] if wi <= p[i] + active_tol else -hval + C[i]
+            if b > best_down:
+                best_down = b
+    gap = 0.0
+    if best_up > -np.inf and best_down > -np.inf:
+        gap = max(0.0, best_up + best_down)
+    return gap + abs(total - 1.0) + infeas
+
+
+@njit(cache=True)
+def _prox_eval(
+    v: np.ndarray,
+    t: float,
+    C: np.ndarray,
+    p: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    nu: float,
+    out: np.ndarray,
+) -> tuple[float, int]:
+    total = 0.0
+    k = 0
+    for i in range(v.shape[0]):
+        x = v[i] - t * nu
+        c = t * C[i]
+        lin = True
+        if x > p[i] + c:
+            s = x - c
+        elif x < p[i] - c:
+            s = x + c
+        else:
+            s = p[i]
+            lin = False
+        if s <= lo[i]:
+            s = lo[i]
+            lin = False
+        elif s >= hi[i]:
+            s = hi[i]
+            lin = False
+        out[i] = s
+        total += s
+        if lin:
+            k += 1
+    return total - 1.0, k
+
+
+@njit(cache=True)
+def prox_nb(
+    v: np.ndarray,
+    t: float,
+    C: np.ndarray,
+    p: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    nu0: float,
+    out: np.ndarray,
+) -> float:
+    """Exact prox of ``t*g``, ``g = sum C|w-p| + box + budget``, written into ``out``.
+
+    Returns the budget multiplier ``nu``: ``out_i = clip(soft_{tC_i}(v_i - t nu; p_i), lo_i, hi_i)``
+    with ``sum out = 1``.  ``nu0`` is a warm guess.  Requires ``sum lo <= 1 <= sum hi``, ``t > 0``.
+    """
+    n = v.shape[0]
+    nu_lo = np.inf
+    nu_hi = -np.inf
+    for i in range(n):
+        a = (v[i] - hi[i] - t * C[i]) / t
+        b = (v[i] - lo[i] + t * C[i]) / t
+        if a < nu_lo:
+            nu_lo = a
+        if b > nu_hi:
+            nu_hi = b
+    nu = nu0
+    if not (nu_lo < nu < nu_hi):
+        nu = 0.5 * (nu_lo + nu_hi)
+    if nu_lo >= nu_hi:
+        nu = nu_lo
+    for _ in range(200):
+        phi, k = _prox_eval(v, t, C, p, lo, hi, nu, out)
+        if abs(phi) <= 4.0 * _EPS * n:
+            return nu
+        if phi > 0.0:
+            nu_lo = nu
+        else:
+            nu_hi = nu
+        nn = 0.5 * (nu_lo + nu_hi)
+        if k > 0:
+            cand = nu + phi / (t * k)
+            if nu_lo < cand < nu_hi:
+                nn = cand
+        if nn == nu or not (nu_hi - nu_lo > _EPS * max(1.0, abs(nu))):
+            break
+        nu = nn
+    phi, k = _prox_eval(v, t, C, p, lo, hi, nu, out)
+    # Put the last rounding error on a coordinate with room.
+    for i in range(n):
+        cand = out[i] - phi
+        if lo[i] <= cand <= hi[i] and out[i] != p[i]:
+            out[i] = cand
+            break
+    return nu
+
+
+@njit(cache=True)
+def lp_nb(
+    c: np.ndarray, C: np.ndarray, p: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> np.ndarray:
+    """Exact solution of ``max c'w - sum C|w - p|`` over the box and the budget (greedy fill).
+
+    Every asset starts at ``lo``; segment ``[lo, clip(p)]`` has marginal value ``c + C`` and
+    segment ``[clip(p), hi]`` has ``c - C`` (concave), so filling the most valuable segments first
+    is optimal.
+    """
+    n = c.shape[0]
+    w = lo.copy()
+    vals = np.empty(2 * n)
+    lens = np.empty(2 * n)
+    budget = 1.0
+    for i in range(n):
+        budget -= lo[i]
+        pc = min(max(p[i], lo[i]), hi[i])
+        vals[2 * i] = c[i] + C[i]
+        lens[2 * i] = pc - lo[i]
+        vals[2 * i + 1] = c[i] - C[i]
+        lens[2 * i + 1] = hi[i] - pc
+    order = np.argsort(-vals, kind="mergesort")
+    for r in range(2 * n):
+        if budget <= 0.0:
+            break
+        s = order[r]
+        take = min(lens[s], budget)
+        if take > 0.0:
+            i = s // 2
+            end = min(max(p[i], lo[i]), hi[i]) if s % 2 == 0 else hi[i]
+            # A fully used segment ends exactly on its kink or bound (no rounding off the kink).
+            w[i] = end if take == lens[s] else w[i] + take
+            budget -= take
+    return w
