@@ -194,7 +194,11 @@ def detect(
     reverts = np.abs(logr[:-1] + logr[1:]) <= 0.1 * np.abs(logr[:-1])
     spike_at = jump[:-1] & jump[1:] & reverts
     spike_at = np.concatenate((spike_at, [False]))
-    findings.extend(_jump_findings(sym, dates, z, logr, jump, spike_at, severe_z))
+    # A stablecoin's robust scale is tiny, so a real depeg scores far above 50: for it a
+    # severe print must also move the price by more than 40% (log 0.5).
+    floor = 0.5 if asset_class == "stable" else 0.0
+    severe = (z > severe_z) & (np.abs(logr) > floor)
+    findings.extend(_jump_findings(sym, dates, z, logr, jump, spike_at, severe, severe_z))
     if {"open", "high", "low", "close"} <= set(f.columns):
         o, h, lo, c = (f[k].to_numpy(dtype=float) for k in ("open", "high", "low", "close"))
         flat = (o == h) & (h == lo) & (lo == c)
@@ -241,7 +245,7 @@ def detect(
     if jump[-1]:
         reasons.append(f"last return {np.expm1(logr[-1]):+.1%} is a jump")
     if reasons:
-        last_severe = bool(jump[-1] and z[-1] > severe_z)
+        last_severe = bool(jump[-1] and severe[-1])
         findings.append(
             Finding(
                 sym,
@@ -261,6 +265,7 @@ def _jump_findings(
     logr: np.ndarray,
     jump: np.ndarray,
     spike_at: np.ndarray,
+    severe_at: np.ndarray,
     severe_z: float,
 ) -> list[Finding]:
     """``jump`` and ``spike`` findings (a spike's second leg is not reported again)."""
@@ -269,7 +274,7 @@ def _jump_findings(
     for i in np.flatnonzero(jump).tolist():
         if skip[i]:
             continue
-        severe = bool(z[i] > severe_z)
+        severe = bool(severe_at[i])
         mark = f"; severe: over {severe_z:g}x the robust scale" if severe else ""
         if spike_at[i]:
             skip[i + 1] = True
