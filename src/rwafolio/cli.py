@@ -131,6 +131,14 @@ def _add_data_args(p: argparse.ArgumentParser, *, default_source: str = "synthet
         "config's [data].missing, else raise)",
     )
     p.add_argument(
+        "--clean",
+        choices=["report", "repair", "drop"],
+        default="report",
+        help="cleaning policy: report findings only; repair single bad prints (price carried, "
+        "not tradable that day); drop every flagged row (dates then follow --missing). Severe "
+        "findings are printed on stderr whatever the policy",
+    )
+    p.add_argument(
         "--seed",
         type=_nonneg_int,
         default=None,
@@ -172,13 +180,20 @@ def _config(args: argparse.Namespace) -> Any:
     )
 
 
+def _warner(args: argparse.Namespace) -> Any:
+    """Print a warning line on stderr as ``rwafolio COMMAND: warning: ...``."""
+    return lambda line: print(f"rwafolio {args.command}: warning: {line}", file=sys.stderr)
+
+
 def _load(args: argparse.Namespace, config: Any = None) -> Any:
     from rwafolio.pipeline import load_panel
 
     data = _data_options(args)
     if config is not None:
         data = data.with_config(config.data)
-    panel, notes = load_panel(data, costs=None if config is None else config.costs, config=config)
+    panel, notes = load_panel(
+        data, costs=None if config is None else config.costs, config=config, warn=_warner(args)
+    )
     for note in notes:
         print(note)
     if panel.synthetic:
@@ -213,10 +228,14 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from rwafolio.loaders import fetch
+    from rwafolio.loaders import fetch, with_own_warnings
 
-    summary = fetch(args.symbols, start=args.start, end=args.end, cache_dir=args.cache_dir)
+    summary, caught = with_own_warnings(
+        fetch, args.symbols, start=args.start, end=args.end, cache_dir=args.cache_dir
+    )
     _print_table(summary)
+    for message in caught:
+        _warner(args)(message)
     return 0
 
 
@@ -237,7 +256,10 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
     check_outputs_of(args, outputs)
     config = _config(args)
     seed = DEFAULT_SEED if args.seed is None else args.seed
-    suite = run_suite(_data_options(args), config, None, signal_lag=args.signal_lag, seed=seed)
+    suite = run_suite(
+        _data_options(args), config, None, signal_lag=args.signal_lag, seed=seed,
+        warn=_warner(args),
+    )  # fmt: skip
     panel = suite.panel
     for note in suite.notes:
         print(note)
@@ -300,7 +322,8 @@ def _saved(save: str | None, *others: str | None) -> Path | None:
 def cmd_demo(args: argparse.Namespace) -> int:
     args.walkforward = not args.no_walkforward
     for name, value in (("source", "synthetic"), ("data_dir", []), ("symbols", None),
-                        ("vix", None), ("cache_dir", None), ("missing", None)):  # fmt: skip
+                        ("vix", None), ("cache_dir", None), ("missing", None),
+                        ("clean", "report")):  # fmt: skip
         setattr(args, name, value)
     return _run_suite(args, out_default="out/demo.html")
 

@@ -219,6 +219,7 @@ class Universe:
         overrides = {k: dict(v) for k, v in (overrides or {}).items()}  # copies: never mutate
         unknown = (set(costs) | set(overrides)) - set(symbols)
         if unknown:
+            split_costs(dict.fromkeys(unknown, 0.0), symbols)  # a likely typo says so
             raise ConfigError(
                 f"`costs`/`overrides` name symbols not in the universe: {sorted(unknown)}"
             )
@@ -268,3 +269,38 @@ class Universe:
             }
             for a in self
         ]
+
+
+def split_costs(
+    costs: Mapping[str, float], symbols: Iterable[str]
+) -> tuple[dict[str, float], list[str]]:
+    """Per-asset costs for the loaded ``symbols`` and the names of those for other symbols.
+
+    A name that is not loaded but is close to a loaded symbol (same letters in another case,
+    or a near spelling such as ``BTC-UDS`` for ``BTC-USD``) is taken for a typo: that cost would
+    silently not apply, so it raises.
+
+    Returns
+    -------
+    used : dict symbol -> cost
+    unused : list of str
+        Names of symbols that are not loaded (sorted), for the caller to report.
+
+    Raises
+    ------
+    ConfigError
+        A name looks like a misspelt loaded symbol (the message suggests it).
+    """
+    import difflib
+
+    loaded = list(symbols)
+    by_upper = {s.upper(): s for s in loaded}
+    unused = sorted(set(costs) - set(loaded))
+    for name in unused:
+        close = difflib.get_close_matches(name.upper(), list(by_upper), n=1, cutoff=0.8)
+        if close:
+            raise ConfigError(
+                f"`costs` names {name!r}, which is not loaded; did you mean {by_upper[close[0]]!r}? "
+                f"(loaded: {loaded})"
+            )
+    return {k: float(v) for k, v in costs.items() if k in set(loaded)}, unused

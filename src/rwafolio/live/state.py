@@ -22,8 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +31,8 @@ import pandas as pd
 from rwafolio.exceptions import DataError
 from rwafolio.live.rebalancer import Bar, LiveRebalancer
 from rwafolio.live.rolling import RollingMoments
+from rwafolio.outputs import atomic_write
+from rwafolio.outputs import remove_stale_temporaries as _remove_stale
 
 __all__ = [
     "STATE_NAME",
@@ -209,40 +209,15 @@ def load_state(folder: Path) -> dict[str, Any] | None:
 
 
 def save_state(folder: Path, state: dict[str, Any]) -> Path:
-    """Write ``state`` atomically (temporary file in the folder, fsync, rename)."""
-    folder = Path(folder)
-    path = folder / STATE_NAME
-    text = json.dumps(state, allow_nan=False, separators=(",", ":"))
-    fd, tmp = tempfile.mkstemp(prefix=f".{STATE_NAME}.{os.getpid()}-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``state`` atomically with :func:`rwafolio.outputs.atomic_write` (temporary file in
+    the folder, fsync, rename; a temporary file left by a killed writer is removed first)."""
+    path = Path(folder) / STATE_NAME
+    text = json.dumps(state, allow_nan=False, separators=(",", ":")).encode("utf-8")
     # No fsync of the folder: a rename lost to a power cut leaves the previous state, whose
     # journal size is shorter than the journal; the next start cuts that bar's line and redoes it.
-    return path
+    return atomic_write(path, lambda fh: fh.write(text))
 
 
 def remove_stale_temporaries(folder: Path) -> list[Path]:
     """Remove temporary state files left by a writer that was killed (its process is gone)."""
-    removed = []
-    for p in Path(folder).glob(f".{STATE_NAME}.*.tmp"):
-        try:
-            pid = int(p.name[len(STATE_NAME) + 2 :].split("-", 1)[0])
-        except ValueError:
-            continue
-        if pid == os.getpid() or os.name != "posix":
-            continue
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            p.unlink(missing_ok=True)
-            removed.append(p)
-        except OSError:
-            pass
-    return removed
+    return _remove_stale(Path(folder) / STATE_NAME)

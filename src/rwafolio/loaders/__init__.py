@@ -6,20 +6,25 @@ the same pipeline: read -> clean (report; repair only if asked) -> align on a ca
 attach the volatility index -> :class:`Panel`.
 
 Modules: :mod:`.files` (layouts), :mod:`.yahoo` (+ :mod:`.cache`), :mod:`.synthetic`,
-:mod:`.calendar` (policies, NYSE sessions, missing days), :mod:`.cleaning`, :mod:`.vix`.
+:mod:`.calendar` (policies, NYSE sessions, missing days), :mod:`.cleaning`, :mod:`.vix`,
+:mod:`.locate` (which files a folder scan reads).
 """
 
 from __future__ import annotations
 
 from rwafolio.loaders.api import (
+    CLEAN_POLICIES,
     DEFAULT_SYMBOLS,
     SOURCES,
     build_panel,
     fetch,
     load,
     load_files,
+    load_reported,
     load_synthetic,
     load_yahoo,
+    severe_lines,
+    with_own_warnings,
 )
 from rwafolio.loaders.calendar import MISSING_POLICIES, align, nyse_sessions
 from rwafolio.loaders.files import KNOWN_LAYOUTS, read_file
@@ -27,6 +32,7 @@ from rwafolio.loaders.panel import CALENDAR_POLICIES, PERIODS_PER_YEAR, Finding,
 
 __all__ = [
     "CALENDAR_POLICIES",
+    "CLEAN_POLICIES",
     "DEFAULT_SYMBOLS",
     "KNOWN_LAYOUTS",
     "MISSING_POLICIES",
@@ -39,8 +45,11 @@ __all__ = [
     "fetch",
     "load",
     "load_files",
+    "load_reported",
     "load_synthetic",
     "load_yahoo",
     "nyse_sessions",
     "read_file",
+    "severe_lines",
+    "with_own_warnings",
 ]

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
 
-from rwafolio.exceptions import ConfigError, DataError
+from rwafolio.exceptions import ConfigError, DataError, RwafolioError
 from rwafolio.loaders import synthetic as synth
 from rwafolio.loaders.calendar import MissingPolicy, align
 from rwafolio.loaders.cleaning import RepairPolicy, clean, within
 from rwafolio.loaders.files import compare_sources, read_file, read_symbols
 from rwafolio.loaders.frames import PriceData, as_date
+from rwafolio.loaders.locate import FileSearch, locate, stem_key
 from rwafolio.loaders.panel import CalendarPolicy, Finding, Panel
 from rwafolio.loaders.vix import align_vix, fetch_vix
 from rwafolio.loaders.volume import align_volume, quote_volume
@@ -27,6 +30,74 @@ SOURCES: tuple[str, ...] = ("synthetic", "files", "yfinance")
 DEFAULT_SYMBOLS: tuple[str, ...] = ("BTC-USD", "ETH-USD", "USDT-USD", "VNQ", "BIL", "GLD")
 
 PathLike = str | os.PathLike[str]
+T = TypeVar("T")
+
+#: The CLI's ``--clean`` choices and the cleaning repair policy each maps to (see
+#: :mod:`.cleaning`): ``report`` changes nothing; ``repair`` removes single bad prints and carries
+#: the price over them (not tradable that day); ``drop`` removes every row flagged spike, flat bar,
+#: zero volume or suspect last row, their dates then handled by ``missing``.
+CleanPolicy = Literal["report", "repair", "drop"]
+CLEAN_POLICIES: Mapping[str, RepairPolicy | None] = {
+    "report": None,
+    "repair": "repair_spikes",
+    "drop": "drop_flagged",
+}
+
+
+def with_own_warnings(fn: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T, list[str]]:
+    """Call ``fn`` and return its result with rwafolio's own warnings as one-line messages.
+
+    A caller that prints (the CLI) shows them as its own lines instead of Python's multi-line
+    warning format, which drowns in yfinance's output. Warnings from other packages are shown
+    as usual.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        result = fn(*args, **kwargs)
+    own = []
+    for w in caught:
+        if issubclass(w.category, UserWarning) and "rwafolio" in Path(w.filename).parts:
+            own.append(" ".join(str(w.message).split()))
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return result, list(dict.fromkeys(own))
+
+
+def load_reported(
+    source: Source,
+    symbols: Sequence[str] | None,
+    *,
+    clean: CleanPolicy = "report",
+    **kwargs: Any,
+) -> tuple[Panel, list[str]]:
+    """:func:`load` under a ``--clean`` policy name, with the lines to show as warnings.
+
+    The lines are the panel's severe findings (see :func:`severe_lines`) and rwafolio's own
+    warnings raised while loading (a stale ^VIX cache, ...) that those do not already say.
+    """
+    if clean not in CLEAN_POLICIES:
+        raise ConfigError(f"`clean` must be one of {tuple(CLEAN_POLICIES)}, got {clean!r}")
+    panel, caught = with_own_warnings(load, source, symbols, repair=CLEAN_POLICIES[clean], **kwargs)
+    lines = severe_lines(panel)
+    said = " ".join(lines)
+    return panel, lines + [m for m in caught if m not in said]
+
+
+def severe_lines(panel: Panel, limit: int = 20) -> list[str]:
+    """One line per severe finding of ``panel`` (at most ``limit``, then a count of the rest)."""
+    severe = [f for f in panel.findings if f.severe]
+    lines = [f.line() + (" [repaired]" if f.repaired else "") for f in severe[:limit]]
+    if len(severe) > limit:
+        lines.append(f"... and {len(severe) - limit} more severe finding(s) (`rwafolio data`)")
+    return lines
+
+
+def _coverage(series: Mapping[str, pd.Series]) -> dict[str, tuple[str, str]]:
+    """Each symbol's own first and last date (before alignment), for ``rwafolio data``."""
+    return {
+        s: (f"{p.index[0]:%Y-%m-%d}", f"{p.index[-1]:%Y-%m-%d}") if len(p) else ("", "")
+        for s, p in series.items()
+    }
 
 
 def build_panel(
@@ -54,12 +125,21 @@ def build_panel(
     """
     series: dict[str, pd.Series] = {}
     findings: list[Finding] = []
+    carry: dict[str, pd.DatetimeIndex] = {}
     for sym in universe.symbols:
         price, found = clean(data[sym], asset_class=universe[sym].asset_class, repair=repair)
+        if price.empty:
+            raise DataError(_no_valid_rows(data[sym], found))
         series[sym] = price
         findings.extend(found)
+        if repair == "repair_spikes":
+            carry[sym] = pd.DatetimeIndex(
+                [f.date for f in found if f.repaired and f.date is not None]
+            )
     findings.extend(extra_findings)
-    prices, tradable, cal_findings = align(series, universe, policy, start, end, missing)
+    prices, tradable, cal_findings = align(
+        series, universe, policy, start, end, missing, carry=carry
+    )
     findings.extend(cal_findings)
 
     def realized_source(sym: str) -> tuple[pd.Series, int]:
@@ -81,11 +161,8 @@ def build_panel(
             window=vix_window,
         )
     info = dict(meta or {})
-    # Each symbol's own first and last date (before alignment), for `rwafolio data`.
-    info["coverage"] = {
-        s: (f"{p.index[0]:%Y-%m-%d}", f"{p.index[-1]:%Y-%m-%d}") if len(p) else ("", "")
-        for s, p in series.items()
-    }
+    info["coverage"] = _coverage(series)
+    info["repair"] = repair
     aligned = None
     if raw is not None:
         aligned = align_vix(raw, pd.DatetimeIndex(prices.index))
@@ -128,6 +205,51 @@ def build_panel(
     )
 
 
+def _no_valid_rows(data: PriceData, found: Sequence[Finding]) -> str:
+    """Why a symbol has no usable price: every row invalid, with the first reason."""
+    where = f" in {data.path}" if data.path else ""
+    bad = [f for f in found if f.kind in ("invalid", "sparse_price_field")]
+    why = f"; first: {bad[0].detail}" if bad else ""
+    return (
+        f"{data.symbol}: none of its {len(data.frame)} row(s){where} has a usable "
+        f"{data.price_field} (positive, finite){why}"
+    )
+
+
+def _scan_findings(search: FileSearch, symbols: Sequence[str]) -> list[Finding]:
+    """Severe findings for what a folder scan did not read (symbol ``*`` when none matches)."""
+    by_key = {stem_key(s): s for s in symbols}
+    out = []
+    for path, why in search.skipped:
+        sym = by_key.get(stem_key(path.stem), "*")
+        out.append(Finding(sym, "skipped_file", None, f"{path} not read: {why}", severe=True))
+    for path, why in search.unreadable:
+        sym = by_key.get(stem_key(path.stem), "*")
+        out.append(Finding(sym, "unreadable_file", None, f"{path} not read: {why}", severe=True))
+    return out
+
+
+def _cross_check(sym: str, data: PriceData, path: Path, other: Path) -> list[Finding]:
+    """Compare a symbol's prices with a shadowed copy; an unreadable copy is reported, not fatal."""
+    try:
+        alt = read_file(other, symbol=sym)
+    except RwafolioError as exc:
+        why = str(exc).splitlines()[0]
+        text = f"shadowed copy {other} (not used) could not be read for the cross-check: {why}"
+        return [Finding(sym, "shadowed_unreadable", None, text)]
+    alt_data = alt.get(sym) or next(iter(alt.values()))
+    bad = compare_sources(data.price, alt_data.price)
+    return [
+        Finding(
+            sym,
+            "source_mismatch",
+            as_date(d),
+            f"return {row['ret_a']:+.2%} in {path} vs {row['ret_b']:+.2%} in {other}",
+        )
+        for d, row in bad.iterrows()
+    ]
+
+
 def load_files(
     symbols: Sequence[str] | None = None,
     data_dirs: Sequence[PathLike] | PathLike = (),
@@ -154,28 +276,17 @@ def load_files(
     """
     syms = list(symbols or DEFAULT_SYMBOLS)
     dirs = [data_dirs] if isinstance(data_dirs, (str, os.PathLike)) else list(data_dirs)
-    data, matches = read_symbols(syms, dirs, currency=currency, fx=fx)
-    extra: list[Finding] = []
+    search = locate(syms, dirs)
+    data, matches = read_symbols(syms, dirs, currency=currency, fx=fx, search=search)
+    extra = _scan_findings(search, syms)
     if cross_check:
         for sym, m in matches.items():
             for other in m.shadowed:
-                alt = read_file(other, symbol=sym)
-                alt_data = alt.get(sym) or next(iter(alt.values()))
-                bad = compare_sources(data[sym].price, alt_data.price)
-                for d, row in bad.iterrows():
-                    extra.append(
-                        Finding(
-                            sym,
-                            "source_mismatch",
-                            as_date(d),
-                            (
-                                f"return {row['ret_a']:+.2%} in {m.path} vs {row['ret_b']:+.2%} in {other}"
-                            ),
-                        )
-                    )
+                extra.extend(_cross_check(sym, data[sym], m.path, other))
     universe = Universe.from_symbols(syms, costs=costs, overrides=assets)
     meta = {
         "files": {s: str(m.path) for s, m in matches.items()},
+        "skipped": [f"{p}: {why}" for p, why in (*search.skipped, *search.unreadable)],
         "layouts": {s: d.layout for s, d in data.items()},
         "notes": {s: list(d.notes) for s, d in data.items() if d.notes},
         "shadowed": {s: [str(p) for p in m.shadowed] for s, m in matches.items() if m.shadowed},
@@ -233,6 +344,9 @@ def load_yahoo(
         **kw,
     )
     universe = Universe.from_symbols(syms, costs=costs, overrides=assets)
+    cache_findings = [
+        Finding(s, "stale_cache", None, msg, severe=True) for s, msg in res.stale.items()
+    ] + [Finding(s, "corrupt_cache", None, msg, severe=True) for s, msg in res.corrupt.items()]
     meta = {
         "origin": res.origin,
         "cache_dir": str(res.cache_dir),
@@ -252,6 +366,7 @@ def load_yahoo(
         vix=vix,
         cache_dir=cache_dir,
         downloader=downloader,
+        extra_findings=cache_findings,
         meta=meta,
     )
 

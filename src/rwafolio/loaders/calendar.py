@@ -112,6 +112,7 @@ def align(
     start: object = None,
     end: object = None,
     missing: MissingPolicy = "raise",
+    carry: Mapping[str, pd.DatetimeIndex] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, tuple[Finding, ...]]:
     """Put each symbol's prices on the policy's calendar and build the tradable mask.
 
@@ -129,6 +130,10 @@ def align(
         series, so every asset has data over the whole panel.
     missing : {"raise", "ffill", "drop"}
         What to do with missing data days (see the module docstring). Default ``"raise"``.
+    carry : mapping symbol -> DatetimeIndex, optional
+        Dates whose rows a cleaning repair removed (a bad print): the previous price is carried
+        and the asset is not tradable there, whatever ``missing`` says; they are not gaps (the
+        repair's own finding reports them).
 
     Returns
     -------
@@ -205,9 +210,11 @@ def align(
         values = s.to_numpy(dtype=float)[dates.isin(dates_on)]
         pos = asof_positions(dates_on, index)
         if pos[0] < 0:
+            opened = f"{dates_on[0]:%Y-%m-%d}" if len(dates_on) else "none"
             raise DataError(
                 f"{sym}: no price at or before the panel's first date {index[0]:%Y-%m-%d} (data "
-                f"starts {dates[0]:%Y-%m-%d}); pass a later `start`"
+                f"starts {dates[0]:%Y-%m-%d}; first row on a day its {asset.calendar} market "
+                f"was open: {opened}); pass a later `start`"
             )
         open_in_panel = days[days.isin(index)]
         if len(open_in_panel) and dates_on[-1] < open_in_panel[-1]:
@@ -219,8 +226,9 @@ def align(
         prices[:, j] = values[pos]
         is_open = index.isin(days)
         has_row = index.isin(dates_on)
+        carried = index.isin((carry or {}).get(sym, pd.DatetimeIndex([])))
         tradable[:, j] = is_open & has_row
-        gap[:, j] = is_open & ~has_row
+        gap[:, j] = is_open & ~has_row & ~carried
         for i in np.flatnonzero(gap[:, j]):
             findings.append(
                 Finding(
@@ -236,7 +244,8 @@ def align(
         )[:400]
         raise DataError(
             f"{n_gaps} missing data day(s) (market open, no row): {listed}. Choose a declared "
-            "policy: missing='ffill' (carry price, not tradable) or missing='drop' (remove dates)"
+            "policy: missing='ffill' (carry price, not tradable) or missing='drop' (remove dates); "
+            "CLI: --missing ffill|drop"
         )
     if n_gaps:
         action = (

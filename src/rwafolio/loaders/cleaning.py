@@ -20,11 +20,30 @@ rows (marking those findings ``repaired=True``). Kinds of finding:
     Volume exactly 0.
 ``peg_break``
     A stablecoin's close more than ``peg_tol`` (2%) away from 1.
+``sparse_price_field``
+    The chosen price column (the adjusted close) is empty on rows that have a close: those rows
+    cannot be used, and when they lead the file they cut the symbol's history. One undated,
+    severe finding names the column, the number of rows and their dates.
 ``suspect_last_row``
     The file's last row looks provisional (a bar saved before its day ended): its volume and its
     high-low range are both well below the medians of the 30 rows before it, or it is a jump. A
     heuristic: on the Alexshch09 crypto files about 4-14% of ordinary rows pass the volume-and-
     range test too, so treat it as a prompt to check, not a verdict.
+
+A jump or spike whose robust z-score exceeds ``severe_z`` (50: far beyond any real daily move in
+the reference data, where the largest is 27, BTC) is ``severe``: one such print can flip a
+backtest, so the CLI prints it as a warning whatever the repair policy.
+
+Repair policies (``repair``; None reports only):
+
+``"repair_spikes"``
+    Rows flagged ``spike`` (a single bad print the next row undoes), and a last row that is a
+    severe jump, are removed; the calendar carries the previous price over their dates and marks
+    the asset not tradable there (see ``carry`` in :func:`~rwafolio.loaders.calendar.align`),
+    whatever the ``missing`` policy. Nothing else changes.
+``"drop_flagged"``
+    Rows flagged with a kind in ``repair_kinds`` are removed; their dates are missing data days
+    handled by the ``missing`` policy.
 """
 
 from __future__ import annotations
@@ -40,7 +59,12 @@ from rwafolio.exceptions import ConfigError, DataError
 from rwafolio.loaders.frames import PriceData
 from rwafolio.loaders.panel import Finding
 
-RepairPolicy = Literal["drop_flagged"]
+RepairPolicy = Literal["repair_spikes", "drop_flagged"]
+REPAIR_POLICIES: tuple[str, ...] = ("repair_spikes", "drop_flagged")
+
+#: Robust z-score above which a jump or spike is severe (printed by the CLI, repaired by
+#: ``"repair_spikes"`` when it is a single bad print).
+SEVERE_Z = 50.0
 
 #: Kinds that ``repair="drop_flagged"`` removes unless ``repair_kinds`` says otherwise. Plain jumps
 #: and peg breaks are left alone by default: they are usually real market moves.
@@ -114,6 +138,7 @@ def detect(
     peg_tol: float = 0.02,
     last_volume_ratio: float = 0.7,
     last_range_ratio: float = 0.6,
+    severe_z: float = SEVERE_Z,
 ) -> tuple[Finding, ...]:
     """Find suspicious rows in one symbol's prices; changes nothing.
 
@@ -136,6 +161,8 @@ def detect(
     last_volume_ratio, last_range_ratio : float
         The last row is suspect when its volume AND its high-low range are below these fractions
         of the medians of the 30 rows before it (a bar saved before the day ended).
+    severe_z : float
+        Robust z-score above which a jump or spike is marked ``severe``.
 
     Returns
     -------
@@ -144,7 +171,7 @@ def detect(
     sym = data.symbol
     frame = data.frame
     validate_frame(frame, sym)
-    findings: list[Finding] = []
+    findings: list[Finding] = _sparse_field(data)
     price_all = data.price.to_numpy(dtype=float)
     ok = np.isfinite(price_all) & (price_all > 0)
     for i in np.flatnonzero(~ok):
@@ -153,7 +180,7 @@ def detect(
                 sym,
                 "invalid",
                 frame.index[int(i)],
-                f"{data.price_field}={price_all[i]!r}; row unusable",
+                f"{data.price_field}={float(price_all[i])!r}; row unusable",
             )
         )
     f = frame.loc[ok]
@@ -161,36 +188,17 @@ def detect(
         return tuple(findings)
     dates = f.index
     price = price_all[ok]
-    z = robust_jump_scores(price, window)
+    z = _score_warmup(robust_jump_scores(price, window), price, window)
     logr = np.concatenate(([0.0], np.diff(np.log(price))))
     jump = (z > jump_z) & (np.abs(logr) > jump_min)
     reverts = np.abs(logr[:-1] + logr[1:]) <= 0.1 * np.abs(logr[:-1])
     spike_at = jump[:-1] & jump[1:] & reverts
     spike_at = np.concatenate((spike_at, [False]))
-    skip = np.zeros(len(price), dtype=bool)
-    for i in np.flatnonzero(jump):
-        if skip[i]:
-            continue
-        if spike_at[i]:
-            skip[i + 1] = True
-            findings.append(
-                Finding(
-                    sym,
-                    "spike",
-                    dates[i],
-                    f"{np.expm1(logr[i]):+.1%} then "
-                    f"{np.expm1(logr[i + 1]):+.1%} the next row (robust z {z[i]:.1f})",
-                )
-            )
-        else:
-            findings.append(
-                Finding(
-                    sym,
-                    "jump",
-                    dates[i],
-                    f"return {np.expm1(logr[i]):+.1%}, robust z {z[i]:.1f} (may be a real move)",
-                )
-            )
+    # A stablecoin's robust scale is tiny, so a real depeg scores far above 50: for it a
+    # severe print must also move the price by more than 40% (log 0.5).
+    floor = 0.5 if asset_class == "stable" else 0.0
+    severe = (z > severe_z) & (np.abs(logr) > floor)
+    findings.extend(_jump_findings(sym, dates, z, logr, jump, spike_at, severe, severe_z))
     if {"open", "high", "low", "close"} <= set(f.columns):
         o, h, lo, c = (f[k].to_numpy(dtype=float) for k in ("open", "high", "low", "close"))
         flat = (o == h) & (h == lo) & (lo == c)
@@ -237,12 +245,115 @@ def detect(
     if jump[-1]:
         reasons.append(f"last return {np.expm1(logr[-1]):+.1%} is a jump")
     if reasons:
+        last_severe = bool(jump[-1] and severe[-1])
         findings.append(
             Finding(
-                sym, "suspect_last_row", dates[-1], "; ".join(reasons) + " (bar may be provisional)"
+                sym,
+                "suspect_last_row",
+                dates[-1],
+                "; ".join(reasons) + " (bar may be provisional)",
+                severe=last_severe,
             )
         )
     return tuple(findings)
+
+
+def _jump_findings(
+    sym: str,
+    dates: pd.DatetimeIndex,
+    z: np.ndarray,
+    logr: np.ndarray,
+    jump: np.ndarray,
+    spike_at: np.ndarray,
+    severe_at: np.ndarray,
+    severe_z: float,
+) -> list[Finding]:
+    """``jump`` and ``spike`` findings (a spike's second leg is not reported again)."""
+    findings: list[Finding] = []
+    skip = np.zeros(len(z), dtype=bool)
+    for i in np.flatnonzero(jump).tolist():
+        if skip[i]:
+            continue
+        severe = bool(severe_at[i])
+        mark = f"; severe: over {severe_z:g}x the robust scale" if severe else ""
+        if spike_at[i]:
+            skip[i + 1] = True
+            findings.append(
+                Finding(
+                    sym,
+                    "spike",
+                    dates[i],
+                    f"{np.expm1(logr[i]):+.1%} then "
+                    f"{np.expm1(logr[i + 1]):+.1%} the next row (robust z {z[i]:.1f}){mark}",
+                    severe=severe,
+                )
+            )
+        else:
+            findings.append(
+                Finding(
+                    sym,
+                    "jump",
+                    dates[i],
+                    f"return {np.expm1(logr[i]):+.1%}, robust z {z[i]:.1f} (may be a real move)"
+                    + mark,
+                    severe=severe,
+                )
+            )
+    return findings
+
+
+def _score_warmup(z: np.ndarray, price: np.ndarray, window: int) -> np.ndarray:
+    """Score the first returns, which have too few past ones, against the first ``window``.
+
+    Without this a bad print in a file's first ten rows would never be flagged. Cleaning checks
+    the data, it does not decide trades, so it may use those rows' neighbours; the median of the
+    first ``window`` returns is not moved by one or two bad prints among them.
+    """
+    a = np.abs(np.diff(np.log(price)))
+    med = float(np.median(a[:window])) if len(a) >= 10 else 0.0
+    idx = np.flatnonzero(np.isnan(z))
+    idx = idx[idx > 0]
+    if not med > 0 or len(idx) == 0:
+        return z
+    out = z.copy()
+    out[idx] = a[idx - 1] / (1.4826 * med)
+    return out
+
+
+def _sparse_field(data: PriceData) -> list[Finding]:
+    """One severe finding when the adjusted close is empty on rows that have a close."""
+    frame = data.frame
+    if data.price_field != "Adj Close" or "close" not in frame.columns:
+        return []
+    empty = frame["adj_close"].isna().to_numpy() & np.isfinite(frame["close"].to_numpy(float))
+    if not empty.any():
+        return []
+    dates = frame.index[empty]
+    used = frame.index[~frame["adj_close"].isna().to_numpy()]
+    cut = ""
+    if empty[0]:
+        before = frame.index[frame.index < used[0]]
+        cut += (
+            f"; history before {used[0]:%Y-%m-%d} is cut (rows {before[0]:%Y-%m-%d}.."
+            f"{before[-1]:%Y-%m-%d})"
+        )
+    if empty[-1]:
+        after = frame.index[frame.index > used[-1]]
+        cut += (
+            f"; history after {used[-1]:%Y-%m-%d} is cut (rows {after[0]:%Y-%m-%d}.."
+            f"{after[-1]:%Y-%m-%d})"
+        )
+    where = f" in {data.path}" if data.path else ""
+    return [
+        Finding(
+            data.symbol,
+            "sparse_price_field",
+            None,
+            f"column 'Adj Close'{where} is empty on {int(empty.sum())} row(s) that have a Close "
+            f"({dates[0]:%Y-%m-%d}..{dates[-1]:%Y-%m-%d}); those rows are not used{cut}",
+            severe=True,
+        )
+    ]
 
 
 def clean(
@@ -259,10 +370,12 @@ def clean(
     ----------
     data : PriceData
     asset_class : str
-    repair : {None, "drop_flagged"}
-        ``None`` (default) changes nothing. ``"drop_flagged"`` drops the rows flagged with a kind
-        in ``repair_kinds``; their findings come back with ``repaired=True``. A dropped date is a
-        missing data day for the calendar (pair it with ``missing="ffill"`` or ``"drop"``).
+    repair : {None, "repair_spikes", "drop_flagged"}
+        ``None`` (default) changes nothing. ``"repair_spikes"`` removes single bad prints (see the
+        module docstring; the calendar carries the price over them). ``"drop_flagged"`` drops the
+        rows flagged with a kind in ``repair_kinds``, a dropped date being a missing data day for
+        the calendar (pair it with ``missing="ffill"`` or ``"drop"``). Repaired findings come
+        back with ``repaired=True``.
     repair_kinds : collection of str
         Kinds dropped by ``"drop_flagged"`` (default :data:`DEFAULT_REPAIR_KINDS`).
     **detect_kw
@@ -274,19 +387,30 @@ def clean(
         The chosen price column with invalid rows removed (and flagged rows, under a repair).
     findings : tuple of Finding
     """
-    if repair not in (None, "drop_flagged"):
-        raise ConfigError(f"`repair` must be None or 'drop_flagged', got {repair!r}")
+    if repair is not None and repair not in REPAIR_POLICIES:
+        raise ConfigError(f"`repair` must be None or one of {REPAIR_POLICIES}, got {repair!r}")
     findings = detect(data, asset_class=asset_class, **detect_kw)  # type: ignore[arg-type]
     price = data.price.astype(float)
     valid = np.isfinite(price.to_numpy()) & (price.to_numpy() > 0)
     price = price[valid]
     if repair is None:
         return price, findings
-    kinds = set(repair_kinds)
-    drop = {f.date for f in findings if f.kind in kinds and f.date is not None}
+    if repair == "repair_spikes":
+
+        def hit(f: Finding) -> bool:
+            return f.kind == "spike" or (f.kind == "suspect_last_row" and f.severe)
+
+        action = "; bad print removed, previous price carried (not tradable that day)"
+    else:
+        kinds = set(repair_kinds)
+
+        def hit(f: Finding) -> bool:
+            return f.kind in kinds
+
+        action = "; row dropped"
+    drop = {f.date for f in findings if hit(f) and f.date is not None}
     out = tuple(
-        replace(f, repaired=True, detail=f.detail + "; row dropped") if f.kind in kinds else f
-        for f in findings
+        replace(f, repaired=True, detail=f.detail + action) if hit(f) else f for f in findings
     )
     keep = ~price.index.isin(list(drop))
     return price[keep], out

@@ -8,23 +8,25 @@ Descending dates are reversed and entirely empty columns ignored. A file that fi
 raises :class:`~rwafolio.exceptions.LayoutError` listing these layouts.
 
 Symbols are found by file name (stem, case-insensitive, a leading ``^`` optional), searched
-recursively in one or more data folders. **Preference order:** the first folder (in the order
-given) that holds a match wins and later folders' matches are recorded as shadowed; two matches
-inside the same folder are ambiguous and raise :class:`~rwafolio.exceptions.DataError` naming both.
-A symbol with no file of its own is looked up as a column of wide files.
+recursively in one or more data folders, reading only regular files inside them; see
+:mod:`.locate` for the preference order and what a scan skips.
+
+Every failure to read a file ends in a typed one-line error naming the file: ``LayoutError`` for
+content that is not a known price table (blank, corrupt parquet, not UTF-8, ...), ``DataError``
+for a file that cannot be opened (permission denied) or holds text in a numeric column.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from rwafolio.exceptions import ConfigError, DataError, LayoutError
+from rwafolio.exceptions import ConfigError, DataError, LayoutError, RwafolioError
 from rwafolio.loaders.frames import (
     ALIASES,
     DATE_NAMES,
@@ -37,7 +39,27 @@ from rwafolio.loaders.frames import (
     rename_columns,
     split_yf_multiindex,
 )
-from rwafolio.outputs import DATA_SUFFIXES
+from rwafolio.loaders.locate import (
+    SUFFIXES,
+    FileMatch,
+    FileSearch,
+    find_symbol_files,
+    head_lines,
+    locate,
+    stem_key,
+)
+
+__all__ = [
+    "KNOWN_LAYOUTS",
+    "SUFFIXES",
+    "FileMatch",
+    "FileSearch",
+    "compare_sources",
+    "find_symbol_files",
+    "locate",
+    "read_file",
+    "read_symbols",
+]
 
 #: Layouts the files loader knows, with what identifies each.
 KNOWN_LAYOUTS: Mapping[str, str] = {
@@ -53,8 +75,6 @@ KNOWN_LAYOUTS: Mapping[str, str] = {
     "date_close": "a date column plus one price column named close, price, value or adj close",
     "wide": "a date column plus one numeric price column per symbol",
 }
-
-SUFFIXES: tuple[str, ...] = DATA_SUFFIXES  # outputs refuse these names inside data folders
 
 #: Column names of Binance's headerless kline CSVs (data.binance.vision).
 _KLINE_NAMES = (
@@ -77,17 +97,6 @@ _SINGLE_PRICE_NAMES = ("close", "adj close", "adjclose", "adjusted close", "pric
 def _layout_error(path: object, why: str) -> LayoutError:
     known = "\n".join(f"  - {k}: {v}" for k, v in KNOWN_LAYOUTS.items())
     return LayoutError(f"unknown layout in {path}: {why}. Known layouts:\n{known}")
-
-
-def _head(path: Path, n: int = 6) -> list[str]:
-    lines: list[str] = []
-    with open(path, encoding="utf-8-sig", errors="replace") as fh:
-        for _ in range(n):
-            line = fh.readline()
-            if not line:
-                break
-            lines.append(line.rstrip("\r\n"))
-    return lines
 
 
 def _is_number(token: str) -> bool:
@@ -135,6 +144,9 @@ def _read_yf_download_csv(path: Path, lines: list[str]) -> dict[str, pd.DataFram
 
 def _from_table(table: pd.DataFrame, path: Path, symbol: str | None) -> dict[str, PriceData]:
     """Detect the layout of a parsed table (string column labels) and normalise it."""
+    if len(table) == 0:
+        raise _layout_error(path, f"no data rows under the header {list(table.columns)}")
+    _check_unique_fields(table.columns, path)
     table = table.dropna(axis=1, how="all")
     table = table.loc[
         :, [not str(c).lower().startswith("unnamed") or i == 0 for i, c in enumerate(table.columns)]
@@ -184,6 +196,19 @@ def _from_table(table: pd.DataFrame, path: Path, symbol: str | None) -> dict[str
     return out
 
 
+def _check_unique_fields(columns: pd.Index, path: Path) -> None:
+    """Two columns that mean the same field (``Close`` twice, ``Close`` and ``Last``) are an error:
+    picking one would be a silent choice."""
+    seen: dict[str, str] = {}
+    for c in columns:
+        key = ALIASES.get(canonical(re.sub(r"\.\d+$", "", str(c))))
+        if key is None:
+            continue
+        if key in seen:
+            raise _layout_error(path, f"columns {seen[key]!r} and {str(c)!r} both give {key!r}")
+        seen[key] = str(c)
+
+
 def _price_data(frame: pd.DataFrame, symbol: str, layout: str, path: Path) -> PriceData:
     frame, notes = finish_frame(frame, symbol=symbol, where=str(path))
     return PriceData(symbol, frame, layout, str(path), choose_price_field(frame), notes)
@@ -210,14 +235,38 @@ def read_file(path: str | os.PathLike[str], symbol: str | None = None) -> dict[s
     Raises
     ------
     LayoutError
-        The layout is not one of :data:`KNOWN_LAYOUTS` (the message lists them).
+        The layout is not one of :data:`KNOWN_LAYOUTS` (the message lists them), or the file is
+        blank, a corrupt parquet file, not UTF-8 text, or otherwise not a price table.
     DataError
-        Duplicated or unordered dates.
+        The path is not a regular file or cannot be opened (the cause is named); duplicated or
+        unordered dates; text in a numeric column.
     """
+    import pyarrow as pa
+
     p = Path(path)
     if not p.is_file():
-        raise DataError(f"`path` {p} is not a file")
+        raise DataError(f"`path` {p} is not a regular file")
+    try:
+        return _read(p, symbol)
+    except RwafolioError:
+        raise
+    except PermissionError:
+        raise DataError(f"cannot read {p}: permission denied") from None
+    except OSError as exc:
+        raise DataError(f"cannot read {p}: {exc.strerror or exc}") from None
+    except (ValueError, KeyError, IndexError, TypeError, OverflowError, pa.ArrowException) as exc:
+        what = "parquet" if p.suffix.lower() in (".parquet", ".pq") else "CSV"
+        msg = str(exc).splitlines()[0][:200] if str(exc) else ""
+        raise LayoutError(
+            f"{p} is not a readable price {what} file ({type(exc).__name__}: {msg})"
+        ) from None
+
+
+def _read(p: Path, symbol: str | None) -> dict[str, PriceData]:
+    """:func:`read_file` without the error translation."""
     if p.suffix.lower() in (".parquet", ".pq"):
+        if p.stat().st_size == 0:
+            raise _layout_error(p, "the file is empty (0 bytes)")
         table = pd.read_parquet(p)
         if isinstance(table.columns, pd.MultiIndex):
             parts = split_yf_multiindex(table)
@@ -231,9 +280,9 @@ def read_file(path: str | os.PathLike[str], symbol: str | None = None) -> dict[s
             table = table.reset_index(names="date")
         table.columns = [str(c) for c in table.columns]
         return _from_table(table, p, symbol)
-    lines = _head(p)
+    lines = head_lines(p)
     if not lines:
-        raise _layout_error(p, "the file is empty")
+        raise _layout_error(p, "the file is empty or holds only blank lines")
     first = lines[0].split(",")
     if canonical(first[0]) in ("price", "ticker") and len(lines) > 1:
         parts = _read_yf_download_csv(p, lines)
@@ -255,105 +304,13 @@ def read_file(path: str | os.PathLike[str], symbol: str | None = None) -> dict[s
     return _from_table(table, p, symbol)
 
 
-@dataclass(frozen=True)
-class FileMatch:
-    """Where a symbol was found: its file, the folder that won, and shadowed files elsewhere."""
-
-    symbol: str
-    path: Path
-    column: str | None = None
-    shadowed: tuple[Path, ...] = field(default_factory=tuple)
-
-
-def _stem_key(name: str) -> str:
-    return name.lower().lstrip("^")
-
-
-def _list_files(directory: Path) -> list[Path]:
-    out: list[Path] = []
-    for root, _dirs, files in os.walk(directory):
-        out.extend(Path(root) / f for f in files if Path(f).suffix.lower() in SUFFIXES)
-    return sorted(out)
-
-
-def _header_columns(path: Path) -> list[str]:
-    if path.suffix.lower() in (".parquet", ".pq"):
-        import pyarrow.parquet as pq
-
-        return [str(n) for n in pq.read_schema(path).names]
-    lines = _head(path, 1)
-    return [c.strip() for c in lines[0].split(",")] if lines else []
-
-
-def find_symbol_files(
-    symbols: Sequence[str], data_dirs: Sequence[str | os.PathLike[str]]
-) -> dict[str, FileMatch]:
-    """Locate each symbol's file in ``data_dirs`` (recursive, case-insensitive file stems).
-
-    The first folder with a match wins; matches in later folders are listed in ``shadowed``.
-    Two matching files in the same folder raise ``DataError`` naming both. A symbol without its own
-    file is searched as a column header of the folders' wide files.
-
-    Raises
-    ------
-    ConfigError
-        ``data_dirs`` is empty or names a missing folder.
-    DataError
-        A symbol has no file, or two files match it inside one folder.
-    """
-    if isinstance(data_dirs, (str, os.PathLike)):
-        data_dirs = [data_dirs]
-    dirs = [Path(d) for d in data_dirs]
-    if not dirs:
-        raise ConfigError("`data_dirs` must name at least one folder, got none")
-    missing_dirs = [str(d) for d in dirs if not d.is_dir()]
-    if missing_dirs:
-        raise ConfigError(f"`data_dirs` names folders that do not exist: {missing_dirs}")
-    listing = [_list_files(d) for d in dirs]
-    found: dict[str, FileMatch] = {}
-    for sym in symbols:
-        key = _stem_key(sym)
-        winner: Path | None = None
-        shadowed: list[Path] = []
-        for d, files in zip(dirs, listing):
-            hits = [f for f in files if _stem_key(f.stem) == key]
-            if len(hits) > 1:
-                raise DataError(
-                    f"symbol {sym!r} is ambiguous in data dir {d}: {hits[0]} and {hits[1]} both "
-                    "match; remove one or pass the folders separately (the first folder wins)"
-                )
-            if hits and winner is None:
-                winner = hits[0]
-            elif hits:
-                shadowed.append(hits[0])
-        if winner is not None:
-            found[sym] = FileMatch(sym, winner, None, tuple(shadowed))
-    for sym in [s for s in symbols if s not in found]:
-        for files in listing:
-            for f in files:
-                cols = _header_columns(f)
-                col = next((c for c in cols if _stem_key(c) == _stem_key(sym)), None)
-                if col is not None:
-                    found[sym] = FileMatch(sym, f, col)
-                    break
-            if sym in found:
-                break
-    absent = [s for s in symbols if s not in found]
-    if absent:
-        raise DataError(
-            f"no file for symbol(s) {absent} in `data_dirs` {[str(d) for d in dirs]} "
-            f"(looked for <symbol>{{{','.join(SUFFIXES)}}}, case-insensitive, recursively, and "
-            "for a column of that name in wide files)"
-        )
-    return found
-
-
 def read_symbols(
     symbols: Iterable[str],
     data_dirs: Sequence[str | os.PathLike[str]],
     *,
     currency: Mapping[str, str] | None = None,
     fx: Mapping[str, pd.Series] | None = None,
+    search: FileSearch | None = None,
 ) -> tuple[dict[str, PriceData], dict[str, FileMatch]]:
     """Find and read each symbol's prices from ``data_dirs``.
 
@@ -361,7 +318,9 @@ def read_symbols(
     ----------
     symbols : iterable of str
     data_dirs : sequence of path-like
-        Folders searched in order (see :func:`find_symbol_files`).
+        Folders searched in order (see :func:`~rwafolio.loaders.locate.locate`).
+    search : FileSearch, optional
+        An earlier :func:`locate` of these symbols in these folders (saves a second scan).
     currency : mapping symbol -> str, optional
         Quote currency of symbols not quoted in the base currency (e.g. ``{"VNQ.L": "GBP"}``).
     fx : mapping currency -> Series, optional
@@ -381,7 +340,7 @@ def read_symbols(
     no_fx = sorted({c for c in currency.values() if c not in fx})
     if no_fx:
         raise ConfigError(f"`fx` has no series for currencies {no_fx} named in `currency`")
-    matches = find_symbol_files(syms, data_dirs)
+    matches = (search or locate(syms, data_dirs)).matches
     cache: dict[Path, dict[str, PriceData]] = {}
     out: dict[str, PriceData] = {}
     for sym in syms:
@@ -396,10 +355,10 @@ def read_symbols(
         elif len(parts) == 1:
             data = next(iter(parts.values()))
         else:
-            keyed = {_stem_key(k): v for k, v in parts.items()}
-            if _stem_key(sym) not in keyed:
+            keyed = {stem_key(k): v for k, v in parts.items()}
+            if stem_key(sym) not in keyed:
                 raise DataError(f"{m.path} holds {sorted(parts)}, none of which is {sym!r}")
-            data = keyed[_stem_key(sym)]
+            data = keyed[stem_key(sym)]
         if data.symbol != sym:
             data = PriceData(sym, data.frame, data.layout, data.path, data.price_field, data.notes)
         if sym in currency:

@@ -93,10 +93,36 @@ def canonical(name: object) -> str:
 def parse_dates(values: pd.Series | pd.Index, *, what: str = "date column") -> pd.DatetimeIndex:
     """Parse a date column into a tz-naive, midnight-normalised DatetimeIndex.
 
-    Numbers are epoch times (s, ms, us or ns, chosen by magnitude, read as UTC). ISO strings keep
-    their wall-clock date and drop any UTC offset (yfinance writes exchange-local midnight, e.g.
-    ``2020-01-02 00:00:00-05:00``, which is that exchange's date). ``MM/DD/YYYY`` is read as US.
+    Numbers are epoch times (s, ms, us or ns, chosen by magnitude, read as UTC). ``MM/DD/YYYY`` is
+    read as US.
+
+    **Offsets.** A timestamp that carries a UTC offset or zone (``2024-01-01T00:00:00+09:00``,
+    ``Mon 01 Jan 2024 00:00 +0900``, ``... UTC``, ``... GMT``, a tz-aware index) is dated by the
+    calendar day *at its own offset*: the day of the market that stamped it. Both examples are
+    2024-01-01 (in UTC that instant is 2023-12-31 15:00; taking the UTC date would put every
+    bar stamped at an east-of-Greenwich midnight a day early). yfinance writes exchange-local
+    midnight, e.g. ``2020-01-02 00:00:00-05:00``, which is that exchange's 2020-01-02. The rule
+    holds row by row, so a column whose offset changes (daylight saving) is read correctly.
+
+    Dates outside :data:`DATE_RANGE` raise ``LayoutError`` (a year 0 or 2999 is a broken file).
     """
+    idx = _parse_dates(values, what)
+    lo, hi = (pd.Timestamp(t) for t in DATE_RANGE)
+    bad = idx[(idx < lo) | (idx > hi)]
+    if len(bad):
+        raise LayoutError(
+            f"the {what} holds {len(bad)} date(s) outside {DATE_RANGE[0]}..{DATE_RANGE[1]}, "
+            f"first {bad[0].year:04d}-{bad[0].month:02d}-{bad[0].day:02d}"
+        )
+    return idx
+
+
+#: The dates a price file may hold.
+DATE_RANGE: tuple[str, str] = ("1800-01-01", "2200-12-31")
+
+
+def _parse_dates(values: pd.Series | pd.Index, what: str) -> pd.DatetimeIndex:
+    """:func:`parse_dates` without the range check."""
     if isinstance(values, pd.DatetimeIndex) or (
         isinstance(values, pd.Series) and isinstance(values.dtype, pd.DatetimeTZDtype)
     ):
@@ -125,10 +151,25 @@ def parse_dates(values: pd.Series | pd.Index, *, what: str = "date column") -> p
             return pd.DatetimeIndex(
                 pd.to_datetime(text.str.split(" ").str[0], format="%m/%d/%Y")
             ).normalize()
-        parsed = pd.to_datetime(text, format="mixed", utc=True)
+        return _local_dates(text)
     except (ValueError, TypeError) as exc:
         raise LayoutError(f"cannot parse the {what}: first value {first!r} ({exc})") from exc
-    return pd.DatetimeIndex(parsed).tz_localize(None).normalize()
+
+
+def _local_dates(text: pd.Series) -> pd.DatetimeIndex:
+    """Free-form date strings, each dated at its own offset (see :func:`parse_dates`)."""
+    seen: dict[str, pd.Timestamp] = {}
+    out: list[pd.Timestamp] = []
+    for value in text:
+        day = seen.get(value)
+        if day is None:
+            ts = pd.Timestamp(value)
+            if pd.isna(ts):
+                raise ValueError(f"{value!r} is not a date")
+            day = (ts.tz_localize(None) if ts.tz is not None else ts).normalize()
+            seen[value] = day
+        out.append(day)
+    return pd.DatetimeIndex(out)
 
 
 def finish_frame(
@@ -142,6 +183,7 @@ def finish_frame(
     notes: list[str] = []
     cols = [c for c in COLUMNS if c in frame.columns]
     out = frame[cols].apply(pd.to_numeric, errors="coerce").astype(float)
+    _check_numeric(frame[cols], out, symbol=symbol, where=where)
     out.index.name = "date"
     idx = out.index
     if len(idx) > 1 and idx.is_monotonic_decreasing and not idx.is_monotonic_increasing:
@@ -156,6 +198,34 @@ def finish_frame(
     if not out.index.is_monotonic_increasing:
         raise DataError(f"{symbol} ({where}): dates must be sorted (ascending or descending)")
     return out, tuple(notes)
+
+
+#: Cell texts read as "no value" (Yahoo's classic downloads write ``null``); any other text in a
+#: price or volume column is an error, never a silent NaN.
+MISSING_TOKENS: frozenset[str] = frozenset({"", "null", "nan", "none", "na", "n/a", "-", "#n/a"})
+
+
+def _check_numeric(raw: pd.DataFrame, parsed: pd.DataFrame, *, symbol: str, where: str) -> None:
+    """Raise ``DataError`` when a cell holds text that is neither a number nor a missing token."""
+    for col in raw.columns:
+        lost = raw[col].notna().to_numpy() & parsed[col].isna().to_numpy()
+        if not lost.any():
+            continue
+        texts = raw[col][lost].astype(str).str.strip()
+        bad = texts[~texts.str.lower().isin(MISSING_TOKENS)]
+        if bad.empty:
+            continue
+        value, when = bad.iloc[0], bad.index[0]
+        when = f"{when:%Y-%m-%d}" if isinstance(when, pd.Timestamp) else str(when)
+        hint = (
+            " (a decimal comma? numbers must use '.' as the decimal mark)"
+            if re.fullmatch(r"[+-]?\d+(\.\d{3})*,\d+", value)
+            else ""
+        )
+        raise DataError(
+            f"{symbol} ({where}): column {col!r} holds {len(bad)} value(s) that are not numbers, "
+            f"first {value!r} on {when}{hint}"
+        )
 
 
 def choose_price_field(frame: pd.DataFrame) -> str:

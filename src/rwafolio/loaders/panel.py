@@ -29,13 +29,19 @@ PERIODS_PER_YEAR: Mapping[str, int] = {"all_days": 365, "exchange_days": 252}
 
 @dataclass(frozen=True)
 class Finding:
-    """One thing the cleaning pass noticed (it changes nothing unless a repair policy says so)."""
+    """One thing the loaders noticed (it changes nothing unless a repair policy says so).
+
+    ``severe`` marks what can move results or means an input was not read as the user expects:
+    a jump or bad print of more than 50x the robust scale, a price column that cuts history, a
+    skipped or unreadable file, a stale cache. The CLI prints every severe finding on stderr.
+    """
 
     symbol: str
     kind: str  # "jump", "stale", "peg_break", "gap", "suspect_last_row", "nonpositive", ...
     date: pd.Timestamp | None
     detail: str
     repaired: bool = False
+    severe: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -44,7 +50,13 @@ class Finding:
             "date": None if self.date is None else self.date.strftime("%Y-%m-%d"),
             "detail": self.detail,
             "repaired": self.repaired,
+            "severe": self.severe,
         }
+
+    def line(self) -> str:
+        """One line for a terminal: symbol, kind, date and detail."""
+        when = "" if self.date is None else f" {self.date:%Y-%m-%d}"
+        return f"{self.symbol} {self.kind}{when}: {self.detail}"
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,8 @@ def parse_spec(spec: str | None) -> tuple[str, str]:
     path = text[5:] if low.startswith("file:") else text
     if Path(path).expanduser().is_file():
         return "file", str(Path(path).expanduser())
+    if Path(path).expanduser().exists():
+        raise ConfigError(f"`vix` {spec!r} exists but is not a regular file (not read)")
     raise ConfigError(f"`vix` must be one of {SPEC_FORMS}; {spec!r} is none of them (no such file)")
 
 

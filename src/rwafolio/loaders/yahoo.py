@@ -7,7 +7,9 @@ tests pass frames shaped exactly like ``yfinance.download``'s (MultiIndex column
 
 Behaviour of :func:`download`:
 
-- the cache is read first; only what it lacks is fetched: the whole range when the cache starts
+- the symbols' cache entries are locked (see :func:`~rwafolio.loaders.cache.cache_lock`) for
+  the whole read-fetch-merge-write, so concurrent fetches of one symbol never lose a range;
+- the cache is read first (a corrupt entry is a miss, refetched and reported); only what it lacks is fetched: the whole range when the cache starts
   after ``start``, else the tail from the last cached date (re-fetched: it may have been
   provisional) to ``end``; new rows overwrite cached ones and the cache is rewritten atomically;
 - each call is retried ``retries`` times with exponential backoff (``sleep`` is injectable);
@@ -28,8 +30,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from rwafolio.exceptions import ConfigError, DataUnavailableError
-from rwafolio.loaders.cache import merge_frames, read_cache, resolve_cache_dir, write_cache
+from rwafolio.exceptions import ConfigError, DataError, DataUnavailableError
+from rwafolio.loaders.cache import (
+    CacheCorruptError,
+    CacheEntry,
+    cache_lock,
+    merge_frames,
+    read_cache,
+    resolve_cache_dir,
+    write_cache,
+)
 from rwafolio.loaders.frames import (
     PriceData,
     as_date,
@@ -104,12 +114,15 @@ def frames_from_yfinance(
 
 @dataclass(frozen=True)
 class YahooResult:
-    """What :func:`download` produced: data per symbol, where each came from, the cache path."""
+    """What :func:`download` produced: data per symbol, where each came from, the cache path,
+    and the per-symbol messages of stale caches used and corrupt caches replaced."""
 
     data: dict[str, PriceData]
     origin: dict[str, str]
     cache_dir: Path
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    stale: dict[str, str] = field(default_factory=dict)
+    corrupt: dict[str, str] = field(default_factory=dict)
 
 
 def _fetch(
@@ -197,11 +210,33 @@ def download(
     if t1 < t0:
         raise ConfigError(f"`end` {t1:%Y-%m-%d} is before `start` {t0:%Y-%m-%d}")
     folder = resolve_cache_dir(cache_dir)
-    fetch_fn = downloader or yfinance_download
-    cached = {s: read_cache(s, folder) for s in syms}
-    plan: dict[tuple[pd.Timestamp, pd.Timestamp], list[str]] = {}
+    with cache_lock(syms, folder):
+        return _download_locked(
+            syms, t0, t1, now, folder, downloader or yfinance_download, retries, backoff, sleep
+        )
+
+
+def _read_entries(
+    syms: list[str], folder: Path
+) -> tuple[dict[str, CacheEntry | None], dict[str, str]]:
+    """Each symbol's cache entry; a corrupt one is a miss, with the reason."""
+    cached: dict[str, CacheEntry | None] = {}
+    corrupt: dict[str, str] = {}
     for s in syms:
-        entry = cached[s]
+        try:
+            cached[s] = read_cache(s, folder)
+        except CacheCorruptError as exc:
+            cached[s] = None
+            corrupt[s] = f"{exc}; treated as a miss and refetched"
+    return cached, corrupt
+
+
+def _plan(
+    cached: dict[str, CacheEntry | None], t0: pd.Timestamp, t1: pd.Timestamp
+) -> dict[tuple[pd.Timestamp, pd.Timestamp], list[str]]:
+    """Ranges to fetch, each with its symbols: all of [t0, t1] or the tail the cache lacks."""
+    plan: dict[tuple[pd.Timestamp, pd.Timestamp], list[str]] = {}
+    for s, entry in cached.items():
         if entry is None:
             plan.setdefault((t0, t1), []).append(s)
             continue
@@ -213,9 +248,29 @@ def download(
             plan.setdefault((t0, t1), []).append(s)
         elif through < t1:
             plan.setdefault((min(entry.last_date, t1), t1), []).append(s)
+    return plan
+
+
+def _download_locked(
+    syms: list[str],
+    t0: pd.Timestamp,
+    t1: pd.Timestamp,
+    now: pd.Timestamp,
+    folder: Path,
+    fetch_fn: Downloader,
+    retries: int,
+    backoff: float,
+    sleep: Callable[[float], object],
+) -> YahooResult:
+    """:func:`download` once the symbols' cache locks are held."""
+    cached, corrupt = _read_entries(syms, folder)
+    for msg in corrupt.values():
+        warnings.warn(msg, UserWarning, stacklevel=3)
+    plan = _plan(cached, t0, t1)
     frames: dict[str, pd.DataFrame] = {}
     origin: dict[str, str] = {}
-    notes: list[str] = []
+    notes: list[str] = list(corrupt.values())
+    stale: dict[str, str] = {}
     failed: dict[str, str] = {}
     for (f0, f1), group in plan.items():
         got, err = _fetch(group, f0, f1, fetch_fn, retries, backoff, sleep)
@@ -230,26 +285,32 @@ def download(
                     "fetched_at": pd.Timestamp.now("UTC").isoformat(),
                     "source": "yfinance",
                 }
-                write_cache(s, merged, folder, meta)
+                try:
+                    write_cache(s, merged, folder, meta)
+                except DataError as exc:  # the data is here; only the cache could not keep it
+                    warnings.warn(f"{exc}; data used without caching", UserWarning, stacklevel=3)
+                    notes.append(str(exc))
                 frames[s] = merged
                 origin[s] = "yfinance" if entry is None else "yfinance+cache"
             elif entry is not None:
-                stale = (now - entry.last_date).days
+                age = (now - entry.last_date).days
                 msg = (
                     f"yfinance gave no data for {s} ({err}); using the cache {entry.path}, whose "
-                    f"last date {entry.last_date:%Y-%m-%d} is {stale} day(s) before {now:%Y-%m-%d}"
+                    f"last date {entry.last_date:%Y-%m-%d} is {age} day(s) before {now:%Y-%m-%d}"
                 )
-                warnings.warn(msg, UserWarning, stacklevel=2)
+                warnings.warn(msg, UserWarning, stacklevel=3)
                 notes.append(msg)
+                stale[s] = msg
                 frames[s] = entry.frame
                 origin[s] = "cache (stale)"
             else:
                 failed[s] = err
     if failed:
+        broken = "".join(f"; {corrupt[s]}" for s in sorted(failed) if s in corrupt)
         raise DataUnavailableError(
             f"no data for symbol(s) {sorted(failed)} from yfinance ({next(iter(failed.values()))}, "
             f"after {retries} attempt(s)) and no cache for them in {folder}; connect to the "
-            f"network once (e.g. `rwafolio fetch`) or point `cache_dir` at a filled cache"
+            f"network once (e.g. `rwafolio fetch`) or point `cache_dir` at a filled cache{broken}"
         )
     for s in syms:
         if s not in frames:
@@ -266,4 +327,4 @@ def download(
                 f"cache {folder})"
             )
         data[s] = PriceData(s, f, "yfinance", None, choose_price_field(f))
-    return YahooResult(data, origin, folder, tuple(notes))
+    return YahooResult(data, origin, folder, tuple(notes), stale, corrupt)

@@ -10,13 +10,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from rwafolio.config import RunConfig
 from rwafolio.exceptions import ConfigError
-from rwafolio.loaders import load
+from rwafolio.loaders import load_reported
 from rwafolio.loaders.panel import Panel
 from rwafolio.universe import make_asset
 
@@ -51,6 +51,9 @@ class DataOptions:
         None: the config's ``[data].missing``, else ``"raise"``.
     seed : int
         Seed of the synthetic market.
+    clean : {"report", "repair", "drop"}
+        Cleaning policy (:func:`rwafolio.loaders.load_reported`): report findings only, repair
+        single bad prints, or drop every flagged row.
     bar : {"1d", "1h"} or None
         None: the config's ``[data].bar``, else ``"1d"``; ``"1h"`` reads hourly files
         (:mod:`rwafolio.loaders.intraday`).
@@ -67,6 +70,7 @@ class DataOptions:
     missing: Literal["raise", "ffill", "drop"] | None = None
     seed: int = DEFAULT_SEED
     bar: Literal["1d", "1h"] | None = None
+    clean: Literal["report", "repair", "drop"] = "report"
 
     @classmethod
     def from_args(cls, args: Any) -> DataOptions:
@@ -85,6 +89,7 @@ class DataOptions:
             missing=args.missing,
             seed=DEFAULT_SEED if args.seed is None else args.seed,
             bar=getattr(args, "bar", None),
+            clean=getattr(args, "clean", None) or "report",
         )
 
     def resolved_symbols(self) -> tuple[str, ...] | None:
@@ -141,7 +146,10 @@ def default_vix(source: str, symbols: Sequence[str] | None) -> tuple[str, str]:
 
 
 def load_panel(
-    options: DataOptions, costs: Mapping[str, float] | None = None, config: RunConfig | None = None
+    options: DataOptions,
+    costs: Mapping[str, float] | None = None,
+    config: RunConfig | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> tuple[Panel, tuple[str, ...]]:
     """Load the panel described by ``options``.
 
@@ -152,6 +160,9 @@ def load_panel(
         One-off trading costs overriding the class defaults.
     config : RunConfig or None
         Its ``[assets.SYMBOL]`` tables (calendars, classes, hourly sessions, daily proxies).
+    warn : callable or None
+        Receives each warning line (severe findings, rwafolio's own warnings while loading);
+        None: they are returned among the notes, prefixed ``"warning: "``.
 
     Returns
     -------
@@ -168,9 +179,10 @@ def load_panel(
     assets: dict[str, Any] = {}
     if options.source != "synthetic" and config is not None and config.assets:
         assets["assets"] = config.asset_overrides()
-    panel = load(
+    panel, lines = load_reported(
         options.source,
         list(symbols) if symbols is not None else None,
+        clean=options.clean,
         data_dirs=list(options.data_dirs),
         start=options.start,
         end=options.end,
@@ -182,6 +194,16 @@ def load_panel(
         seed=options.seed if options.source == "synthetic" else None,
         **assets,
     )
+    for line in lines:
+        if warn is not None:
+            warn(line)
+        else:
+            notes.append(f"warning: {line}")
+    n_severe = sum(f.severe for f in panel.findings)
+    if options.clean != "report" or n_severe:  # the default, with nothing severe, adds no line
+        notes.append(
+            f"cleaning: {options.clean}; {len(panel.findings)} finding(s), {n_severe} severe"
+        )
     if note:
         # Said in the output (the note) and in the report (the index's label).
         notes.append(note)

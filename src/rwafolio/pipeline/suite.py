@@ -9,7 +9,7 @@ the notes a user should see (defaults applied, config entries not used) are retu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -128,15 +128,16 @@ class SuiteRun:
 
 
 def _costs_for(config: RunConfig, data: DataOptions) -> tuple[dict[str, float], list[str]]:
+    """The config's costs of the loaded symbols, and a warning naming those not loaded (a name
+    close to a loaded symbol is a typo: :func:`~rwafolio.universe.split_costs` raises)."""
     from rwafolio.loaders.synthetic import SYMBOLS as SYNTHETIC_SYMBOLS
+    from rwafolio.universe import split_costs
 
-    costs = dict(config.costs)
     symbols = data.resolved_symbols() or tuple(SYNTHETIC_SYMBOLS)
-    unused = sorted(set(costs) - set(symbols))
+    costs, unused = split_costs(config.costs, symbols)
     if not unused:
         return costs, []
-    note = f"note: config [costs] for symbols not loaded, not used: {unused}"
-    return {k: v for k, v in costs.items() if k not in unused}, [note]
+    return costs, [f"config [costs] for symbols not loaded, not used: {unused}"]
 
 
 def run_suite(
@@ -147,6 +148,7 @@ def run_suite(
     signal_lag: int = 0,
     seed: int = 7,
     progress: bool | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> SuiteRun:
     """Load, backtest the configured strategy and its benchmarks, forecast risk.
 
@@ -165,6 +167,9 @@ def run_suite(
         Seed of every Monte Carlo draw (recorded in the results).
     progress : bool or None
         Progress of the slow steps on stderr (False: silent).
+    warn : callable or None
+        Receives each warning line (config costs of symbols not loaded, severe data findings,
+        warnings while loading); None: they are kept among the notes, prefixed ``"warning: "``.
 
     Returns
     -------
@@ -172,8 +177,12 @@ def run_suite(
     """
     config = config if config is not None else RunConfig()
     data = data.with_config(config.data)
-    costs, notes = _costs_for(config, data)
-    panel, load_notes = load_panel(data, costs=costs, config=config)
+    costs, unused = _costs_for(config, data)
+    notes = [f"warning: {line}" for line in unused] if warn is None else []
+    if warn is not None:
+        for line in unused:
+            warn(line)
+    panel, load_notes = load_panel(data, costs=costs, config=config, warn=warn)
     strategy = config.build_strategy()
     suite = {"dynamic": strategy, **benchmark_suite(strategy)}
     first = max(s.warmup for s in suite.values()) + signal_lag

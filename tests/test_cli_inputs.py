@@ -1,0 +1,124 @@
+"""What the CLI reads: the cleaning policy, severe-finding warnings, hostile folders, [costs]."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rwafolio.backtest import run
+from rwafolio.cli import build_parser, main
+from rwafolio.exceptions import ConfigError
+from rwafolio.loaders import CLEAN_POLICIES, load_files
+from rwafolio.strategies import DynamicLambdaStrategy, benchmark_suite
+from rwafolio.universe import split_costs
+from tests.loaders.test_hostile_files import Watchdog, write_prices
+
+DATA_COMMANDS = {
+    "data": [],
+    "backtest": [],
+    "var": [],
+    "sensitivity": [],
+    "frequency": [],
+    "walkforward": ["--grid", "g.toml"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(DATA_COMMANDS))
+def test_every_data_command_takes_the_cleaning_flag(command: str) -> None:
+    parser = build_parser()
+    extra = DATA_COMMANDS[command]
+    assert parser.parse_args([command, *extra]).clean == "report"
+    for choice in CLEAN_POLICIES:
+        assert parser.parse_args([command, *extra, "--clean", choice]).clean == choice
+    with pytest.raises(SystemExit):
+        parser.parse_args([command, *extra, "--clean", "fix"])
+
+
+def _market(shared: Path, folder: Path, bad_print: bool) -> None:
+    """BTC, ETH (24/7) and GLD (NYSE) from the real files; optionally one 1e6x BTC close."""
+    folder.mkdir()
+    crypto = shared / "Alexshch09__Stocks-prices"
+    shutil.copy(crypto / "ETH-USD.csv", folder)
+    shutil.copy(shared / "JoonmoAhn__quant_trading" / "GLD.csv", folder)
+    btc = pd.read_csv(crypto / "BTC-USD.csv")
+    if bad_print:
+        row = btc.index[btc["Date"].str.startswith("2021-06-15")][0]
+        btc.loc[row, "Close"] *= 1e6
+    btc.to_csv(folder / "BTC-USD.csv", index=False)
+
+
+@pytest.mark.slow
+def test_a_million_fold_print_is_warned_and_repair_restores_the_result(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _market(shared_data, tmp_path / "clean", bad_print=False)
+    _market(shared_data, tmp_path / "bad", bad_print=True)
+    vix = shared_data / "datasets__finance-vix" / "vix-daily.csv"
+    common = ["--source", "files", "--symbols", "BTC-USD", "ETH-USD", "GLD"]
+    common += ["--start", "2021-01-01", "--end", "2021-12-31", "--vix", str(vix)]
+
+    assert main(["data", "--data-dir", str(tmp_path / "bad"), *common]) == 0
+    out = capsys.readouterr()
+    warned = [ln for ln in out.err.splitlines() if "warning: BTC-USD spike 2021-06-15" in ln]
+    assert len(warned) == 1 and "severe" in warned[0]
+    assert "cleaning: report; " in out.out
+    assert main(["data", "--data-dir", str(tmp_path / "bad"), *common, "--clean", "repair"]) == 0
+    out = capsys.readouterr()
+    assert "[repaired]" in out.err and "cleaning: repair; " in out.out
+
+    def total_returns(folder: str, clean: str) -> np.ndarray:
+        """Total return of the strategy and of its equal-weight benchmark, as the CLI runs them."""
+        panel = load_files(
+            ["BTC-USD", "ETH-USD", "GLD"], [tmp_path / folder], start="2021-01-01",
+            end="2021-12-31", vix=str(vix), repair=CLEAN_POLICIES[clean],
+        )  # fmt: skip
+        dynamic = DynamicLambdaStrategy()
+        pair = (dynamic, benchmark_suite(dynamic)["equal_weight"])
+        return np.array([run(s, panel, first_decision=30).stats()["total_return"] for s in pair])
+
+    reference = total_returns("clean", "report")
+    moved = np.abs(total_returns("bad", "report") - reference)
+    assert moved[0] > 0.02 and moved[1] > 100  # the print moves both results
+    np.testing.assert_allclose(total_returns("bad", "repair"), reference, atol=2e-3)
+
+
+def test_a_fifo_in_the_data_dir_neither_hangs_nor_hides(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_prices(tmp_path / "AAA-USD.csv", n=80)
+    os.mkfifo(tmp_path / "BBB-USD.csv")
+    dog = Watchdog(tmp_path / "BBB-USD.csv")
+    try:
+        args = ["data", "--source", "files", "--data-dir", str(tmp_path), "--vix", "none"]
+        code = main([*args, "--symbols", "AAA-USD"])
+        missing = main([*args, "--symbols", "BBB-USD"])
+    finally:
+        dog.stop()
+    assert not dog.fired and code == 0 and missing == 2
+    err = capsys.readouterr().err.splitlines()
+    assert any("skipped_file" in ln and "BBB-USD.csv" in ln and "FIFO" in ln for ln in err)
+    assert any(
+        ln.startswith("rwafolio data: error: no file for symbol(s) ['BBB-USD']") for ln in err
+    )
+
+
+@pytest.mark.parametrize("symbols", [[], ["--symbols", "BTC-USD", "ETH-USD"]])
+def test_a_costs_typo_is_an_error_with_or_without_symbols(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], symbols: list[str]
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[costs]\n"BTC-UDS" = 0.002\n')
+    assert main(["backtest", "--config", str(config), "--no-risk", *symbols]) == 2
+    assert "did you mean 'BTC-USD'" in capsys.readouterr().err
+
+
+def test_costs_for_symbols_not_loaded_are_reported_not_used() -> None:
+    used, unused = split_costs({"VNQ": 0.01, "BTC-USD": 0.002}, ["BTC-USD", "ETH-USD"])
+    assert used == {"BTC-USD": 0.002} and unused == ["VNQ"]
+    with pytest.raises(ConfigError, match="did you mean 'ETH-USD'"):
+        split_costs({"eth-usd": 0.002}, ["BTC-USD", "ETH-USD"])
