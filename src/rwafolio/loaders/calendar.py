@@ -33,7 +33,7 @@ reported as ``off_calendar``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Literal, get_args
 
@@ -151,16 +151,54 @@ def align(
     ConfigError
         Bad ``policy``/``missing``, or ``series_by_symbol`` does not match the universe.
     """
+    symbols = universe.symbols
+    _check_arguments(series_by_symbol, symbols, policy, missing)
+    clean = _validated_series(series_by_symbol, symbols)
+    t0, t1, index = _panel_dates(clean, policy, start, end)
+    n, m = len(index), len(symbols)
+    prices = np.empty((n, m))
+    tradable = np.zeros((n, m), dtype=bool)
+    gap = np.zeros((n, m), dtype=bool)
+    findings: list[Finding] = []
+    for j, sym in enumerate(symbols):
+        carried = (carry or {}).get(sym, pd.DatetimeIndex([]))
+        prices[:, j], tradable[:, j], gap[:, j], found = _place_symbol(
+            sym, clean[sym], universe[sym].calendar, index, t0, t1, carried
+        )
+        findings.extend(found)
+    findings = _handle_gaps(findings, int(gap.sum()), missing)
+    keep = np.asarray(~gap.any(axis=1), dtype=bool) if missing == "drop" else np.ones(n, dtype=bool)
+    if keep.sum() < 2:
+        raise DataError(f"the panel {t0:%Y-%m-%d}..{t1:%Y-%m-%d} has fewer than 2 dates left")
+    idx = index[np.flatnonzero(keep)]
+    idx.name = "date"
+    prices_df = pd.DataFrame(prices[keep], index=idx, columns=list(symbols))
+    tradable_df = pd.DataFrame(tradable[keep], index=idx, columns=list(symbols))
+    return prices_df, tradable_df, tuple(findings)
+
+
+def _check_arguments(
+    series_by_symbol: Mapping[str, pd.Series],
+    symbols: Sequence[str],
+    policy: str,
+    missing: str,
+) -> None:
+    """Raise ``ConfigError`` for an unknown policy or keys that do not match the universe."""
     if policy not in CALENDAR_POLICIES:
         raise ConfigError(f"`policy` must be one of {CALENDAR_POLICIES}, got {policy!r}")
     if missing not in MISSING_POLICIES:
         raise ConfigError(f"`missing` must be one of {MISSING_POLICIES}, got {missing!r}")
-    symbols = universe.symbols
     if set(series_by_symbol) != set(symbols):
         raise ConfigError(
             f"`series_by_symbol` keys {sorted(series_by_symbol)} must equal the universe's "
             f"symbols {sorted(symbols)}"
         )
+
+
+def _validated_series(
+    series_by_symbol: Mapping[str, pd.Series], symbols: Sequence[str]
+) -> dict[str, pd.Series]:
+    """Each symbol's series as float, after checking its index and values (``DataError``)."""
     clean: dict[str, pd.Series] = {}
     for sym in symbols:
         s = series_by_symbol[sym]
@@ -174,6 +212,13 @@ def align(
         if not np.all(np.isfinite(v) & (v > 0)):
             raise DataError(f"series of {sym} must be positive and finite (clean it first)")
         clean[sym] = s.astype(float)
+    return clean
+
+
+def _panel_dates(
+    clean: Mapping[str, pd.Series], policy: str, start: object, end: object
+) -> tuple[pd.Timestamp, pd.Timestamp, pd.DatetimeIndex]:
+    """``(t0, t1, index)``: the inclusive range (default: the common data range) and its dates."""
     first = max(s.index[0] for s in clean.values())
     last = min(s.index[-1] for s in clean.values())
     t0 = as_date(start, "start") if start is not None else first
@@ -186,56 +231,65 @@ def align(
     index = panel_index(policy, t0, t1)
     if len(index) == 0:
         raise DataError(f"no {policy} dates between {t0:%Y-%m-%d} and {t1:%Y-%m-%d}")
-    n, m = len(index), len(symbols)
-    prices = np.empty((n, m))
-    tradable = np.zeros((n, m), dtype=bool)
-    gap = np.zeros((n, m), dtype=bool)
-    findings: list[Finding] = []
-    for j, sym in enumerate(symbols):
-        s = clean[sym]
-        asset = universe[sym]
-        days = open_days(asset.calendar, t0, t1)
-        dates = pd.DatetimeIndex(s.index)
-        in_range = dates[(dates >= t0) & (dates <= t1)]
-        for d in in_range.difference(days):
-            findings.append(
-                Finding(
-                    sym,
-                    "off_calendar",
-                    d,
-                    f"row on a day the {asset.calendar} market was closed; ignored",
-                )
-            )
-        dates_on = dates[~dates.isin(in_range.difference(days))]
-        values = s.to_numpy(dtype=float)[dates.isin(dates_on)]
-        pos = asof_positions(dates_on, index)
-        if pos[0] < 0:
-            opened = f"{dates_on[0]:%Y-%m-%d}" if len(dates_on) else "none"
-            raise DataError(
-                f"{sym}: no price at or before the panel's first date {index[0]:%Y-%m-%d} (data "
-                f"starts {dates[0]:%Y-%m-%d}; first row on a day its {asset.calendar} market "
-                f"was open: {opened}); pass a later `start`"
-            )
-        open_in_panel = days[days.isin(index)]
-        if len(open_in_panel) and dates_on[-1] < open_in_panel[-1]:
-            raise DataError(
-                f"{sym}: data ends {dates_on[-1]:%Y-%m-%d}, before its market's last open day in "
-                f"the panel {open_in_panel[-1]:%Y-%m-%d}; pass an earlier `end` (a trailing gap "
-                "is never filled)"
-            )
-        prices[:, j] = values[pos]
-        is_open = index.isin(days)
-        has_row = index.isin(dates_on)
-        carried = index.isin((carry or {}).get(sym, pd.DatetimeIndex([])))
-        tradable[:, j] = is_open & has_row
-        gap[:, j] = is_open & ~has_row & ~carried
-        for i in np.flatnonzero(gap[:, j]):
-            findings.append(
-                Finding(
-                    sym, "gap", index[int(i)], f"market open ({asset.calendar}) but no data row"
-                )
-            )
-    n_gaps = int(gap.sum())
+    return t0, t1, index
+
+
+def _place_symbol(
+    sym: str,
+    s: pd.Series,
+    calendar: str,
+    index: pd.DatetimeIndex,
+    t0: pd.Timestamp,
+    t1: pd.Timestamp,
+    carried_dates: pd.DatetimeIndex,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Finding]]:
+    """One symbol's column on ``index``.
+
+    Returns
+    -------
+    prices : ndarray of shape (n_dates,)
+        The as-of price at each date (the last row at or before it).
+    tradable, gap : ndarray of bool, shape (n_dates,)
+        Market open with a row; market open with no row and not a repaired (carried) date.
+    findings : list of Finding
+        ``off_calendar`` findings, then one ``gap`` finding per missing day.
+    """
+    days = open_days(calendar, t0, t1)
+    dates = pd.DatetimeIndex(s.index)
+    in_range = dates[(dates >= t0) & (dates <= t1)]
+    findings = [
+        Finding(sym, "off_calendar", d, f"row on a day the {calendar} market was closed; ignored")
+        for d in in_range.difference(days)
+    ]
+    dates_on = dates[~dates.isin(in_range.difference(days))]
+    values = s.to_numpy(dtype=float)[dates.isin(dates_on)]
+    pos = asof_positions(dates_on, index)
+    if pos[0] < 0:
+        opened = f"{dates_on[0]:%Y-%m-%d}" if len(dates_on) else "none"
+        raise DataError(
+            f"{sym}: no price at or before the panel's first date {index[0]:%Y-%m-%d} (data "
+            f"starts {dates[0]:%Y-%m-%d}; first row on a day its {calendar} market "
+            f"was open: {opened}); pass a later `start`"
+        )
+    open_in_panel = days[days.isin(index)]
+    if len(open_in_panel) and dates_on[-1] < open_in_panel[-1]:
+        raise DataError(
+            f"{sym}: data ends {dates_on[-1]:%Y-%m-%d}, before its market's last open day in "
+            f"the panel {open_in_panel[-1]:%Y-%m-%d}; pass an earlier `end` (a trailing gap "
+            "is never filled)"
+        )
+    is_open = index.isin(days)
+    has_row = index.isin(dates_on)
+    gap = is_open & ~has_row & ~index.isin(carried_dates)
+    findings.extend(
+        Finding(sym, "gap", index[int(i)], f"market open ({calendar}) but no data row")
+        for i in np.flatnonzero(gap)
+    )
+    return values[pos], is_open & has_row, gap, findings
+
+
+def _handle_gaps(findings: list[Finding], n_gaps: int, missing: str) -> list[Finding]:
+    """Apply the ``missing`` policy to the gap findings: raise, or mark them repaired."""
     if n_gaps and missing == "raise":
         listed = ", ".join(
             f"{f.symbol} {f.date:%Y-%m-%d}"
@@ -247,21 +301,10 @@ def align(
             "policy: missing='ffill' (carry price, not tradable) or missing='drop' (remove dates); "
             "CLI: --missing ffill|drop"
         )
-    if n_gaps:
-        action = (
-            "price carried, not tradable" if missing == "ffill" else "date dropped from the panel"
-        )
-        findings = [
-            Finding(f.symbol, f.kind, f.date, f"{f.detail}; {action}", True)
-            if f.kind == "gap"
-            else f
-            for f in findings
-        ]
-    keep = np.asarray(~gap.any(axis=1), dtype=bool) if missing == "drop" else np.ones(n, dtype=bool)
-    if keep.sum() < 2:
-        raise DataError(f"the panel {t0:%Y-%m-%d}..{t1:%Y-%m-%d} has fewer than 2 dates left")
-    idx = index[np.flatnonzero(keep)]
-    idx.name = "date"
-    prices_df = pd.DataFrame(prices[keep], index=idx, columns=list(symbols))
-    tradable_df = pd.DataFrame(tradable[keep], index=idx, columns=list(symbols))
-    return prices_df, tradable_df, tuple(findings)
+    if not n_gaps:
+        return findings
+    action = "price carried, not tradable" if missing == "ffill" else "date dropped from the panel"
+    return [
+        Finding(f.symbol, f.kind, f.date, f"{f.detail}; {action}", True) if f.kind == "gap" else f
+        for f in findings
+    ]

@@ -199,11 +199,27 @@ def detect(
     floor = 0.5 if asset_class == "stable" else 0.0
     severe = (z > severe_z) & (np.abs(logr) > floor)
     findings.extend(_jump_findings(sym, dates, z, logr, jump, spike_at, severe, severe_z))
+    findings.extend(_bar_findings(sym, f, price, stale_run))
+    if asset_class == "stable":
+        findings.extend(_peg_findings(sym, f, price, peg_tol))
+    last = _last_row_finding(sym, f, logr, jump, severe, last_volume_ratio, last_range_ratio)
+    if last is not None:
+        findings.append(last)
+    return tuple(findings)
+
+
+def _bar_findings(sym: str, f: pd.DataFrame, price: np.ndarray, stale_run: int) -> list[Finding]:
+    """``flat_bar``, ``stale`` and ``zero_volume`` findings of the valid rows ``f``.
+
+    ``price`` (shape (len(f),)) is the symbol's price field on those rows.
+    """
+    findings: list[Finding] = []
+    dates = f.index
     if {"open", "high", "low", "close"} <= set(f.columns):
         o, h, lo, c = (f[k].to_numpy(dtype=float) for k in ("open", "high", "low", "close"))
         flat = (o == h) & (h == lo) & (lo == c)
         for i in np.flatnonzero(flat):
-            findings.append(Finding(sym, "flat_bar", dates[i], f"O=H=L=C={c[i]:g}"))
+            findings.append(Finding(sym, "flat_bar", dates[int(i)], f"O=H=L=C={c[i]:g}"))
     same = np.concatenate(([False], price[1:] == price[:-1]))
     for a, b in _runs(same):
         length = b - a + 1
@@ -220,18 +236,39 @@ def detect(
     if "volume" in f.columns:
         vol = f["volume"].to_numpy(dtype=float)
         for i in np.flatnonzero(vol == 0):
-            findings.append(Finding(sym, "zero_volume", dates[i], "volume 0"))
-    if asset_class == "stable":
-        close = f["close"].to_numpy(dtype=float) if "close" in f.columns else price
-        for i in np.flatnonzero(np.abs(close - 1.0) > peg_tol):
-            findings.append(
-                Finding(
-                    sym,
-                    "peg_break",
-                    dates[i],
-                    f"close {close[i]:.4f} is {close[i] - 1:+.2%} off the 1.00 peg",
-                )
-            )
+            findings.append(Finding(sym, "zero_volume", dates[int(i)], "volume 0"))
+    return findings
+
+
+def _peg_findings(sym: str, f: pd.DataFrame, price: np.ndarray, peg_tol: float) -> list[Finding]:
+    """``peg_break`` findings of a stablecoin: close (else ``price``) over ``peg_tol`` from 1."""
+    close = f["close"].to_numpy(dtype=float) if "close" in f.columns else price
+    return [
+        Finding(
+            sym,
+            "peg_break",
+            f.index[int(i)],
+            f"close {close[i]:.4f} is {close[i] - 1:+.2%} off the 1.00 peg",
+        )
+        for i in np.flatnonzero(np.abs(close - 1.0) > peg_tol)
+    ]
+
+
+def _last_row_finding(
+    sym: str,
+    f: pd.DataFrame,
+    logr: np.ndarray,
+    jump: np.ndarray,
+    severe: np.ndarray,
+    last_volume_ratio: float,
+    last_range_ratio: float,
+) -> Finding | None:
+    """The ``suspect_last_row`` finding, or None when the last valid row looks final.
+
+    It is suspect when its volume and high-low range are both low against the 30 rows before it
+    (a bar saved before the day ended), or when its return is a jump. ``logr``, ``jump`` and
+    ``severe`` have shape (len(f),).
+    """
     reasons = []
     if {"volume", "high", "low"} <= set(f.columns) and len(f) > 10:
         vol = f["volume"].to_numpy(dtype=float)
@@ -244,18 +281,15 @@ def detect(
             )
     if jump[-1]:
         reasons.append(f"last return {np.expm1(logr[-1]):+.1%} is a jump")
-    if reasons:
-        last_severe = bool(jump[-1] and severe[-1])
-        findings.append(
-            Finding(
-                sym,
-                "suspect_last_row",
-                dates[-1],
-                "; ".join(reasons) + " (bar may be provisional)",
-                severe=last_severe,
-            )
-        )
-    return tuple(findings)
+    if not reasons:
+        return None
+    return Finding(
+        sym,
+        "suspect_last_row",
+        f.index[-1],
+        "; ".join(reasons) + " (bar may be provisional)",
+        severe=bool(jump[-1] and severe[-1]),
+    )
 
 
 def _jump_findings(

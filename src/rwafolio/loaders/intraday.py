@@ -203,79 +203,25 @@ def load_intraday(
         Symbols whose file has daily bars (a daily proxy): tradable once a session, at its close.
     """
     step = bar_delta(bar)
-    if bar != "1h":
-        raise ConfigError("`bar`: load_intraday builds hourly panels; daily panels use load()")
-    if missing not in ("raise", "ffill"):
-        raise ConfigError(
-            f"`missing` must be 'raise' or 'ffill' for intraday panels, got {missing!r}"
-        )
     symbols = universe.symbols
-    if sorted(files) != sorted(symbols):
-        raise ConfigError(f"`files` must name one file per symbol {symbols}, got {sorted(files)}")
+    _check_intraday_args(files, symbols, bar, missing)
     daily = set(daily)
-    findings: list[Finding] = []
-    frames: dict[str, pd.DataFrame] = {}
-    daily_closes: dict[str, pd.Series] = {}
-    for s in symbols:
-        if s in daily:
-            known = _daily_frame(files[s], s)
-            daily_closes[s] = known
-            starts = pd.DatetimeIndex(known.index) - step
-            frames[s] = pd.DataFrame({"start": starts, "close": known.to_numpy()})
-            continue
-        f = read_bars(files[s])
-        last = f["start"].iloc[-1]
-        findings.append(
-            Finding(s, "partial_last_bar", last, "last row dropped (may be a bar still open)")
-        )
-        frames[s] = f.iloc[:-1]
-    lo = max(f["start"].iloc[0] for f in frames.values()) + step
-    hi = min(f["start"].iloc[-1] for f in frames.values()) + step
-    if start is not None:
-        lo = max(lo, pd.Timestamp(str(start)))
-    if end is not None:
-        stop = pd.Timestamp(str(end))
-        # A date alone means its whole day: up to its last hourly bar.
-        hi = min(hi, stop + pd.Timedelta(days=1) - step if len(str(end)) <= 10 else stop)
-    grid = pd.date_range(lo.ceil("h"), hi.floor("h"), freq="h")
-    if len(grid) < 2:
-        raise DataError(f"the files overlap on fewer than 2 hourly bars ({lo}..{hi})")
+    frames, daily_closes, findings = _read_all(files, symbols, daily, step)
+    grid = _grid(frames, step, start, end)
     sessions = session_table(grid[0] - pd.Timedelta(days=7), grid[-1] + pd.Timedelta(days=1))
     open_now = _in_session(grid, sessions)
     prices, tradable = {}, {}
     for s in symbols:
-        asset = universe[s]
         if s in daily:
             p, fresh = _on_grid(daily_closes[s], grid, step)
-        else:
-            closes = _bar_ends(frames[s], step, asset.calendar)
-            if closes.attrs["bar"] > step:
-                raise DataError(
-                    f"{s}: its file has bars of {closes.attrs['bar']}, coarser than the panel's "
-                    f"{bar} (declare it a daily proxy, or load a finer file)"
-                )
-            p, fresh = _on_grid(closes, grid, step)
-        if asset.calendar == "24/7":
-            expected = np.ones(len(grid), dtype=bool)
-        else:
-            expected = open_now & _expected_xnys(
-                grid, sessions, min(closes.attrs.get("bar", step), step)
-            )
-        if s in daily:
             expected = fresh  # once a session, at its close
+        else:
+            p, fresh, expected = _place_bars(
+                s, frames[s], universe[s].calendar, grid, step, bar, sessions, open_now
+            )
         if np.isnan(p[0]):
             raise DataError(f"{s}: no bar ended at or before the panel's first time {grid[0]}")
-        gaps = expected & ~fresh
-        if gaps.any():
-            where = grid[gaps]
-            if missing == "raise":
-                raise DataError(
-                    f"{s}: {int(gaps.sum())} missing bar(s) while its market is open, first at "
-                    f"{where[0]} (use missing='ffill' to carry the price and freeze it there)"
-                )
-            findings += [
-                Finding(s, "gap", t, "missing bar: price carried, not tradable") for t in where[:50]
-            ]
+        findings += _gap_findings(s, grid, expected & ~fresh, missing)
         prices[s], tradable[s] = p, expected & fresh
     vix_s = None
     if vix is not None:
@@ -296,6 +242,109 @@ def load_intraday(
         meta={"bar": bar, "files": {s: str(Path(p).name) for s, p in files.items()}},
         bar=bar,
     )
+
+
+def _check_intraday_args(
+    files: Mapping[str, PathLike], symbols: list[str], bar: str, missing: str
+) -> None:
+    """Raise ``ConfigError`` for a non-hourly ``bar``, a bad ``missing`` or unmatched ``files``."""
+    if bar != "1h":
+        raise ConfigError("`bar`: load_intraday builds hourly panels; daily panels use load()")
+    if missing not in ("raise", "ffill"):
+        raise ConfigError(
+            f"`missing` must be 'raise' or 'ffill' for intraday panels, got {missing!r}"
+        )
+    if sorted(files) != sorted(symbols):
+        raise ConfigError(f"`files` must name one file per symbol {symbols}, got {sorted(files)}")
+
+
+def _read_all(
+    files: Mapping[str, PathLike], symbols: list[str], daily: set[str], step: pd.Timedelta
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.Series], list[Finding]]:
+    """Every symbol's bars (``start``, ``close``), the daily proxies' closes, and findings.
+
+    An intraday file's last row is dropped (it may be a bar still open) and reported as a
+    ``partial_last_bar`` finding. A daily proxy's bars start ``step`` before its known time.
+    """
+    findings: list[Finding] = []
+    frames: dict[str, pd.DataFrame] = {}
+    daily_closes: dict[str, pd.Series] = {}
+    for s in symbols:
+        if s in daily:
+            known = _daily_frame(files[s], s)
+            daily_closes[s] = known
+            starts = pd.DatetimeIndex(known.index) - step
+            frames[s] = pd.DataFrame({"start": starts, "close": known.to_numpy()})
+            continue
+        f = read_bars(files[s])
+        last = f["start"].iloc[-1]
+        findings.append(
+            Finding(s, "partial_last_bar", last, "last row dropped (may be a bar still open)")
+        )
+        frames[s] = f.iloc[:-1]
+    return frames, daily_closes, findings
+
+
+def _grid(
+    frames: Mapping[str, pd.DataFrame], step: pd.Timedelta, start: object, end: object
+) -> pd.DatetimeIndex:
+    """Hourly grid times where every series has data, within ``start``..``end``."""
+    lo = max(f["start"].iloc[0] for f in frames.values()) + step
+    hi = min(f["start"].iloc[-1] for f in frames.values()) + step
+    if start is not None:
+        lo = max(lo, pd.Timestamp(str(start)))
+    if end is not None:
+        stop = pd.Timestamp(str(end))
+        # A date alone means its whole day: up to its last hourly bar.
+        hi = min(hi, stop + pd.Timedelta(days=1) - step if len(str(end)) <= 10 else stop)
+    grid = pd.date_range(lo.ceil("h"), hi.floor("h"), freq="h")
+    if len(grid) < 2:
+        raise DataError(f"the files overlap on fewer than 2 hourly bars ({lo}..{hi})")
+    return grid
+
+
+def _place_bars(
+    s: str,
+    frame: pd.DataFrame,
+    calendar: str,
+    grid: pd.DatetimeIndex,
+    step: pd.Timedelta,
+    bar: str,
+    sessions: pd.DataFrame,
+    open_now: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An intraday symbol on the grid: ``(price, fresh, expected)``, each of shape (n_grid,).
+
+    ``fresh``: a bar ended in (g - step, g]; ``expected``: its market should have one there.
+    """
+    closes = _bar_ends(frame, step, calendar)
+    if closes.attrs["bar"] > step:
+        raise DataError(
+            f"{s}: its file has bars of {closes.attrs['bar']}, coarser than the panel's "
+            f"{bar} (declare it a daily proxy, or load a finer file)"
+        )
+    p, fresh = _on_grid(closes, grid, step)
+    if calendar == "24/7":
+        expected = np.ones(len(grid), dtype=bool)
+    else:
+        expected = open_now & _expected_xnys(
+            grid, sessions, min(closes.attrs.get("bar", step), step)
+        )
+    return p, fresh, expected
+
+
+def _gap_findings(s: str, grid: pd.DatetimeIndex, gaps: np.ndarray, missing: str) -> list[Finding]:
+    """Missing bars while the market is open: an error (``missing="raise"``) or gap findings
+    (the first 50) for ``missing="ffill"``."""
+    if not gaps.any():
+        return []
+    where = grid[gaps]
+    if missing == "raise":
+        raise DataError(
+            f"{s}: {int(gaps.sum())} missing bar(s) while its market is open, first at "
+            f"{where[0]} (use missing='ffill' to carry the price and freeze it there)"
+        )
+    return [Finding(s, "gap", t, "missing bar: price carried, not tradable") for t in where[:50]]
 
 
 def _daily_frame(path: PathLike, symbol: str) -> pd.Series:
