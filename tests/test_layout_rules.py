@@ -36,9 +36,6 @@ FUNCTION_DEBT = {
     ("loaders/yahoo.py", "download"),  # loaders rework in progress
     # Arrived from main while this list was being written (93 code lines); its owner is to split it.
     ("loaders/intraday.py", "load_intraday"),
-    ("risk/crowding.py", "simulate_crowding"),  # crowding kernel rework (24 positional arguments)
-    ("risk/_crowding_kernels.py", "crowding_paths_nb"),  # crowding kernel rework
-    ("risk/_crowding_kernels.py", "crowding_paths_np"),  # crowding kernel rework
 }
 
 

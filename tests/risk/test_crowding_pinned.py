@@ -15,8 +15,13 @@ import hashlib
 
 import numpy as np
 
-from rwafolio.risk import CrowdingConfig, covariance_from_vols, given_liquidity, per_period
-from rwafolio.risk import simulate_crowding
+from rwafolio.risk import (
+    CrowdingConfig,
+    covariance_from_vols,
+    given_liquidity,
+    per_period,
+    simulate_crowding,
+)
 from rwafolio.risk._crowding_kernels import Book, Draws, Market, Outcomes, crowding_paths_nb
 from rwafolio.risk.crowding import _agents, _history0
 from rwafolio.risk.scenarios import covariance_factor
