@@ -31,9 +31,6 @@ FILE_DEBT = {
 FUNCTION_DEBT = {
     ("cli.py", "_run_suite"),  # CLI/pipeline split (issue 11)
     ("cli.py", "build_parser"),  # CLI/pipeline split (issue 11)
-    ("risk/crowding.py", "simulate_crowding"),  # crowding kernel rework (24 positional arguments)
-    ("risk/_crowding_kernels.py", "crowding_paths_nb"),  # crowding kernel rework
-    ("risk/_crowding_kernels.py", "crowding_paths_np"),  # crowding kernel rework
 }
 
 
