@@ -28,11 +28,7 @@ FILE_DEBT = {
 }
 
 #: Functions allowed over MAX_FUNCTION_LINES for now, as (file, qualified name). Debt: clear it.
-FUNCTION_DEBT = {
-    ("risk/crowding.py", "simulate_crowding"),  # crowding kernel rework (24 positional arguments)
-    ("risk/_crowding_kernels.py", "crowding_paths_nb"),  # crowding kernel rework
-    ("risk/_crowding_kernels.py", "crowding_paths_np"),  # crowding kernel rework
-}
+FUNCTION_DEBT: set[tuple[str, str]] = set()
 
 
 def code_lines(source: str, node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:

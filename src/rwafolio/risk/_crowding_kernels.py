@@ -403,6 +403,73 @@ def _impact_nb(
     return paid
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _reset_nb(
+    w: np.ndarray,
+    w_cash: float,
+    agents: Agents,
+    hb: np.ndarray,
+    hc: np.ndarray,
+    disp: np.ndarray,
+    move: np.ndarray,
+    stb: np.ndarray,
+    stc: np.ndarray,
+    wk: np.ndarray,
+    warmk: np.ndarray,
+    cashk: np.ndarray,
+    valk: np.ndarray,
+    peakk: np.ndarray,
+) -> None:
+    """A scenario's start, in place: both books at ``w`` (state as in :func:`port_step_nb`),
+    no displacement, every agent at its starting weights with value and peak 1."""
+    for i in range(w.shape[0]):
+        hb[i] = w[i]
+        hc[i] = w[i]
+        disp[i] = 0.0
+        move[i] = 0.0
+    for st in (stb, stc):
+        st[0] = w_cash
+        st[1] = 1.0
+        st[2] = 0.0
+        st[3] = 1.0
+        st[4] = 0.0
+        st[5] = 0.0
+        st[6] = 1.0
+    for a in range(agents.w0.shape[0]):
+        wk[a] = agents.w0[a]
+        warmk[a] = agents.w0[a]
+        cashk[a] = 1.0 - np.sum(agents.w0[a])
+        valk[a] = 1.0
+        peakk[a] = 1.0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _write_nb(
+    out: Outcomes,
+    m: int,
+    stb: np.ndarray,
+    stc: np.ndarray,
+    cos_sum: float,
+    cos_cnt: float,
+    turnover: float,
+    paid: float,
+    fire_days: float,
+) -> None:
+    """Scenario ``m``'s row of ``out`` from the final states of both books (see
+    :func:`port_step_nb`) and the agents' totals."""
+    out.base_outcome[m] = stb[6] - 1.0
+    out.base_drawdown[m] = stb[4]
+    out.base_cost[m] = stb[5]
+    out.crowd_outcome[m] = stc[6] - 1.0
+    out.crowd_drawdown[m] = stc[4]
+    out.crowd_cost[m] = stc[5]
+    out.cos_sum[m] = cos_sum
+    out.pairs[m] = cos_cnt
+    out.turnover[m] = turnover
+    out.impact_paid[m] = paid
+    out.fire_days[m] = fire_days
+
+
 @njit(cache=True, nogil=True)
 def crowding_paths_nb(
     draws: Draws, book: Book, agents: Agents, market: Market, out: Outcomes
@@ -415,6 +482,12 @@ def crowding_paths_nb(
         The bundles above.
     out : Outcomes
         Columns of shape (n_scen,) written per scenario.
+
+    Notes
+    -----
+    A scenario's start and its row of ``out`` are :func:`_reset_nb` and :func:`_write_nb`,
+    inlined (as plain calls they made an agent-free run 5-13% slower, inlined 4-6%). The
+    exogenous draw stays written out here: as a helper, even inlined, it cost 14% there.
     """
     z, factor, mu, scale, hist, idx = draws
     w, costs, horizon, every, additive = book
@@ -445,25 +518,7 @@ def crowding_paths_nb(
     trades = np.zeros((n_agents, n))
     norms = np.empty(n_agents)
     for m in range(n_scen):
-        for i in range(n):
-            hb[i] = w[i]
-            hc[i] = w[i]
-            disp[i] = 0.0
-            move[i] = 0.0
-        for st in (stb, stc):
-            st[0] = w_cash
-            st[1] = 1.0
-            st[2] = 0.0
-            st[3] = 1.0
-            st[4] = 0.0
-            st[5] = 0.0
-            st[6] = 1.0
-        for a in range(n_agents):
-            wk[a] = agents.w0[a]
-            warmk[a] = agents.w0[a]
-            cashk[a] = 1.0 - np.sum(agents.w0[a])
-            valk[a] = 1.0
-            peakk[a] = 1.0
+        _reset_nb(w, w_cash, agents, hb, hc, disp, move, stb, stc, wk, warmk, cashk, valk, peakk)
         cos_sum = 0.0
         cos_cnt = 0.0
         turnover = 0.0
@@ -502,14 +557,4 @@ def crowding_paths_nb(
             day_sum, day_cnt = _cosines_nb(trades, norms)
             cos_sum += day_sum
             cos_cnt += day_cnt
-        out.base_outcome[m] = stb[6] - 1.0
-        out.base_drawdown[m] = stb[4]
-        out.base_cost[m] = stb[5]
-        out.crowd_outcome[m] = stc[6] - 1.0
-        out.crowd_drawdown[m] = stc[4]
-        out.crowd_cost[m] = stc[5]
-        out.cos_sum[m] = cos_sum
-        out.pairs[m] = cos_cnt
-        out.turnover[m] = turnover
-        out.impact_paid[m] = paid
-        out.fire_days[m] = fire_days
+        _write_nb(out, m, stb, stc, cos_sum, cos_cnt, turnover, paid, fire_days)
