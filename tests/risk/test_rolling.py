@@ -127,3 +127,24 @@ def test_validation() -> None:
     rf = rolling_forecasts(res, horizon=10, n_scenarios=200, rng=0)
     with pytest.raises(ConfigError, match="level"):
         rf.breaches(0.9)
+
+
+def test_progress_counts_every_forecast_and_closes(monkeypatch: pytest.MonkeyPatch) -> None:
+    import rwafolio.risk.rolling as rolling
+
+    seen: dict[str, object] = {}
+
+    class Recorder:
+        def __init__(self, total: int, desc: str, unit: str, *, enabled: bool | None) -> None:
+            seen.update(total=total, enabled=enabled, updates=0, closed=False)
+
+        def update(self, n: int = 1) -> None:
+            seen["updates"] = int(seen["updates"]) + n  # type: ignore[call-overload]
+
+        def close(self) -> None:
+            seen["closed"] = True
+
+    monkeypatch.setattr(rolling, "Progress", Recorder)
+    fc = rolling_forecasts(_result(400), horizon=5, every=20, n_scenarios=200, rng=1)
+    assert seen["total"] == len(fc.table) == seen["updates"]
+    assert seen["closed"] is True and seen["enabled"] is None

@@ -44,6 +44,7 @@ from rwafolio.risk.scenarios import (
 )
 from rwafolio.risk.shortfall import TAIL_BINS, tail_bins
 from rwafolio.risk.topdown import Filter, Innovations, pnl_history, simulate_pnl
+from rwafolio.utils.progress import Progress
 
 if TYPE_CHECKING:
     from rwafolio.backtest.result import BacktestResult
@@ -260,6 +261,9 @@ def rolling_forecasts(
     pnl_window : int
         Net returns filtered for the P&L target (seeded with the held weights' pseudo-history
         where the live history is shorter).
+    progress : bool or None
+        Report progress on stderr (:class:`rwafolio.utils.progress.Progress`: a bar on a
+        terminal, a line every 10 s after the first 2 s otherwise); False silences it.
 
     Returns
     -------
@@ -307,7 +311,11 @@ def rolling_forecasts(
         bootstrap_window=bootstrap_window, innovations=innovations, filter=filter,
         ewma_lambda=ewma_lambda, pnl_window=pnl_window,
     )  # fmt: skip
-    rows, tails = _forecast_rows(result, target, chosen, positions, mus, covs, base, kw)
+    bar = Progress(len(chosen), f"rolling {target} forecasts", "forecast", enabled=progress)
+    try:
+        rows, tails = _forecast_rows(result, target, chosen, positions, mus, covs, base, kw, bar)
+    finally:
+        bar.close()
     table = pd.DataFrame(rows, index=dates[chosen])
     cols = ["mean"] + [
         f"{s}_{level_label(level)}" for level in lv for s in ("var", "var_se", "cvar", "dar")
@@ -339,6 +347,7 @@ def _forecast_rows(
     covs: np.ndarray,
     base: int,
     kw: dict[str, Any],
+    bar: Progress,
 ) -> tuple[list[dict[str, object]], dict[str, np.ndarray]]:
     """One forecast per chosen estimate date: the table rows and the tail bins per level."""
     lv = kw["levels"]
@@ -396,6 +405,7 @@ def _forecast_rows(
                     row[f"dar_{lab}"] = f.dar[k]
                     tails[lab][r] = tail_bins(xs, level)
             rows.append(row)
+            bar.update(1)
     finally:
         if target == "book":
             pool.shutdown()
