@@ -219,7 +219,7 @@ def build_context(record: RunRecord, *, title: str | None = None) -> dict[str, A
             sections.append({"id": sid, "title": stitle, "short": short, "blocks": blocks})
     if record.extra_sections:
         sections.append(
-            {"id": "extra", "title": "Study", "short": "Study", "blocks": extra(record)}
+            {"id": "extra", "title": "Further analyses", "short": "More", "blocks": extra(record)}
         )
     head = header(record)
     return {

@@ -96,7 +96,9 @@ def evaluation_figure(windows: pd.DataFrame, horizon: int, level: float) -> go.F
     )  # fmt: skip
     n, x = len(part), len(br)
     title = f"{what}: {x} breaches in {n} non-overlapping windows ({n * (1 - level):.1f} expected)"
-    return _layout(fig, esc(title), height=360, ytitle="return over the horizon")
+    fig = _layout(fig, esc(title), height=360, ytitle="return over the horizon (%)")
+    fig.update_yaxes(tickformat=".0%")
+    return fig
 
 
 _SUMMARY_COLUMNS = [
