@@ -3,7 +3,7 @@
 Layers, bottom to top (ARCHITECTURE.md):
 
     exceptions -> utils, outputs -> universe -> rwafolio/__init__ -> loaders -> optimize -> strategies -> backtest -> risk
-    -> tasks -> config -> studies, walkforward -> reports -> pipeline -> live, cli_safety -> cli
+    -> tasks -> config -> studies, walkforward -> reports -> pipeline -> live, cli_safety -> cli_parser -> cli
 
 A module may import from its own subpackage or from a lower layer, never from a higher one nor
 from another package of its own layer. Every import counts, including imports inside functions
@@ -36,6 +36,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("reports",),
     ("pipeline",),
     ("live", "cli_safety"),  # live: the `live` command's runner and state; cli_safety: its errors
+    ("cli_parser",),  # the argument parser; cli hands it the command functions
     ("cli", "__main__"),
 )
 RANK = {name: i for i, names in enumerate(LAYERS) for name in names}
