@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/risk.py
 	$(BIN)/python benchmarks/walkforward.py
 	$(BIN)/python benchmarks/loaders.py
+	$(BIN)/python benchmarks/live.py
 
 clean:
 	rm -rf $(VENV) .numba_cache .pytest_cache .mypy_cache .ruff_cache out
