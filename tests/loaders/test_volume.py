@@ -139,13 +139,10 @@ def test_align_volume_matches_exact_dates_only() -> None:
 
 
 def test_panel_rejects_negative_volume() -> None:
-    from rwafolio.loaders.synthetic import generate
-
     panel = load("synthetic", seed=1, start="2020-01-01", end="2020-03-01")
     bad = pd.DataFrame(-1.0, index=panel.prices.index, columns=panel.prices.columns)
     with pytest.raises(DataError, match="volume"):
         type(panel)(panel.prices, panel.tradable, panel.universe, panel.policy, volume=bad)
-    assert generate is not None
 
 
 def _raw(path: Path, skip: int, date_col: int, close_col: int, vol_col: int) -> pd.DataFrame:
