@@ -10,9 +10,10 @@ from rwafolio.backtest import run
 from rwafolio.exceptions import ConfigError
 from rwafolio.optimize import ledoit_wolf
 from rwafolio.optimize.returns import BlackLitterman
-from rwafolio.risk._strategy_kernels import lw_correlation_nb, strategy_paths_nb
+from rwafolio.risk._strategy_kernels import strategy_paths_nb
 from rwafolio.risk.strategy_mc import calendar_ahead, strategy_forecast, strategy_kernel_inputs
 from rwafolio.strategies import DynamicLambdaStrategy
+from rwafolio.strategies._decide_kernels import lw_correlation_nb
 from tests.backtest.conftest import make_panel
 
 

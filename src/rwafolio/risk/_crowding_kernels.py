@@ -11,7 +11,7 @@ Per day t of a scenario (see :mod:`rwafolio.risk.crowding` for the model and its
 4. every agent k is the strategy run forward, as in the strategy-aware Monte Carlo: its book
    drifts with ``r_t`` (:func:`rwafolio.backtest.book.drift_nb`); it decides on its own window of
    the realized returns plus its view bias with the strategy's step
-   (:func:`rwafolio.risk._strategy_kernels.decide_nb`: Ledoit-Wolf, the window or
+   (:func:`rwafolio.strategies._decide_kernels.decide_nb`: Ledoit-Wolf, the window or
    Black-Litterman mean, annualized, lam rule, amortized costs, threshold rule), or, in forced selling (its drawdown beyond ``fire_dd``), sells
    ``fire_frac`` of every holding; it trades self-financed paying its fee rates (one-off cost plus
    half the spread) with :func:`rwafolio.backtest.book.trade_nb`;
@@ -34,7 +34,7 @@ import numpy as np
 from numba import njit
 
 from rwafolio.backtest.book import drift_nb, trade_nb
-from rwafolio.risk._strategy_kernels import decide_nb
+from rwafolio.strategies._decide_kernels import decide_nb
 
 __all__ = [
     "Agents",
@@ -133,7 +133,7 @@ class Agents(NamedTuple):
     prior_obs, w_ref, ref_lam : float, ndarray (n,), float
         The strategy's mean: the window mean (``prior_obs = 0``) or the Black-Litterman posterior
         with that prior weight, reference weights and reference lam (NaN: the date's lam), as
-        :func:`rwafolio.risk._strategy_kernels.decide_nb` reads them.
+        :func:`rwafolio.strategies._decide_kernels.decide_nb` reads them.
     """
 
     lam: np.ndarray

@@ -13,7 +13,7 @@ import numpy as np
 from rwafolio.backtest.book import drift, trade
 from rwafolio.risk._crowding_kernels import Agents, Book, Market, Outcomes
 from rwafolio.risk._kernels import simulate_paths_np
-from rwafolio.risk._strategy_kernels import decide_nb
+from rwafolio.strategies._decide_kernels import decide_nb
 
 __all__ = ["crowding_paths_np"]
 

@@ -55,7 +55,6 @@ from rwafolio.risk._crowding_kernels import (
     Outcomes,
     crowding_paths_nb,
 )
-from rwafolio.risk._strategy_kernels import decide_nb
 from rwafolio.risk.forecast import (
     RiskForecast,
     _vector,
@@ -73,6 +72,7 @@ from rwafolio.risk.scenarios import (
     resolve_seed,
     run_chunks,
 )
+from rwafolio.strategies._decide_kernels import decide_nb
 from rwafolio.utils.progress import Progress
 
 _MODES = {"none": 0, "per_asset": 1, "portfolio": 2}
