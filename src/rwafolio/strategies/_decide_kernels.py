@@ -118,19 +118,51 @@ def decide_nb(
 
     ``target`` holds NaN for every asset that does not trade (all NaN: no trade); the final
     weights are the last solution (the next date's warm start). Mirrors
-    :meth:`DynamicLambdaStrategy.decide` with :func:`~rwafolio.strategies.threshold.apply_threshold`.
-    The mean is the window mean (``prior_obs = 0``) or the Black-Litterman posterior
-    ``(prior_obs pi + T xbar) / (prior_obs + T)`` with ``pi = 2 lam_ref cov w_ref`` and
-    ``lam_ref = ref_lam`` (NaN: the date's lam), as :class:`~rwafolio.optimize.returns.BlackLitterman`.
+    :meth:`DynamicLambdaStrategy.decide` with :func:`~rwafolio.strategies.threshold.apply_threshold`:
+    the window's estimates (:func:`lw_correlation_nb`) handed to :func:`choose_nb`.
+    """
+    mu, cov = lw_correlation_nb(window)
+    return choose_nb(
+        mu, cov, float(window.shape[0]), vix, held, may, lam0, eta, opt_costs, box_lo, box_hi,
+        ppy, tau, mode, warm, prior_obs, w_ref, ref_lam,
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def choose_nb(
+    mu: np.ndarray,
+    cov: np.ndarray,
+    t_obs: float,
+    vix: float,
+    held: np.ndarray,
+    may: np.ndarray,
+    lam0: float,
+    eta: float,
+    opt_costs: np.ndarray,
+    box_lo: np.ndarray,
+    box_hi: np.ndarray,
+    ppy: float,
+    tau: float,
+    mode: int,
+    warm: np.ndarray,
+    prior_obs: float,
+    w_ref: np.ndarray,
+    ref_lam: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The decision from given per-period estimates: ``(target, final weights)``.
+
+    ``mu`` and ``cov`` are the window's mean and covariance over ``t_obs`` returns, however they
+    were computed (in one pass, or updated as the window rolls). The mean is the window mean
+    (``prior_obs = 0``) or the Black-Litterman posterior ``(prior_obs pi + T xbar) / (prior_obs + T)``
+    with ``pi = 2 lam_ref cov w_ref`` and ``lam_ref = ref_lam`` (NaN: the date's lam), as
+    :class:`~rwafolio.optimize.returns.BlackLitterman`.
     """
     n = held.shape[0]
     target = np.full(n, np.nan)
-    mu, cov = lw_correlation_nb(window)
     lam = lam0 * (1.0 + eta * vix)
     if prior_obs > 0.0:
         lam_r = lam if np.isnan(ref_lam) else ref_lam
         pi = 2.0 * lam_r * (cov @ w_ref)
-        t_obs = window.shape[0]
         mu = (prior_obs * pi + t_obs * mu) / (prior_obs + t_obs)
     R = mu * ppy
     Sigma = cov * ppy
