@@ -124,20 +124,20 @@ def decision_rows(
 
     Returns
     -------
-    decisions : DataFrame
-        The engine's decision columns, ``date`` as a row number.
+    decisions : DataFrame indexed by date
+        The engine's decision columns.
     skipped : DataFrame
-        ``date`` (row number), ``symbol``, ``proposed``, ``reason``.
+        ``date``, ``symbol``, ``proposed``, ``reason``.
     rows : ndarray of int
         The decision rows (where ``rec.mu``/``rec.cov`` hold the estimates).
     """
     rows = np.flatnonzero(rec.decided[:stop])
+    dates = market.dates[rows].rename("date")
     vix = np.full(rec.lam.shape[0], np.nan) if market.vix is None else market.vix
     held_back = rec.skipped[rows]
     marks = ~np.isnan(held_back)
     decisions = pd.DataFrame(
         {
-            "date": rows,
             "lam": rec.lam[rows],
             "vix": np.asarray(vix, dtype=float)[rows],
             "solver": "fast",
@@ -148,14 +148,14 @@ def decision_rows(
             "traded": rec.traded[rows],
             "n_skipped": marks.sum(axis=1),
             "fallback_reason": "",
-        }
+        },
+        index=dates,
     )
     r, i = np.nonzero(marks)
-    symbols = np.asarray(market.symbols, dtype=object)
     skipped = pd.DataFrame(
         {
-            "date": rows[r],
-            "symbol": symbols[i],
+            "date": dates[r],
+            "symbol": np.asarray(market.symbols)[i].tolist(),
             "proposed": held_back[r, i],
             "reason": skip_reason(strategy.threshold_mode, strategy.threshold),
         },

@@ -436,31 +436,36 @@ def _loop_label(ledger: _Ledger, dates: pd.DatetimeIndex) -> str:
     return f"compiled, then python from {dates[stop].strftime('%Y-%m-%d')}"
 
 
+def _python_tables(ledger: _Ledger, dates: pd.DatetimeIndex) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The Python path's decisions (indexed by date) and skipped changes."""
+    decisions = pd.DataFrame(ledger.decisions, columns=_DECISION_COLUMNS)
+    skipped = pd.DataFrame(ledger.skipped, columns=["date", "symbol", "proposed", "reason"])
+    decisions["date"] = dates[decisions["date"].to_numpy(dtype=int)]
+    skipped["date"] = dates[skipped["date"].to_numpy(dtype=int)]
+    return decisions.set_index("date"), skipped
+
+
 def _tables(
     strategy: Strategy, market: Market, ledger: _Ledger
 ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
     """Decisions (indexed by date), skipped changes, and the estimates (rows, mu, cov), from the
     compiled rows of the ledger followed by the Python path's."""
-    dates, n = market.dates, len(market.symbols)
-    decisions = pd.DataFrame(ledger.decisions, columns=_DECISION_COLUMNS)
-    skipped = pd.DataFrame(ledger.skipped, columns=["date", "symbol", "proposed", "reason"])
+    n = len(market.symbols)
     rows = np.array(ledger.est_dates, dtype=int)
     mu = np.array(ledger.est_mu).reshape(len(rows), n)
     cov = np.array(ledger.est_cov).reshape(len(rows), n, n)
-    if ledger.compiled_rows > 0:
-        c_dec, c_skip, c_rows = decision_rows(ledger.rec, ledger.compiled_rows, market, strategy)
-        if not c_dec.empty:
-            decisions = (
-                c_dec if decisions.empty else pd.concat([c_dec, decisions], ignore_index=True)
-            )
-        if not c_skip.empty:
-            skipped = c_skip if skipped.empty else pd.concat([c_skip, skipped], ignore_index=True)
-        rows = np.concatenate([c_rows, rows])
-        mu = np.concatenate([ledger.rec.mu[c_rows], mu])
-        cov = np.concatenate([ledger.rec.cov[c_rows], cov])
-    decisions["date"] = dates[decisions["date"].to_numpy(dtype=int)]
-    skipped["date"] = dates[skipped["date"].to_numpy(dtype=int)]
-    return decisions.set_index("date"), skipped, rows, mu, cov
+    if ledger.compiled_rows == 0:
+        return (*_python_tables(ledger, market.dates), rows, mu, cov)
+    decisions, skipped, c_rows = decision_rows(ledger.rec, ledger.compiled_rows, market, strategy)
+    if ledger.decisions:
+        py_dec, py_skip = _python_tables(ledger, market.dates)
+        decisions = pd.concat([decisions, py_dec]) if len(decisions) else py_dec
+        if len(py_skip):
+            skipped = pd.concat([skipped, py_skip], ignore_index=True) if len(skipped) else py_skip
+    rows = np.concatenate([c_rows, rows])
+    mu = np.concatenate([ledger.rec.mu[c_rows], mu])
+    cov = np.concatenate([ledger.rec.cov[c_rows], cov])
+    return decisions, skipped, rows, mu, cov
 
 
 def _unprepared_copy(strategy: Strategy) -> Strategy | None:

@@ -103,13 +103,11 @@ def schedule_mask(dates: pd.DatetimeIndex, tradable: np.ndarray, schedule: str) 
     if is_schedule(schedule):
         times = dates.to_numpy().astype("datetime64[ns]").astype(np.int64)
         key = period_keys(times, schedule, _is_hourly(dates))
-        ok = tradable & eligible(times, schedule)
+        ok = np.flatnonzero(tradable & eligible(times, schedule))
+        k = np.asarray(key)[ok]
         out = np.zeros_like(tradable)
-        seen_key = None
-        for i in np.flatnonzero(ok):
-            if key[i] != seen_key:
-                out[i] = True
-                seen_key = key[i]
+        # the first eligible open bar of each period (a new key after the previous eligible bar)
+        out[ok[np.r_[True, k[1:] != k[:-1]][: ok.shape[0]]]] = True
         return out
     raise ConfigError(
         f"`schedule` must be one of {SCHEDULES + INTRADAY_SCHEDULES}, got {schedule!r}"
