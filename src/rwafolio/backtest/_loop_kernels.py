@@ -79,8 +79,10 @@ class LoopState(NamedTuple):
     has_warm: bool
 
 
-def new_record(n_dates: int, n: int) -> LoopRecord:
-    """An empty :class:`LoopRecord` (NaN orders and skips, zero fees)."""
+def new_record(n_dates: int, n: int, estimates: bool = True) -> LoopRecord:
+    """An empty :class:`LoopRecord` (NaN orders and skips, zero fees); without ``estimates`` the
+    per-date mean and covariance get no room (a Python walk keeps its own)."""
+    rows = n_dates if estimates else 0
     return LoopRecord(
         w_before=np.zeros((n_dates, n)),
         w_after=np.zeros((n_dates, n)),
@@ -95,8 +97,8 @@ def new_record(n_dates: int, n: int) -> LoopRecord:
         objective=np.full(n_dates, np.nan),
         iterations=np.zeros(n_dates, dtype=np.int64),
         skipped=np.full((n_dates, n), np.nan),
-        mu=np.zeros((n_dates, n)),
-        cov=np.zeros((n_dates, n, n)),
+        mu=np.zeros((rows, n)),
+        cov=np.zeros((rows, n, n)),
     )
 
 

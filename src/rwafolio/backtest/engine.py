@@ -148,11 +148,11 @@ def view_at(
 class _Ledger:
     """The book of record, filled one date at a time."""
 
-    def __init__(self, n_dates: int, n: int, init_cash: float) -> None:
+    def __init__(self, n_dates: int, n: int, init_cash: float, compiled: bool = False) -> None:
         self.value = float(init_cash)
         # The compiled loop writes rows [0, compiled_rows) of the same arrays (``rec``); the
         # Python path the rest, with its decisions in the lists below.
-        self.rec = new_record(n_dates, n)
+        self.rec = new_record(n_dates, n, estimates=compiled)
         self.compiled_rows = 0
         self.w_before, self.w_after, self.sent = self.rec.w_before, self.rec.w_after, self.rec.sent
         self.fees, self.turnover, self.values = self.rec.fees, self.rec.turnover, self.rec.values
@@ -343,7 +343,7 @@ def run(
     strategy.prepare(setup_of(market))
     start = _first_row(strategy, first_decision, lag, n_dates)
     w_init, seed_row = _initial_book(initial_weights, n, start)
-    ledger = _Ledger(n_dates, n, init_cash)
+    ledger = _Ledger(n_dates, n, init_cash, compiled)
     bar = Progress(n_dates - start, f"backtest {name or strategy.name}", "date", enabled=progress)
     t_from, book = 0, None
     if compiled:
