@@ -22,6 +22,10 @@ there. A file whose bars are finer than the panel's bar is resampled (last close
 coarser bars are refused, except for the symbols declared ``daily``: a daily proxy whose close is
 known at its session's close (and tradable only at that grid time). A daily index (CBOE's VIX) is
 known at 16:15 New York time and carried as last-known-before-the-bar.
+
+Cleaning: each intraday file's bars pass the daily loaders' detector (jumps, spikes, stale runs,
+peg breaks; :func:`rwafolio.loaders.cleaning.detect`) and its findings join the panel's. Hourly
+panels are reported on, never repaired: the CLI refuses ``--clean repair|drop`` with ``--bar 1h``.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ import numpy as np
 import pandas as pd
 
 from rwafolio.exceptions import ConfigError, DataError, LayoutError
+from rwafolio.loaders.cleaning import detect
+from rwafolio.loaders.frames import PriceData
 from rwafolio.loaders.panel import Finding, Panel
 from rwafolio.universe import Universe
 
@@ -206,7 +212,8 @@ def load_intraday(
     symbols = universe.symbols
     _check_intraday_args(files, symbols, bar, missing)
     daily = set(daily)
-    frames, daily_closes, findings = _read_all(files, symbols, daily, step)
+    classes = {s: universe[s].asset_class for s in symbols}
+    frames, daily_closes, findings = _read_all(files, symbols, daily, step, classes)
     grid = _grid(frames, step, start, end)
     sessions = session_table(grid[0] - pd.Timedelta(days=7), grid[-1] + pd.Timedelta(days=1))
     open_now = _in_session(grid, sessions)
@@ -259,12 +266,17 @@ def _check_intraday_args(
 
 
 def _read_all(
-    files: Mapping[str, PathLike], symbols: list[str], daily: set[str], step: pd.Timedelta
+    files: Mapping[str, PathLike],
+    symbols: list[str],
+    daily: set[str],
+    step: pd.Timedelta,
+    classes: Mapping[str, str],
 ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.Series], list[Finding]]:
     """Every symbol's bars (``start``, ``close``), the daily proxies' closes, and findings.
 
     An intraday file's last row is dropped (it may be a bar still open) and reported as a
-    ``partial_last_bar`` finding. A daily proxy's bars start ``step`` before its known time.
+    ``partial_last_bar`` finding; the rest is checked by the cleaning pass (report only, see
+    :func:`_bar_checks`). A daily proxy's bars start ``step`` before its known time.
     """
     findings: list[Finding] = []
     frames: dict[str, pd.DataFrame] = {}
@@ -282,7 +294,22 @@ def _read_all(
             Finding(s, "partial_last_bar", last, "last row dropped (may be a bar still open)")
         )
         frames[s] = f.iloc[:-1]
+        findings += _bar_checks(s, frames[s], classes.get(s, "crypto"))
     return frames, daily_closes, findings
+
+
+def _bar_checks(symbol: str, bars: pd.DataFrame, asset_class: str) -> list[Finding]:
+    """The cleaning pass's report on one symbol's bars (jumps, spikes, stale runs, peg breaks).
+
+    The same detector as the daily loaders (:func:`rwafolio.loaders.cleaning.detect`) on the
+    bar closes, each finding dated by its bar's open; nothing is changed (``--clean report``).
+    """
+    frame = pd.DataFrame(
+        {"close": bars["close"].to_numpy(dtype=float)},
+        index=pd.DatetimeIndex(bars["start"], name="date"),
+    )
+    data = PriceData(symbol, frame, layout=str(bars.attrs.get("layout", "intraday")))
+    return list(detect(data, asset_class=asset_class))
 
 
 def _grid(
