@@ -7,7 +7,8 @@ it in prose):
   intraday bars, so an hourly run keeps its hours), ``symbols``, ``policy`` (the calendar
   policy), ``bar`` (``"1d"`` or ``"1h"``), ``periods_per_year``, ``volatility_index`` (the index spec, e.g. ``"file:..."``,
   ``"realized:BTC-USD"``, ``"none"``), ``synthetic`` (bool);
-- ``strategy``: ``name`` and ``params`` (every constructor parameter; objects as their repr);
+- ``strategy``: ``name`` and ``params`` (every constructor parameter; an object as
+  ``{"type": <class>, <its parameters>...}``, see :func:`~rwafolio.utils.jsonable.param_jsonable`);
 - ``stats``: one object per run name (the strategy and each benchmark) with every key of
   ``stats()`` (:data:`~rwafolio.backtest.stats.STAT_NAMES`: fractions, 0.7 = 70%), plus
   ``cash`` (what the excess figures are over), ``costs_by_class``, ``holding_period_years`` and
@@ -27,12 +28,12 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from rwafolio.backtest.result import BacktestResult
 from rwafolio.backtest.stats import STAT_NAMES, cash_returns, cost_breakdown, stats
 from rwafolio.exceptions import ConfigError
+from rwafolio.utils.jsonable import param_jsonable
 
 __all__ = ["SUMMARY_SCHEMA", "summary_json"]
 
@@ -111,21 +112,6 @@ def _num(v: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _plain(v: Any) -> Any:
-    """JSON-friendly parameter value: scalars as is, containers element-wise, objects as repr."""
-    if v is None or isinstance(v, bool | int | str):
-        return v
-    if isinstance(v, float | np.floating):
-        return _num(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, Mapping):
-        return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_plain(x) for x in v]
-    return repr(v)
-
-
 def _run_stats(result: BacktestResult, risk_free: float) -> dict[str, Any]:
     s = stats(result, risk_free)
     out: dict[str, Any] = {k: _num(s[k]) for k in STAT_NAMES}
@@ -195,7 +181,7 @@ def summary_json(
         },
         "strategy": {
             "name": str(getattr(strategy, "name", type(strategy).__name__)),
-            "params": _plain(strategy.get_params()),
+            "params": param_jsonable(strategy.get_params()),
         },
         "stats": {name: _run_stats(r, risk_free) for name, r in runs.items()},
         "final_weights": {str(k): float(v) for k, v in weights.items()},
