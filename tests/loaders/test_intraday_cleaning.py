@@ -69,3 +69,25 @@ def test_real_hourly_files_get_findings_not_errors(shared_data) -> None:  # type
     kinds = {f.kind for f in panel.findings}
     assert "partial_last_bar" in kinds
     assert all(f.symbol == "BTC" for f in panel.findings)
+
+
+@pytest.mark.realdata
+def test_a_missing_session_closing_bar_is_a_gap_not_a_stale_price(shared_data) -> None:  # type: ignore[no-untyped-def]
+    """GLD has no 15:30-16:00 ET bar on 2023-08-29 (the data README lists it): at the 16:00 ET
+    grid time (20:00 UTC) the latest close is the 14:30-15:30 bar's, 30 minutes old."""
+    from rwafolio.exceptions import DataError
+
+    gold = shared_data / "waikit1986__gold-price-live"
+    uni = Universe((make_asset("GLD", asset_class="rwa", calendar="XNYS", proxies="gold"),))
+    window = {"start": "2023-08-28", "end": "2023-08-31"}
+    with pytest.raises(DataError, match=r"GLD.*2023-08-29 20:00"):
+        load_intraday({"GLD": gold / "gld_hourly.csv"}, uni, **window)
+    panel = load_intraday({"GLD": gold / "gld_hourly.csv"}, uni, missing="ffill", **window)
+    at = pd.Timestamp("2023-08-29 20:00")
+    assert not panel.tradable.at[at, "GLD"]  # carried, frozen
+    # IAU has that bar: the same grid time is fresh and tradable there.
+    iau = Universe((make_asset("IAU", asset_class="rwa", calendar="XNYS", proxies="gold"),))
+    p2 = load_intraday({"IAU": gold / "iau_hourly.csv"}, iau, **window)
+    assert p2.tradable.at[at, "IAU"]
+    # The rest of that session trades as before (a :30 bar ends before each hour from 15:00).
+    assert panel.tradable.loc["2023-08-29 15:00":"2023-08-29 19:00", "GLD"].all()

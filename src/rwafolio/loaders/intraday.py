@@ -17,9 +17,10 @@ File layouts read (detected from the header):
 
 Quirks handled: the **last row of each file is dropped** (files captured while a bar was open end
 with a partial bar; a finding records it); a missing hour (an exchange outage, a missing session
-bar) is a gap: ``missing="raise"`` names it, ``"ffill"`` carries the price and freezes the asset
-there. A file whose bars are finer than the panel's bar is resampled (last close in each bar);
-coarser bars are refused, except for the symbols declared ``daily``: a daily proxy whose close is
+bar, including a session's closing bar whose absence would leave the previous bar's close) is a
+gap: ``missing="raise"`` names it, ``"ffill"`` carries the price and freezes the asset there.
+A file whose bars are finer than the panel's bar is resampled (last close in each bar); coarser
+bars are refused, except for the symbols declared ``daily``: a daily proxy whose close is
 known at its session's close (and tradable only at that grid time). A daily index (CBOE's VIX) is
 known at 16:15 New York time and carried as last-known-before-the-bar.
 
@@ -134,15 +135,19 @@ def _in_session(grid: pd.DatetimeIndex, sessions: pd.DataFrame) -> np.ndarray:
 def _expected_xnys(
     grid: pd.DatetimeIndex, sessions: pd.DataFrame, bar_len: pd.Timedelta
 ) -> np.ndarray:
-    """Grid times at which a session bar ends in (g - 1h, g]: bars every ``bar_len`` from the
-    open, the last cut at the close (early closes included)."""
+    """The latest session bar end in (g - 1h, g] for each grid time g (NaT where none): bars
+    every ``bar_len`` from the open, the last cut at the close (early closes included)."""
     ends = []
     for o, c in zip(sessions["open"], sessions["close"]):
         k = pd.date_range(o + bar_len, c, freq=bar_len, inclusive="left")
         ends.append(k.to_numpy())
         ends.append(np.array([np.datetime64(c, "ns")]))
-    at = pd.DatetimeIndex(np.concatenate(ends)).ceil("h")
-    return grid.isin(at)
+    at = np.sort(np.concatenate(ends).astype("datetime64[ns]"))
+    g = grid.to_numpy()
+    pos = np.searchsorted(at, g, side="right") - 1
+    last = np.where(pos >= 0, at[np.maximum(pos, 0)], np.datetime64("NaT", "ns"))
+    inside = (pos >= 0) & (last > g - np.timedelta64(1, "h"))
+    return np.where(inside, last, np.datetime64("NaT", "ns"))
 
 
 def _bar_ends(frame: pd.DataFrame, step: pd.Timedelta, calendar: str) -> pd.Series:
@@ -354,9 +359,14 @@ def _place_bars(
     if calendar == "24/7":
         expected = np.ones(len(grid), dtype=bool)
     else:
-        expected = open_now & _expected_xnys(
-            grid, sessions, min(closes.attrs.get("bar", step), step)
-        )
+        due = _expected_xnys(grid, sessions, min(closes.attrs.get("bar", step), step))
+        expected = open_now & ~np.isnat(due)
+        # Fresh means the latest bar due by g is there: a session's closing bar that is missing
+        # leaves the previous bar's close (30 minutes stale for :30 ETF bars), which is a gap.
+        ends = closes.index.to_numpy()
+        pos = np.searchsorted(ends, grid.to_numpy(), side="right") - 1
+        last_end = np.where(pos >= 0, ends[np.maximum(pos, 0)], np.datetime64("NaT", "ns"))
+        fresh &= ~expected | (last_end >= due)
     return p, fresh, expected
 
 
