@@ -10,7 +10,14 @@ from scipy.optimize import brentq
 from rwafolio.backtest import run, self_financing_scale
 from rwafolio.backtest.execution import fees_paid, held_weights
 from rwafolio.exceptions import ConfigError
-from rwafolio.strategies import BuyAndHold, Decision, EqualWeight, FixedMix, Strategy
+from rwafolio.strategies import (
+    BuyAndHold,
+    Decision,
+    DynamicLambdaStrategy,
+    EqualWeight,
+    FixedMix,
+    Strategy,
+)
 from tests.backtest.conftest import make_panel
 
 
@@ -265,3 +272,20 @@ def test_signal_lag_hides_the_decision_dates_own_data() -> None:
         run(DynamicLambdaStrategy(window=20), panel, first_decision=20, signal_lag=1)
     res = run(DynamicLambdaStrategy(window=20), panel, signal_lag=1, execute=False)
     assert res.decisions.index[0] == panel.dates[21]
+
+
+def test_held_weights_equal_vectorbt_accessors(panel) -> None:  # type: ignore[no-untyped-def]
+    """The weights read from vectorbt's fills are its own ``asset_value / value`` (up to its
+    snapping of a cash balance within 1e-12 of zero to zero: ~1e-13 here)."""
+    from rwafolio.backtest.execution import held_weights
+
+    for strat, kw in [
+        (DynamicLambdaStrategy(window=20), {}),
+        (DynamicLambdaStrategy(window=20), {"initial_weights": np.array([0.3, 0.3, 0.3]),
+                                            "first_decision": 40, "init_cash": 7.0}),
+    ]:  # fmt: skip
+        pf = run(strat, panel, **kw).portfolio
+        reference = pf.asset_value(group_by=False).div(pf.value(), axis=0)
+        got = held_weights(pf)
+        assert got.index.equals(reference.index) and list(got.columns) == list(reference.columns)
+        np.testing.assert_allclose(got.to_numpy(), reference.to_numpy(), rtol=0, atol=1e-11)

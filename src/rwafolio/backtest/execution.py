@@ -99,10 +99,28 @@ def bar_freq(periods_per_year: int) -> pd.Timedelta:
 
 
 def held_weights(portfolio: Any) -> pd.DataFrame:
-    """Weights vectorbt holds at each close (after that date's orders)."""
-    asset_value = portfolio.asset_value(group_by=False)
-    value = portfolio.value()
-    return asset_value.div(value, axis=0)
+    """Weights vectorbt holds at each close (after that date's orders), shape (n_dates, n_assets).
+
+    Read from vectorbt's own fills (its order records: column, row, size, price, fee, side) and
+    its close prices: holdings are the running sum of filled sizes, cash the initial cash less
+    the running cost of the fills and their fees. The numbers of
+    ``portfolio.asset_value(group_by=False) / portfolio.value()`` (a test compares them) up to
+    vectorbt's rounding of a cash balance within 1e-12 of zero to zero, which this running sum
+    keeps (about 1e-11 of weight after thousands of trades), in a fraction of the time those
+    accessors take (the audit is most of the cost of executing a backtest otherwise).
+    """
+    close = portfolio.close
+    price = close.to_numpy(dtype=float)
+    rec = portfolio.orders.values
+    signed = np.where(rec["side"] == 0, rec["size"], -rec["size"])  # 0 buy, 1 sell
+    flow = np.zeros_like(price)
+    np.add.at(flow, (rec["idx"], rec["col"]), signed)
+    spent = np.zeros(price.shape[0])
+    np.add.at(spent, rec["idx"], signed * rec["price"] + rec["fees"])
+    asset_value = np.cumsum(flow, axis=0) * price
+    cash = float(np.sum(portfolio.init_cash)) - np.cumsum(spent)
+    value = cash + asset_value.sum(axis=1)
+    return pd.DataFrame(asset_value / value[:, None], index=close.index, columns=close.columns)
 
 
 def execution_gap(portfolio: Any, engine_weights: pd.DataFrame) -> pd.Series:
