@@ -9,11 +9,11 @@ threshold rule, optimizer costs and self-financing fee step (the compiled kernel
 :mod:`rwafolio.risk._strategy_kernels`). The outcome is the strategy's net value path: VaR,
 CVaR and drawdown-at-risk of what will be realized, fees included.
 
-Supported strategies: :class:`~rwafolio.strategies.DynamicLambdaStrategy` with the default
-covariance estimator (Ledoit-Wolf, correlation target), the window mean or a ``BlackLitterman``
-mean (the default), a ``VixLinear``/``Constant`` rule without smoothing (or ``lam0``/``eta``), no
-utility threshold, no per-class indexes and ``signal_lag = 0``. Anything else raises :class:`ConfigError` naming
-what is not supported (use ``target="pnl"`` then).
+Supported strategies: those the compiled loops support, stated once in
+:mod:`rwafolio.strategies.compiled` (the built-in :class:`~rwafolio.strategies.DynamicLambdaStrategy`
+with the default estimator, the window or Black-Litterman mean, a ``VixLinear`` or ``Constant``
+lam, no utility threshold, no per-class indexes, ``signal_lag = 0``). Anything else raises
+:class:`ConfigError` naming what is not supported (use ``target="pnl"`` then).
 
 The mean is zero or the strategy's own per-period estimate at the date (``mean``); the pool
 rows are de-meaned first, so no window mean is extrapolated.
