@@ -13,21 +13,29 @@ Fallback chain (never raises for numerical trouble): the fast exact solver
 reference (``reference.ReferenceSolver``, CLARABEL -> OSQP -> SCS); if every reference solver fails,
 "hold": ``w_prev`` projected onto the feasible set.  The returned ``Solution`` records ``solver`` and
 ``fallback_reason``.
+
+Cost: each entry makes one compiled call (:mod:`rwafolio.optimize._entry_kernels`): the lean
+``solve_arrays`` solves and prices the answer; ``solve`` on plain float64 arrays checks (shape,
+finiteness, symmetry, variances, costs, bounds, feasibility, positive semi-definiteness),
+solves and prices in that one call. Any other input (pandas, lists, other dtypes) and any input a
+check refuses goes through ``validate_problem``, which converts and names the argument.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Literal
+from functools import lru_cache
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
 
 from rwafolio.exceptions import ConfigError, DataError, OptimizationError
-from rwafolio.optimize._kernels import kkt_residual_nb, polish_nb, solve_full_nb
+from rwafolio.optimize._checks import OK, PSD_TOL
+from rwafolio.optimize._entry_kernels import check_solve_nb, solve_objective_nb
+from rwafolio.optimize._kernels import kkt_residual_nb, polish_nb
 from rwafolio.optimize.model import (
     FactorCovariance,
-    fast_arrays,
     kkt_residual,
     objective,
     project_feasible,
@@ -108,17 +116,36 @@ def solve_arrays(
     Solution
         ``weights`` is an ndarray of shape (n_assets,).
     """
-    reason = ""
-    if method == "fast":
-        w0 = w_prev if warm_start is None else warm_start
-        w, iters, code, res = solve_full_nb(R, Sigma, C, w_prev, lam, lo, hi, w0, tol, max_iter)
-        if code == 0:
-            return Solution(
-                w, objective(w, R, Sigma, C, w_prev, lam), res, iters, "optimal", "fast"
-            )
-        reason = (
-            f"fast solver status {_STATUS[code]!r} after {iters} iterations, KKT residual {res:.3g}"
-        )
+    if method != "fast":
+        return _fallback(R, Sigma, C, w_prev, lam, lo, hi, tol, factor, "")
+    w0 = w_prev if warm_start is None else warm_start
+    w, iters, code, res, obj = solve_objective_nb(
+        R, Sigma, C, w_prev, lam, lo, hi, w0, tol, max_iter
+    )
+    if code == 0:
+        return Solution(w, obj, res, iters, "optimal", "fast")
+    return _fallback(R, Sigma, C, w_prev, lam, lo, hi, tol, factor, _why(code, iters, res))
+
+
+def _why(code: int, iters: int, res: float) -> str:
+    """The fallback reason of a fast solve that did not report ``optimal``."""
+    return f"fast solver status {_STATUS[code]!r} after {iters} iterations, KKT residual {res:.3g}"
+
+
+def _fallback(
+    R: np.ndarray,
+    Sigma: np.ndarray,
+    C: np.ndarray,
+    w_prev: np.ndarray,
+    lam: float,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    tol: float,
+    factor: np.ndarray | None,
+    reason: str,
+) -> Solution:
+    """The cvxpy reference's answer, else "hold" (``w_prev`` projected); ``reason`` says why
+    the fast solver's answer is not the one returned (empty when the reference was asked for)."""
     try:
         w, status, iters, res = _reference(R, Sigma, C, w_prev, lam, lo, hi, tol, factor)
         return Solution(
@@ -129,6 +156,60 @@ def solve_arrays(
     w = project_feasible(w_prev, lo, hi)
     res = float(kkt_residual_nb(w, R, Sigma, C, w_prev, lam, lo, hi, 0.0))
     return Solution(w, objective(w, R, Sigma, C, w_prev, lam), res, 0, "failed", "hold", reason)
+
+
+_NO_WARM = np.empty(0)
+
+
+@lru_cache(maxsize=64)
+def _default_bounds(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``lo = 0`` and ``hi = 1`` of length n, made once per n (the kernels only read them)."""
+    return np.zeros(n), np.ones(n)
+
+
+def _solve_plain(
+    R: object,
+    Sigma: object,
+    costs: object,
+    w_prev: object,
+    lam: object,
+    lo: object,
+    hi: object,
+    warm_start: object,
+    tol: float,
+    max_iter: int,
+) -> Solution | None:
+    """The public path on plain float64 arrays: every check, the solve and the objective in one
+    compiled call (:func:`~rwafolio.optimize._entry_kernels.check_solve_nb`).
+
+    None when an input is of another type (pandas, lists, float32, a scalar bound) or a check
+    fails: :func:`solve` then converts and :func:`validate_problem` names the argument.
+    """
+    if type(R) is not np.ndarray or type(Sigma) is not np.ndarray or R.ndim != 1:
+        return None
+    if isinstance(lam, bool) or not isinstance(lam, int | float | np.floating | np.integer):
+        return None
+    if lo is None or hi is None:
+        zeros, ones = _default_bounds(R.shape[0])
+        lo = zeros if lo is None else lo
+        hi = ones if hi is None else hi
+    warm = _NO_WARM if warm_start is None else warm_start
+    lam_f = float(lam)
+    kernel: Any = check_solve_nb  # one float64 signature; numba refuses other types
+    try:
+        code, w, iters, status, res, obj, S = kernel(
+            R, Sigma, costs, w_prev, lam_f, lo, hi, warm, tol, max_iter, 1e-10, PSD_TOL
+        )
+    except (TypeError, ValueError):  # not float64 C-contiguous arrays
+        return None
+    if code != OK:
+        return None
+    if status == 0:
+        return Solution(w, obj, res, iters, "optimal", "fast")
+    # the kernel took them, so they are float64 C-contiguous arrays
+    arrays = cast("tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]", (costs, w_prev, lo, hi))
+    C, p, lo_a, hi_a = arrays
+    return _fallback(R, S, C, p, lam_f, lo_a, hi_a, tol, None, _why(status, iters, res))
 
 
 def _labels(*objs: object) -> pd.Index | None:
@@ -211,15 +292,12 @@ def solve(
         raise ConfigError(f"`tol` must be a positive float, got {tol!r}")
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
         raise ConfigError(f"`max_iter` must be an int >= 0, got {max_iter!r}")
-    fast = fast_arrays(R, Sigma, costs, w_prev, lam, lo, hi, warm_start)
-    if fast is not None:  # plain float64 arrays, all checks passed in one compiled pass
-        return solve_arrays(
-            *fast,
-            warm_start=warm_start,  # type: ignore[arg-type]
-            tol=float(tol),
-            max_iter=int(max_iter),
-            method=method,
+    if method == "fast":
+        sol = _solve_plain(
+            R, Sigma, costs, w_prev, lam, lo, hi, warm_start, float(tol), int(max_iter)
         )
+        if sol is not None:
+            return sol
     labels = _labels(R, Sigma, costs, w_prev, lo, hi, warm_start)
     prob = validate_problem(R, Sigma, costs, w_prev, lam, lo, hi)
     w0 = None
