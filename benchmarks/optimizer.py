@@ -12,9 +12,8 @@ from the previous solution.  Every solver sees the same sequence in one process.
 Columns: ``kernel`` is the compiled solver alone (``solve_full_nb``), ``lean`` the hot-loop entry
 ``solve_arrays`` (no validation), ``public`` the validating ``solve()`` (shape, finiteness,
 symmetry, PSD, bounds and feasibility checks), ``cvxpy`` the compiled reference (including the
-square-root factor it needs). Goal (issue 11), printed with the ratios after the table: public
-within 2x of lean, and at least 100x faster
-than cvxpy at n = 10 and 50.
+square-root factor it needs). Goals (issue 11), printed with the ratios after the table: public
+within 2x of lean, and at least 100x faster than cvxpy at n = 10 and 50.
 """
 
 from __future__ import annotations
