@@ -19,6 +19,7 @@ from rwafolio.pipeline import RiskOptions
 from rwafolio.risk import (
     EvaluationSpec,
     MonteCarlo,
+    crowding_surface,
     forecast,
     given_liquidity,
     latest_scenarios,
@@ -58,6 +59,11 @@ ENTRIES: dict[str, Entry] = {
     "simulate_crowding": (
         KEYWORDS,
         lambda k, v: simulate_crowding(W, MU, SIG, liquidity=LIQ, **{k: v}),
+        str,
+    ),
+    "crowding_surface": (
+        KEYWORDS - {"levels"},  # one `level`, checked like a level
+        lambda k, v: crowding_surface(W, MU, SIG, liquidity=LIQ, agents=(0,), **{k: v}),
         str,
     ),
     "strategy_forecast": (
@@ -181,6 +187,18 @@ def test_rolling_and_crowding_record_their_settings() -> None:
     np.testing.assert_allclose(c.without_agents.outcomes, alone.outcomes, rtol=0, atol=1e-14)
     assert np.ptp(alone.outcomes - forecast(W, MU, SIG, settings=replace(t, mixing="period"))
                   .outcomes) > 1e-3  # and the mixing unit does change the draws  # fmt: skip
+
+
+def test_the_crowding_surface_checks_once_and_runs_every_point_on_one_seed() -> None:
+    lines: list[str] = []
+    with pytest.raises(ConfigError, match="`level` must be"):
+        crowding_surface(W, MU, SIG, liquidity=LIQ, level=1.0, progress=lines.append)
+    assert lines == []  # refused before the first point
+    t = MonteCarlo(horizon=5, n_scenarios=200, seed=9)
+    s = crowding_surface(W, MU, SIG, liquidity=LIQ, agents=(0, 1), settings=t, level=0.9)
+    assert s.without.settings == replace(t, levels=(0.9,)) and s.seed == 9
+    kw = {"horizon": 5, "n_scenarios": 200, "rng": 9, "level": 0.9, "agents": (0, 1)}
+    assert s.points.equals(crowding_surface(W, MU, SIG, liquidity=LIQ, **kw).points)
 
 
 def test_settings_and_keywords_are_not_mixed_silently() -> None:

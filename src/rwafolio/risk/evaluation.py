@@ -40,7 +40,7 @@ from rwafolio.risk.backtests import (
     traffic_light,
     traffic_light_power,
 )
-from rwafolio.risk.montecarlo import check_setting
+from rwafolio.risk.montecarlo import check_level, check_setting
 from rwafolio.risk.rolling import TARGETS, RollingForecasts, level_label, rolling_forecasts
 from rwafolio.risk.scenarios import resolve_seed
 from rwafolio.risk.shortfall import ShortfallTest, acerbi_szekely_z2
@@ -66,10 +66,7 @@ class EvaluationSpec:
     def __post_init__(self) -> None:
         """Checked when made, so a bad spec fails before any forecast runs."""
         object.__setattr__(self, "horizon", check_setting(self.horizon, "horizon", field="horizon"))
-        levels = check_setting(self.level, "level", field="levels")
-        if len(levels) != 1:
-            raise ConfigError(f"`level` must be one confidence in (0, 1), got {self.level!r}")
-        object.__setattr__(self, "level", levels[0])
+        object.__setattr__(self, "level", check_level(self.level, "level"))
         n = check_setting(self.n_scenarios, "n_scenarios", field="n_scenarios")
         object.__setattr__(self, "n_scenarios", n)
         check_choice(self.target, "target", TARGETS)

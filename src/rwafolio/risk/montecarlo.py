@@ -26,7 +26,14 @@ from rwafolio.exceptions import ConfigError, describe
 from rwafolio.risk.scenarios import AGGREGATIONS, DISTRIBUTIONS, MIXINGS, resolve_seed
 from rwafolio.utils.validation import check_choice, check_int
 
-__all__ = ["FORECAST_DISTRIBUTIONS", "MonteCarlo", "check_setting", "resolve_settings"]
+__all__ = [
+    "FORECAST_DISTRIBUTIONS",
+    "KEYWORDS",
+    "MonteCarlo",
+    "check_level",
+    "check_setting",
+    "resolve_settings",
+]
 
 #: Distributions of a forecast: the scenario kernel's, plus filtered historical simulation.
 FORECAST_DISTRIBUTIONS: tuple[str, ...] = (*DISTRIBUTIONS, "fhs")
@@ -43,7 +50,7 @@ def _levels(value: Any, name: str) -> tuple[float, ...]:
         for x in lv
     )
     if not ok:
-        raise ConfigError(f"`{name}` must be confidences in (0, 1), got {describe(value)}")
+        raise ConfigError(f"`{name}` must be confidences in (0, 1), got {value!r}")
     return tuple(float(x) for x in lv)
 
 
@@ -89,6 +96,18 @@ _CHECKS: dict[str, Callable[[Any, str], Any]] = {
     "block": _positive,
     "seed": _seed,
 }
+
+
+#: The settings an entry point takes as keywords (its seed comes as ``rng``).
+KEYWORDS: tuple[str, ...] = tuple(k for k in _CHECKS if k != "seed")
+
+
+def check_level(value: Any, name: str) -> float:
+    """One confidence level in (0, 1) (a VaR level), or a ConfigError naming ``name``."""
+    levels = _levels(value, name)
+    if len(levels) != 1:
+        raise ConfigError(f"`{name}` must be one confidence in (0, 1), got {value!r}")
+    return levels[0]
 
 
 def check_setting(value: Any, name: str, *, field: str) -> Any:
