@@ -4,6 +4,7 @@ the separate calls they replace gave (check, then solve, then the numpy objectiv
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from rwafolio.exceptions import ConfigError, DataError
@@ -125,3 +126,53 @@ def test_default_bounds_are_shared_but_never_changed() -> None:
     for n in (1, 2, 3, 5, 10, 23, 50):
         lo, hi = _default_bounds(n)
         assert np.array_equal(lo, np.zeros(n)) and np.array_equal(hi, np.ones(n))
+
+
+def _as(kind: str, x: np.ndarray, labels: list[str]) -> object:
+    if kind == "pandas":
+        return pd.Series(x, index=labels) if x.ndim == 1 else pd.DataFrame(x, labels, labels)
+    if kind == "list":
+        return x.tolist()
+    if kind == "readonly":
+        y = x.copy()
+        y.flags.writeable = False
+        return y
+    if kind == "fortran":
+        return np.asfortranarray(x) if x.ndim == 2 else x[::-1].copy()[::-1]  # strided view
+    return x
+
+
+@pytest.mark.parametrize("kind", ["pandas", "list", "readonly", "fortran"])
+def test_converted_inputs_take_the_fused_path_with_the_same_answer(kind: str) -> None:
+    """Pandas objects, lists, read-only and strided arrays are copied to plain arrays and
+    solved like them (same bits), labels kept for pandas; reference: the plain-array call."""
+    for p, w0 in _problems(4, 60):
+        n = p["R"].shape[0]
+        labels = [f"S{i}" for i in range(n)]
+        args = [p["R"], p["Sigma"], p["C"], p["w_prev"]]
+        ref = solve(*args, p["lam"], lo=np.zeros(n), hi=np.ones(n), warm_start=w0)
+        conv = [_as(kind, a, labels) for a in (*args, np.zeros(n), np.ones(n), w0)]
+        sol = solve(*conv[:4], p["lam"], lo=conv[4], hi=conv[5], warm_start=conv[6])
+        got = sol.weights.to_numpy() if kind == "pandas" else sol.weights
+        np.testing.assert_array_equal(got, ref.weights)
+        assert (sol.objective, sol.iterations, sol.solver) == (
+            ref.objective,
+            ref.iterations,
+            ref.solver,
+        )
+        if kind == "pandas":
+            assert list(sol.weights.index) == labels
+
+
+def test_scalar_costs_and_bounds_are_spread_like_validate_problem() -> None:
+    R, S, p = np.array([0.1, 0.2, 0.05]), np.diag([0.04, 0.09, 0.01]), np.full(3, 1 / 3)
+    a = solve(R, S, 0.002, p, 2.0, lo=0.1, hi=0.8)
+    b = solve(R, S, np.full(3, 0.002), p, 2.0, lo=np.full(3, 0.1), hi=np.full(3, 0.8))
+    np.testing.assert_array_equal(a.weights, b.weights)
+    assert a.objective == b.objective
+
+
+def test_an_empty_warm_start_is_refused_not_read_as_none() -> None:
+    R, S, p = np.array([0.1, 0.2]), np.diag([0.04, 0.09]), np.full(2, 0.5)
+    with pytest.raises(DataError, match="`warm_start`"):
+        solve(R, S, np.zeros(2), p, 2.0, warm_start=np.empty(0))
