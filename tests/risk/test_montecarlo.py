@@ -27,6 +27,7 @@ from rwafolio.risk import (
     simulate_crowding,
     strategy_forecast,
 )
+from rwafolio.studies import frequency_study
 from rwafolio.walkforward import VarSettings
 from tests.risk.test_rolling import _result
 
@@ -50,6 +51,7 @@ BAD: dict[str, list[Any]] = {
 }
 KEYWORDS = set(BAD) - {"seed"}  # the seed of a keyword entry point is its `rng`
 
+STUDY = {"horizon": "var_horizon", "n_scenarios": "n_scenarios", "levels": "var_levels"}
 # entry point -> (settings it takes, call with one setting, how it names the setting)
 Entry = tuple[set[str], Callable[[str, Any], Any], Callable[[str], str]]
 ENTRIES: dict[str, Entry] = {
@@ -93,6 +95,11 @@ ENTRIES: dict[str, Entry] = {
         ),
         lambda k: "level" if k == "levels" else k,
     ),
+    "frequency_study": (
+        {"horizon", "n_scenarios", "levels"},
+        lambda k, v: frequency_study(RESULT.panel, executor="serial", **{STUDY[k]: v}),
+        lambda k: STUDY[k],
+    ),
     "config [risk]": (
         {"horizon"},
         lambda k, v: parse_config({"risk": {k: v}}),
@@ -106,6 +113,7 @@ CASES = [
     for key in sorted(keys)
     for value in BAD[key]
     if not (entry.startswith("config [risk]") and value is None)  # TOML has no None
+    and not (entry == "frequency_study" and value == ())  # no levels: no VaR forecasts
 ]
 
 
