@@ -1,13 +1,16 @@
 """The Monte Carlo settings of a risk forecast, validated in one place: :class:`MonteCarlo`.
 
 Every entry point that simulates takes its Monte Carlo arguments either as keywords (``horizon=``,
-``n_scenarios=``, ...) or as one ``settings=MonteCarlo(...)`` object, and checks them here:
-:func:`~rwafolio.risk.forecast`, :func:`~rwafolio.risk.rolling_forecasts`,
-:func:`~rwafolio.risk.simulate_crowding`, :func:`~rwafolio.risk.strategy_forecast`, the
-walk-forward's ``VarSettings``, the evaluation's ``EvaluationSpec``, the config's ``[risk]``
-table, the pipeline's ``RiskOptions`` and the CLI's risk flags. A bad value raises a
+``n_scenarios=``, ...) or as one ``settings=MonteCarlo(...)`` object (not both), and checks them
+here, before anything runs: :func:`~rwafolio.risk.forecast`,
+:func:`~rwafolio.risk.rolling_forecasts`, :func:`~rwafolio.risk.simulate_crowding`,
+:func:`~rwafolio.risk.crowding_surface`, :func:`~rwafolio.risk.latest_scenarios`,
+:func:`~rwafolio.risk.strategy_forecast`, the walk-forward's ``VarSettings``, the evaluation's
+``EvaluationSpec``, the update-frequency study, the config's ``[risk]`` table, the pipeline's
+``RiskOptions`` and the CLI's ``--horizon``, ``--scenarios`` and ``--nu``. A bad value raises a
 :class:`~rwafolio.exceptions.ConfigError` naming the parameter (a flag, a config key or a
-keyword), whichever door it came in by.
+keyword), whichever door it came in by (``tests/risk/test_montecarlo.py`` feeds every bad value
+to every door).
 
 The settings a forecast ran with are recorded in its result (``RiskForecast.settings``,
 ``RollingForecasts.settings``) with the seed resolved, so ``forecast(..., settings=f.settings)``
