@@ -432,18 +432,7 @@ def parse_config(doc: Mapping[str, Any], path: str | None = None) -> RunConfig:
         if k not in _DATA_KEYS:
             raise ConfigError(f"config [data]: unknown key {k!r}; known: {sorted(_DATA_KEYS)}")
         _choice(_DATA_KEYS[k])(v, f"[data].{k}")
-    risk = _check_risk(dict(doc.get("risk", {})))
-    grid = _check_grid(doc["grid"]) if "grid" in doc else None
-    return RunConfig(
-        strategy=strat, costs=costs, data=data, risk=risk, grid=grid,
-        walkforward=dict(doc.get("walkforward", {})), path=path,
-        assets=_parse_assets(doc.get("assets", {})),
-    )  # fmt: skip
-
-
-def _check_risk(risk: dict[str, Any]) -> dict[str, Any]:
-    """``[risk]`` checked: ``horizon`` by the Monte Carlo settings' own check, ``every`` a whole
-    number >= 1, ``mean`` a choice."""
+    risk = dict(doc.get("risk", {}))
     for k, v in risk.items():
         if k not in _RISK_KEYS:
             raise ConfigError(f"config [risk]: unknown key {k!r}; known: {list(_RISK_KEYS)}")
@@ -451,11 +440,16 @@ def _check_risk(risk: dict[str, Any]) -> dict[str, Any]:
             _choice(("estimate", "zero"))(v, "[risk].mean")
         elif k == "every":
             risk[k] = check_int(v, "config [risk].every", minimum=1)
-        else:  # the risk package is imported only for a config that sets a horizon
+        else:  # horizon: the Monte Carlo settings' own check (risk imported for it only)
             from rwafolio.risk.montecarlo import check_setting
 
             risk[k] = check_setting(v, f"config [risk].{k}", field=k)
-    return risk
+    grid = _check_grid(doc["grid"]) if "grid" in doc else None
+    return RunConfig(
+        strategy=strat, costs=costs, data=data, risk=risk, grid=grid,
+        walkforward=dict(doc.get("walkforward", {})), path=path,
+        assets=_parse_assets(doc.get("assets", {})),
+    )  # fmt: skip
 
 
 def read_toml(path: str | Path, what: str) -> dict[str, Any]:
