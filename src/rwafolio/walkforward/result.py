@@ -30,7 +30,11 @@ class VarSettings:
         Forecast at every k-th estimate date.
     n_scenarios : int
     levels : tuple of float
-    distribution : {"normal", "student_t", "bootstrap", "fhs"}
+    distribution : {"fhs", "normal"}
+        The innovations of the top-down forecast of the stitched portfolio's net P&L (filtered
+        historical simulation, the default, or normal; :func:`rwafolio.risk.topdown.simulate_pnl`).
+        The other Monte Carlo distributions draw asset returns for a held book, which is not what
+        the walk-forward forecasts, and are refused.
 
     Raises
     ------
@@ -44,12 +48,17 @@ class VarSettings:
     every: int = 5
     n_scenarios: int = 2000
     levels: tuple[float, ...] = (0.95, 0.99)
-    distribution: str = "normal"
+    distribution: str = "fhs"
 
     def __post_init__(self) -> None:
         for name in ("horizon", "n_scenarios", "levels", "distribution"):
             value = check_setting(getattr(self, name), name, field=name)
             object.__setattr__(self, name, value)
+        if self.distribution not in ("fhs", "normal"):
+            raise ConfigError(
+                "`distribution` of the walk-forward's VaR must be 'fhs' or 'normal' (innovations "
+                f"of the top-down P&L forecast), got {self.distribution!r}"
+            )
         object.__setattr__(self, "every", check_int(self.every, "every", minimum=1))
 
     @classmethod
