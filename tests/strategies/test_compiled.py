@@ -3,7 +3,7 @@
 ``decide_record_nb`` (the historical loop's decision) and ``choose_nb`` (the Monte Carlo's and
 the crowding agents') are two kernels on purpose (module docstring of
 ``_decide_record_kernels``): these tests pin them together, and pin the record kernel's
-objective to the optimizer's numpy definition.
+objective to the optimizer's numpy definition (``rwafolio.optimize.objective``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from rwafolio.exceptions import ConfigError
 from rwafolio.optimize import objective
 from rwafolio.strategies import DynamicLambdaStrategy
 from rwafolio.strategies._decide_kernels import choose_nb, lw_correlation_nb
-from rwafolio.strategies._decide_record_kernels import decide_record_nb, objective_nb
+from rwafolio.strategies._decide_record_kernels import decide_record_nb
 from rwafolio.strategies.compiled import MODES, decision_arrays
 from tests.backtest.conftest import make_panel
 
@@ -62,17 +62,6 @@ def test_record_kernel_decides_as_choose_nb(mode: str, prior_obs: float) -> None
         assert not np.any(held_back & ~np.isnan(target))
         traded += int(np.any(~np.isnan(target)))
     assert traded > 5
-
-
-def test_objective_kernel_matches_the_model() -> None:
-    gen = np.random.default_rng(2)
-    for _ in range(20):
-        n = int(gen.integers(2, 9))
-        A = gen.normal(size=(n, n))
-        S = A @ A.T
-        w, wp, R, C = gen.random(n), gen.random(n), gen.normal(size=n), gen.random(n) / 100
-        np.testing.assert_allclose(objective_nb(w, R, S, C, wp, 3.0),
-                                   objective(w, R, S, C, wp, 3.0), rtol=1e-12)  # fmt: skip
 
 
 def test_decision_arrays_read_the_prepared_strategy() -> None:

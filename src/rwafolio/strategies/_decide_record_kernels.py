@@ -3,7 +3,8 @@
 :func:`decide_record_nb` is :meth:`rwafolio.strategies.DynamicLambdaStrategy.decide` for the
 configurations :mod:`rwafolio.strategies.compiled` accepts, as plain arrays, computed with the
 same kernels as the Python path (the estimator :func:`~rwafolio.optimize._estimator_kernels.lw_correlation_nb`,
-the solver ``solve_full_nb`` that :func:`~rwafolio.optimize.solve_arrays` calls, IEEE-identical
+the solver ``solve_full_nb`` and the objective ``objective_nb`` that
+:func:`~rwafolio.optimize.solve_arrays` calls, IEEE-identical
 arithmetic for lam, the Black-Litterman mean, the annualization and the threshold rule), so the
 historical loop (:mod:`rwafolio.backtest.compiled`) and the engine's Python path give the same
 bits. Beside the target it returns the diagnostics of the date (lam, iterations, worst KKT
@@ -27,22 +28,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from rwafolio.optimize._entry_kernels import objective_nb
 from rwafolio.optimize._estimator_kernels import lw_correlation_nb
 from rwafolio.optimize._kernels import solve_full_nb
 
-__all__ = ["decide_record_nb", "objective_nb"]
+__all__ = ["decide_record_nb"]
 
 #: Solver tolerance and iteration cap: those of ``solve_arrays`` (the Python path).
 TOL = 1e-10
 MAX_ITER = 20_000
-
-
-@njit(cache=True)
-def objective_nb(
-    w: np.ndarray, R: np.ndarray, Sigma: np.ndarray, C: np.ndarray, w_prev: np.ndarray, lam: float
-) -> float:
-    """``w'R - lam w'Sigma w - sum C |w - w_prev|`` (twin of :func:`rwafolio.optimize.objective`)."""
-    return w @ R - lam * ((w @ Sigma) @ w) - C @ np.abs(w - w_prev)
 
 
 @njit(cache=True)
