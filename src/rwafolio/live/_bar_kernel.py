@@ -1,0 +1,227 @@
+"""One live bar of the built-in strategy in one compiled call.
+
+:func:`live_bar_nb` does for one bar what :meth:`rwafolio.live.LiveRebalancer.step` does in
+Python after validating the bar: the bar's returns, the book's drift (:func:`drift_nb`), the
+estimation window (pushed in place, oldest row first, as the backtest's view shows it), then,
+from the first decision row on, the shared compiled decision (:func:`lw_correlation_nb` and
+:func:`choose_full_nb`, the strategy's parameters read by
+:func:`rwafolio.strategies.kernel_params.decision_params`) and the book's trade
+(:func:`trade_nb`). Nothing of the decision is written here: the twin of this kernel is the
+Python path itself, and ``tests/live/test_compiled.py`` holds the two together bar by bar.
+
+When a solve is not optimal, or a freeze leaves no fully invested portfolio, the kernel stops
+before trading (status :data:`REDO`): the Python strategy then decides that bar, with its
+reference-solver fallback and its reasons, from the same drifted book and window.
+
+Units: returns per bar; weights, cash, fees fractions of value; lam as the rule gives it.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from rwafolio.backtest.book import drift_nb, trade_nb
+from rwafolio.strategies._decide_kernels import (
+    CODE_OPTIMAL,
+    INFO_CODE,
+    INFO_ITERATIONS,
+    INFO_KKT,
+    INFO_LAM,
+    INFO_OBJECTIVE,
+    choose_full_nb,
+    lw_correlation_nb,
+)
+from rwafolio.strategies.kernel_params import DecisionParams
+
+__all__ = [
+    "DECIDED",
+    "NO_DECISION",
+    "OUT_ROWS",
+    "REDO",
+    "WARMUP",
+    "BarResult",
+    "LiveBook",
+    "live_bar_nb",
+]
+
+#: ``BarResult.status``: before the first decision row; no asset may trade (the strategy says
+#: nothing); decided by the compiled path; to be decided by the Python strategy.
+WARMUP, NO_DECISION, DECIDED, REDO = 0, 1, 2, 3
+
+
+class LiveBook(NamedTuple):
+    """What the kernel carries from bar to bar (updated in place).
+
+    Attributes
+    ----------
+    weights : ndarray of shape (n_assets,)
+        The book (fractions of value).
+    warm : ndarray of shape (n_assets,)
+        The last solution (the solver's warm start; NaN before the first decision).
+    window : ndarray of shape (window, n_assets)
+        The last ``window`` returns, oldest first (zeros before the first bars).
+    vixes : ndarray of shape (window,)
+        Index level at each row of ``window``.
+    times : ndarray of int64, shape (window,)
+        Bar time of each row (nanoseconds since 1970-01-01).
+    scalars : ndarray of shape (2,)
+        Cash and value (per unit of initial value).
+    """
+
+    weights: np.ndarray
+    warm: np.ndarray
+    window: np.ndarray
+    vixes: np.ndarray
+    times: np.ndarray
+    scalars: np.ndarray
+
+
+#: Rows of the kernel's output block, shape (OUT_ROWS, n_assets): the drifted book before trading,
+#: the book after, the target (NaN: no order), the traded weights (fractions of the value before
+#: trading), the changes the threshold rule held back (NaN: none) and the assets that could
+#: trade (1.0) or not (0.0). One fresh block per bar, filled in place: returning six arrays (or a
+#: NamedTuple of them) from the kernel costs about 5 us more per bar to box, a fifth of the goal.
+OUT_BEFORE, OUT_AFTER, OUT_TARGET, OUT_TRADES, OUT_HELD_BACK, OUT_MAY = range(6)
+OUT_ROWS = 6
+
+
+class BarResult(NamedTuple):
+    """The scalars of one bar (the arrays are the rows of the output block).
+
+    Attributes
+    ----------
+    status : int
+        :data:`WARMUP`, :data:`NO_DECISION`, :data:`DECIDED` or :data:`REDO`.
+    traded : bool
+        Whether any order was executed.
+    held_back : int
+        How many assets the threshold rule held back.
+    lam, fee, objective, kkt : float
+        lam used, fee paid (fraction of the value before trading), the final solution's
+        objective and the worst KKT residual of the bar's solves (NaN when not decided).
+    iterations : int
+        Solver iterations over the bar's solves.
+    """
+
+    status: int
+    traded: bool
+    held_back: int
+    lam: float
+    fee: float
+    objective: float
+    kkt: float
+    iterations: int
+
+
+@njit(cache=True)
+def _push(book: LiveBook, r: np.ndarray, vix: float, time_ns: int) -> None:
+    """Drop the oldest row of the window and append the bar's."""
+    rows = book.window.shape[0]
+    for k in range(rows - 1):
+        book.window[k] = book.window[k + 1]
+        book.vixes[k] = book.vixes[k + 1]
+        book.times[k] = book.times[k + 1]
+    book.window[rows - 1] = r
+    book.vixes[rows - 1] = vix
+    book.times[rows - 1] = time_ns
+
+
+@njit(cache=True)
+def live_bar_nb(
+    old_prices: np.ndarray,
+    new_prices: np.ndarray,
+    first: bool,
+    tradable: np.ndarray,
+    scheduled: np.ndarray,
+    vix: float,
+    time_ns: int,
+    decide: bool,
+    book: LiveBook,
+    p: DecisionParams,
+    rates: np.ndarray,
+    out: np.ndarray,
+) -> tuple[int, bool, int, float, float, float, float, int]:
+    """Process one validated bar (module docs); ``book`` and ``out`` are written in place.
+
+    Parameters
+    ----------
+    old_prices, new_prices : ndarray of shape (n_assets,)
+        Last bar's prices and this bar's (closed markets carried).
+    first : bool
+        The first bar (no return).
+    tradable, scheduled : ndarray of bool, shape (n_assets,)
+        Open at this bar; the calendar part of the schedule at this bar.
+    vix : float
+        The index level (NaN without an index).
+    time_ns : int
+    decide : bool
+        Whether the bar is at or after the first decision row.
+    p : DecisionParams
+    rates : ndarray of shape (n_assets,)
+        The cost model's one-off rates (the fees).
+    out : ndarray of shape (OUT_ROWS, n_assets)
+        Receives the bar's arrays (rows ``OUT_*``).
+
+    Returns
+    -------
+    tuple
+        The fields of :class:`BarResult`, in order.
+    """
+    n = new_prices.shape[0]
+    r = np.zeros(n)
+    if not first:
+        for i in range(n):
+            r[i] = new_prices[i] / old_prices[i] - 1.0
+    w, cash, growth = drift_nb(book.weights, book.scalars[0], r)
+    book.scalars[1] *= growth
+    book.weights[:] = w
+    book.scalars[0] = cash
+    _push(book, r, vix, time_ns)
+    may = (scheduled | (vix > p.stress_vix)) & tradable
+    out[OUT_BEFORE] = w
+    out[OUT_AFTER] = w
+    out[OUT_TARGET] = np.nan
+    out[OUT_TRADES] = 0.0
+    out[OUT_HELD_BACK] = np.nan
+    for i in range(n):
+        out[OUT_MAY, i] = 1.0 if may[i] else 0.0
+    if not decide:
+        return WARMUP, False, 0, np.nan, 0.0, np.nan, np.nan, 0
+    if not may.any():
+        return NO_DECISION, False, 0, np.nan, 0.0, np.nan, np.nan, 0
+    mu, cov = lw_correlation_nb(book.window)
+    warm = w if np.isnan(book.warm[0]) else book.warm
+    lam_vix = 0.0 if np.isnan(vix) else vix  # no index: a constant rule (eta = 0)
+    target, sol, back, info = choose_full_nb(
+        mu, cov, float(book.window.shape[0]), lam_vix, w, may, p.lam0, p.eta, p.opt_costs,
+        p.box_lo, p.box_hi, p.ppy, p.tau, p.mode, warm, p.prior_obs, p.w_ref, p.ref_lam,
+    )  # fmt: skip
+    if info[INFO_CODE] != CODE_OPTIMAL:
+        return REDO, False, 0, info[INFO_LAM], 0.0, np.nan, np.nan, 0
+    book.warm[:] = sol
+    out[OUT_TARGET] = target
+    held_back = 0
+    for i in range(n):
+        if not np.isnan(back[i]):
+            out[OUT_HELD_BACK, i] = back[i]
+            held_back += 1
+    traded = may & ~np.isnan(target)
+    fee = 0.0
+    if traded.any():
+        w2, cash2, post, fee, _turnover, sent = trade_nb(w, cash, target, traded, rates)
+        j = 0
+        for i in range(n):
+            if traded[i]:
+                out[OUT_TRADES, i] = sent[j] - w[i]
+                j += 1
+        out[OUT_AFTER] = w2
+        book.weights[:] = w2
+        book.scalars[0] = cash2
+        book.scalars[1] *= post
+    return (
+        DECIDED, bool(traded.any()), held_back, info[INFO_LAM], fee, info[INFO_OBJECTIVE],
+        info[INFO_KKT], int(info[INFO_ITERATIONS]),
+    )  # fmt: skip
