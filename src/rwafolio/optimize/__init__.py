@@ -4,8 +4,8 @@ At one date it solves ``max w'R - lam w'Sigma w - sum C_i|w_i - w_prev_i|`` s.t.
 ``lo <= w <= hi`` (R, Sigma annualized by default; C one-off cost fractions; no 1/2 before lam).
 
 Public API: :func:`solve` (validating, pandas-aware; refuses an indefinite Sigma),
-:func:`solve_arrays` (lean hot-loop entry), the numba kernels ``solve_nb`` and ``solve_full_nb``
-(the same with its KKT residual; callable from numba code, e.g. the crowding agents), the model helpers (``objective``, ``subgradient``,
+:func:`solve_arrays` (lean hot-loop entry), the numba kernel ``solve_nb`` (callable from numba
+code, e.g. the crowding agents), the model helpers (``objective``, ``subgradient``,
 ``kkt_residual``, ``FactorCovariance``), the one cost model (:class:`CostModel`), a decision
 date's problem as plain arrays (:class:`Problem`), the estimators of R and Sigma and the
 risk-aversion rules (each with its derivative ``dlam_dvix``). The pure-numpy twins the tests
@@ -16,7 +16,7 @@ imports cvxpy).
 
 from __future__ import annotations
 
-from rwafolio.optimize._kernels import solve_full_nb, solve_nb
+from rwafolio.optimize._kernels import solve_nb
 from rwafolio.optimize.costs import CostMode, CostModel
 from rwafolio.optimize.estimators import (
     EWMAEstimator,
@@ -61,7 +61,6 @@ __all__ = [
     "sample",
     "solve",
     "solve_arrays",
-    "solve_full_nb",
     "solve_nb",
     "subgradient",
     "validate_problem",
