@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rwafolio.backtest.book import CASH_GUARD, drift, drift_nb, trade, trade_nb
+from rwafolio.backtest.book import CASH_GUARD, drift_nb, trade_nb
+from rwafolio.backtest.book import drift_py as drift
+from rwafolio.backtest.book import trade_py as trade
 from rwafolio.optimize.costs import CostModel
 
 

@@ -1,9 +1,11 @@
 """The book's one step: drift with the period's returns, then a self-financing trade that pays its fee.
 
 Plain-array kernels with no validation (the engine validates at its boundary), each written twice:
-the numpy version the engine uses (:func:`drift`, :func:`trade`) and a numba twin written as
-loops (:func:`drift_nb`, :func:`trade_nb`) that compiled code, such as a strategy run forward
-on simulated paths, can call. ``tests/backtest/test_book.py`` holds them together.
+numba kernels written as loops (:func:`drift_nb`, :func:`trade_nb`), which compiled code (the
+historical loop, a strategy run forward on simulated paths, the crowding agents) calls and which
+the engine's Python path and the live rebalancer call through :func:`drift` and :func:`trade`, so
+every path books the same bits; and their pure-numpy twins (:func:`drift_py`, :func:`trade_py`),
+written with whole-array operations. ``tests/backtest/test_book.py`` holds them together.
 
 Units: weights ``w`` and ``cash`` are fractions of the book's value (``cash = 1 - sum w`` up to
 rounding); ``rates`` are the cost model's one-off rates (fraction of traded value).
@@ -31,10 +33,12 @@ __all__ = [
     "Trade",
     "drift",
     "drift_nb",
+    "drift_py",
     "scale_py",
     "self_financing_scale",
     "trade",
     "trade_nb",
+    "trade_py",
 ]
 
 #: Shave on k so vectorbt never sees cash short by a rounding error (1e-12 of value).
@@ -127,7 +131,30 @@ class Trade(NamedTuple):
 
 
 def drift(w: np.ndarray, cash: float, r: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """Let the book drift over one period.
+    """Let the book drift over one period (:func:`drift_nb`; arguments and returns of :func:`drift_py`)."""
+    w_new, cash_new, growth = drift_nb(_f64(w), float(cash), _f64(r))
+    return w_new, float(cash_new), float(growth)
+
+
+def trade(
+    w: np.ndarray, cash: float, target: np.ndarray, traded: np.ndarray, rates: np.ndarray
+) -> Trade:
+    """Trade the assets in ``traded`` to their ``target`` weights, self-financed (module docs).
+
+    :func:`trade_nb` as a :class:`Trade`; arguments as in :func:`trade_py`.
+    """
+    w_new, cash_new, post, fee, turnover, sent = trade_nb(
+        _f64(w), float(cash), _f64(target), np.ascontiguousarray(traded, dtype=np.bool_), _f64(rates)
+    )
+    return Trade(w_new, float(cash_new), float(post), float(fee), float(turnover), sent)
+
+
+def _f64(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+def drift_py(w: np.ndarray, cash: float, r: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Let the book drift over one period (numpy twin of :func:`drift_nb`).
 
     Parameters
     ----------
@@ -147,10 +174,10 @@ def drift(w: np.ndarray, cash: float, r: np.ndarray) -> tuple[np.ndarray, float,
     return grown / total, cash / total, float(total)
 
 
-def trade(
+def trade_py(
     w: np.ndarray, cash: float, target: np.ndarray, traded: np.ndarray, rates: np.ndarray
 ) -> Trade:
-    """Trade the assets in ``traded`` to their ``target`` weights, self-financed (module docs).
+    """Numpy twin of :func:`trade_nb`: trade ``traded`` to ``target``, self-financed.
 
     Parameters
     ----------
@@ -180,7 +207,7 @@ def trade(
 
 @njit(cache=True)
 def drift_nb(w: np.ndarray, cash: float, r: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """Numba twin of :func:`drift` (loops; equal to rounding)."""
+    """Drift kernel (loops); its numpy twin :func:`drift_py` agrees to rounding."""
     n = w.shape[0]
     grown = np.empty(n)
     total = cash
@@ -196,7 +223,7 @@ def drift_nb(w: np.ndarray, cash: float, r: np.ndarray) -> tuple[np.ndarray, flo
 def trade_nb(
     w: np.ndarray, cash: float, target: np.ndarray, traded: np.ndarray, rates: np.ndarray
 ) -> tuple[np.ndarray, float, float, float, float, np.ndarray]:
-    """Numba twin of :func:`trade`; returns the fields of :class:`Trade` as a tuple (in order)."""
+    """Trade kernel (loops): the fields of :class:`Trade` as a tuple, in order; twin :func:`trade_py`."""
     n = w.shape[0]
     m = 0
     keep_cash = 1.0

@@ -27,7 +27,9 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from rwafolio.backtest._loop_kernels import new_record
 from rwafolio.backtest.book import drift, self_financing_scale
+from rwafolio.backtest.compiled import Loop, choose_loop, decision_rows, walk_compiled
 from rwafolio.backtest.result import BacktestResult
 from rwafolio.backtest.step import rebalance
 from rwafolio.exceptions import ConfigError
@@ -148,12 +150,12 @@ class _Ledger:
 
     def __init__(self, n_dates: int, n: int, init_cash: float) -> None:
         self.value = float(init_cash)
-        self.w_before = np.zeros((n_dates, n))
-        self.w_after = np.zeros((n_dates, n))
-        self.sent = np.full((n_dates, n), np.nan)
-        self.fees = np.zeros(n_dates)
-        self.turnover = np.zeros(n_dates)
-        self.values = np.empty(n_dates)
+        # The compiled loop writes rows [0, compiled_rows) of the same arrays (``rec``); the
+        # Python path the rest, with its decisions in the lists below.
+        self.rec = new_record(n_dates, n)
+        self.compiled_rows = 0
+        self.w_before, self.w_after, self.sent = self.rec.w_before, self.rec.w_after, self.rec.sent
+        self.fees, self.turnover, self.values = self.rec.fees, self.rec.turnover, self.rec.values
         self.decisions: list[dict[str, Any]] = []
         self.skipped: list[dict[str, Any]] = []
         self.est_dates: list[int] = []
@@ -236,16 +238,22 @@ def _walk(
     w_init: np.ndarray | None,
     seed_row: int,
     bar: Any,
+    t_from: int = 0,
+    book: tuple[np.ndarray, float] | None = None,
 ) -> None:
-    """Walk every date: drift, show the past, book the decision's trade."""
+    """Walk the dates from row ``t_from`` (holding ``book``, weights and cash, at the close of
+    the row before; default cash): drift, show the past, book the decision's trade."""
     n_dates, n = market.returns.shape
     rates = market.cost_model.rates
     # What strategies see: buffers filled one row at a time, so even the memory behind a view
     # (``view.returns.base``) holds nothing after the decision date.
     seen_returns = np.zeros_like(market.returns)
+    seen_returns[:t_from] = market.returns[:t_from]
     seen_vix = None if market.vix is None else np.zeros_like(market.vix)
-    w, cash = np.zeros(n), 1.0
-    for t in range(n_dates):
+    if seen_vix is not None and market.vix is not None:
+        seen_vix[:t_from] = market.vix[:t_from]
+    w, cash = (np.zeros(n), 1.0) if book is None else (book[0].copy(), float(book[1]))
+    for t in range(t_from, n_dates):
         if t > 0:
             w, cash, growth = drift(w, cash, market.returns[t])
             ledger.value *= growth
@@ -284,6 +292,7 @@ def run(
     progress: bool | None = None,
     execute: bool = True,
     initial_weights: np.ndarray | None = None,
+    loop: Loop = "auto",
 ) -> BacktestResult:
     """Backtest ``strategy`` on ``panel`` and execute it with vectorbt.
 
@@ -313,8 +322,22 @@ def run(
         value, cash = 1 - sum), e.g. the drifted book carried over from a previous walk-forward
         fold. Rows before that hold cash. vectorbt establishes them at that row without fees (the
         cost of getting there was paid where they were bought). None: start from cash.
+    loop : {"auto", "compiled", "python"}, default "auto"
+        How the dates are walked. ``"auto"``: the compiled loop
+        (:mod:`rwafolio.backtest.compiled`) when the strategy is a built-in one it supports
+        (:func:`rwafolio.strategies.compiled.unsupported`), else the Python path, which asks
+        ``strategy.decide`` at each date. Both give the same bits; the compiled loop hands over
+        to the Python path from the first date it cannot decide exactly as it (e.g. a solve that
+        needs the cvxpy fallback). ``"python"`` forces the Python path; ``"compiled"`` raises
+        :class:`ConfigError` when the strategy is not supported. ``result.loop`` says which ran.
+
+    Raises
+    ------
+    ConfigError
+        Bad options (each names its parameter).
     """
     lag = _check_options(strategy, panel, init_cash, signal_lag)
+    compiled = choose_loop(strategy, lag, loop)
     market = market_of(panel)
     n_dates, n = market.returns.shape
     strategy.prepare(setup_of(market))
@@ -322,7 +345,17 @@ def run(
     w_init, seed_row = _initial_book(initial_weights, n, start)
     ledger = _Ledger(n_dates, n, init_cash)
     bar = Progress(n_dates - start, f"backtest {name or strategy.name}", "date", enabled=progress)
-    _walk(strategy, market, ledger, start, lag, w_init, seed_row, bar)
+    t_from, book = 0, None
+    if compiled:
+        t_from, state = walk_compiled(
+            strategy, market, ledger.rec, ledger.value, start, w_init, seed_row
+        )
+        ledger.compiled_rows, ledger.value, book = t_from, state.value, (state.w, state.cash)
+        strategy.warm_start_from(state.warm if state.has_warm else None)
+        if bar is not None:
+            bar.update(max(t_from - start, 0))
+    if t_from < n_dates:
+        _walk(strategy, market, ledger, start, lag, w_init, seed_row, bar, t_from, book)
     if bar is not None:
         bar.close()
     return _result(
@@ -345,11 +378,7 @@ def _result(
 ) -> BacktestResult:
     """Label the ledger, execute it with vectorbt (unless ``execute`` is False)."""
     dates, symbols, n = market.dates, market.symbols, len(market.symbols)
-    decisions = pd.DataFrame(ledger.decisions, columns=_DECISION_COLUMNS)
-    decisions["date"] = dates[decisions["date"].to_numpy(dtype=int)]
-    decisions = decisions.set_index("date")
-    skipped = pd.DataFrame(ledger.skipped, columns=["date", "symbol", "proposed", "reason"])
-    skipped["date"] = dates[skipped["date"].to_numpy(dtype=int)]
+    decisions, skipped, est_rows, est_mu, est_cov = _tables(strategy, market, ledger)
     frame = lambda a: pd.DataFrame(a, index=dates, columns=symbols)  # noqa: E731
     value_s = pd.Series(ledger.values, index=dates, name="value")
     portfolio = None
@@ -367,7 +396,6 @@ def _result(
         gap = execution_gap(portfolio, frame(ledger.w_after))
         decisions["execution_gap"] = gap.reindex(decisions.index).to_numpy()
     rets = value_s.pct_change().fillna(0.0).rename("returns")
-    n_est = len(ledger.est_mu)
     return BacktestResult(
         name=name or strategy.name,
         panel=panel,
@@ -381,9 +409,9 @@ def _result(
         skipped=skipped,
         turnover=pd.Series(ledger.turnover, index=dates, name="turnover"),
         fees=pd.Series(ledger.fees, index=dates, name="fees"),
-        estimate_dates=pd.DatetimeIndex(dates[np.array(ledger.est_dates, dtype=int)]),
-        mu=np.array(ledger.est_mu).reshape(n_est, n),
-        cov=np.array(ledger.est_cov).reshape(n_est, n, n),
+        estimate_dates=pd.DatetimeIndex(dates[est_rows]),
+        mu=est_mu,
+        cov=est_cov,
         params={
             "strategy": type(strategy).__name__,
             **{k: _plain(v) for k, v in strategy.get_params().items()},
@@ -395,7 +423,43 @@ def _result(
         init_cash=init_cash,
         strategy=_unprepared_copy(strategy),
         signal_lag=lag,
+        loop=_loop_label(ledger, dates),
     )
+
+
+def _loop_label(ledger: _Ledger, dates: pd.DatetimeIndex) -> str:
+    """Which path walked the dates: "compiled", "python", or the compiled loop then Python."""
+    stop = ledger.compiled_rows
+    if stop == 0:
+        return "python"
+    if stop >= len(dates):
+        return "compiled"
+    return f"compiled, then python from {dates[stop].strftime('%Y-%m-%d')}"
+
+
+def _tables(
+    strategy: Strategy, market: Market, ledger: _Ledger
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """Decisions (indexed by date), skipped changes, and the estimates (rows, mu, cov), from the
+    compiled rows of the ledger followed by the Python path's."""
+    dates, n = market.dates, len(market.symbols)
+    decisions = pd.DataFrame(ledger.decisions, columns=_DECISION_COLUMNS)
+    skipped = pd.DataFrame(ledger.skipped, columns=["date", "symbol", "proposed", "reason"])
+    rows = np.array(ledger.est_dates, dtype=int)
+    mu = np.array(ledger.est_mu).reshape(len(rows), n)
+    cov = np.array(ledger.est_cov).reshape(len(rows), n, n)
+    if ledger.compiled_rows > 0:
+        c_dec, c_skip, c_rows = decision_rows(ledger.rec, ledger.compiled_rows, market, strategy)
+        if not c_dec.empty:
+            decisions = c_dec if decisions.empty else pd.concat([c_dec, decisions], ignore_index=True)
+        if not c_skip.empty:
+            skipped = c_skip if skipped.empty else pd.concat([c_skip, skipped], ignore_index=True)
+        rows = np.concatenate([c_rows, rows])
+        mu = np.concatenate([ledger.rec.mu[c_rows], mu])
+        cov = np.concatenate([ledger.rec.cov[c_rows], cov])
+    decisions["date"] = dates[decisions["date"].to_numpy(dtype=int)]
+    skipped["date"] = dates[skipped["date"].to_numpy(dtype=int)]
+    return decisions.set_index("date"), skipped, rows, mu, cov
 
 
 def _unprepared_copy(strategy: Strategy) -> Strategy | None:

@@ -66,6 +66,9 @@ class BacktestResult:
         :func:`rwafolio.backtest.replay.problems`). None for a result read back from a file.
     signal_lag : int
         The run's signal lag (periods between the data a decision sees and its date).
+    loop : str
+        Which path walked the dates (:func:`rwafolio.backtest.run`'s ``loop``): ``"compiled"``,
+        ``"python"``, or ``"compiled, then python from DATE"`` when the compiled loop handed over.
     """
 
     name: str
@@ -87,6 +90,7 @@ class BacktestResult:
     init_cash: float = 1.0
     strategy: Any = None
     signal_lag: int = 0
+    loop: str = "python"
 
     @property
     def costs(self) -> pd.Series:

@@ -7,6 +7,8 @@
   reduced systems are always solved by least squares.
 
 The KKT-residual twin of ``kkt_residual_nb`` is :func:`rwafolio.optimize.model.kkt_residual`.
+:func:`lw_correlation_py` is the numpy twin of the Ledoit-Wolf correlation-target kernel
+(``_estimator_kernels.lw_correlation_nb``), written with whole-array reductions.
 """
 
 from __future__ import annotations
@@ -15,7 +17,29 @@ import numpy as np
 
 from rwafolio.optimize.model import kkt_residual
 
-__all__ = ["lp_py", "prox_py", "solve_py"]
+__all__ = ["lp_py", "lw_correlation_py", "prox_py", "solve_py"]
+
+
+def lw_correlation_py(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Numpy twin of ``lw_correlation_nb``: ``(mu, cov)`` per period of a (n_obs, n) window."""
+    from rwafolio.optimize.estimators import _lw_shrinkage, psd_repair
+
+    X = np.asarray(X, dtype=float)
+    T, n = X.shape
+    mu = X.mean(axis=0)
+    D = X - mu
+    sd = np.sqrt((D * D).sum(axis=0) / T)
+    live = sd > 0.0
+    out = np.zeros((n, n))
+    if live.any():
+        Z = D[:, live] / sd[live]
+        C, shrink, _ = _lw_shrinkage(Z)
+        C = (1.0 - shrink) * C
+        C[np.diag_indices(C.shape[0])] += shrink  # m = 1 for standardized data
+        C = psd_repair(C) if shrink == 0.0 else 0.5 * (C + C.T)
+        s = sd[live]
+        out[np.ix_(live, live)] = C * s[:, None] * s[None, :]
+    return mu, out
 
 
 def _prox_at(

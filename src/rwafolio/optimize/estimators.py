@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 
 from rwafolio.exceptions import ConfigError, DataError
+from rwafolio.optimize._estimator_kernels import lw_correlation_nb
 
 __all__ = [
     "EWMAEstimator",
@@ -125,10 +126,10 @@ def ledoit_wolf(
     is kept as estimated. Zero-variance assets (a pegged stablecoin) keep zero rows.
     """
     X = _window(returns, 1)
-    T, n = X.shape
-    mu = X.mean(axis=0)
-    D = X - mu
     if target == "scaled_identity":
+        T, n = X.shape
+        mu = X.mean(axis=0)
+        D = X - mu
         S, shrink, m = _lw_shrinkage(D)
         S = (1.0 - shrink) * S
         S[np.diag_indices(n)] += shrink * m
@@ -139,18 +140,10 @@ def ledoit_wolf(
         return _scale(mu, psd_repair(S), annualize)
     if target != "correlation":
         raise ConfigError(f"`target` must be 'correlation' or 'scaled_identity', got {target!r}")
-    sd = np.sqrt((D * D).sum(axis=0) / T)
-    live = sd > 0.0
-    out = np.zeros((n, n))
-    if live.any():
-        Z = D[:, live] / sd[live]
-        C, shrink, _ = _lw_shrinkage(Z)
-        C = (1.0 - shrink) * C
-        C[np.diag_indices(C.shape[0])] += shrink  # m = 1 for standardized data
-        C = psd_repair(C) if shrink == 0.0 else 0.5 * (C + C.T)
-        s = sd[live]
-        out[np.ix_(live, live)] = C * s[:, None] * s[None, :]
-    return _scale(mu, np.ascontiguousarray(out), annualize)
+    # One implementation, compiled: the engine's Python path and the compiled loops share its bits
+    # (its numpy twin is ``_twins.lw_correlation_py``).
+    mu, cov = lw_correlation_nb(X)
+    return _scale(mu, cov, annualize)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Numpy twin of the crowding kernel (:func:`rwafolio.risk._crowding_kernels.crowding_paths_nb`).
 
 Written differently on purpose: the agents use the book's numpy step
-(:func:`~rwafolio.backtest.book.drift`, :func:`~rwafolio.backtest.book.trade`), the displacement
+(:func:`~rwafolio.backtest.book.drift_py`, :func:`~rwafolio.backtest.book.trade_py`), the displacement
 is an explicit sum over past impacts, the alignment a Gram matrix, and our two books run through
 :func:`rwafolio.risk._kernels.simulate_paths_np` once the realized returns are known. Slow: tests.
 """
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rwafolio.backtest.book import drift, trade
+from rwafolio.backtest.book import drift_py as drift
+from rwafolio.backtest.book import trade_py as trade
 from rwafolio.risk._crowding_kernels import Agents, Book, Market, Outcomes
 from rwafolio.risk._kernels import simulate_paths_np
 from rwafolio.strategies._decide_kernels import decide_nb
@@ -32,7 +33,7 @@ def _agents_path_np(
     x: np.ndarray, agents: Agents, market: Market
 ) -> tuple[np.ndarray, float, float, float, float, float]:
     """One scenario's realized returns (horizon, n) and the agents' totals, with the numpy book
-    step (:func:`~rwafolio.backtest.book.drift`, :func:`~rwafolio.backtest.book.trade`) and
+    step (:func:`~rwafolio.backtest.book.drift_py`, :func:`~rwafolio.backtest.book.trade_py`) and
     the displacement as an explicit sum over past impacts (the propagator ``phi keep**lag``)."""
     horizon, n = x.shape
     k_agents = agents.lam.shape[0]

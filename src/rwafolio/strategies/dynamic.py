@@ -438,6 +438,11 @@ class DynamicLambdaStrategy(Strategy):
             periods_per_year=int(self.ppy_),
         )
 
+    def warm_start_from(self, weights: np.ndarray | None) -> None:
+        """Continue after decisions made elsewhere (the compiled loop): ``weights`` of shape
+        (n_assets,) are the last solution, the solver's next warm start (None: the held book)."""
+        self.last_w_ = None if weights is None else np.array(weights, dtype=float)
+
     # ------------------------------------------------------------------ decide
     def decide(self, view: MarketView) -> Decision | None:
         may = self.may_trade(view)

@@ -37,6 +37,13 @@ THRESHOLD_MODES: tuple[str, ...] = get_args(ThresholdMode)
 Skipped = tuple[str, float, str]
 
 
+def skip_reason(mode: str, threshold: float) -> str:
+    """The reason recorded for a change the band rule held back (``mode`` "per_asset"/"portfolio")."""
+    if mode == "portfolio":
+        return f"portfolio: max |change| <= {threshold:g}"
+    return f"per_asset: |change| <= {threshold:g}"
+
+
 def check_threshold(threshold: float, mode: str) -> None:
     if mode not in THRESHOLD_MODES:
         raise ConfigError(f"`threshold_mode` must be one of {THRESHOLD_MODES}, got {mode!r}")
@@ -86,7 +93,7 @@ def apply_threshold(
             target[movable] = proposed[movable]
             return target, [], 0
         skipped = [
-            (symbols[int(i)], float(delta[i]), f"portfolio: max |change| <= {threshold:g}")
+            (symbols[int(i)], float(delta[i]), skip_reason("portfolio", threshold))
             for i in np.flatnonzero(movable & (delta != 0))
         ]
         return target, skipped, 0
@@ -110,7 +117,7 @@ def apply_threshold(
     trade = movable & ~frozen
     target[trade] = w[trade]
     skipped = [
-        (symbols[i], d, f"per_asset: |change| <= {threshold:g}")
+        (symbols[i], d, skip_reason("per_asset", threshold))
         for i, d in sorted(reasons.items())
         if d != 0
     ]

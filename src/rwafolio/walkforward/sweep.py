@@ -223,6 +223,12 @@ class MemoEstimator:
             self._memo[key] = hit
         return hit[0].copy(), hit[1].copy()
 
+    @property
+    def same_numbers_as(self) -> Any:
+        """The estimator whose numbers this one returns, bit for bit (so the compiled loop, which
+        estimates with the default estimator's kernel, may run a strategy that holds the memo)."""
+        return self.base
+
     def __deepcopy__(self, memo: dict[int, Any]) -> MemoEstimator:
         return self
 

@@ -1,0 +1,193 @@
+"""The built-in strategy's decision at one date, compiled, with everything the engine records.
+
+:func:`decide_record_nb` is :meth:`rwafolio.strategies.DynamicLambdaStrategy.decide` for the
+configurations :mod:`rwafolio.strategies.compiled` accepts, as plain arrays, computed with the
+same kernels as the Python path (the estimator :func:`~rwafolio.optimize._estimator_kernels.lw_correlation_nb`,
+the solver ``solve_full_nb`` that :func:`~rwafolio.optimize.solve_arrays` calls, IEEE-identical
+arithmetic for lam, the Black-Litterman mean, the annualization and the threshold rule), so the
+historical loop (:mod:`rwafolio.backtest.compiled`) and the engine's Python path give the same
+bits. Beside the target it returns the diagnostics of the date (lam, iterations, worst KKT
+residual, objective, the held-back changes, the estimates).
+
+It differs from :func:`rwafolio.strategies._decide_kernels.choose_nb` (which the Monte Carlo and
+the crowding agents call) in two points only, both the Python path's: the next warm start is the
+last *solution* even when the per-asset rule ends up holding every asset (``choose_nb`` returns
+the held book), and any solve that is not ``optimal`` (status 1 or 2), or a freeze without a
+fully invested portfolio, is reported (``code``) instead of held: the caller then hands the date
+to the Python path, which has the cvxpy fallback chain and the portfolio-rule fallback, so the
+two paths agree on every date. ``tests/strategies/test_compiled.py`` pins the two kernels'
+targets together.
+
+Conventions: returns per period; weights fractions of value; threshold ``mode`` 0 none,
+1 per_asset, 2 portfolio.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from rwafolio.optimize._estimator_kernels import lw_correlation_nb
+from rwafolio.optimize._kernels import solve_full_nb
+
+__all__ = ["decide_record_nb", "objective_nb"]
+
+#: Solver tolerance and iteration cap: those of ``solve_arrays`` (the Python path).
+TOL = 1e-10
+MAX_ITER = 20_000
+
+
+@njit(cache=True)
+def objective_nb(
+    w: np.ndarray, R: np.ndarray, Sigma: np.ndarray, C: np.ndarray, w_prev: np.ndarray, lam: float
+) -> float:
+    """``w'R - lam w'Sigma w - sum C |w - w_prev|`` (twin of :func:`rwafolio.optimize.objective`)."""
+    return w @ R - lam * ((w @ Sigma) @ w) - C @ np.abs(w - w_prev)
+
+
+@njit(cache=True)
+def _solve_under(
+    R: np.ndarray,
+    Sigma: np.ndarray,
+    C: np.ndarray,
+    held: np.ndarray,
+    lam: float,
+    box_lo: np.ndarray,
+    box_hi: np.ndarray,
+    frozen: np.ndarray,
+    warm: np.ndarray,
+) -> tuple[np.ndarray, int, int, float]:
+    """``(w, iterations, status, residual)`` with ``frozen`` held; status -1: no feasible book."""
+    lo = box_lo.copy()
+    hi = box_hi.copy()
+    for i in range(held.shape[0]):
+        if frozen[i]:
+            lo[i] = held[i]
+            hi[i] = held[i]
+    if lo.sum() > 1.0 + 1e-12 or hi.sum() < 1.0 - 1e-12:
+        return held.copy(), 0, -1, 0.0
+    return solve_full_nb(R, Sigma, C, held, lam, lo, hi, warm, TOL, MAX_ITER)
+
+
+@njit(cache=True)
+def _mean_nb(
+    mu: np.ndarray,
+    cov: np.ndarray,
+    t_obs: float,
+    lam: float,
+    prior_obs: float,
+    w_ref: np.ndarray,
+    ref_lam: float,
+) -> np.ndarray:
+    """The window mean (``prior_obs = 0``) or the Black-Litterman mean (see ``choose_nb``)."""
+    if prior_obs > 0.0:
+        lam_r = lam if np.isnan(ref_lam) else ref_lam
+        pi = 2.0 * lam_r * (cov @ w_ref)
+        return (prior_obs * pi + t_obs * mu) / (prior_obs + t_obs)
+    return mu
+
+
+@njit(cache=True)
+def decide_record_nb(
+    window: np.ndarray,
+    vix: float,
+    held: np.ndarray,
+    may: np.ndarray,
+    warm: np.ndarray,
+    lam0: float,
+    eta: float,
+    opt_costs: np.ndarray,
+    box_lo: np.ndarray,
+    box_hi: np.ndarray,
+    ppy: float,
+    tau: float,
+    mode: int,
+    prior_obs: float,
+    w_ref: np.ndarray,
+    ref_lam: float,
+) -> tuple[
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, int, int, float, float, np.ndarray
+]:
+    """One date's decision and its record.
+
+    Parameters
+    ----------
+    window : ndarray of shape (window, n)
+        The last per-period returns through the decision date.
+    vix : float
+        Index level lam is set from (0 for a constant lam).
+    held, may, warm : ndarray of shape (n,)
+        Drifted weights, which assets may trade (at least one), the solver's warm start.
+    lam0, eta, opt_costs, box_lo, box_hi, ppy, tau, mode, prior_obs, w_ref, ref_lam
+        The strategy (:class:`rwafolio.strategies.compiled.DecisionArrays`).
+
+    Returns
+    -------
+    target : ndarray of shape (n,)
+        NaN for every asset that does not trade.
+    last : ndarray of shape (n,)
+        The last solution (the next date's warm start).
+    mu, cov : ndarray of shape (n,) and (n, n)
+        The per-period mean used (window or Black-Litterman) and the covariance.
+    lam : float
+    code : int
+        0 every solve optimal; otherwise the first other status (-1 no feasible book under a
+        freeze, 1 iteration cap, 2 failed): the caller hands the date to the Python path.
+    iterations : int
+        Summed over the solves.
+    residual, objective : float
+        Worst KKT residual over the solves; objective of the last solution.
+    skipped : ndarray of shape (n,)
+        The proposed change of each asset the threshold held back (NaN elsewhere).
+    """
+    n = held.shape[0]
+    target = np.full(n, np.nan)
+    skipped = np.full(n, np.nan)
+    mu_w, cov = lw_correlation_nb(window)
+    lam = lam0 * (1.0 + eta * vix)
+    mu = _mean_nb(mu_w, cov, float(window.shape[0]), lam, prior_obs, w_ref, ref_lam)
+    R = mu * ppy
+    Sigma = cov * ppy
+    frozen = ~may
+    w, iters, code, worst = _solve_under(
+        R, Sigma, opt_costs, held, lam, box_lo, box_hi, frozen, warm
+    )
+    if code != 0:
+        return target, w, mu, cov, lam, code, iters, worst, np.nan, skipped
+    if mode == 0:
+        for i in range(n):
+            if may[i]:
+                target[i] = w[i]
+    elif mode == 2:
+        big = False
+        for i in range(n):
+            if may[i] and abs(w[i] - held[i]) > tau:
+                big = True
+        for i in range(n):
+            if may[i] and big:
+                target[i] = w[i]
+            elif may[i] and w[i] - held[i] != 0.0:
+                skipped[i] = w[i] - held[i]
+    else:
+        for _ in range(n):  # per_asset: hold the in-band assets and re-solve, until none is new
+            inside = may & ~frozen & (np.abs(w - held) <= tau)
+            if not inside.any():
+                break
+            for i in range(n):
+                if inside[i] and w[i] - held[i] != 0.0:
+                    skipped[i] = w[i] - held[i]
+            frozen = frozen | inside
+            if frozen.all():
+                break
+            w, it, code, res = _solve_under(
+                R, Sigma, opt_costs, held, lam, box_lo, box_hi, frozen, warm
+            )
+            iters += it
+            worst = max(worst, res)
+            if code != 0:
+                return target, w, mu, cov, lam, code, iters, worst, np.nan, skipped
+        for i in range(n):
+            if may[i] and not frozen[i]:
+                target[i] = w[i]
+    obj = objective_nb(w, R, Sigma, opt_costs, held, lam)
+    return target, w, mu, cov, lam, 0, iters, worst, obj, skipped
