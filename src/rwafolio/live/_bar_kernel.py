@@ -3,15 +3,18 @@
 :func:`live_bar_nb` does for one bar what :meth:`rwafolio.live.LiveRebalancer.step` does in
 Python after validating the bar: the bar's returns, the book's drift (:func:`drift_nb`), the
 estimation window (pushed in place, oldest row first, as the backtest's view shows it), then,
-from the first decision row on, the shared compiled decision (:func:`lw_correlation_nb` and
-:func:`choose_full_nb`, the strategy's parameters read by
-:func:`rwafolio.strategies.kernel_params.decision_params`) and the book's trade
-(:func:`trade_nb`). Nothing of the decision is written here: the twin of this kernel is the
-Python path itself, and ``tests/live/test_compiled.py`` holds the two together bar by bar.
+from the first decision row on, the shared compiled decision
+(:func:`~rwafolio.strategies._decide_record_kernels.decide_record_nb`, the strategy read once by
+:func:`rwafolio.strategies.compiled.decision_arrays`) and the book's trade (:func:`trade_nb`),
+in the order of the historical loop (:func:`rwafolio.backtest._loop_kernels.walk_nb`). The
+Python path calls the same kernels for the same steps, so both give the same bits; nothing of
+the decision is written here, and ``tests/live/test_compiled.py`` holds the two paths together
+bar by bar.
 
-When a solve is not optimal, or a freeze leaves no fully invested portfolio, the kernel stops
-before trading (status :data:`REDO`): the Python strategy then decides that bar, with its
-reference-solver fallback and its reasons, from the same drifted book and window.
+When a solve is not optimal, a freeze leaves no fully invested portfolio, or lam would need an
+index level it has not got (or come out negative), the kernel stops before deciding (status
+:data:`REDO`): the Python strategy then decides that bar, with its reference-solver fallback and
+its reasons, from the same drifted book and window.
 
 Units: returns per bar; weights, cash, fees fractions of value; lam as the rule gives it.
 """
@@ -24,17 +27,8 @@ import numpy as np
 from numba import njit
 
 from rwafolio.backtest.book import drift_nb, trade_nb
-from rwafolio.strategies._decide_kernels import (
-    CODE_OPTIMAL,
-    INFO_CODE,
-    INFO_ITERATIONS,
-    INFO_KKT,
-    INFO_LAM,
-    INFO_OBJECTIVE,
-    choose_full_nb,
-    lw_correlation_nb,
-)
-from rwafolio.strategies.kernel_params import DecisionParams
+from rwafolio.strategies._decide_record_kernels import decide_record_nb
+from rwafolio.strategies.compiled import DecisionArrays
 
 __all__ = [
     "DECIDED",
@@ -140,7 +134,7 @@ def live_bar_nb(
     time_ns: int,
     decide: bool,
     book: LiveBook,
-    p: DecisionParams,
+    p: DecisionArrays,
     rates: np.ndarray,
     out: np.ndarray,
 ) -> tuple[int, bool, int, float, float, float, float, int]:
@@ -159,7 +153,8 @@ def live_bar_nb(
     time_ns : int
     decide : bool
         Whether the bar is at or after the first decision row.
-    p : DecisionParams
+    p : DecisionArrays
+        The strategy (its ``scheduled`` is not read: ``scheduled`` above is this bar's).
     rates : ndarray of shape (n_assets,)
         The cost model's one-off rates (the fees).
     out : ndarray of shape (OUT_ROWS, n_assets)
@@ -180,7 +175,7 @@ def live_bar_nb(
     book.weights[:] = w
     book.scalars[0] = cash
     _push(book, r, vix, time_ns)
-    may = (scheduled | (vix > p.stress_vix)) & tradable
+    may = (scheduled | (tradable & (vix > p.stress_vix))) & tradable
     out[OUT_BEFORE] = w
     out[OUT_AFTER] = w
     out[OUT_TARGET] = np.nan
@@ -192,15 +187,18 @@ def live_bar_nb(
         return WARMUP, False, 0, np.nan, 0.0, np.nan, np.nan, 0
     if not may.any():
         return NO_DECISION, False, 0, np.nan, 0.0, np.nan, np.nan, 0
-    mu, cov = lw_correlation_nb(book.window)
+    level = 0.0  # a constant lam reads no index
+    if p.uses_index:
+        level = vix
+        if not np.isfinite(level) or p.lam0 * (1.0 + p.eta * level) < 0.0:
+            return REDO, False, 0, np.nan, 0.0, np.nan, np.nan, 0  # Python raises or floors lam
     warm = w if np.isnan(book.warm[0]) else book.warm
-    lam_vix = 0.0 if np.isnan(vix) else vix  # no index: a constant rule (eta = 0)
-    target, sol, back, info = choose_full_nb(
-        mu, cov, float(book.window.shape[0]), lam_vix, w, may, p.lam0, p.eta, p.opt_costs,
-        p.box_lo, p.box_hi, p.ppy, p.tau, p.mode, warm, p.prior_obs, p.w_ref, p.ref_lam,
+    target, sol, _mu, _cov, lam, code, iters, kkt, objective, back = decide_record_nb(
+        book.window, level, w, may, warm, p.lam0, p.eta, p.opt_costs, p.box_lo, p.box_hi, p.ppy,
+        p.tau, p.mode, p.prior_obs, p.w_ref, p.ref_lam,
     )  # fmt: skip
-    if info[INFO_CODE] != CODE_OPTIMAL:
-        return REDO, False, 0, info[INFO_LAM], 0.0, np.nan, np.nan, 0
+    if code != 0:
+        return REDO, False, 0, lam, 0.0, np.nan, np.nan, 0
     book.warm[:] = sol
     out[OUT_TARGET] = target
     held_back = 0
@@ -221,7 +219,4 @@ def live_bar_nb(
         book.weights[:] = w2
         book.scalars[0] = cash2
         book.scalars[1] *= post
-    return (
-        DECIDED, bool(traded.any()), held_back, info[INFO_LAM], fee, info[INFO_OBJECTIVE],
-        info[INFO_KKT], int(info[INFO_ITERATIONS]),
-    )  # fmt: skip
+    return DECIDED, bool(traded.any()), held_back, lam, fee, objective, kkt, iters

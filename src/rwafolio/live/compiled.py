@@ -2,8 +2,8 @@
 
 :class:`CompiledBar` holds the arrays :func:`rwafolio.live._bar_kernel.live_bar_nb` carries from
 bar to bar (:class:`~rwafolio.live._bar_kernel.LiveBook`) and the prepared strategy's decision
-parameters, read once through :func:`rwafolio.strategies.kernel_params.decision_params` (the
-statement the strategy-aware Monte Carlo reads too). :class:`~rwafolio.live.LiveRebalancer`
+parameters, read once through :func:`rwafolio.strategies.compiled.decision_arrays` (the
+statement the historical loop and the strategy-aware Monte Carlo read too). :class:`~rwafolio.live.LiveRebalancer`
 validates each bar, computes the calendar part of its schedule and turns the kernel's
 :class:`~rwafolio.live._bar_kernel.BarResult` into its :class:`~rwafolio.live.LiveDecision`; the
 typed refusals, the state, the journal and the paper book are unchanged.
@@ -17,7 +17,7 @@ import numpy as np
 
 from rwafolio.exceptions import ConfigError
 from rwafolio.live._bar_kernel import OUT_ROWS, BarResult, LiveBook, live_bar_nb
-from rwafolio.strategies.kernel_params import decision_params, unsupported
+from rwafolio.strategies.compiled import decision_arrays, unsupported
 
 __all__ = ["CompiledBar", "Path", "choose_path"]
 
@@ -55,10 +55,14 @@ class CompiledBar:
         The cost model's one-off rates.
     window : int
         Rows of the rebalancer's window (the strategy's warm-up, >= its estimation window).
+    has_vix : bool
+        Whether bars carry a volatility index.
     """
 
-    def __init__(self, strategy: Any, symbols: list[str], rates: np.ndarray, window: int) -> None:
-        self.params = decision_params(strategy, symbols)
+    def __init__(
+        self, strategy: Any, symbols: list[str], rates: np.ndarray, window: int, has_vix: bool
+    ) -> None:
+        self.params = decision_arrays(strategy, symbols, has_vix)
         if self.params.window != window:
             raise ConfigError(
                 f"the compiled path needs the estimation window ({self.params.window}) to be the "

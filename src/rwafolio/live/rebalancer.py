@@ -41,6 +41,7 @@ from rwafolio.live.rolling import IncrementalSample, RollingMoments
 from rwafolio.optimize.costs import CostModel
 from rwafolio.strategies.base import MarketView, Setup, Strategy
 from rwafolio.strategies.schedules import eligible, period_keys, resolve_schedules
+from rwafolio.strategies.threshold import skip_reason
 
 __all__ = ["ALWAYS_OPEN", "Bar", "LiveDecision", "LiveRebalancer"]
 
@@ -154,7 +155,7 @@ class LiveRebalancer:
     path : {"auto", "compiled", "python"}
         How a bar is processed. ``"auto"``: in one compiled call
         (:mod:`rwafolio.live.compiled`) when the strategy is one the compiled decision supports
-        (:func:`rwafolio.strategies.kernel_params.unsupported`), else in Python; ``"compiled"``
+        (:func:`rwafolio.strategies.compiled.unsupported`), else in Python; ``"compiled"``
         insists (a :class:`ConfigError` says why it cannot); ``"python"``: always in Python.
         Both give the same decisions; the path taken and why are ``path`` and ``path_reason``.
     """
@@ -218,7 +219,7 @@ class LiveRebalancer:
         self.compiled: CompiledBar | None = None
         if use:
             self.compiled = CompiledBar(
-                self.strategy, self.symbols, self.cost_model.rates, self.window
+                self.strategy, self.symbols, self.cost_model.rates, self.window, self.has_vix
             )
             self._link()
 
@@ -417,9 +418,7 @@ class LiveRebalancer:
                 time, self.row, "no_trade", nan, vix, *arrays, 0.0, self.value, frozen
             )
         if res.held_back:
-            mode = self.strategy.threshold_mode  # type: ignore[attr-defined]
-            reason = f"{mode}: {'max ' if mode == 'portfolio' else ''}|change| <= "
-            reason += f"{self.strategy.threshold:g}"  # type: ignore[attr-defined]
+            reason = skip_reason(self.strategy.threshold_mode, self.strategy.threshold)  # type: ignore[attr-defined]
             for j in np.flatnonzero(~np.isnan(out[OUT_HELD_BACK])):
                 frozen[symbols[j]] = reason
         diagnostics = {
