@@ -216,6 +216,9 @@ class LiveRebalancer:
         self.path = "compiled" if use else "python"
         #: Why the Python path is taken ("" on the compiled path).
         self.path_reason = why
+        #: Bars the compiled path handed to the Python strategy (a solve that was not optimal,
+        #: a freeze with no feasible book, lam needing the Python rule), since this object began.
+        self.handed_over = 0
         self.compiled: CompiledBar | None = None
         if use:
             self.compiled = CompiledBar(
@@ -390,7 +393,8 @@ class LiveRebalancer:
         )  # fmt: skip
         self.time, self.prices, self.tradable = time, prices, tradable
         self.cash, self.value = float(sc[0]), float(sc[1])
-        if res.status == REDO:  # a solve was not optimal: the Python strategy decides this bar
+        if res.status == REDO:  # the Python strategy decides this bar (see _bar_kernel)
+            self.handed_over += 1
             self.warm_start = c.warm_start
             decision = self._decide(time, tradable, may)
             c.book.weights[:] = self.weights
