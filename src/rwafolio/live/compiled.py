@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from rwafolio.exceptions import ConfigError
-from rwafolio.live._bar_kernel import OUT_ROWS, BarResult, LiveBook, live_bar_nb
+from rwafolio.live._bar_kernel import OUT_ROWS, BarResult, LiveBook, live_bar_flat_nb
 from rwafolio.strategies.compiled import decision_arrays, unsupported
 
 __all__ = ["CompiledBar", "Path", "choose_path"]
@@ -78,6 +78,8 @@ class CompiledBar:
             times=np.zeros(window, dtype=np.int64),
             scalars=np.array([1.0, 1.0]),
         )
+        # The kernel's fixed arguments, flat (see live_bar_flat_nb); the arrays are updated in place.
+        self._fixed = (*self.book, *self.params, self.rates)
 
     def step(
         self,
@@ -93,9 +95,9 @@ class CompiledBar:
         """One bar: its scalars and its output block, shape (OUT_ROWS, n_assets), a fresh array
         whose rows ``OUT_*`` are the bar's arrays (see :func:`~rwafolio.live._bar_kernel.live_bar_nb`)."""
         out = np.empty((OUT_ROWS, self.rates.shape[0]))
-        scalars = live_bar_nb(
-            old_prices, new_prices, first, tradable, scheduled, vix, time_ns, decide, self.book,
-            self.params, self.rates, out,
+        scalars = live_bar_flat_nb(
+            old_prices, new_prices, first, tradable, scheduled, vix, time_ns, decide, *self._fixed,
+            out,
         )  # fmt: skip
         return BarResult(*scalars), out
 

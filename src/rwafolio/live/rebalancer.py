@@ -40,7 +40,7 @@ from rwafolio.live.compiled import CompiledBar, Path, choose_path
 from rwafolio.live.rolling import IncrementalSample, RollingMoments
 from rwafolio.optimize.costs import CostModel
 from rwafolio.strategies.base import MarketView, Setup, Strategy
-from rwafolio.strategies.schedules import eligible, period_keys, resolve_schedules
+from rwafolio.strategies.schedules import period_key, resolve_schedules
 from rwafolio.strategies.threshold import skip_reason
 
 __all__ = ["ALWAYS_OPEN", "Bar", "LiveDecision", "LiveRebalancer"]
@@ -331,19 +331,19 @@ class LiveRebalancer:
         may = tradable & self._every_bar
         if self._every_bar.all():
             return may
-        ns = np.array([time.value], dtype=np.int64)
+        ns = time.value
         keys: dict[str, int | None] = {}
+        last = self.last_key
         for j, name in enumerate(self.schedule_names):
             if not tradable[j] or name == "never" or self._every_bar[j]:
                 continue
             if name not in keys:
-                ok = not name.startswith("daily@") or bool(eligible(ns, name)[0])
-                keys[name] = int(period_keys(ns, name, self.hourly)[0]) if ok else None
+                keys[name] = period_key(ns, name, self.hourly)
             key = keys[name]
             if key is None:
                 continue
-            may[j] = key != self.last_key[j]
-            self.last_key[j] = key
+            may[j] = key != last[j]
+            last[j] = key
         return may
 
     def step(self, bar: Bar) -> LiveDecision:
