@@ -32,6 +32,9 @@ from rwafolio.strategies.compiled import DecisionArrays
 
 __all__ = [
     "DECIDED",
+    "FROZEN_CLOSED",
+    "FROZEN_SCHEDULE",
+    "FROZEN_THRESHOLD",
     "NO_DECISION",
     "OUT_ROWS",
     "REDO",
@@ -76,11 +79,15 @@ class LiveBook(NamedTuple):
 
 #: Rows of the kernel's output block, shape (OUT_ROWS, n_assets): the drifted book before trading,
 #: the book after, the target (NaN: no order), the traded weights (fractions of the value before
-#: trading), the changes the threshold rule held back (NaN: none) and the assets that could
-#: trade (1.0) or not (0.0). One fresh block per bar, filled in place: returning six arrays (or a
-#: NamedTuple of them) from the kernel costs about 5 us more per bar to box, a fifth of the goal.
-OUT_BEFORE, OUT_AFTER, OUT_TARGET, OUT_TRADES, OUT_HELD_BACK, OUT_MAY = range(6)
+#: trading), the changes the threshold rule held back (NaN: none) and why each asset could not
+#: trade (:data:`FROZEN_CLOSED`, ...; 0: it could). One fresh block per bar, filled in place:
+#: returning six arrays (or a NamedTuple of them) from the kernel costs about 5 us more per bar
+#: to box, and reading the reasons from one row spares the caller four numpy calls.
+OUT_BEFORE, OUT_AFTER, OUT_TARGET, OUT_TRADES, OUT_HELD_BACK, OUT_FROZEN = range(6)
 OUT_ROWS = 6
+#: Codes of the ``OUT_FROZEN`` row: market closed; not scheduled (and no stress override);
+#: held back by the threshold rule.
+FROZEN_CLOSED, FROZEN_SCHEDULE, FROZEN_THRESHOLD = 1.0, 2.0, 3.0
 
 
 class BarResult(NamedTuple):
@@ -183,9 +190,12 @@ def live_bar_nb(
     out[OUT_TRADES] = 0.0
     out[OUT_HELD_BACK] = np.nan
     for i in range(n):
-        out[OUT_MAY, i] = 1.0 if may[i] else 0.0
+        out[OUT_FROZEN, i] = 0.0 if tradable[i] else FROZEN_CLOSED
     if not decide:
         return WARMUP, False, 0, np.nan, 0.0, np.nan, np.nan, 0
+    for i in range(n):
+        if tradable[i] and not may[i]:
+            out[OUT_FROZEN, i] = FROZEN_SCHEDULE
     if not may.any():
         return NO_DECISION, False, 0, np.nan, 0.0, np.nan, np.nan, 0
     level = 0.0  # a constant lam reads no index
@@ -206,6 +216,7 @@ def live_bar_nb(
     for i in range(n):
         if not np.isnan(back[i]):
             out[OUT_HELD_BACK, i] = back[i]
+            out[OUT_FROZEN, i] = FROZEN_THRESHOLD
             held_back += 1
     traded = may & ~np.isnan(target)
     fee = 0.0

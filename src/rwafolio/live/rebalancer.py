@@ -14,6 +14,7 @@ strategy's estimate and solve; nothing walks the history. Estimators that need t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,8 +29,7 @@ from rwafolio.live._bar_kernel import (
     NO_DECISION,
     OUT_AFTER,
     OUT_BEFORE,
-    OUT_HELD_BACK,
-    OUT_MAY,
+    OUT_FROZEN,
     OUT_TARGET,
     OUT_TRADES,
     REDO,
@@ -208,10 +208,16 @@ class LiveRebalancer:
         self.last_key = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
         self._index = {s: j for j, s in enumerate(self.symbols)}
         self._always_open = [c in ALWAYS_OPEN for c in self.asset_classes]
-        #: Assets whose calendar schedule is "open" (every bar they trade) or "never".
+        #: Assets whose calendar schedule is every bar their market is open.
         self._every_bar = np.array(
             [s == "bar" or (s == "daily" and not self.hourly) for s in self.schedule_names]
         )
+        #: The other assets with a periodic schedule: (column, schedule name).
+        self._periodic = [
+            (j, s)
+            for j, s in enumerate(self.schedule_names)
+            if s != "never" and not self._every_bar[j]
+        ]
         use, why = choose_path(strategy, path)
         self.path = "compiled" if use else "python"
         #: Why the Python path is taken ("" on the compiled path).
@@ -223,6 +229,13 @@ class LiveRebalancer:
         if use:
             self.compiled = CompiledBar(
                 self.strategy, self.symbols, self.cost_model.rates, self.window, self.has_vix
+            )
+            #: The frozen reasons by the kernel's codes (FROZEN_CLOSED, ...).
+            self._frozen_why = (
+                "",
+                "closed",
+                "schedule",
+                skip_reason(self.strategy.threshold_mode, self.strategy.threshold),  # type: ignore[attr-defined]
             )
             self._link()
 
@@ -329,13 +342,13 @@ class LiveRebalancer:
     def _schedule_row(self, time: pd.Timestamp, tradable: np.ndarray) -> np.ndarray:
         """The calendar part of the schedule at this bar (as ``schedule_matrix`` on the panel)."""
         may = tradable & self._every_bar
-        if self._every_bar.all():
+        if not self._periodic:
             return may
         ns = time.value
         keys: dict[str, int | None] = {}
         last = self.last_key
-        for j, name in enumerate(self.schedule_names):
-            if not tradable[j] or name == "never" or self._every_bar[j]:
+        for j, name in self._periodic:
+            if not tradable[j]:
                 continue
             if name not in keys:
                 keys[name] = period_key(ns, name, self.hourly)
@@ -355,7 +368,7 @@ class LiveRebalancer:
             )
         prices, tradable = self._tradable_prices(bar)
         if bar.vix is not None:
-            if not np.isfinite(bar.vix):
+            if not math.isfinite(bar.vix):
                 raise DataError(f"bar {time}: `vix` must be finite, got {bar.vix!r}")
             self.vix = float(bar.vix)
         elif self.has_vix and self.row < 0:
@@ -408,23 +421,16 @@ class LiveRebalancer:
     ) -> LiveDecision:
         """The :class:`LiveDecision` of a bar the kernel processed (as :meth:`_decide`)."""
         nan = float("nan")
-        symbols = self.symbols
-        frozen = {s: "closed" for s, ok in zip(symbols, tradable) if not ok}
+        codes = out[OUT_FROZEN].tolist()
+        frozen = {}
+        if any(codes):
+            why = self._frozen_why
+            frozen = {self.symbols[j]: why[int(c)] for j, c in enumerate(codes) if c}
         vix = self.vix if self.has_vix else nan
         arrays = (out[OUT_BEFORE], out[OUT_AFTER], out[OUT_TARGET], out[OUT_TRADES])
-        if res.status == WARMUP:
-            return LiveDecision(time, self.row, "warmup", nan, vix, *arrays, 0.0, self.value, frozen)
-        may = out[OUT_MAY]
-        for j in np.flatnonzero(tradable & (may == 0.0)):
-            frozen[symbols[j]] = "schedule"
-        if res.status == NO_DECISION:
-            return LiveDecision(
-                time, self.row, "no_trade", nan, vix, *arrays, 0.0, self.value, frozen
-            )
-        if res.held_back:
-            reason = skip_reason(self.strategy.threshold_mode, self.strategy.threshold)  # type: ignore[attr-defined]
-            for j in np.flatnonzero(~np.isnan(out[OUT_HELD_BACK])):
-                frozen[symbols[j]] = reason
+        if res.status == WARMUP or res.status == NO_DECISION:
+            status = "warmup" if res.status == WARMUP else "no_trade"
+            return LiveDecision(time, self.row, status, nan, vix, *arrays, 0.0, self.value, frozen)
         diagnostics = {
             "solver": "fast",
             "kkt_residual": res.kkt,
