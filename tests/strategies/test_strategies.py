@@ -244,7 +244,9 @@ def test_solver_failure_falls_back_and_never_kills_the_run(monkeypatch) -> None:
 
     monkeypatch.setattr("rwafolio.optimize.solver.solve_arrays", flaky)
     # The Python path's fallback chain (the compiled loop hands such dates to it).
-    res = run(DynamicLambdaStrategy(window=20), make_panel(n_days=120), execute=False, loop="python")
+    res = run(
+        DynamicLambdaStrategy(window=20), make_panel(n_days=120), execute=False, loop="python"
+    )
     assert (res.decisions["fallback_reason"] != "").any()
     assert res.decisions["kkt_residual"].max() <= 1e-7
     assert res.solver_stats()["fallbacks"] > 0

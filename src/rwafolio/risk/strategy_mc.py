@@ -34,6 +34,7 @@ from rwafolio.risk.scenarios import run_chunks
 if TYPE_CHECKING:
     from rwafolio.backtest.result import BacktestResult
 
+
 class StrategyArrays(NamedTuple):
     """The prepared strategy and market of a backtest, as the kernel reads them."""
 
@@ -75,7 +76,7 @@ def strategy_arrays(result: BacktestResult) -> StrategyArrays:
     strat = getattr(result, "strategy", None)
     lag = getattr(result, "signal_lag", None) or result.params.get("signal_lag", 0) or 0
     reason = unsupported(strat, int(lag))
-    if reason is not None:
+    if strat is None or reason is not None:
         raise ConfigError(f"target='strategy' does not support {reason} (use target='pnl')")
     s = type(strat)(**strat.get_params())
     market = market_of(result.panel)

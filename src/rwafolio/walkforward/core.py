@@ -34,10 +34,10 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from rwafolio.backtest.compiled import LOOPS
 from rwafolio.backtest.engine import run
 from rwafolio.backtest.result import BacktestResult
 from rwafolio.backtest.stats import performance
-from rwafolio.backtest.compiled import LOOPS
 from rwafolio.exceptions import ConfigError
 from rwafolio.loaders.panel import Panel
 from rwafolio.optimize.risk_aversion import DEFAULT_LAM0
