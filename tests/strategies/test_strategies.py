@@ -243,7 +243,10 @@ def test_solver_failure_falls_back_and_never_kills_the_run(monkeypatch) -> None:
         return real(*args, **kwargs)
 
     monkeypatch.setattr("rwafolio.optimize.solver.solve_arrays", flaky)
-    res = run(DynamicLambdaStrategy(window=20), make_panel(n_days=120), execute=False)
+    # The Python path's fallback chain (the compiled loop hands such dates to it).
+    res = run(
+        DynamicLambdaStrategy(window=20), make_panel(n_days=120), execute=False, loop="python"
+    )
     assert (res.decisions["fallback_reason"] != "").any()
     assert res.decisions["kkt_residual"].max() <= 1e-7
     assert res.solver_stats()["fallbacks"] > 0
@@ -261,7 +264,7 @@ def test_hold_fallback_does_not_trade(monkeypatch) -> None:  # type: ignore[no-u
         return dataclasses.replace(sol, solver="hold", status="failed", fallback_reason="forced")
 
     monkeypatch.setattr("rwafolio.optimize.solver.solve_arrays", failing)
-    res = run(DynamicLambdaStrategy(window=20), make_panel(n_days=80), execute=False)
+    res = run(DynamicLambdaStrategy(window=20), make_panel(n_days=80), execute=False, loop="python")
     assert res.turnover.sum() == 0.0
     assert (res.decisions["solver"] == "hold").all()
     assert res.solver_stats()["fallbacks"] == len(res.decisions)

@@ -164,7 +164,7 @@ def walk_nb(
         ``n_dates`` when the walk is complete; otherwise the row the Python path must take
         over, with the book as it stood before that row.
     """
-    n_dates, n = returns.shape
+    n_dates = returns.shape[0]
     w, cash, value, warm, has_warm = state
     for t in range(t_from, n_dates):
         before = LoopState(w, cash, value, warm, has_warm)

@@ -144,7 +144,11 @@ def trade(
     :func:`trade_nb` as a :class:`Trade`; arguments as in :func:`trade_py`.
     """
     w_new, cash_new, post, fee, turnover, sent = trade_nb(
-        _f64(w), float(cash), _f64(target), np.ascontiguousarray(traded, dtype=np.bool_), _f64(rates)
+        _f64(w),
+        float(cash),
+        _f64(target),
+        np.ascontiguousarray(traded, dtype=np.bool_),
+        _f64(rates),
     )
     return Trade(w_new, float(cash_new), float(post), float(fee), float(turnover), sent)
 

@@ -89,7 +89,8 @@ def walk_compiled(
     Returns
     -------
     (row, state)
-        The row the Python path must continue from (``n_dates``: none) and the book before it.
+        The row the Python path must continue from (``n_dates``: none) and the book before it;
+        the strategy's next warm start is the loop's last solution.
     """
     n_dates, n = market.returns.shape
     arrays = decision_arrays(strategy, list(market.symbols), market.vix is not None)
@@ -104,13 +105,16 @@ def walk_compiled(
     else:
         w0, cash0, t_from = np.zeros(n), 1.0, 0
     state = LoopState(w0, cash0, float(value), np.zeros(n), False)
-    return walk_nb(  # type: ignore[no-any-return]
+    stop, state = walk_nb(
         np.ascontiguousarray(market.returns, dtype=np.float64),
         np.ascontiguousarray(vix, dtype=np.float64),
         np.ascontiguousarray(market.tradable, dtype=np.bool_),
         np.ascontiguousarray(market.cost_model.rates, dtype=np.float64),
         arrays, int(start), int(t_from), state, rec,
     )  # fmt: skip
+    # A Python path that takes over starts its solver from the loop's last solution.
+    strategy.warm_start_from(state.warm if state.has_warm else None)
+    return int(stop), state
 
 
 def decision_rows(

@@ -351,7 +351,6 @@ def run(
             strategy, market, ledger.rec, ledger.value, start, w_init, seed_row
         )
         ledger.compiled_rows, ledger.value, book = t_from, state.value, (state.w, state.cash)
-        strategy.warm_start_from(state.warm if state.has_warm else None)
         if bar is not None:
             bar.update(max(t_from - start, 0))
     if t_from < n_dates:
@@ -377,7 +376,7 @@ def _result(
     execute: bool,
 ) -> BacktestResult:
     """Label the ledger, execute it with vectorbt (unless ``execute`` is False)."""
-    dates, symbols, n = market.dates, market.symbols, len(market.symbols)
+    dates, symbols = market.dates, market.symbols
     decisions, skipped, est_rows, est_mu, est_cov = _tables(strategy, market, ledger)
     frame = lambda a: pd.DataFrame(a, index=dates, columns=symbols)  # noqa: E731
     value_s = pd.Series(ledger.values, index=dates, name="value")
@@ -451,7 +450,9 @@ def _tables(
     if ledger.compiled_rows > 0:
         c_dec, c_skip, c_rows = decision_rows(ledger.rec, ledger.compiled_rows, market, strategy)
         if not c_dec.empty:
-            decisions = c_dec if decisions.empty else pd.concat([c_dec, decisions], ignore_index=True)
+            decisions = (
+                c_dec if decisions.empty else pd.concat([c_dec, decisions], ignore_index=True)
+            )
         if not c_skip.empty:
             skipped = c_skip if skipped.empty else pd.concat([c_skip, skipped], ignore_index=True)
         rows = np.concatenate([c_rows, rows])

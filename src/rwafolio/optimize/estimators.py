@@ -127,7 +127,7 @@ def ledoit_wolf(
     """
     X = _window(returns, 1)
     if target == "scaled_identity":
-        T, n = X.shape
+        n = X.shape[1]
         mu = X.mean(axis=0)
         D = X - mu
         S, shrink, m = _lw_shrinkage(D)

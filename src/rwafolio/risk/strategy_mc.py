@@ -34,8 +34,6 @@ from rwafolio.risk.scenarios import run_chunks
 if TYPE_CHECKING:
     from rwafolio.backtest.result import BacktestResult
 
-_MODES = {"none": 0, "per_asset": 1, "portfolio": 2}
-
 
 class StrategyArrays(NamedTuple):
     """The prepared strategy and market of a backtest, as the kernel reads them."""
@@ -60,24 +58,11 @@ class StrategyArrays(NamedTuple):
     ref_lam: float
 
 
-def _mean_inputs(strat: Any, symbols: list[str]) -> tuple[float, np.ndarray, float]:
-    """``(prior_obs, w_ref, ref_lam)`` of the window mean (prior 0) or a Black-Litterman mean."""
-    from rwafolio.optimize.returns import BlackLitterman, reference_weights
-
-    me = strat.mean_estimator
-    n = len(symbols)
-    if me is None:
-        return 0.0, np.full(n, 1.0 / n), float("nan")
-    if not isinstance(me, BlackLitterman):
-        raise ConfigError(
-            f"target='strategy' supports the window mean or BlackLitterman, got {me!r}"
-        )
-    w_ref = np.ascontiguousarray(reference_weights(me.reference, n, symbols), dtype=float)
-    return float(me.prior_obs), w_ref, float("nan") if me.lam is None else float(me.lam)
-
-
 def strategy_arrays(result: BacktestResult) -> StrategyArrays:
-    """Prepare a copy of ``result.strategy`` on its panel and read its parameters.
+    """Prepare a copy of ``result.strategy`` on its panel and read it as the kernel does.
+
+    The strategy's part is :func:`rwafolio.strategies.compiled.decision_arrays`, the one
+    statement the historical loop reads too.
 
     Raises
     ------
@@ -86,47 +71,25 @@ def strategy_arrays(result: BacktestResult) -> StrategyArrays:
         path.
     """
     from rwafolio.backtest.engine import market_of, setup_of
-    from rwafolio.optimize.estimators import LedoitWolfEstimator
-    from rwafolio.optimize.risk_aversion import Constant, VixLinear
-    from rwafolio.strategies import DynamicLambdaStrategy
+    from rwafolio.strategies.compiled import decision_arrays, unsupported
 
     strat = getattr(result, "strategy", None)
-    if not isinstance(strat, DynamicLambdaStrategy):
-        raise ConfigError(
-            "target='strategy' needs a DynamicLambdaStrategy backtest; got "
-            f"{type(strat).__name__} (use target='pnl')"
-        )
-    est = strat.estimator
-    if est is not None and not (
-        isinstance(est, LedoitWolfEstimator) and est.target == "correlation"
-    ):
-        raise ConfigError(f"target='strategy' supports the default estimator only, got {est!r}")
     lag = getattr(result, "signal_lag", None) or result.params.get("signal_lag", 0) or 0
-    if int(lag) != 0:
-        raise ConfigError("target='strategy' supports signal_lag = 0 only")
-    for name in ("utility_threshold", "class_indexes"):
-        if getattr(strat, name, None) is not None:
-            raise ConfigError(f"target='strategy' does not support `{name}` (use target='pnl')")
+    reason = unsupported(strat, int(lag))
+    if strat is None or reason is not None:
+        raise ConfigError(f"target='strategy' does not support {reason} (use target='pnl')")
     s = type(strat)(**strat.get_params())
     market = market_of(result.panel)
     s.prepare(setup_of(market))
-    rule = s.rule_
-    if isinstance(rule, VixLinear) and getattr(rule, "smoothing", None) is None:
-        lam0, eta = float(rule.lam0), float(rule.eta)
-    elif isinstance(rule, Constant):
-        lam0, eta = float(rule.lam), 0.0
-    else:
-        raise ConfigError(f"target='strategy' supports VixLinear or Constant lam, got {rule!r}")
+    d = decision_arrays(s, list(market.symbols), market.vix is not None)
     vix = market.vix if market.vix is not None else np.zeros(market.returns.shape[0])
-    prior_obs, w_ref, ref_lam = _mean_inputs(strat, list(market.symbols))
     return StrategyArrays(
-        returns=market.returns, vix=np.asarray(vix, dtype=float),
-        scheduled=np.asarray(s.scheduled_, dtype=bool), tradable=market.tradable,
-        window=int(s.window), stress_vix=np.inf if s.stress_vix is None else float(s.stress_vix),
-        lam0=lam0, eta=eta, opt_costs=np.ascontiguousarray(s.opt_costs_, dtype=float),
+        returns=market.returns, vix=np.asarray(vix, dtype=float), scheduled=d.scheduled,
+        tradable=market.tradable, window=d.window, stress_vix=d.stress_vix, lam0=d.lam0,
+        eta=d.eta, opt_costs=d.opt_costs,
         rates=np.ascontiguousarray(market.cost_model.rates, dtype=float),
-        box_lo=s.lo_, box_hi=s.hi_, ppy=float(s.ppy_), tau=float(s.threshold),
-        mode=_MODES[s.threshold_mode], prior_obs=prior_obs, w_ref=w_ref, ref_lam=ref_lam,
+        box_lo=d.box_lo, box_hi=d.box_hi, ppy=d.ppy, tau=d.tau, mode=d.mode,
+        prior_obs=d.prior_obs, w_ref=d.w_ref, ref_lam=d.ref_lam,
     )  # fmt: skip
 
 

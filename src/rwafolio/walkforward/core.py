@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from rwafolio.backtest.compiled import LOOPS
 from rwafolio.backtest.engine import run
 from rwafolio.backtest.result import BacktestResult
 from rwafolio.backtest.stats import performance
@@ -107,6 +108,7 @@ def walk_forward(
     var: VarSettings | None = DEFAULT_VAR,
     progress: bool | None = None,
     max_turnover: float | None = None,
+    loop: str = "auto",
 ) -> WalkForwardResult:
     """Walk-forward selection of ``strategy``'s parameters over ``grid`` (see module docstring).
 
@@ -145,6 +147,9 @@ def walk_forward(
         A mandate's cap on turnover (sum of |traded weight| per year): a point whose turnover
         on the training window exceeds it is not eligible there (scored NaN, counted with the
         failed points). None: no cap.
+    loop : {"auto", "compiled", "python"}
+        How each backtest walks its dates (:func:`rwafolio.backtest.run`); every choice gives
+        the same numbers, ``"python"`` only runs slower.
 
     Returns
     -------
@@ -152,6 +157,8 @@ def walk_forward(
     """
     t_start = time.perf_counter()
     _check_args(strategy, panel, min_train_periods, history, seed)
+    if loop not in LOOPS:
+        raise ConfigError(f"`loop` must be one of {LOOPS}, got {loop!r}")
     if max_turnover is not None and not (np.isfinite(max_turnover) and max_turnover > 0):
         raise ConfigError(f"`max_turnover` must be a number > 0 or None, got {max_turnover!r}")
     points = expand_grid(grid)
@@ -170,12 +177,12 @@ def walk_forward(
     }
     fast = with_memo(strategy)  # same results, estimates computed once per window and worker
     outcomes, executor_name = _run_grid(
-        grid_plan.tasks, panel, fast, executor, cache, context, progress
+        grid_plan.tasks, panel, fast, executor, cache, context, progress, loop
     )
     grader = _Grader(outcomes, points, panel.periods_per_year, metric_fn, tie_tol, max_turnover)
-    walk = _walk_folds(fast, panel, plan, grid_plan, grader)
+    walk = _walk_folds(fast, panel, plan, grid_plan, grader, loop)
     stitched = stitch(panel, walk.pieces, walk.firsts, name=f"walk-forward {strategy.name}")
-    h_sel, hindsight = _hindsight(fast, panel, grid_plan, grader, strategy.name)
+    h_sel, hindsight = _hindsight(fast, panel, grid_plan, grader, strategy.name, loop)
     forecasts, var_note, fold_var = forecast_var(stitched, var, seed, plan)
     folds = walk.folds
     if fold_var:
@@ -284,6 +291,7 @@ def _run_grid(
     cache: str | TaskCache | None,
     context: dict[str, Any],
     progress: bool | None,
+    loop: str = "auto",
 ) -> tuple[dict[str, TaskOutcome], str]:
     """Run the grid tasks on the executor; their outcomes and the executor's description."""
     ex = resolve_executor(executor)
@@ -291,7 +299,7 @@ def _run_grid(
         outcomes = run_tasks(
             evaluate_point,
             tasks,
-            shared=SweepData(panel, fast),
+            shared=SweepData(panel, fast, loop),
             executor=ex,
             cache=cache,
             context=context,
@@ -379,7 +387,12 @@ def _choose(
 
 
 def _walk_folds(
-    fast: Strategy, panel: Panel, plan: SplitPlan, grid_plan: _GridPlan, grader: _Grader
+    fast: Strategy,
+    panel: Panel,
+    plan: SplitPlan,
+    grid_plan: _GridPlan,
+    grader: _Grader,
+    loop: str = "auto",
 ) -> _Walk:
     """Select a point per fold and run its test window from the book carried in."""
     walk = _Walk([], [], [], [])
@@ -399,7 +412,7 @@ def _walk_folds(
             continue
         t0, t1 = f.test_rows
         res, k, params, status, reason = run_fold(
-            fast, panel, params, t0, t1, grid_plan.pad, held, value, status, reason
+            fast, panel, params, t0, t1, grid_plan.pad, held, value, status, reason, loop
         )
         if params.get("hold") is not True:
             prev = params
@@ -427,7 +440,12 @@ def _walk_folds(
 
 
 def _hindsight(
-    fast: Strategy, panel: Panel, grid_plan: _GridPlan, grader: _Grader, name: str
+    fast: Strategy,
+    panel: Panel,
+    grid_plan: _GridPlan,
+    grader: _Grader,
+    name: str,
+    loop: str = "auto",
 ) -> tuple[Any, BacktestResult | None]:
     """The best fixed point over the whole out-of-sample period, picked with hindsight."""
     h_sel = select(grader.scores("hindsight"), tie_tol=grader.tie_tol)
@@ -438,7 +456,7 @@ def _hindsight(
     result = run(
         build_strategy(fast, grid_plan.points[h_sel.index]), sub,
         first_decision=grid_plan.h_first - start, progress=False, execute=False,
-        name=f"hindsight best {name}",
+        name=f"hindsight best {name}", loop=loop,  # type: ignore[arg-type]
     )  # fmt: skip
     return h_sel, result
 

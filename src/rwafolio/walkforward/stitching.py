@@ -41,6 +41,7 @@ def run_continuing(
     first_decision: int,
     initial_weights: np.ndarray | None,
     initial_value: float,
+    loop: str = "auto",
 ) -> BacktestResult:
     """``backtest.run`` starting from a book already held (weights as fractions of value, cash =
     1 - sum) worth ``initial_value`` at the close of row ``first_decision - 1``.
@@ -57,6 +58,7 @@ def run_continuing(
         initial_weights=initial_weights,
         progress=False,
         execute=False,
+        loop=loop,  # type: ignore[arg-type]
     )
 
 
@@ -71,6 +73,7 @@ def run_fold(
     value: float,
     status: FoldStatus,
     reason: str,
+    loop: str = "auto",
 ) -> tuple[BacktestResult, int, dict[str, Any], FoldStatus, str]:
     """Run one test window from the carried book; on failure, hold the book instead."""
     start = max(0, t0 - pad)
@@ -78,8 +81,9 @@ def run_fold(
     try:
         strat = build_strategy(strategy, params)
         res = run_continuing(
-            strat, sub, first_decision=t0 - start, initial_weights=held, initial_value=value
-        )
+            strat, sub, first_decision=t0 - start, initial_weights=held, initial_value=value,
+            loop=loop,
+        )  # fmt: skip
         return res, t0 - start, params, status, reason
     except Exception as exc:
         note = (

@@ -263,10 +263,12 @@ def with_memo(strategy: Strategy) -> Strategy:
 
 @dataclass(frozen=True)
 class SweepData:
-    """What every worker receives once: the panel and the strategy prototype."""
+    """What every worker receives once: the panel, the strategy prototype and the engine's
+    ``loop`` (which path walks the dates; it changes no result)."""
 
     panel: Panel
     strategy: Strategy
+    loop: str = "auto"
 
 
 def evaluate_point(shared: SweepData, payload: Mapping[str, Any], seed: int) -> dict[str, Any]:
@@ -281,7 +283,10 @@ def evaluate_point(shared: SweepData, payload: Mapping[str, Any], seed: int) -> 
     strategy = build_strategy(shared.strategy, payload["params"])
     start, stop, first = int(payload["start"]), int(payload["stop"]), int(payload["first"])
     sub = row_slice(shared.panel, start, stop)
-    res = run(strategy, sub, first_decision=first - start, progress=False, execute=False)
+    res = run(
+        strategy, sub, first_decision=first - start, progress=False, execute=False,
+        loop=shared.loop,  # type: ignore[arg-type]
+    )  # fmt: skip
     k = first - start
     fees = res.fees.to_numpy()[k:]
     return {
