@@ -127,7 +127,7 @@ def time_rerun(panel: Panel, loop: str) -> float:
     last = len(panel.dates) - 1
     w = res.weights_before.iloc[-1].to_numpy()
     best = np.inf
-    for _ in range(3):
+    for _ in range(REPEATS):
         t0 = time.perf_counter()
         run(
             DynamicLambdaStrategy(),
