@@ -151,11 +151,15 @@ def main() -> None:
         rerun = time_rerun(panel, "auto")
         rerun_py = time_rerun(panel, "python")
         us = step * 1e6
-        print(f"n = {n:>2} ({what}, {len(panel.dates)} bars; last {TIMED} timed, best of {REPEATS})")
+        print(
+            f"n = {n:>2} ({what}, {len(panel.dates)} bars; last {TIMED} timed, best of {REPEATS})"
+        )
         print(f"  live step, {path} path, no write    {us:10.1f} us/bar")
         print(f"  live step, python path, no write    {py_step * 1e6:10.1f} us/bar")
         print(f"  live step + journal + state (fsync) {written * 1e6:10.1f} us/bar")
-        print(f"  backtest re-run, compiled loop      {rerun * 1e6:10.1f} us  (first_decision=last)")
+        print(
+            f"  backtest re-run, compiled loop      {rerun * 1e6:10.1f} us  (first_decision=last)"
+        )
         print(f"  backtest re-run, python loop        {rerun_py * 1e6:10.1f} us")
         print(
             f"  ratio re-run / live step            {rerun / step:10.0f}x vs the compiled re-run, "

@@ -16,7 +16,9 @@ NAMES = ["every2", "weekly", "monthly", "daily", "daily@15:00", "daily@00:30", "
 def test_period_key_equals_period_keys_and_eligible(name: str, hourly: bool) -> None:
     gen = np.random.default_rng(1)
     # Bars from 1960 to 2040 (before the epoch too), at random minutes of the day.
-    times = pd.to_datetime(gen.integers(-3_600 * 24 * 365 * 10, 3_600 * 24 * 365 * 70, 2000), unit="s")
+    times = pd.to_datetime(
+        gen.integers(-3_600 * 24 * 365 * 10, 3_600 * 24 * 365 * 70, 2000), unit="s"
+    )
     ns = times.to_numpy().astype("datetime64[ns]").astype(np.int64)
     keys = period_keys(ns, name, hourly)
     ok = eligible(ns, name)
