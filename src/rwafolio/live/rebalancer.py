@@ -10,6 +10,12 @@ therefore reproduces the backtest's weights (``tests/live/test_parity.py``).
 Per bar the work is O(window * n + n^2) for the window and the rolling moments, plus the
 strategy's estimate and solve; nothing walks the history. Estimators that need the whole window
 (Ledoit-Wolf) are called on the window buffer, the same one the backtest would show.
+
+Two paths (``path``): for the built-in strategy in a configuration the compiled decision supports
+(:func:`rwafolio.strategies.compiled.unsupported`), everything after the bar's validation and
+schedule is one compiled call (:mod:`rwafolio.live.compiled`) over the kernels the Python path
+calls too, so both paths give the same bits (``tests/live/test_compiled.py``); a bar the kernel
+cannot decide exactly is handed to the strategy object. Any other strategy runs in Python.
 """
 
 from __future__ import annotations
