@@ -137,6 +137,8 @@ def cmd_live(args: argparse.Namespace) -> int:
     )
     if run.cut_line:
         print("note: cut the journal line of a bar the state had not recorded (it is redone)")
+    if run.reb.path != "compiled":
+        print(f"note: each bar runs the strategy in Python: {run.reb.path_reason}")
     stopping = {"flag": False}
 
     def on_sigint(signum: int, frame: Any) -> None:

@@ -10,10 +10,17 @@ therefore reproduces the backtest's weights (``tests/live/test_parity.py``).
 Per bar the work is O(window * n + n^2) for the window and the rolling moments, plus the
 strategy's estimate and solve; nothing walks the history. Estimators that need the whole window
 (Ledoit-Wolf) are called on the window buffer, the same one the backtest would show.
+
+Two paths (``path``): for the built-in strategy in a configuration the compiled decision supports
+(:func:`rwafolio.strategies.compiled.unsupported`), everything after the bar's validation and
+schedule is one compiled call (:mod:`rwafolio.live.compiled`) over the kernels the Python path
+calls too, so both paths give the same bits (``tests/live/test_compiled.py``); a bar the kernel
+cannot decide exactly is handed to the strategy object. Any other strategy runs in Python.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,10 +31,23 @@ import pandas as pd
 from rwafolio.backtest.book import drift
 from rwafolio.backtest.step import rebalance
 from rwafolio.exceptions import ConfigError, DataError
+from rwafolio.live._bar_kernel import (
+    NO_DECISION,
+    OUT_AFTER,
+    OUT_BEFORE,
+    OUT_FROZEN,
+    OUT_TARGET,
+    OUT_TRADES,
+    REDO,
+    WARMUP,
+    BarResult,
+)
+from rwafolio.live.compiled import CompiledBar, Path, choose_path
 from rwafolio.live.rolling import IncrementalSample, RollingMoments
 from rwafolio.optimize.costs import CostModel
 from rwafolio.strategies.base import MarketView, Setup, Strategy
-from rwafolio.strategies.schedules import eligible, period_keys, resolve_schedules
+from rwafolio.strategies.schedules import period_key, resolve_schedules
+from rwafolio.strategies.threshold import skip_reason
 
 __all__ = ["ALWAYS_OPEN", "Bar", "LiveDecision", "LiveRebalancer"]
 
@@ -138,6 +158,12 @@ class LiveRebalancer:
         Whether bars carry a volatility index.
     first_decision : int or None
         Row of the first bar the strategy may trade (default: its warm-up, as the backtest).
+    path : {"auto", "compiled", "python"}
+        How a bar is processed. ``"auto"``: in one compiled call
+        (:mod:`rwafolio.live.compiled`) when the strategy is one the compiled decision supports
+        (:func:`rwafolio.strategies.compiled.unsupported`), else in Python; ``"compiled"``
+        insists (a :class:`ConfigError` says why it cannot); ``"python"``: always in Python.
+        Both give the same decisions; the path taken and why are ``path`` and ``path_reason``.
     """
 
     def __init__(
@@ -149,6 +175,7 @@ class LiveRebalancer:
         periods_per_year: int,
         has_vix: bool,
         first_decision: int | None = None,
+        path: Path = "auto",
     ) -> None:
         n = len(symbols)
         if n == 0 or len(asset_classes) != n or cost_model.n_assets != n:
@@ -185,6 +212,38 @@ class LiveRebalancer:
         self.times = np.zeros(self.window, dtype="datetime64[ns]")
         self.vixes = np.full(self.window, np.nan)
         self.last_key = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+        self._index = {s: j for j, s in enumerate(self.symbols)}
+        self._always_open = [c in ALWAYS_OPEN for c in self.asset_classes]
+        #: Assets whose calendar schedule is every bar their market is open.
+        self._every_bar = np.array(
+            [s == "bar" or (s == "daily" and not self.hourly) for s in self.schedule_names]
+        )
+        #: The other assets with a periodic schedule: (column, schedule name).
+        self._periodic = [
+            (j, s)
+            for j, s in enumerate(self.schedule_names)
+            if s != "never" and not self._every_bar[j]
+        ]
+        use, why = choose_path(strategy, path)
+        self.path = "compiled" if use else "python"
+        #: Why the Python path is taken ("" on the compiled path).
+        self.path_reason = why
+        #: Bars the compiled path handed to the Python strategy (a solve that was not optimal,
+        #: a freeze with no feasible book, lam needing the Python rule), since this object began.
+        self.handed_over = 0
+        self.compiled: CompiledBar | None = None
+        if use:
+            self.compiled = CompiledBar(
+                self.strategy, self.symbols, self.cost_model.rates, self.window, self.has_vix
+            )
+            #: The frozen reasons by the kernel's codes (FROZEN_CLOSED, ...).
+            self._frozen_why = (
+                "",
+                "closed",
+                "schedule",
+                skip_reason(self.strategy.threshold_mode, self.strategy.threshold),  # type: ignore[attr-defined]
+            )
+            self._link()
 
     # ------------------------------------------------------------------ setup
     def _prepare(self) -> None:
@@ -219,36 +278,67 @@ class LiveRebalancer:
         if type(est) is SampleEstimator or isinstance(est, IncrementalSample):
             self.strategy.estimator_ = IncrementalSample(self.moments)  # type: ignore[attr-defined]
 
+    def _link(self) -> None:
+        """Make the rebalancer's book and window the compiled path's arrays (in place)."""
+        assert self.compiled is not None
+        book = self.compiled.book
+        if self.weights is not book.weights:
+            book.weights[:] = self.weights
+            self.weights = book.weights
+        if self.vixes is not book.vixes:
+            book.vixes[:] = self.vixes
+            self.vixes = book.vixes
+        times = book.times.view("datetime64[ns]")
+        if self.times.base is not book.times:
+            times[:] = self.times
+            self.times = times
+
+    @property
+    def warm_start(self) -> np.ndarray | None:
+        """The solver's warm start (the last solution; None before the first decision)."""
+        if self.compiled is not None:
+            return self.compiled.warm_start
+        return getattr(self.strategy, "last_w_", None)
+
+    @warm_start.setter
+    def warm_start(self, value: np.ndarray | None) -> None:
+        if self.compiled is not None:
+            self.compiled.warm_start = value
+        self.strategy.last_w_ = value  # type: ignore[attr-defined]
+
+    def window_rows(self) -> np.ndarray:
+        """The estimation window, oldest row first, shape (count, n_assets); a copy."""
+        if self.compiled is not None:
+            return self.compiled.window_rows(min(self.row + 1, self.window))
+        return self.moments.window_rows()
+
     # ------------------------------------------------------------------ one bar
     def _tradable_prices(self, bar: Bar) -> tuple[np.ndarray, np.ndarray]:
-        unknown = sorted(set(bar.prices) - set(self.symbols))
-        if unknown:
+        given, index = bar.prices, self._index
+        if any(s not in index for s in given):
+            unknown = sorted(set(given) - set(self.symbols))
             raise DataError(
                 f"bar {bar.time}: prices for symbols not in the state's universe {unknown} "
                 f"(state symbols: {self.symbols})"
             )
-        closed = set(bar.closed)
-        tradable = np.array([s in bar.prices and s not in closed for s in self.symbols])
-        gone = [
-            s
-            for s, c in zip(self.symbols, self.asset_classes)
-            if c in ALWAYS_OPEN and s not in bar.prices
-        ]
-        if gone:
+        closed = bar.closed
+        priced = [s in given for s in self.symbols]
+        tradable = np.array([ok and s not in closed for s, ok in zip(self.symbols, priced)])
+        if not all(ok or not a for ok, a in zip(priced, self._always_open)):
+            gone = [s for s, ok, a in zip(self.symbols, priced, self._always_open) if a and not ok]
             raise DataError(
                 f"bar {bar.time}: no price for {gone}, whose market never closes (a gap in the "
                 "data, or a symbol that disappeared)"
             )
+        first = self.row < 0
         new = self.prices.copy()
-        priced = np.array([s in bar.prices for s in self.symbols])
-        for j in np.flatnonzero(tradable | (priced & (self.row < 0))):
-            p = float(bar.prices[self.symbols[j]])
-            if not np.isfinite(p) or p <= 0:
-                raise DataError(
-                    f"bar {bar.time}: price of {self.symbols[j]} must be > 0, got {p!r}"
-                )
-            new[j] = p
-        if self.row < 0 and not np.all(priced):
+        for j, s in enumerate(self.symbols):
+            if tradable[j] or (first and priced[j]):
+                p = float(given[s])
+                if not (p > 0 and p < np.inf):
+                    raise DataError(f"bar {bar.time}: price of {s} must be > 0, got {p!r}")
+                new[j] = p
+        if first and not all(priced):
             missing = [s for s, ok in zip(self.symbols, priced) if not ok]
             raise DataError(
                 f"the first bar ({bar.time}) must price every symbol; missing {missing}"
@@ -257,23 +347,22 @@ class LiveRebalancer:
 
     def _schedule_row(self, time: pd.Timestamp, tradable: np.ndarray) -> np.ndarray:
         """The calendar part of the schedule at this bar (as ``schedule_matrix`` on the panel)."""
-        ns = np.array([time.value], dtype=np.int64)
-        may = np.zeros(tradable.shape[0], dtype=bool)
+        may = tradable & self._every_bar
+        if not self._periodic:
+            return may
+        ns = time.value
         keys: dict[str, int | None] = {}
-        for j, name in enumerate(self.schedule_names):
-            if not tradable[j] or name == "never":
-                continue
-            if name == "bar" or (name == "daily" and not self.hourly):
-                may[j] = True
+        last = self.last_key
+        for j, name in self._periodic:
+            if not tradable[j]:
                 continue
             if name not in keys:
-                ok = bool(eligible(ns, name)[0])
-                keys[name] = int(period_keys(ns, name, self.hourly)[0]) if ok else None
+                keys[name] = period_key(ns, name, self.hourly)
             key = keys[name]
             if key is None:
                 continue
-            may[j] = key != self.last_key[j]
-            self.last_key[j] = key
+            may[j] = key != last[j]
+            last[j] = key
         return may
 
     def step(self, bar: Bar) -> LiveDecision:
@@ -285,11 +374,13 @@ class LiveRebalancer:
             )
         prices, tradable = self._tradable_prices(bar)
         if bar.vix is not None:
-            if not np.isfinite(bar.vix):
+            if not math.isfinite(bar.vix):
                 raise DataError(f"bar {time}: `vix` must be finite, got {bar.vix!r}")
             self.vix = float(bar.vix)
         elif self.has_vix and self.row < 0:
             raise DataError(f"the first bar ({time}) must carry the volatility index")
+        if self.compiled is not None:
+            return self._step_compiled(time, prices, tradable)
         returns = np.zeros(len(self.symbols))
         if self.row >= 0:
             returns = prices / self.prices - 1.0
@@ -301,6 +392,63 @@ class LiveRebalancer:
         may = self._schedule_row(time, tradable)
         return self._decide(time, tradable, may)
 
+    def _step_compiled(
+        self, time: pd.Timestamp, prices: np.ndarray, tradable: np.ndarray
+    ) -> LiveDecision:
+        """One bar in one compiled call (:mod:`rwafolio.live.compiled`)."""
+        c = self.compiled
+        assert c is not None
+        if self.weights is not c.book.weights or self.vixes is not c.book.vixes:
+            self._link()  # the state was restored into new arrays
+        sc = c.book.scalars
+        sc[0], sc[1] = self.cash, self.value
+        first = self.row < 0
+        self.row += 1
+        may = self._schedule_row(time, tradable)
+        vix = self.vix if self.has_vix else np.nan
+        res, out = c.step(
+            self.prices, prices, first, tradable, may, vix, time.value,
+            self.row >= self.first_decision,
+        )  # fmt: skip
+        self.time, self.prices, self.tradable = time, prices, tradable
+        self.cash, self.value = float(sc[0]), float(sc[1])
+        if res.status == REDO:  # the Python strategy decides this bar (see _bar_kernel)
+            self.handed_over += 1
+            self.warm_start = c.warm_start
+            decision = self._decide(time, tradable, may)
+            c.book.weights[:] = self.weights
+            self.weights = c.book.weights
+            c.warm_start = getattr(self.strategy, "last_w_", None)
+            return decision
+        return self._compiled_decision(time, tradable, res, out)
+
+    def _compiled_decision(
+        self, time: pd.Timestamp, tradable: np.ndarray, res: BarResult, out: np.ndarray
+    ) -> LiveDecision:
+        """The :class:`LiveDecision` of a bar the kernel processed (as :meth:`_decide`)."""
+        nan = float("nan")
+        codes = out[OUT_FROZEN].tolist()
+        frozen = {}
+        if any(codes):
+            why = self._frozen_why
+            frozen = {self.symbols[j]: why[int(c)] for j, c in enumerate(codes) if c}
+        vix = self.vix if self.has_vix else nan
+        arrays = (out[OUT_BEFORE], out[OUT_AFTER], out[OUT_TARGET], out[OUT_TRADES])
+        if res.status == WARMUP or res.status == NO_DECISION:
+            status = "warmup" if res.status == WARMUP else "no_trade"
+            return LiveDecision(time, self.row, status, nan, vix, *arrays, 0.0, self.value, frozen)
+        diagnostics = {
+            "solver": "fast",
+            "kkt_residual": res.kkt,
+            "iterations": res.iterations,
+            "objective": res.objective,
+            "fallback_reason": "",
+        }
+        status = "traded" if res.traded else "no_trade"
+        return LiveDecision(
+            time, self.row, status, res.lam, vix, *arrays, res.fee, self.value, frozen, diagnostics
+        )
+
     def _push(self, time: pd.Timestamp, returns: np.ndarray) -> None:
         self.moments.push(returns)
         self.times[:-1] = self.times[1:]
@@ -311,7 +459,7 @@ class LiveRebalancer:
     def view(self, tradable: np.ndarray, may: np.ndarray) -> MarketView:
         """The strategy's view at the current bar: the window's returns, read-only."""
         rows = min(self.row + 1, self.window)
-        returns = self.moments.window_rows()[-rows:]
+        returns = self.window_rows()[-rows:]
         dates = pd.DatetimeIndex(self.times[-rows:])
         self.strategy.scheduled_ = np.broadcast_to(may, (rows, may.shape[0]))  # type: ignore[attr-defined]
         return MarketView(

@@ -8,7 +8,9 @@
 - ``row``, ``time``, ``prices``, ``vix``: the last bar processed and its prices.
 - ``weights``, ``cash``, ``value``: the book after that bar.
 - ``window``: the estimation window (returns, times, index levels), ``last_key``: the
-  schedule's clock, ``warm_start``: the solver's last solution.
+  schedule's clock, ``warm_start``: the solver's last solution; ``moments``: the Python path's
+  rolling sums (null on the compiled path), ``path``: which path wrote it (information only:
+  both make the same decisions).
 - ``fingerprint``: SHA-256 chained over every bar's time, prices and index level; data that
   contradict the processed bars give a different chain and are refused.
 - ``orders_bytes``, ``orders_tail``: size of the orders journal after the last bar and the hash
@@ -106,7 +108,8 @@ def bar_fingerprint(previous: str, bar: Bar, symbols: list[str]) -> str:
 
 def snapshot(reb: LiveRebalancer, extra: dict[str, Any]) -> dict[str, Any]:
     """The state of ``reb`` as JSON data, plus ``extra`` (fingerprint, journal, paper book)."""
-    warm = getattr(reb.strategy, "last_w_", None)
+    warm = reb.warm_start
+    rows = reb.window_rows()
     m = reb.moments
     return {
         "version": STATE_VERSION,
@@ -119,14 +122,18 @@ def snapshot(reb: LiveRebalancer, extra: dict[str, Any]) -> dict[str, Any]:
         "cash": reb.cash,
         "value": reb.value,
         "window": {
-            "returns": _arr(m.window_rows()),
-            "count": m.count,
+            "returns": _arr(rows),
+            "count": rows.shape[0],
             "times": [int(t) for t in reb.times.astype(np.int64)],
             "vix": _arr(reb.vixes),
         },
         "last_key": [int(k) for k in reb.last_key],
-        "moments": {"mean": m._mean.tolist(), "m2": m._m2.ravel().tolist(), "since": m._since},
+        # The Python path's rolling sums (the compiled path re-reads its window instead).
+        "moments": None
+        if reb.compiled is not None
+        else {"mean": m._mean.tolist(), "m2": m._m2.ravel().tolist(), "since": m._since},
         "warm_start": None if warm is None else _arr(warm),
+        "path": reb.path,
         **extra,
     }
 
@@ -151,21 +158,26 @@ def restore(reb: LiveRebalancer, state: dict[str, Any]) -> None:
     reb.value = float(state["value"])
     win = state["window"]
     count = int(win["count"])
-    moments = RollingMoments(n, reb.window)
-    for row in _back(win["returns"], (count, n)):
-        moments.push(row)
-    sums = state.get("moments")
-    if sums is not None:
-        moments.load_sums(sums["mean"], sums["m2"], sums["since"])
+    rows = _back(win["returns"], (count, n))
+    if reb.compiled is not None:
+        reb.compiled.load_window(rows)
     else:
-        moments.recompute()
-    reb.moments = moments
-    reb._use_moments()
+        moments = RollingMoments(n, reb.window)
+        for row in rows:
+            moments.push(row)
+        sums = state.get("moments")
+        if sums is not None:
+            moments.load_sums(sums["mean"], sums["m2"], sums["since"])
+        else:
+            moments.recompute()
+        reb.moments = moments
+        reb._use_moments()
     reb.times = np.array(win["times"], dtype=np.int64).astype("datetime64[ns]")
     reb.vixes = _back(win["vix"])
     reb.last_key = np.array(state["last_key"], dtype=np.int64)
-    if state["warm_start"] is not None:
-        reb.strategy.last_w_ = _back(state["warm_start"])  # type: ignore[attr-defined]
+    reb.warm_start = None if state["warm_start"] is None else _back(state["warm_start"])
+    if reb.compiled is not None:
+        reb._link()
 
 
 _REQUIRED = (

@@ -28,6 +28,7 @@ holds: the decision date's close, or an earlier one under a signal lag.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -38,6 +39,7 @@ from rwafolio.universe import DEFAULT_SCHEDULES, INTRADAY_SCHEDULES, SCHEDULES, 
 
 _DAY_NS = 86_400 * 10**9
 _HOUR_NS = 3_600 * 10**9
+_EPOCH = datetime.date(1970, 1, 1)
 
 
 def period_keys(times: np.ndarray, schedule: str, hourly: bool = False) -> np.ndarray:
@@ -69,6 +71,31 @@ def period_keys(times: np.ndarray, schedule: str, hourly: bool = False) -> np.nd
         k = int(schedule[5:-4])
         return (times // _HOUR_NS if hourly else days) // k
     raise ConfigError(f"`schedule` has no periodic blocks: {schedule!r}")
+
+
+def period_key(time_ns: int, schedule: str, hourly: bool = False) -> int | None:
+    """:func:`period_keys` and :func:`eligible` of one bar, in plain integers (the live path's
+    schedule at each bar; ``tests/strategies`` hold it to the array functions).
+
+    Returns
+    -------
+    int or None
+        The bar's block, or None when a ``daily@HH:MM`` schedule may not use the bar.
+    """
+    days = time_ns // _DAY_NS
+    if schedule == "every2":
+        return days // 2
+    if schedule == "weekly":
+        return days - (days + 3) % 7
+    if schedule == "monthly":
+        when = _EPOCH + datetime.timedelta(days=days)
+        return (when.year - 1970) * 12 + when.month - 1
+    if schedule == "daily":
+        return days
+    if schedule.startswith("daily@"):
+        hh, mm = schedule[6:].split(":")
+        return days if time_ns % _DAY_NS >= (int(hh) * 60 + int(mm)) * 60 * 10**9 else None
+    return int(period_keys(np.array([time_ns], dtype=np.int64), schedule, hourly)[0])
 
 
 def eligible(times: np.ndarray, schedule: str) -> np.ndarray:

@@ -1,0 +1,121 @@
+"""The compiled per-bar path of the live rebalancer, for the strategies the compiled decision supports.
+
+:class:`CompiledBar` holds the arrays :func:`rwafolio.live._bar_kernel.live_bar_nb` carries from
+bar to bar (:class:`~rwafolio.live._bar_kernel.LiveBook`) and the prepared strategy's decision
+parameters, read once through :func:`rwafolio.strategies.compiled.decision_arrays` (the
+statement the historical loop and the strategy-aware Monte Carlo read too). :class:`~rwafolio.live.LiveRebalancer`
+validates each bar, computes the calendar part of its schedule and turns the kernel's
+:class:`~rwafolio.live._bar_kernel.BarResult` into its :class:`~rwafolio.live.LiveDecision`; the
+typed refusals, the state, the journal and the paper book are unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+
+from rwafolio.exceptions import ConfigError
+from rwafolio.live._bar_kernel import OUT_ROWS, BarResult, LiveBook, live_bar_flat_nb
+from rwafolio.strategies.compiled import decision_arrays, unsupported
+
+__all__ = ["CompiledBar", "Path", "choose_path"]
+
+Path = Literal["auto", "compiled", "python"]
+
+
+def choose_path(strategy: Any, path: Path) -> tuple[bool, str]:
+    """``(use the compiled path, why not)`` for an unprepared ``strategy`` and the asked ``path``.
+
+    Raises
+    ------
+    ConfigError
+        ``path="compiled"`` for a strategy the compiled decision does not support, or an unknown
+        ``path``.
+    """
+    if path not in ("auto", "compiled", "python"):
+        raise ConfigError(f"`path` must be 'auto', 'compiled' or 'python', got {path!r}")
+    if path == "python":
+        return False, "asked for (path='python')"
+    why = unsupported(strategy)
+    if why is not None and path == "compiled":
+        raise ConfigError(f"`path`: no compiled decision for this strategy: {why}")
+    return why is None, why or ""
+
+
+class CompiledBar:
+    """The compiled path's arrays and parameters for one rebalancer.
+
+    Parameters
+    ----------
+    strategy : DynamicLambdaStrategy
+        Prepared, supported (:func:`choose_path`).
+    symbols : list of str
+    rates : ndarray of shape (n_assets,)
+        The cost model's one-off rates.
+    window : int
+        Rows of the rebalancer's window (the strategy's warm-up, >= its estimation window).
+    has_vix : bool
+        Whether bars carry a volatility index.
+    """
+
+    def __init__(
+        self, strategy: Any, symbols: list[str], rates: np.ndarray, window: int, has_vix: bool
+    ) -> None:
+        self.params = decision_arrays(strategy, symbols, has_vix)
+        if self.params.window != window:
+            raise ConfigError(
+                f"the compiled path needs the estimation window ({self.params.window}) to be the "
+                f"rebalancer's ({window})"
+            )
+        n = len(symbols)
+        self.rates = np.ascontiguousarray(rates, dtype=float)
+        self.book = LiveBook(
+            weights=np.zeros(n),
+            warm=np.full(n, np.nan),
+            window=np.zeros((window, n)),
+            vixes=np.full(window, np.nan),
+            times=np.zeros(window, dtype=np.int64),
+            scalars=np.array([1.0, 1.0]),
+        )
+        # The kernel's fixed arguments, flat (see live_bar_flat_nb); the arrays are updated in place.
+        self._fixed = (*self.book, *self.params, self.rates)
+
+    def step(
+        self,
+        old_prices: np.ndarray,
+        new_prices: np.ndarray,
+        first: bool,
+        tradable: np.ndarray,
+        scheduled: np.ndarray,
+        vix: float,
+        time_ns: int,
+        decide: bool,
+    ) -> tuple[BarResult, np.ndarray]:
+        """One bar: its scalars and its output block, shape (OUT_ROWS, n_assets), a fresh array
+        whose rows ``OUT_*`` are the bar's arrays (see :func:`~rwafolio.live._bar_kernel.live_bar_nb`)."""
+        out = np.empty((OUT_ROWS, self.rates.shape[0]))
+        scalars = live_bar_flat_nb(
+            old_prices, new_prices, first, tradable, scheduled, vix, time_ns, decide, *self._fixed,
+            out,
+        )  # fmt: skip
+        return BarResult(*scalars), out
+
+    @property
+    def warm_start(self) -> np.ndarray | None:
+        warm = self.book.warm
+        return None if np.isnan(warm[0]) else warm.copy()
+
+    @warm_start.setter
+    def warm_start(self, value: np.ndarray | None) -> None:
+        self.book.warm[:] = np.nan if value is None else np.asarray(value, dtype=float)
+
+    def window_rows(self, count: int) -> np.ndarray:
+        """The last ``count`` rows of the window, oldest first (a copy)."""
+        return self.book.window[self.book.window.shape[0] - count :].copy()
+
+    def load_window(self, rows: np.ndarray) -> None:
+        """Refill the window with ``rows`` (oldest first, at most the window's length)."""
+        self.book.window[:] = 0.0
+        if rows.shape[0]:
+            self.book.window[-rows.shape[0] :] = rows
