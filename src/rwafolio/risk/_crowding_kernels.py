@@ -34,7 +34,8 @@ import numpy as np
 from numba import njit
 
 from rwafolio.backtest.book import drift_nb, trade_nb
-from rwafolio.strategies._decide_kernels import decide_nb
+from rwafolio.strategies._decide_kernels import choose_nb
+from rwafolio.strategies._window_kernels import estimate_windows_nb, start_windows_nb
 
 __all__ = [
     "Agents",
@@ -296,8 +297,12 @@ def _cosines_nb(trades: np.ndarray, norms: np.ndarray) -> tuple[float, float]:
 @njit(cache=True, nogil=True)
 def _agent_trade_nb(
     a: int,
-    buf: np.ndarray,
+    r: np.ndarray,
+    mu: np.ndarray,
+    cov: np.ndarray,
+    t_obs: float,
     agents: Agents,
+    may: np.ndarray,
     wk: np.ndarray,
     cashk: np.ndarray,
     valk: np.ndarray,
@@ -308,44 +313,41 @@ def _agent_trade_nb(
 ) -> bool:
     """Agent ``a`` at a day's close (step 4 of the module docstring), in place.
 
-    ``buf`` holds the returns seen so far (the last row is today's). Writes the agent's value
-    before trading to ``vpre[a]`` and its traded weights (fractions of that value) to
-    ``trades[a]``; returns whether it was in forced selling.
+    ``r`` (n,) are today's realized returns; ``mu`` (n,) and ``cov`` (n, n) the mean and
+    Ledoit-Wolf covariance of the agent's window of realized returns (``t_obs`` rows), before
+    its view bias. Writes the agent's value before trading to ``vpre[a]`` and its traded weights
+    (fractions of that value) to ``trades[a]``; returns whether it was in forced selling.
     """
     n = wk.shape[1]
-    w, cash, growth = drift_nb(wk[a], cashk[a], buf[buf.shape[0] - 1])
+    w, cash, growth = drift_nb(wk[a], cashk[a], r)
     valk[a] *= growth
     vpre[a] = valk[a]
     if valk[a] > peakk[a]:
         peakk[a] = valk[a]
     fired = valk[a] / peakk[a] - 1.0 < -agents.fire_dd
-    target = np.full(n, np.nan)
     if fired:
+        target = np.full(n, np.nan)
         for i in range(n):
             if w[i] > 0.0:
                 target[i] = w[i] * (1.0 - agents.fire_frac)
     else:
-        win_len = agents.window[a]
-        end = buf.shape[0]
-        win = buf[end - win_len : end].copy()
-        for i in range(n):
-            win[:, i] += agents.bias[a, i]
-        may = np.ones(n, dtype=np.bool_)
-        target, warm = decide_nb(
-            win, agents.vix, w, may, agents.lam[a], agents.eta, agents.opt_costs[a],
-            agents.box_lo, agents.box_hi, agents.ppy, agents.tau, agents.mode, warmk[a],
-            agents.prior_obs, agents.w_ref, agents.ref_lam,
+        target, warm = choose_nb(
+            mu + agents.bias[a], cov, t_obs, agents.vix, w, may, agents.lam[a], agents.eta,
+            agents.opt_costs[a], agents.box_lo, agents.box_hi, agents.ppy, agents.tau,
+            agents.mode, warmk[a], agents.prior_obs, agents.w_ref, agents.ref_lam,
         )  # fmt: skip
         warmk[a] = warm
-    traded = ~np.isnan(target)
+    traded = False
     for i in range(n):
         trades[a, i] = 0.0
-    if traded.any():
-        filled = np.where(traded, target, 0.0)
-        w2, cash2, post, _fee, _turn, sent = trade_nb(w, cash, filled, traded, agents.rates)
+        traded = traded or not np.isnan(target[i])
+    if traded:
+        mask = ~np.isnan(target)
+        filled = np.where(mask, target, 0.0)
+        w2, cash2, post, _fee, _turn, sent = trade_nb(w, cash, filled, mask, agents.rates)
         j = 0
         for i in range(n):
-            if traded[i]:
+            if mask[i]:
                 trades[a, i] = sent[j] - w[i]
                 j += 1
         valk[a] *= post
@@ -517,6 +519,11 @@ def crowding_paths_nb(
     warmk = np.empty((n_agents, n))
     trades = np.zeros((n_agents, n))
     norms = np.empty(n_agents)
+    may = np.ones(n, dtype=np.bool_)
+    lengths, slot, shift, s1_0, P_0, Q_0, F_0 = start_windows_nb(agents.window, agents.hist0)
+    s1, P, Q, F = s1_0.copy(), P_0.copy(), Q_0.copy(), F_0.copy()
+    est_mu = np.empty((lengths.shape[0], n))
+    est_cov = np.empty((lengths.shape[0], n, n))
     for m in range(n_scen):
         _reset_nb(w, w_cash, agents, hb, hc, disp, move, stb, stc, wk, warmk, cashk, valk, peakk)
         cos_sum = 0.0
@@ -524,6 +531,10 @@ def crowding_paths_nb(
         turnover = 0.0
         paid = 0.0
         fire_days = 0.0
+        s1[:] = s1_0
+        P[:] = P_0
+        Q[:] = Q_0
+        F[:] = F_0
         for t in range(horizon):
             row = m * horizon + t
             if boot:
@@ -543,10 +554,13 @@ def crowding_paths_nb(
             if n_agents == 0:
                 continue
             buf[n_hist0 + t] = rc
+            estimate_windows_nb(buf, n_hist0 + t + 1, lengths, shift, s1, P, Q, F, est_mu, est_cov)
             for a in range(n_agents):
+                s = slot[a]
                 fired = _agent_trade_nb(
-                    a, buf[: n_hist0 + t + 1], agents, wk, cashk, valk, peakk, vpre, warmk, trades
-                )
+                    a, rc, est_mu[s], est_cov[s], float(lengths[s]), agents, may, wk, cashk,
+                    valk, peakk, vpre, warmk, trades,
+                )  # fmt: skip
                 fire_days += 1.0 if fired else 0.0
                 nrm = 0.0
                 for i in range(n):
