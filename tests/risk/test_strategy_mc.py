@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numba import njit
 
 from rwafolio.backtest import run
+from rwafolio.backtest.book import drift_nb, trade_nb
 from rwafolio.exceptions import ConfigError
 from rwafolio.optimize import ledoit_wolf
 from rwafolio.optimize.returns import BlackLitterman
 from rwafolio.risk._strategy_kernels import strategy_paths_nb
 from rwafolio.risk.strategy_mc import calendar_ahead, strategy_forecast, strategy_kernel_inputs
 from rwafolio.strategies import DynamicLambdaStrategy
-from rwafolio.strategies._decide_kernels import lw_correlation_nb
+from rwafolio.strategies._decide_kernels import decide_nb, lw_correlation_nb
 from tests.backtest.conftest import make_panel
 
 
@@ -115,3 +117,76 @@ def test_rolling_and_evaluation_use_the_strategy_target() -> None:
     ev = evaluate_risk(res, (EvaluationSpec(10, 0.95, "strategy", 200),), rng=1)
     assert ev.target == "strategy" and ev.notes == ()
     assert ev.risk_tests()[0]["target"] == "strategy"
+
+
+@njit(cache=True)
+def _paths_one_pass(pool, dlogvix, idx, window0, vix0, w0, sched, trad, a_args, out):  # type: ignore[no-untyped-def]
+    """The kernel's loop before the rolling sums: ``decide_nb`` on the whole window each day."""
+    stress_vix, lam0, eta, opt_costs, rates, box_lo, box_hi, ppy, tau, mode, po, w_ref, rl = a_args
+    horizon, n = sched.shape
+    win = window0.shape[0]
+    buf = np.empty((win + horizon, n))
+    buf[:win] = window0
+    filled = np.zeros(n)
+    for m in range(out.shape[0]):
+        w, warm, vix, level = w0.copy(), w0.copy(), vix0, 1.0
+        cash = 1.0 - w.sum()
+        for t in range(horizon):
+            src = idx[m * horizon + t]
+            r = pool[src].copy()
+            for i in range(n):
+                if not trad[t, i]:
+                    r[i] = 0.0
+            vix = vix * np.exp(dlogvix[src])
+            buf[win + t] = r
+            w, cash, growth = drift_nb(w, cash, r)
+            level *= growth
+            may = (sched[t] | (vix > stress_vix)) & trad[t]
+            if may.any():
+                target, warm = decide_nb(
+                    buf[t + 1 : t + 1 + win], vix, w, may, lam0, eta, opt_costs, box_lo,
+                    box_hi, ppy, tau, mode, warm, po, w_ref, rl,
+                )  # fmt: skip
+                traded = ~np.isnan(target) & trad[t]
+                if traded.any():
+                    for i in range(n):
+                        filled[i] = target[i] if traded[i] else 0.0
+                    w, cash, post, _f, _t, _s = trade_nb(w, cash, filled, traded, rates)
+                    level *= post
+        out[m] = level - 1.0
+
+
+@pytest.mark.parametrize("case", ["fhs", "flat"])
+def test_rolling_estimates_change_no_path(case: str) -> None:
+    """The kernel (estimates from rolling sums) against the same loop estimating from the whole
+    window each day, on 300 bootstrapped 30-day paths: the same net values."""
+    panel = make_panel(n_days=200, seed=5)
+    res = run(DynamicLambdaStrategy(stress_vix=27.0), panel, execute=False, progress=False)
+    pos, h, m = 150, 30, 300
+    k = strategy_kernel_inputs(res, pos, h)
+    a = k["arrays"]
+    gen = np.random.default_rng(9)
+    pool = np.ascontiguousarray(a.returns[60 : pos + 1] - a.returns[60 : pos + 1].mean(axis=0))
+    dlv = np.log(a.vix[60 : pos + 1] / a.vix[59:pos])
+    window0 = k["window0"].copy()
+    if case == "flat":  # a flat asset: every window falls back to the one-pass estimator
+        pool[:, 2] = 0.0
+        window0[:, 2] = 0.0
+    idx = gen.integers(0, pool.shape[0], m * h).astype(np.int64)
+    a_args = (
+        a.stress_vix, a.lam0, a.eta, a.opt_costs, a.rates, a.box_lo, a.box_hi, a.ppy, a.tau,
+        a.mode, a.prior_obs, a.w_ref, a.ref_lam,
+    )  # fmt: skip
+    out, mdd, paid = np.empty(m), np.empty(m), np.empty(m)
+    strategy_paths_nb(
+        pool, dlv, idx, window0, float(a.vix[pos]), k["w0"], k["w0"], k["scheduled"],
+        k["tradable"], *a_args, out, mdd, paid,
+    )  # fmt: skip
+    ref = np.empty(m)
+    _paths_one_pass(
+        pool, dlv, idx, window0, float(a.vix[pos]), k["w0"], k["scheduled"], k["tradable"],
+        a_args, ref,
+    )  # fmt: skip
+    np.testing.assert_allclose(out, ref, rtol=0, atol=1e-11)
+    assert np.std(out) > 0.01  # the paths differ, and trade
+    assert np.mean(paid > 0) > 0.5

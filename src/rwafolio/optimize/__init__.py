@@ -5,7 +5,8 @@ At one date it solves ``max w'R - lam w'Sigma w - sum C_i|w_i - w_prev_i|`` s.t.
 
 Public API: :func:`solve` (validating, pandas-aware; refuses an indefinite Sigma),
 :func:`solve_arrays` (lean hot-loop entry), the numba kernel ``solve_nb`` (callable from numba
-code, e.g. the crowding agents), the model helpers (``objective``, ``subgradient``,
+code, e.g. the crowding agents; it first checks an exact no-trade certificate, the KKT conditions
+at ``w = w_prev``, and returns the held book without iterating when they hold), the model helpers (``objective``, ``subgradient``,
 ``kkt_residual``, ``FactorCovariance``), the one cost model (:class:`CostModel`), a decision
 date's problem as plain arrays (:class:`Problem`), the estimators of R and Sigma and the
 risk-aversion rules (each with its derivative ``dlam_dvix``). The pure-numpy twins the tests

@@ -10,6 +10,11 @@ default); ``lam`` multiplies ``w'Sigma w`` with no 1/2.
 
 Algorithm of :func:`solve_nb`:
 
+0. No-trade certificate: when ``w_prev`` is feasible (in the box exactly, on the budget within the
+   tolerance) and satisfies the KKT conditions (:func:`held_optimal_nb`: one budget multiplier in
+   every asset's interval ``[g_i - C_i, g_i + C_i]``, one-sided at a bound, ``g = R - 2 lam Sigma
+   w_prev``), ``w_prev`` itself is returned, bit for bit, with 0 iterations and status optimal.
+   O(n^2); costs make holding optimal on most days of a cost-aware strategy.
 1. ``lam == 0`` or ``Sigma == 0``: the problem is a linear programme over a box and a budget with
    convex piecewise-linear separable costs; a greedy fill of the cheapest segments is exact.
 2. Active-set polish from the warm start: one prox-gradient step snaps coordinates to their kinks
@@ -39,12 +44,19 @@ import numpy as np
 from numba import njit
 
 from rwafolio.optimize._polish_kernels import _classify, polish_nb
-from rwafolio.optimize._prox_kernels import _matvec, kkt_residual_nb, lp_nb, prox_nb
+from rwafolio.optimize._prox_kernels import (
+    _matvec,
+    held_optimal_nb,
+    kkt_residual_nb,
+    lp_nb,
+    prox_nb,
+)
 
 __all__ = [
     "STATUS_FAILED",
     "STATUS_MAX_ITER",
     "STATUS_OPTIMAL",
+    "held_optimal_nb",
     "kkt_residual_nb",
     "lp_nb",
     "polish_nb",
@@ -108,6 +120,9 @@ def solve_full_nb(
     max_iter : int  maximum proximal-gradient iterations; ``<= 0`` returns the projected warm
         start with status 1.
 
+    When ``w_prev`` is feasible and optimal (:func:`held_optimal_nb`) it is returned unchanged
+    with 0 iterations and status 0, without iterating.
+
     Returns
     -------
     w : ndarray (n,), iterations : int, status : int (0 optimal, 1 max_iter, 2 failed),
@@ -124,6 +139,13 @@ def solve_full_nb(
         maxdiag = max(maxdiag, Sigma[i, i])
     scale = 1.0 + np.max(np.abs(R)) + 2.0 * lam * maxdiag + np.max(C)
     tol_eff = max(tol, 1e-13 * scale * max(1.0, np.sqrt(n) / 4.0))
+    if held_optimal_nb(R, Sigma, C, w_prev, lam, lo, hi, tol_eff):  # 0) no trade is optimal
+        return (
+            w_prev.copy(),
+            0,
+            STATUS_OPTIMAL,
+            kkt_residual_nb(w_prev, R, Sigma, C, w_prev, lam, lo, hi, 0.0),
+        )
     if lam == 0.0 or maxdiag == 0.0:
         w = lp_nb(R, C, w_prev, lo, hi)
         res = kkt_residual_nb(w, R, Sigma, C, w_prev, lam, lo, hi, 0.0)
@@ -203,7 +225,9 @@ def solve_nb(
     """Public kernel: ``(w, iterations, status)`` of :func:`solve_full_nb` (same arguments).
 
     Callable from other numba code (nopython). All arrays float64 and contiguous, Sigma 2-D.
-    Status 0 optimal (KKT residual <= tol), 1 max_iter, 2 failed.
+    Status 0 optimal (KKT residual <= tol), 1 max_iter, 2 failed. Exact no-trade certificate
+    first: a feasible ``w_prev`` that satisfies the KKT conditions is returned as is (a copy) with
+    0 iterations and status 0 (see :func:`held_optimal_nb`).
     """
     w, iters, status, _res = solve_full_nb(R, Sigma, C, w_prev, lam, lo, hi, w0, tol, max_iter)
     return w, iters, status

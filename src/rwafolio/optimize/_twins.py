@@ -182,3 +182,22 @@ def solve_py(
         last = pattern
     ok = kkt_residual(x, R, Sigma, C, w_prev, lam, lo, hi, active_tol=0.0) <= tol
     return x, max_iter, 0 if ok else 1
+
+
+def held_optimal_py(
+    R: np.ndarray,
+    Sigma: np.ndarray,
+    C: np.ndarray,
+    p: np.ndarray,
+    lam: float,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    budget_tol: float,
+) -> bool:
+    """Numpy twin of ``held_optimal_nb``: intersect the multiplier intervals as arrays."""
+    if np.any(p < lo) or np.any(p > hi) or abs(p.sum() - 1.0) > budget_tol:
+        return False
+    g = R - 2.0 * lam * (Sigma @ p)
+    lower = np.where(p < hi, g - C, -np.inf)
+    upper = np.where(p > lo, g + C, np.inf)
+    return bool(lower.max() <= upper.min())

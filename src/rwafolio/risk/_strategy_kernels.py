@@ -3,9 +3,17 @@
 Each simulated date of each path repeats the engine's date: the book drifts with the date's
 returns (:func:`rwafolio.backtest.book.drift_nb`), the strategy decides on its window rolled
 forward with the simulated returns and the simulated index
-(:func:`rwafolio.strategies._decide_kernels.decide_nb`, the one compiled decision) and trades
-self-financed, paying the cost model's fee (:func:`rwafolio.backtest.book.trade_nb`). Nothing
-here re-implements the decision or the book step.
+(:func:`rwafolio.strategies._decide_kernels.choose_nb`, the one compiled decision, fed with the
+window's Ledoit-Wolf estimate) and trades self-financed, paying the cost model's fee
+(:func:`rwafolio.backtest.book.trade_nb`). Nothing here re-implements the decision or the book
+step.
+
+Speed: the window's estimate is kept up to date in O(n^2) per simulated day from running sums
+(:mod:`rwafolio.strategies._rolling_lw_kernels`, the same estimate as
+:func:`~rwafolio.strategies._decide_kernels.lw_correlation_nb` on the window to ~1e-13 relative,
+which it falls back to on a flat column); days on which nothing may trade only drift the book and
+roll the sums; the solver's no-trade certificate answers the days on which holding is optimal
+without iterating.
 """
 
 from __future__ import annotations
@@ -14,7 +22,8 @@ import numpy as np
 from numba import njit
 
 from rwafolio.backtest.book import drift_nb, trade_nb
-from rwafolio.strategies._decide_kernels import decide_nb
+from rwafolio.strategies._decide_kernels import choose_nb, lw_correlation_nb
+from rwafolio.strategies._rolling_lw_kernels import lw_from_sums_nb, lw_roll_nb, lw_sums_nb
 
 
 @njit(cache=True, nogil=True)
@@ -80,7 +89,20 @@ def strategy_paths_nb(
     buf = np.empty((win + horizon, n))
     buf[:win] = window0
     filled = np.zeros(n)
+    shift = np.empty(n)
+    for i in range(n):
+        shift[i] = window0[:, i].mean()
+    b1, b2, b3, b4 = np.zeros(n), np.zeros((n, n)), np.zeros((n, n)), np.zeros((n, n))
+    lw_sums_nb(window0, shift, b1, b2, b3, b4)
+    s1, s2, s3, s4 = b1.copy(), b2.copy(), b3.copy(), b4.copy()
+    mu, cov = np.empty(n), np.empty((n, n))
+    r = np.empty(n)
+    may = np.empty(n, dtype=np.bool_)
     for m in range(out.shape[0]):
+        s1[:] = b1
+        s2[:] = b2
+        s3[:] = b3
+        s4[:] = b4
         w = w0.copy()
         cash = 1.0 - w.sum()
         warm = warm0.copy()
@@ -91,20 +113,27 @@ def strategy_paths_nb(
         fees = 0.0
         for t in range(horizon):
             src = idx[m * horizon + t]
-            r = pool[src].copy()
+            any_may = False
             for i in range(n):
-                if not tradable[t, i]:
-                    r[i] = 0.0
+                r[i] = pool[src, i] if tradable[t, i] else 0.0
             vix = vix * np.exp(dlogvix[src])
+            stress = vix > stress_vix
+            for i in range(n):
+                may[i] = (scheduled[t, i] or stress) and tradable[t, i]
+                any_may = any_may or may[i]
+            lw_roll_nb(buf[t], -1.0, shift, s1, s2, s3, s4)
+            lw_roll_nb(r, 1.0, shift, s1, s2, s3, s4)
             buf[win + t] = r
             w, cash, growth = drift_nb(w, cash, r)
             level *= growth
-            stress = vix > stress_vix
-            may = (scheduled[t] | stress) & tradable[t]
-            if may.any():
-                target, warm = decide_nb(
-                    buf[t + 1 : t + 1 + win], vix, w, may, lam0, eta, opt_costs, box_lo,
-                    box_hi, ppy, tau, mode, warm, prior_obs, w_ref, ref_lam,
+            if any_may:
+                if not lw_from_sums_nb(s1, s2, s3, s4, shift, float(win), mu, cov):
+                    mu_w, cov_w = lw_correlation_nb(buf[t + 1 : t + 1 + win])
+                    mu[:] = mu_w
+                    cov[:, :] = cov_w
+                target, warm = choose_nb(
+                    mu, cov, float(win), vix, w, may, lam0, eta, opt_costs, box_lo, box_hi,
+                    ppy, tau, mode, warm, prior_obs, w_ref, ref_lam,
                 )  # fmt: skip
                 traded = ~np.isnan(target) & tradable[t]
                 if traded.any():
