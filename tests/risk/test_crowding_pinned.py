@@ -6,8 +6,8 @@ same runs must give the same bytes. A digest is the first 16 hex digits of the S
 output as float64: all :class:`Outcomes` columns of the kernel, and of ``simulate_crowding`` both
 runs' outcomes and drawdowns plus the agents' summaries. If a change is *meant* to move numbers,
 recompute them and say why in the commit (they were recomputed once, when the agents' estimates
-moved to rolling window moments: every number moved by at most 6e-14, see
-``strategies/_window_kernels.py``). Correctness itself is proved elsewhere (against the
+moved to rolling window sums and the solver's no-trade certificate: every number moved by at
+most 3e-14, see ``risk/_agent_windows.py``). Correctness itself is proved elsewhere (against the
 numpy twin and the agent-free forecast in ``test_crowding.py``); this test only guards drift.
 """
 
@@ -29,8 +29,8 @@ from rwafolio.risk.crowding import _agents, _history0
 from rwafolio.risk.scenarios import covariance_factor
 
 PINNED = {
-    "kernel": "0131babea6c44216",
-    "simulate": "05e06fea8c4c26b1",
+    "kernel": "ab4df34397746943",
+    "simulate": "d48b5e5e7eec051e",
 }
 
 COSTS = np.array([0.001, 0.01, 0.0005])

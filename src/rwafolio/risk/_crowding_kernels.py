@@ -11,18 +11,21 @@ Per day t of a scenario (see :mod:`rwafolio.risk.crowding` for the model and its
 4. every agent k is the strategy run forward, as in the strategy-aware Monte Carlo: its book
    drifts with ``r_t`` (:func:`rwafolio.backtest.book.drift_nb`); it decides on its own window of
    the realized returns plus its view bias with the strategy's step
-   (:func:`rwafolio.strategies._decide_kernels.decide_nb`: Ledoit-Wolf, the window or
-   Black-Litterman mean, annualized, lam rule, amortized costs, threshold rule), or, in forced selling (its drawdown beyond ``fire_dd``), sells
-   ``fire_frac`` of every holding; it trades self-financed paying its fee rates (one-off cost plus
-   half the spread) with :func:`rwafolio.backtest.book.trade_nb`;
+   (:func:`rwafolio.strategies._decide_kernels.choose_nb`: the window or Black-Litterman mean,
+   annualized, lam rule, amortized costs, exact solve with the no-trade certificate, threshold
+   rule) fed with the window's Ledoit-Wolf estimate, kept up to date in O(n^2) a day and shared
+   by the agents with the same window length (:mod:`rwafolio.risk._agent_windows`); or, in
+   forced selling (its drawdown beyond ``fire_dd``), it sells ``fire_frac`` of every holding; it
+   trades self-financed paying its fee rates (one-off cost plus half the spread) with
+   :func:`rwafolio.backtest.book.trade_nb`;
 5. the day's net dollar flow ``Q_i = sum_k AUM_k V_k dw_k,i`` moves asset i by the square-root law
    ``I_i = sign(Q_i) Y sigma_i sqrt(|Q_i| / ADV_i)`` (:mod:`rwafolio.risk.impact`); every agent pays
    ``dw_k,i I_i`` of its value (temporary impact: traders with the crowd pay, against it earn), and
    the displacement ``D_t = keep D_{t-1} + phi I_t`` (``D >= -0.99``) reaches tomorrow's prices.
 
-Nothing here re-implements the book step or the strategy's decision. The kernel's inputs come in
-bundles (:class:`Draws`, :class:`Book`, :class:`Agents`, :class:`Market`, NamedTuples that numba
-passes as records) and its outputs are named (:class:`Outcomes`). The numpy twin is
+Nothing here re-implements the book step, the estimator or the strategy's decision. The
+kernel's inputs come in bundles (:class:`Draws`, :class:`Book`, :class:`Agents`, :class:`Market`,
+NamedTuples that numba passes as records) and its outputs are named (:class:`Outcomes`). The numpy twin is
 :func:`rwafolio.risk._crowding_twins.crowding_paths_np`.
 """
 
@@ -34,8 +37,8 @@ import numpy as np
 from numba import njit
 
 from rwafolio.backtest.book import drift_nb, trade_nb
+from rwafolio.risk._agent_windows import estimate_windows_nb, start_windows_nb
 from rwafolio.strategies._decide_kernels import choose_nb
-from rwafolio.strategies._window_kernels import estimate_windows_nb, start_windows_nb
 
 __all__ = [
     "Agents",
@@ -520,8 +523,8 @@ def crowding_paths_nb(
     trades = np.zeros((n_agents, n))
     norms = np.empty(n_agents)
     may = np.ones(n, dtype=np.bool_)
-    lengths, slot, shift, s1_0, P_0, Q_0, F_0 = start_windows_nb(agents.window, agents.hist0)
-    s1, P, Q, F = s1_0.copy(), P_0.copy(), Q_0.copy(), F_0.copy()
+    lengths, slot, shift, s1_0, s2_0, s3_0, s4_0 = start_windows_nb(agents.window, agents.hist0)
+    s1, s2, s3, s4 = s1_0.copy(), s2_0.copy(), s3_0.copy(), s4_0.copy()
     est_mu = np.empty((lengths.shape[0], n))
     est_cov = np.empty((lengths.shape[0], n, n))
     for m in range(n_scen):
@@ -532,9 +535,9 @@ def crowding_paths_nb(
         paid = 0.0
         fire_days = 0.0
         s1[:] = s1_0
-        P[:] = P_0
-        Q[:] = Q_0
-        F[:] = F_0
+        s2[:] = s2_0
+        s3[:] = s3_0
+        s4[:] = s4_0
         for t in range(horizon):
             row = m * horizon + t
             if boot:
@@ -554,7 +557,9 @@ def crowding_paths_nb(
             if n_agents == 0:
                 continue
             buf[n_hist0 + t] = rc
-            estimate_windows_nb(buf, n_hist0 + t + 1, lengths, shift, s1, P, Q, F, est_mu, est_cov)
+            estimate_windows_nb(
+                buf, n_hist0 + t + 1, lengths, shift, s1, s2, s3, s4, est_mu, est_cov
+            )
             for a in range(n_agents):
                 s = slot[a]
                 fired = _agent_trade_nb(

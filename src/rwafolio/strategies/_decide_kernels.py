@@ -31,9 +31,7 @@ MAX_ITER = 20_000
 def lw_correlation_nb(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sample mean and Ledoit-Wolf covariance with the correlation target (per period).
 
-    Twin of :func:`rwafolio.optimize.estimators.ledoit_wolf` with ``target="correlation"``: the
-    window's standardized statistics (one pass over ``X``, shape (T, n)) handed to
-    :func:`lw_shrink_nb`.
+    Twin of :func:`rwafolio.optimize.estimators.ledoit_wolf` with ``target="correlation"``.
     """
     t_obs, n = X.shape
     mu = np.zeros(n)
@@ -43,37 +41,18 @@ def lw_correlation_nb(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     sd = np.sqrt((D * D).sum(axis=0) / t_obs)
     live = np.flatnonzero(sd > 0.0)
     k = live.shape[0]
+    out = np.zeros((n, n))
     if k == 0:
-        return mu, np.zeros((n, n))
+        return mu, out
     Z = np.empty((t_obs, k))
     for j in range(k):
         Z[:, j] = D[:, live[j]] / sd[live[j]]
     S = Z.T @ Z / t_obs
-    row2 = (Z * Z).sum(axis=1)
-    return mu, lw_shrink_nb(S, np.sum(row2 * row2), float(t_obs), sd)
-
-
-@njit(cache=True)
-def lw_shrink_nb(S: np.ndarray, r4: float, t_obs: float, sd: np.ndarray) -> np.ndarray:
-    """Ledoit-Wolf covariance (n, n) from a window's standardized statistics.
-
-    ``S`` (k, k) is the sample correlation of the live assets (``sd > 0``, in order), ``r4`` the
-    sum over the window's rows of ``(sum_j z_tj^2)^2`` (z the standardized returns), ``t_obs`` the
-    number of rows, ``sd`` (n,) the (ddof = 0) standard deviations. Shrinks ``S`` towards the
-    identity (Ledoit and Wolf 2004), repairs it to PSD when unshrunk, and scales it back. Shared
-    by :func:`lw_correlation_nb` (one pass over a window) and
-    :mod:`rwafolio.strategies._window_kernels` (moments updated as the window rolls).
-    """
-    n = sd.shape[0]
-    live = np.flatnonzero(sd > 0.0)
-    k = live.shape[0]
-    out = np.zeros((n, n))
-    if k == 0:
-        return out
     m = np.trace(S) / k
     ss = np.sum(S * S)
     delta = (ss - 2.0 * m * np.trace(S) + k * m * m) / k
-    beta = (r4 / t_obs - ss) / (k * t_obs)
+    row2 = (Z * Z).sum(axis=1)
+    beta = (np.sum(row2 * row2) / t_obs - ss) / (k * t_obs)
     beta = min(beta, delta)
     shrink = 0.0 if beta <= 0.0 or delta <= 0.0 else beta / delta
     C = (1.0 - shrink) * S
@@ -88,7 +67,7 @@ def lw_shrink_nb(S: np.ndarray, r4: float, t_obs: float, sd: np.ndarray) -> np.n
     for a in range(k):
         for b in range(k):
             out[live[a], live[b]] = C[a, b] * sd[live[a]] * sd[live[b]]
-    return out
+    return mu, out
 
 
 @njit(cache=True)
