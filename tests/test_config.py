@@ -162,3 +162,17 @@ def test_empty_config_builds_the_default_strategy() -> None:
     strat = RunConfig().build_strategy()
     assert isinstance(strat, DynamicLambdaStrategy)
     assert strat.get_params() == DynamicLambdaStrategy().get_params()
+
+
+def test_rebuild_param_builds_only_rwafolio_types() -> None:
+    from rwafolio.config import rebuild_param
+    from rwafolio.optimize.returns import BlackLitterman
+
+    assert rebuild_param({"type": "BlackLitterman", "prior_obs": 90.0}) == BlackLitterman(90.0)
+    assert rebuild_param({"a": [1, {"b": 2}]}) == {"a": [1, {"b": 2}]}
+    # A saved file is data: a type outside rwafolio's own is refused, never imported.
+    for name in ("Popen", "system", "eval", "Path"):
+        with pytest.raises(ConfigError, match="unknown type"):
+            rebuild_param({"type": name, "args": ["echo"]})
+    with pytest.raises(ConfigError, match="BlackLitterman"):
+        rebuild_param({"type": "BlackLitterman", "no_such_arg": 1})

@@ -67,6 +67,8 @@ wins over the file, which wins over the defaults in the strategy's signature.
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -88,6 +90,8 @@ __all__ = [
     "load_grid",
     "parse_config",
     "read_toml",
+    "rebuild_param",
+    "rebuild_strategy",
 ]
 
 #: Strategy names of ``[strategy].name`` and the class each builds.
@@ -523,3 +527,67 @@ def load_grid(path: str | Path, overrides: Mapping[str, Any] | None = None) -> G
         dict(zip(names, combo, strict=True)) for combo in itertools.product(*part.values())
     )
     return GridSpec(prototype, points, dict(cfg.walkforward), cfg)
+
+
+# ------------------------------------------------------------------ saved parameters
+#: Modules whose classes a saved run's typed parameters may name. Nothing else is ever built: a
+#: saved file is data, and a type it names outside these is an error, not an import.
+PARAM_MODULES: tuple[str, ...] = (
+    "rwafolio.optimize.returns",
+    "rwafolio.optimize.estimators",
+    "rwafolio.optimize.risk_aversion",
+    "rwafolio.strategies",
+)
+
+
+def _param_class(name: str) -> type:
+    for module in PARAM_MODULES:
+        obj = getattr(importlib.import_module(module), name, None)
+        if isinstance(obj, type) and obj.__module__.startswith("rwafolio."):
+            return obj
+    raise ConfigError(f"saved parameters name an unknown type {name!r} (known: rwafolio's own)")
+
+
+def rebuild_param(value: Any) -> Any:
+    """A recorded parameter back as the object it was (inverse of ``param_jsonable``).
+
+    ``{"type": "BlackLitterman", "prior_obs": 365.0, ...}`` becomes
+    ``BlackLitterman(prior_obs=365.0, ...)``; containers are rebuilt element-wise and plain values
+    pass through. Only rwafolio's own classes (:data:`PARAM_MODULES`) are built.
+
+    Raises
+    ------
+    ConfigError
+        A type that is not one of rwafolio's, or parameters its constructor refuses.
+    """
+    if isinstance(value, Mapping) and isinstance(value.get("type"), str):
+        cls = _param_class(value["type"])
+        kwargs = {str(k): rebuild_param(v) for k, v in value.items() if k != "type"}
+        try:
+            return cls(**kwargs)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"saved parameters of {value['type']}: {exc}") from None
+    if isinstance(value, Mapping):
+        return {str(k): rebuild_param(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rebuild_param(v) for v in value]
+    return value
+
+
+def rebuild_strategy(params: Mapping[str, Any]) -> Any:
+    """The strategy a run recorded in ``params`` (a result's or a saved run's ``params``).
+
+    ``params["strategy"]`` names the class (one of :mod:`rwafolio.strategies`); its constructor
+    parameters are rebuilt with :func:`rebuild_param`; the run's own entries (first decision,
+    signal lag...) are not constructor parameters and are left out.
+    """
+    name = params.get("strategy")
+    if not isinstance(name, str):
+        raise ConfigError("saved parameters have no `strategy` class name")
+    cls = _param_class(name)
+    accepted = inspect.signature(cls).parameters
+    kwargs = {k: rebuild_param(v) for k, v in params.items() if k in accepted}
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"saved parameters of {name}: {exc}") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import pandas as pd
 import pytest
 
 from rwafolio.cli import main
@@ -181,6 +182,10 @@ def test_hourly_backtest_json_records_the_bar(shared_data, tmp_path) -> None:  #
     )
     doc = json.loads(out.read_text())
     assert doc["data"]["bar"] == "1h" and doc["data"]["periods_per_year"] == 8760
+    # Hourly bars keep their hour: the last decision is a bar's ISO date-time, not a date.
+    last = pd.Timestamp(doc["last_decision"])
+    assert "T" in doc["last_decision"] and last.strftime("%Y-%m-%d") <= "2024-03-20"
+    assert pd.Timestamp(doc["data"]["start"]) <= last <= pd.Timestamp(doc["data"]["end"])
 
 
 def test_example_hourly_config() -> None:

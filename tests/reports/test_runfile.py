@@ -69,16 +69,12 @@ def test_saved_run_holds_what_reproduces_it(
     assert panel.universe == res.panel.universe
     # Re-running the strategy on the rebuilt panel reproduces the saved values exactly.
     from rwafolio.backtest import run
-    from rwafolio.strategies import DynamicLambdaStrategy
+    from rwafolio.config import rebuild_strategy
 
-    defaults = DynamicLambdaStrategy().get_params()
-    # Objects are saved as their repr: one equal to the default's repr is the default object.
-    p = {
-        k: v
-        for k, v in back.meta["params"].items()
-        if k in defaults and not (isinstance(v, str) and v == repr(defaults[k]))
-    }
-    again = run(DynamicLambdaStrategy(**p), panel, name="dynamic", progress=False, execute=False)
+    # Parameters are saved as data (objects typed, see param_jsonable) and rebuild the strategy.
+    strategy = rebuild_strategy(back.meta["params"])
+    assert strategy.get_params() == res.strategy.get_params()
+    again = run(strategy, panel, name="dynamic", progress=False, execute=False)
     np.testing.assert_allclose(again.value.to_numpy(), back.tables["values"]["dynamic"].to_numpy(),
                                rtol=1e-12)  # fmt: skip
 

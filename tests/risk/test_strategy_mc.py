@@ -4,6 +4,7 @@ estimator twin matches the Python estimator, and forecasts are seeded and calibr
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from numba import njit
 
@@ -190,3 +191,16 @@ def test_rolling_estimates_change_no_path(case: str) -> None:
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-11)
     assert np.std(out) > 0.01  # the paths differ, and trade
     assert np.mean(paid > 0) > 0.5
+
+
+def test_rolling_strategy_forecasts_do_not_depend_on_threads() -> None:
+    """One chunk per date: the dates run on threads, each with its own seed."""
+    from rwafolio.risk import rolling_forecasts
+
+    panel = make_panel(n_days=200, seed=2)
+    res = run(DynamicLambdaStrategy(), panel, execute=False, progress=False)
+    kw = {"horizon": 10, "every": 20, "n_scenarios": 200, "rng": 5, "target": "strategy"}
+    one = rolling_forecasts(res, workers=1, **kw).table
+    two = rolling_forecasts(res, workers=2, **kw).table
+    assert one["forecast_ok"].sum() >= 5
+    pd.testing.assert_frame_equal(one, two)

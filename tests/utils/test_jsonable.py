@@ -36,3 +36,25 @@ def test_frame_of_makes_nested_cells_json_text() -> None:
     df = frame_of([{"p": {"lam0": 1.0}, "s": 0.5}, Point(1.0, 2)])
     assert list(df.columns) == ["p", "s", "lam0", "window"]
     assert df.loc[0, "p"] == '{"lam0": 1.0}'
+
+
+def test_param_jsonable_names_typed_objects_and_rebuilds_them() -> None:
+    import json
+
+    from rwafolio.optimize import returns as rt
+    from rwafolio.strategies import DynamicLambdaStrategy
+    from rwafolio.utils.jsonable import param_jsonable
+
+    bl = rt.BlackLitterman(prior_obs=120.0)
+    doc = param_jsonable({"mean_estimator": bl, "window": 30, "nan": float("nan")})
+    assert doc["window"] == 30 and doc["nan"] is None
+    typed = doc["mean_estimator"]
+    assert typed["type"] == "BlackLitterman" and typed["prior_obs"] == 120.0
+    # What was recorded is enough to rebuild the object (the JSON round trip included).
+    back = json.loads(json.dumps(typed))
+    kind = back.pop("type")
+    assert getattr(rt, kind)(**back) == bl
+    # A strategy (scikit-learn get_params) nests the same way.
+    strat = param_jsonable(DynamicLambdaStrategy(window=45, mean_estimator=bl))
+    assert strat["type"] == "DynamicLambdaStrategy" and strat["window"] == 45
+    assert strat["mean_estimator"] == typed

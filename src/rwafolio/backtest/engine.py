@@ -34,6 +34,7 @@ from rwafolio.exceptions import ConfigError
 from rwafolio.loaders.panel import Panel
 from rwafolio.optimize.costs import CostModel
 from rwafolio.strategies.base import Decision, MarketView, Setup, Strategy
+from rwafolio.utils.jsonable import param_jsonable
 from rwafolio.utils.progress import Progress
 
 __all__ = ["Market", "market_of", "run", "self_financing_scale", "setup_of", "view_at"]
@@ -386,7 +387,7 @@ def _result(
         cov=np.array(ledger.est_cov).reshape(n_est, n, n),
         params={
             "strategy": type(strategy).__name__,
-            **{k: _plain(v) for k, v in strategy.get_params().items()},
+            **param_jsonable(strategy.get_params()),
             "first_decision": dates[start].strftime("%Y-%m-%d"),
             "signal_lag": lag,
             "init_cash": init_cash,
@@ -405,14 +406,3 @@ def _unprepared_copy(strategy: Strategy) -> Strategy | None:
         return type(strategy)(**strategy.get_params())
     except (TypeError, ValueError, AttributeError):
         return None
-
-
-def _plain(v: Any) -> Any:
-    """A JSON-friendly rendering of a parameter value."""
-    if v is None or isinstance(v, bool | int | float | str):
-        return v
-    if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_plain(x) for x in v]
-    return repr(v)

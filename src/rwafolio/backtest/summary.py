@@ -3,16 +3,19 @@
 One JSON object, its schema :data:`SUMMARY_SCHEMA` (JSON Schema, draft 2020-12; the README shows
 it in prose):
 
-- ``data``: ``source``, ``start``, ``end`` (ISO dates), ``symbols``, ``policy`` (the calendar
+- ``data``: ``source``, ``start``, ``end`` (ISO dates for daily bars; ISO date-times for
+  intraday bars, so an hourly run keeps its hours), ``symbols``, ``policy`` (the calendar
   policy), ``bar`` (``"1d"`` or ``"1h"``), ``periods_per_year``, ``volatility_index`` (the index spec, e.g. ``"file:..."``,
   ``"realized:BTC-USD"``, ``"none"``), ``synthetic`` (bool);
-- ``strategy``: ``name`` and ``params`` (every constructor parameter; objects as their repr);
+- ``strategy``: ``name`` and ``params`` (every constructor parameter; an object as
+  ``{"type": <class>, <its parameters>...}``, see :func:`~rwafolio.utils.jsonable.param_jsonable`);
 - ``stats``: one object per run name (the strategy and each benchmark) with every key of
   ``stats()`` (:data:`~rwafolio.backtest.stats.STAT_NAMES`: fractions, 0.7 = 70%), plus
   ``cash`` (what the excess figures are over), ``costs_by_class``, ``holding_period_years`` and
   ``cost_horizon_years``;
 - ``final_weights``: the weights held after the last decision's trade, by symbol (fractions of
-  value; cash is 1 - their sum); ``last_decision``: that decision's date (ISO);
+  value; cash is 1 - their sum); ``last_decision``: that decision's date (ISO; a date-time for
+  intraday bars);
 - any extra sections a caller adds (e.g. the risk issue's ``risk_tests``).
 
 Numbers that are undefined (a Sharpe ratio with zero volatility, a Sortino ratio without a
@@ -25,11 +28,12 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
+import pandas as pd
 
 from rwafolio.backtest.result import BacktestResult
 from rwafolio.backtest.stats import STAT_NAMES, cash_returns, cost_breakdown, stats
 from rwafolio.exceptions import ConfigError
+from rwafolio.utils.jsonable import param_jsonable
 
 __all__ = ["SUMMARY_SCHEMA", "summary_json"]
 
@@ -56,6 +60,11 @@ _STATS_ENTRY = {
     },
 }
 
+#: A daily bar's ISO date or an intraday bar's ISO date-time.
+_DATE_OR_TIME: dict[str, Any] = {
+    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]
+}
+
 #: JSON Schema of the summary object (the README documents the same fields).
 SUMMARY_SCHEMA: Mapping[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -76,8 +85,8 @@ SUMMARY_SCHEMA: Mapping[str, Any] = {
             ],
             "properties": {
                 "source": {"type": "string"},
-                "start": {"type": "string", "format": "date"},
-                "end": {"type": "string", "format": "date"},
+                "start": _DATE_OR_TIME,
+                "end": _DATE_OR_TIME,
                 "symbols": {"type": "array", "items": {"type": "string"}, "minItems": 1},
                 "policy": {"enum": ["all_days", "exchange_days"]},
                 "bar": {"enum": ["1d", "1h"]},
@@ -93,7 +102,7 @@ SUMMARY_SCHEMA: Mapping[str, Any] = {
         },
         "stats": {"type": "object", "minProperties": 1, "additionalProperties": _STATS_ENTRY},
         "final_weights": {"type": "object", "additionalProperties": {"type": "number"}},
-        "last_decision": {"type": ["string", "null"], "format": "date"},
+        "last_decision": {"anyOf": [_DATE_OR_TIME, {"type": "null"}]},
     },
 }
 
@@ -101,21 +110,6 @@ SUMMARY_SCHEMA: Mapping[str, Any] = {
 def _num(v: Any) -> float | None:
     x = float(v)
     return x if math.isfinite(x) else None
-
-
-def _plain(v: Any) -> Any:
-    """JSON-friendly parameter value: scalars as is, containers element-wise, objects as repr."""
-    if v is None or isinstance(v, bool | int | str):
-        return v
-    if isinstance(v, float | np.floating):
-        return _num(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, Mapping):
-        return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_plain(x) for x in v]
-    return repr(v)
 
 
 def _run_stats(result: BacktestResult, risk_free: float) -> dict[str, Any]:
@@ -128,6 +122,12 @@ def _run_stats(result: BacktestResult, risk_free: float) -> dict[str, Any]:
     h = br["cost_horizon_years"]
     out["cost_horizon_years"] = None if h is None else _num(h)
     return out
+
+
+def _iso(ts: Any, bar: Any) -> str:
+    """``ts`` as an ISO date for daily bars, an ISO date-time (offset kept) for intraday bars."""
+    stamp = pd.Timestamp(ts)
+    return stamp.date().isoformat() if str(bar) == "1d" else stamp.isoformat()
 
 
 def summary_json(
@@ -170,8 +170,8 @@ def summary_json(
     doc: dict[str, Any] = {
         "data": {
             "source": str(panel.source),
-            "start": panel.dates[0].date().isoformat(),
-            "end": panel.dates[-1].date().isoformat(),
+            "start": _iso(panel.dates[0], panel.bar),
+            "end": _iso(panel.dates[-1], panel.bar),
             "symbols": list(panel.symbols),
             "policy": str(panel.policy),
             "bar": str(panel.bar),
@@ -181,11 +181,11 @@ def summary_json(
         },
         "strategy": {
             "name": str(getattr(strategy, "name", type(strategy).__name__)),
-            "params": _plain(strategy.get_params()),
+            "params": param_jsonable(strategy.get_params()),
         },
         "stats": {name: _run_stats(r, risk_free) for name, r in runs.items()},
         "final_weights": {str(k): float(v) for k, v in weights.items()},
-        "last_decision": None if last is None else last.date().isoformat(),
+        "last_decision": None if last is None else _iso(last, panel.bar),
     }
     for key, value in (extra or {}).items():
         if key in doc:

@@ -17,11 +17,16 @@ File layouts read (detected from the header):
 
 Quirks handled: the **last row of each file is dropped** (files captured while a bar was open end
 with a partial bar; a finding records it); a missing hour (an exchange outage, a missing session
-bar) is a gap: ``missing="raise"`` names it, ``"ffill"`` carries the price and freezes the asset
-there. A file whose bars are finer than the panel's bar is resampled (last close in each bar);
-coarser bars are refused, except for the symbols declared ``daily``: a daily proxy whose close is
+bar, including a session's closing bar whose absence would leave the previous bar's close) is a
+gap: ``missing="raise"`` names it, ``"ffill"`` carries the price and freezes the asset there.
+A file whose bars are finer than the panel's bar is resampled (last close in each bar); coarser
+bars are refused, except for the symbols declared ``daily``: a daily proxy whose close is
 known at its session's close (and tradable only at that grid time). A daily index (CBOE's VIX) is
 known at 16:15 New York time and carried as last-known-before-the-bar.
+
+Cleaning: each intraday file's bars pass the daily loaders' detector (jumps, spikes, stale runs,
+peg breaks; :func:`rwafolio.loaders.cleaning.detect`) and its findings join the panel's. Hourly
+panels are reported on, never repaired: the CLI refuses ``--clean repair|drop`` with ``--bar 1h``.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ import numpy as np
 import pandas as pd
 
 from rwafolio.exceptions import ConfigError, DataError, LayoutError
+from rwafolio.loaders.cleaning import detect
+from rwafolio.loaders.frames import PriceData
 from rwafolio.loaders.panel import Finding, Panel
 from rwafolio.universe import Universe
 
@@ -128,15 +135,19 @@ def _in_session(grid: pd.DatetimeIndex, sessions: pd.DataFrame) -> np.ndarray:
 def _expected_xnys(
     grid: pd.DatetimeIndex, sessions: pd.DataFrame, bar_len: pd.Timedelta
 ) -> np.ndarray:
-    """Grid times at which a session bar ends in (g - 1h, g]: bars every ``bar_len`` from the
-    open, the last cut at the close (early closes included)."""
+    """The latest session bar end in (g - 1h, g] for each grid time g (NaT where none): bars
+    every ``bar_len`` from the open, the last cut at the close (early closes included)."""
     ends = []
     for o, c in zip(sessions["open"], sessions["close"]):
         k = pd.date_range(o + bar_len, c, freq=bar_len, inclusive="left")
         ends.append(k.to_numpy())
         ends.append(np.array([np.datetime64(c, "ns")]))
-    at = pd.DatetimeIndex(np.concatenate(ends)).ceil("h")
-    return grid.isin(at)
+    at = np.sort(np.concatenate(ends).astype("datetime64[ns]"))
+    g = grid.to_numpy()
+    pos = np.searchsorted(at, g, side="right") - 1
+    last = np.where(pos >= 0, at[np.maximum(pos, 0)], np.datetime64("NaT", "ns"))
+    inside = (pos >= 0) & (last > g - np.timedelta64(1, "h"))
+    return np.where(inside, last, np.datetime64("NaT", "ns"))
 
 
 def _bar_ends(frame: pd.DataFrame, step: pd.Timedelta, calendar: str) -> pd.Series:
@@ -206,7 +217,8 @@ def load_intraday(
     symbols = universe.symbols
     _check_intraday_args(files, symbols, bar, missing)
     daily = set(daily)
-    frames, daily_closes, findings = _read_all(files, symbols, daily, step)
+    classes = {s: universe[s].asset_class for s in symbols}
+    frames, daily_closes, findings = _read_all(files, symbols, daily, step, classes)
     grid = _grid(frames, step, start, end)
     sessions = session_table(grid[0] - pd.Timedelta(days=7), grid[-1] + pd.Timedelta(days=1))
     open_now = _in_session(grid, sessions)
@@ -259,12 +271,17 @@ def _check_intraday_args(
 
 
 def _read_all(
-    files: Mapping[str, PathLike], symbols: list[str], daily: set[str], step: pd.Timedelta
+    files: Mapping[str, PathLike],
+    symbols: list[str],
+    daily: set[str],
+    step: pd.Timedelta,
+    classes: Mapping[str, str],
 ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.Series], list[Finding]]:
     """Every symbol's bars (``start``, ``close``), the daily proxies' closes, and findings.
 
     An intraday file's last row is dropped (it may be a bar still open) and reported as a
-    ``partial_last_bar`` finding. A daily proxy's bars start ``step`` before its known time.
+    ``partial_last_bar`` finding; the rest is checked by the cleaning pass (report only, see
+    :func:`_bar_checks`). A daily proxy's bars start ``step`` before its known time.
     """
     findings: list[Finding] = []
     frames: dict[str, pd.DataFrame] = {}
@@ -282,7 +299,22 @@ def _read_all(
             Finding(s, "partial_last_bar", last, "last row dropped (may be a bar still open)")
         )
         frames[s] = f.iloc[:-1]
+        findings += _bar_checks(s, frames[s], classes.get(s, "crypto"))
     return frames, daily_closes, findings
+
+
+def _bar_checks(symbol: str, bars: pd.DataFrame, asset_class: str) -> list[Finding]:
+    """The cleaning pass's report on one symbol's bars (jumps, spikes, stale runs, peg breaks).
+
+    The same detector as the daily loaders (:func:`rwafolio.loaders.cleaning.detect`) on the
+    bar closes, each finding dated by its bar's open; nothing is changed (``--clean report``).
+    """
+    frame = pd.DataFrame(
+        {"close": bars["close"].to_numpy(dtype=float)},
+        index=pd.DatetimeIndex(bars["start"], name="date"),
+    )
+    data = PriceData(symbol, frame, layout=str(bars.attrs.get("layout", "intraday")))
+    return list(detect(data, asset_class=asset_class))
 
 
 def _grid(
@@ -327,9 +359,14 @@ def _place_bars(
     if calendar == "24/7":
         expected = np.ones(len(grid), dtype=bool)
     else:
-        expected = open_now & _expected_xnys(
-            grid, sessions, min(closes.attrs.get("bar", step), step)
-        )
+        due = _expected_xnys(grid, sessions, min(closes.attrs.get("bar", step), step))
+        expected = open_now & ~np.isnat(due)
+        # Fresh means the latest bar due by g is there: a session's closing bar that is missing
+        # leaves the previous bar's close (30 minutes stale for :30 ETF bars), which is a gap.
+        ends = closes.index.to_numpy()
+        pos = np.searchsorted(ends, grid.to_numpy(), side="right") - 1
+        last_end = np.where(pos >= 0, ends[np.maximum(pos, 0)], np.datetime64("NaT", "ns"))
+        fresh &= ~expected | (last_end >= due)
     return p, fresh, expected
 
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from rwafolio.config import RunConfig
 from rwafolio.exceptions import ConfigError
-from rwafolio.loaders import load_reported
+from rwafolio.loaders import load_reported, severe_lines
 from rwafolio.loaders.panel import Panel
 from rwafolio.universe import make_asset
 
@@ -170,7 +170,19 @@ def load_panel(
         The panel and notes on defaults that were applied (for the caller to show).
     """
     if options.bar == "1h":
-        return _load_hourly(options, costs, config), ()
+        hourly = _load_hourly(options, costs, config)
+        notes_h: list[str] = []
+        for line in severe_lines(hourly):
+            if warn is not None:
+                warn(line)
+            else:
+                notes_h.append(f"warning: {line}")
+        n_severe = sum(f.severe for f in hourly.findings)
+        if n_severe:
+            notes_h.append(
+                f"cleaning: report; {len(hourly.findings)} finding(s), {n_severe} severe"
+            )
+        return hourly, tuple(notes_h)
     symbols = options.resolved_symbols()
     notes: list[str] = []
     vix, note = (
@@ -223,6 +235,11 @@ def _load_hourly(
         raise ConfigError("`--bar 1h` reads hourly files: use `--source files` with `--data-dir`")
     if not options.symbols:
         raise ConfigError("`--bar 1h` needs `--symbols` (file stems, e.g. BTCUSDT_1h gld_hourly)")
+    if options.clean != "report":
+        raise ConfigError(
+            f"`--clean {options.clean}` is not available with `--bar 1h`: hourly bars are "
+            "reported on (the default `--clean report`), never repaired"
+        )
     overrides = config.asset_overrides() if config is not None else {}
     universe = Universe.from_symbols(
         list(options.symbols),

@@ -127,6 +127,9 @@ def param_value(key: str, value: Any, window: Any = None) -> str:
 
 
 def _param_text(v: Any) -> str:
+    if isinstance(v, dict) and isinstance(v.get("type"), str):  # a typed object (param_jsonable)
+        args = ", ".join(f"{k}={_param_text(x)}" for k, x in v.items() if k != "type")
+        return f"{v['type']}({args})"
     if isinstance(v, dict | list):
         return json.dumps(v, sort_keys=True)
     return "None" if v is None else str(v)

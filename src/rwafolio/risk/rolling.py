@@ -17,6 +17,7 @@ tests per horizon.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -37,6 +38,7 @@ from rwafolio.risk.forecast import (
 from rwafolio.risk.generators import ewma_covariance
 from rwafolio.risk.scenarios import (
     AGGREGATIONS,
+    CHUNK,
     Aggregation,
     Mixing,
     _default_workers,
@@ -354,6 +356,7 @@ def _forecast_rows(
     weights = result.weights.to_numpy(dtype=float)
     tails = {level_label(x): np.full((len(chosen), TAIL_BINS), np.nan) for x in lv}
     rows: list[dict[str, object]] = []
+    date_workers = 1
     if target == "pnl":
         prices = result.panel.prices.to_numpy(dtype=float)
         asset_r = np.zeros_like(prices)
@@ -368,6 +371,12 @@ def _forecast_rows(
 
         arrays = strategy_arrays(result)
         innov = kw["innovations"] if kw["innovations"] in ("fhs", "bootstrap") else "fhs"
+        # One chunk per forecast runs on one thread: spread the dates over the threads instead
+        # (each date keeps its own seed, so the numbers do not depend on the thread count).
+        n_workers = kw["workers"] or _default_workers()
+        if n_workers > 1 and kw["n_scenarios"] <= CHUNK:
+            date_workers = n_workers
+        inner = 1 if date_workers > 1 else kw["workers"]
 
         def make(j: int, pos: int, seed: int) -> RiskForecast | None:
             if pos < max(arrays.window, 2) or not np.all(np.isfinite(mus[j])):
@@ -375,7 +384,7 @@ def _forecast_rows(
             return strategy_forecast(
                 result, pos, horizon=kw["horizon"], n_scenarios=kw["n_scenarios"],
                 levels=lv, seed=seed, mean=mus[j], innovations=innov,
-                history_window=kw["pnl_window"], block=kw["block"], workers=kw["workers"],
+                history_window=kw["pnl_window"], block=kw["block"], workers=inner,
                 arrays=arrays,
             )  # fmt: skip
     else:
@@ -387,12 +396,10 @@ def _forecast_rows(
         make = lambda j, pos, seed: _book_one(  # noqa: E731
             weights[pos], mus[j], covs[j], costs, hist_all, pos, seed, kw, n_workers, pool
         )
+    jobs = [(int(j), int(positions[j]), date_seed(base, int(j))) for j in chosen]
     try:
-        for r, j in enumerate(chosen):
-            pos = int(positions[j])
-            seed = date_seed(base, int(j))
+        for r, (f, (_j, pos, seed)) in enumerate(zip(_in_order(make, jobs, date_workers), jobs)):
             row: dict[str, object] = {"position": pos, "seed": seed}
-            f = make(j, pos, seed)
             row["forecast_ok"] = f is not None
             if f is not None:
                 row["mean"] = f.mean
@@ -410,6 +417,27 @@ def _forecast_rows(
         if target == "book":
             pool.shutdown()
     return rows, tails
+
+
+def _in_order(
+    make: Callable[[int, int, int], RiskForecast | None],
+    jobs: list[tuple[int, int, int]],
+    workers: int,
+) -> Iterator[RiskForecast | None]:
+    """``make(*job)`` for each job, in order; on ``workers`` threads when more than one (the
+    kernels release the GIL)."""
+    if workers <= 1:
+        for job in jobs:
+            yield make(*job)
+        return
+    with ThreadPoolExecutor(workers) as ex:
+        futures = [ex.submit(make, *job) for job in jobs]
+        try:
+            for fut in futures:
+                yield fut.result()
+        finally:
+            for fut in futures:
+                fut.cancel()
 
 
 def _book_one(

@@ -1,5 +1,6 @@
 """JSON-able conversion: :func:`jsonable` turns numpy/pandas/dataclass values into plain JSON
-values (non-finite floats become None); :func:`frame_of` makes a parquet-safe table of a result.
+values (non-finite floats become None); :func:`param_jsonable` does the same for constructor
+parameters, naming each object's type; :func:`frame_of` makes a parquet-safe table of a result.
 
 Used by the engine (a result's parameters), the reports (run files) and the pipeline (``--json``).
 """
@@ -39,6 +40,29 @@ def jsonable(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     return repr(value)
+
+
+def param_jsonable(value: Any) -> Any:
+    """A constructor parameter as JSON: like :func:`jsonable`, but typed objects stay readable.
+
+    An object that states its parameters (``get_params()``, scikit-learn style, or a dataclass)
+    becomes ``{"type": <class name>, <parameter>: <value>, ...}`` instead of its repr, so a run's
+    recorded parameters say what was used in a form a program can read back (e.g.
+    ``{"type": "BlackLitterman", "prior_obs": 365.0, "reference": None, "lam": None}``).
+    """
+    if isinstance(value, type):
+        return value.__name__
+    get_params = getattr(value, "get_params", None)
+    if callable(get_params):
+        return {"type": type(value).__name__, **param_jsonable(dict(get_params()))}
+    if dataclasses.is_dataclass(value):
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return {"type": type(value).__name__, **param_jsonable(fields)}
+    if isinstance(value, Mapping):
+        return {str(k): param_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [param_jsonable(v) for v in value]
+    return jsonable(value)
 
 
 def _cell(value: Any) -> Any:
