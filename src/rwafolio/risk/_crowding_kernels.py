@@ -306,6 +306,7 @@ def _agent_trade_nb(
     t_obs: float,
     agents: Agents,
     may: np.ndarray,
+    view: np.ndarray,
     wk: np.ndarray,
     cashk: np.ndarray,
     valk: np.ndarray,
@@ -318,7 +319,8 @@ def _agent_trade_nb(
 
     ``r`` (n,) are today's realized returns; ``mu`` (n,) and ``cov`` (n, n) the mean and
     Ledoit-Wolf covariance of the agent's window of realized returns (``t_obs`` rows), before
-    its view bias. Writes the agent's value before trading to ``vpre[a]`` and its traded weights
+    its view bias (``may`` (n,) all True and ``view`` (n,) scratch space, both reused across
+    calls). Writes the agent's value before trading to ``vpre[a]`` and its traded weights
     (fractions of that value) to ``trades[a]``; returns whether it was in forced selling.
     """
     n = wk.shape[1]
@@ -334,8 +336,10 @@ def _agent_trade_nb(
             if w[i] > 0.0:
                 target[i] = w[i] * (1.0 - agents.fire_frac)
     else:
+        for i in range(n):
+            view[i] = mu[i] + agents.bias[a, i]
         target, warm = choose_nb(
-            mu + agents.bias[a], cov, t_obs, agents.vix, w, may, agents.lam[a], agents.eta,
+            view, cov, t_obs, agents.vix, w, may, agents.lam[a], agents.eta,
             agents.opt_costs[a], agents.box_lo, agents.box_hi, agents.ppy, agents.tau,
             agents.mode, warmk[a], agents.prior_obs, agents.w_ref, agents.ref_lam,
         )  # fmt: skip
@@ -523,6 +527,7 @@ def crowding_paths_nb(
     trades = np.zeros((n_agents, n))
     norms = np.empty(n_agents)
     may = np.ones(n, dtype=np.bool_)
+    view = np.empty(n)
     lengths, slot, shift, s1_0, s2_0, s3_0, s4_0 = start_windows_nb(agents.window, agents.hist0)
     s1, s2, s3, s4 = s1_0.copy(), s2_0.copy(), s3_0.copy(), s4_0.copy()
     est_mu = np.empty((lengths.shape[0], n))
@@ -563,8 +568,8 @@ def crowding_paths_nb(
             for a in range(n_agents):
                 s = slot[a]
                 fired = _agent_trade_nb(
-                    a, rc, est_mu[s], est_cov[s], float(lengths[s]), agents, may, wk, cashk,
-                    valk, peakk, vpre, warmk, trades,
+                    a, rc, est_mu[s], est_cov[s], float(lengths[s]), agents, may, view, wk,
+                    cashk, valk, peakk, vpre, warmk, trades,
                 )  # fmt: skip
                 fire_days += 1.0 if fired else 0.0
                 nrm = 0.0
