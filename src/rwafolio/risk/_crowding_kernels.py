@@ -534,11 +534,7 @@ def crowding_paths_nb(
     est_cov = np.empty((lengths.shape[0], n, n))
     for m in range(n_scen):
         _reset_nb(w, w_cash, agents, hb, hc, disp, move, stb, stc, wk, warmk, cashk, valk, peakk)
-        cos_sum = 0.0
-        cos_cnt = 0.0
-        turnover = 0.0
-        paid = 0.0
-        fire_days = 0.0
+        cos_sum = cos_cnt = turnover = paid = fire_days = 0.0
         s1[:] = s1_0
         s2[:] = s2_0
         s3[:] = s3_0
@@ -566,9 +562,9 @@ def crowding_paths_nb(
                 buf, n_hist0 + t + 1, lengths, shift, s1, s2, s3, s4, est_mu, est_cov
             )
             for a in range(n_agents):
-                s = slot[a]
+                sl = slot[a]
                 fired = _agent_trade_nb(
-                    a, rc, est_mu[s], est_cov[s], float(lengths[s]), agents, may, view, wk,
+                    a, rc, est_mu[sl], est_cov[sl], float(lengths[sl]), agents, may, view, wk,
                     cashk, valk, peakk, vpre, warmk, trades,
                 )  # fmt: skip
                 fire_days += 1.0 if fired else 0.0
