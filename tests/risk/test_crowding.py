@@ -3,7 +3,6 @@ hand, timing of the impact, the surface's monotonicity and its JSON."""
 
 from __future__ import annotations
 
-import itertools
 import runpy
 from pathlib import Path
 
@@ -215,15 +214,14 @@ def _assert_monotone_within_paired_error(surf: CrowdingSurface) -> dict[tuple[in
     row = {
         (int(k), float(v)): i for i, (k, v) in enumerate(zip(pts["agents"], pts["daily_volume"]))
     }
-    counts = sorted({k for k, _ in row})
-    volumes = sorted({v for _, v in row}, reverse=True)  # deepest market first
-    assert counts == [0, 1, 5, 10, 20] and len(volumes) == 3
-    steps = [((k, v), (k2, v)) for v in volumes for k, k2 in itertools.pairwise(counts)]
-    steps += [((k, v), (k, v2)) for k in counts for v, v2 in itertools.pairwise(volumes)]
-    for a, b in steps:
-        i, j = row[a], row[b]
-        diff = pts["var"][j] - pts["var"][i]
-        assert diff <= 2.0 * surf.step_se(i, j) + 1e-12, (a, b, diff)
+    assert sorted({k for k, _ in row}) == [0, 1, 5, 10, 20] and len({v for _, v in row}) == 3
+    steps = surf.steps()
+    assert len(steps) == 3 * 4 + 5 * 2  # every neighbouring pair, each way once
+    for st in steps.itertuples():
+        i, j = row[(st.agents, st.daily_volume)], row[(st.to_agents, st.to_volume)]
+        assert st.change == pts["var"][j] - pts["var"][i]
+        assert st.to_agents > st.agents or st.to_volume < st.daily_volume
+        assert st.change <= 2.0 * st.se + 1e-12, st
     return row
 
 

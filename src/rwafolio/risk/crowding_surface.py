@@ -10,6 +10,7 @@ writes; the schema is in the README.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +66,26 @@ class CrowdingSurface:
         :func:`paired_var_se` on the two points' outcomes (the same scenarios)."""
         a, b = self.forecasts[i].outcomes, self.forecasts[j].outcomes
         return paired_var_se(a, b, self.level, n_boot=n_boot, rng=rng)
+
+    def steps(self, n_boot: int = 1000, rng: int = 0) -> pd.DataFrame:
+        """Every step between neighbouring points: one more agent count at a volume, or the next
+        thinner volume at an agent count. Columns ``agents``, ``daily_volume`` (where the step
+        starts), ``to_agents``, ``to_volume``, ``change`` (VaR there minus VaR here; negative:
+        deeper) and ``se`` (:meth:`step_se`)."""
+        pts = self.points
+        row = {(int(k), float(v)): i for i, (k, v) in enumerate(zip(pts["agents"],
+                                                                  pts["daily_volume"]))}  # fmt: skip
+        counts = sorted({k for k, _ in row})
+        volumes = sorted({v for _, v in row}, reverse=True)
+        pairs = [((k, v), (k2, v)) for v in volumes for k, k2 in itertools.pairwise(counts)]
+        pairs += [((k, v), (k, v2)) for k in counts for v, v2 in itertools.pairwise(volumes)]
+        out = []
+        for (k, v), (k2, v2) in pairs:
+            i, j = row[(k, v)], row[(k2, v2)]
+            out.append({"agents": k, "daily_volume": v, "to_agents": k2, "to_volume": v2,
+                        "change": float(pts["var"][j] - pts["var"][i]),
+                        "se": self.step_se(i, j, n_boot=n_boot, rng=rng)})  # fmt: skip
+        return pd.DataFrame(out)
 
     def to_dict(self) -> dict[str, Any]:
         """``{"without": {var95, cvar95, dar95}, "surface": [...], ...}``, JSON-ready (NaN -> None)."""
