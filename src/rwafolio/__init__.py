@@ -22,6 +22,11 @@ from rwafolio.exceptions import (
     RwafolioError,
 )
 from rwafolio.universe import Asset, Universe
+from rwafolio.utils.kernel_cache import configure as _configure_kernel_cache
+
+# Before any kernel is defined: compiled code is cached under a digest of the kernels' source,
+# never served stale (see rwafolio.utils.kernel_cache).
+_configure_kernel_cache()
 
 __version__ = "0.1.0"
 

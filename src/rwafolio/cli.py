@@ -391,11 +391,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    if "NUMBA_CACHE_DIR" not in os.environ:
-        # Numba's compiled kernels are cached on disk; default to the platform cache folder.
-        from platformdirs import user_cache_dir
-
-        os.environ["NUMBA_CACHE_DIR"] = str(Path(user_cache_dir("rwafolio")) / "numba")
     parser = build_parser()
     args = parser.parse_args(argv)
     return run_command(args, message=flag_names)

@@ -25,6 +25,24 @@ _pos_float = argparse_type(float, check_number, minimum=0.0, strict_minimum=True
 _nonneg_float = argparse_type(float, check_number, minimum=0.0)
 
 
+def _montecarlo(kind: Callable[[str], Any], field: str) -> Callable[[str], Any]:
+    """An argparse type checked by the Monte Carlo settings' own check of ``field``
+    (:func:`rwafolio.risk.montecarlo.check_setting`), imported when such a flag is parsed: the
+    risk package is heavy and ``--help`` must stay quick."""
+
+    def check(value: Any, name: str) -> Any:
+        from rwafolio.risk.montecarlo import check_setting
+
+        return check_setting(value, name, field=field)
+
+    return argparse_type(kind, check)
+
+
+_horizon = _montecarlo(int, "horizon")
+_scenarios = _montecarlo(int, "n_scenarios")
+_nu = _montecarlo(float, "nu")
+
+
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Adds ``(default: X)`` to every option with a default the help text does not state."""
 
@@ -154,7 +172,7 @@ def _weights_arg(text: str) -> dict[str, float]:
 
 
 def _risk_opts(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--horizon", type=_pos_int, default=None,
+    p.add_argument("--horizon", type=_horizon, default=None,
                    help="VaR horizon in periods (default: the config's [risk], else 30)")  # fmt: skip
     p.add_argument("--every", type=_pos_int, default=None,
                    help="forecast every k-th decision date (default: the config's, else 5)")  # fmt: skip
@@ -243,12 +261,12 @@ def build_parser(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
     p.add_argument("--weights", type=_weights_arg, default=None,
                    help="SYM=W,SYM=W (default: equal weights)")  # fmt: skip
     p.add_argument("--window", type=_pos_int, default=30, help="estimation window, periods")
-    p.add_argument("--horizon", type=_pos_int, default=30, help="horizon, periods")
-    p.add_argument("--scenarios", type=_pos_int, default=10_000, help="Monte Carlo scenarios")
-    p.add_argument("--nu", type=_pos_float, default=5.0, help="Student-t degrees of freedom (> 2)")
+    p.add_argument("--horizon", type=_horizon, default=30, help="horizon, periods")
+    p.add_argument("--scenarios", type=_scenarios, default=10_000, help="Monte Carlo scenarios")
+    p.add_argument("--nu", type=_nu, default=5.0, help="Student-t degrees of freedom (> 2)")
     p.add_argument("--crowding", action="store_true",
                    help="also run the multi-agent crowding model")  # fmt: skip
-    p.add_argument("--surface-scenarios", type=_pos_int, default=2000,
+    p.add_argument("--surface-scenarios", type=_scenarios, default=2000,
                    help="scenarios per point of the crowding surface")  # fmt: skip
     p.add_argument("--json", default=None,
                    help="with --crowding: write the answer as JSON (default: none)")  # fmt: skip

@@ -438,8 +438,12 @@ def parse_config(doc: Mapping[str, Any], path: str | None = None) -> RunConfig:
             raise ConfigError(f"config [risk]: unknown key {k!r}; known: {list(_RISK_KEYS)}")
         if k == "mean":
             _choice(("estimate", "zero"))(v, "[risk].mean")
-        elif _integer(v, f"[risk].{k}") < 1:
-            raise ConfigError(f"config [risk].{k} must be an integer >= 1, got {v!r}")
+        elif k == "every":
+            risk[k] = check_int(v, "config [risk].every", minimum=1)
+        else:  # horizon: the Monte Carlo settings' own check (risk imported for it only)
+            from rwafolio.risk.montecarlo import check_setting
+
+            risk[k] = check_setting(v, f"config [risk].{k}", field=k)
     grid = _check_grid(doc["grid"]) if "grid" in doc else None
     return RunConfig(
         strategy=strat, costs=costs, data=data, risk=risk, grid=grid,

@@ -4,6 +4,10 @@ The digests below were computed by commit 49f755c (before the cost object, the s
 ``problem`` and the book step existed) with exactly the runs of :func:`digests`; the same runs
 now must give the same bytes. A digest is the first 16 hex digits of the SHA-256 of the float64
 array. If a change is *meant* to move numbers, recompute them and say why in the commit.
+
+Re-pinned once on purpose: the solver's exact no-trade certificate returns the held book itself
+where holding is optimal (before, a point within the KKT tolerance of it). Against the previous
+pins every target pattern is the same and weights, values and fees moved by at most 7e-14.
 """
 
 from __future__ import annotations
@@ -22,13 +26,13 @@ pytestmark = pytest.mark.slow
 
 # (weights, targets with NaN -> -1, fees per date, value, per-period mu, lam per decision)
 PINNED = {
-    ("all_days", "default"): "6b4d067cb8b0ed53 71a87fd1b8a21dbc 2001e24d7f60e510 b2e5538cdc316210 1d6fbc28b9d7d11f cee4f3090613bed0",
-    ("all_days", "lag1"): "aa116b18c6e27d89 3d50abc480624379 a90a211b53c66f52 4d0bf27a4c53ff98 b23f3b8ea193f172 e44c126a00577bc9",
-    ("all_days", "blind"): "30d8cd4d57345e20 5c9c1004d4e5f5e8 25b3045ff06fe3a7 7b5aa7c1fc3890d7 1d6fbc28b9d7d11f cee4f3090613bed0",
-    ("all_days", "bounds"): "a705be41407bd4bc ab1b7180036efd63 5c047024d509e9b4 f4927daf9bf32230 1d6fbc28b9d7d11f cee4f3090613bed0",
-    ("all_days", "init"): "f083b51c9a032d54 77bdc94ad31df64b e6a540697d957663 638e3701aa48a5c0 d1b4e7c3646e8a99 d1e478fbdb2d6d5f",
-    ("exchange_days", "default"): "d604cce8bd77a090 38f6581549233fbf 1c85b7065569c637 a6ec132873d42ae2 4513e51721540059 f0ab8335056055e9",
-    ("exchange_days", "lag1"): "1226a842399fa580 3c56e678093bf7ea 1f1eaa0be14c2f37 5e0e2aa80d21de3a a7f5c86531b67a61 5931ea8cf7638b5b",
+    ("all_days", "default"): "02377283654e7918 e95bccfdb09fb18b e68cca65dce651a8 397e6a6ea406eea0 1d6fbc28b9d7d11f cee4f3090613bed0",
+    ("all_days", "lag1"): "f6b7a45b6026db89 9accea8016420a09 f581e2c262633106 ebaacb46d2f9aa8c b23f3b8ea193f172 e44c126a00577bc9",
+    ("all_days", "blind"): "0fdd39ae6ff802c2 e4647d5abd58bdbd c7ccb2c966dc85e4 aadb49ff71eaf898 1d6fbc28b9d7d11f cee4f3090613bed0",
+    ("all_days", "bounds"): "7fa03a0a3af62ac7 372499f1c0066d02 936dbb2bffef4e79 7ba5bbf703df6e0c 1d6fbc28b9d7d11f cee4f3090613bed0",
+    ("all_days", "init"): "d2a89f35090c2098 35684449b37aad97 a5dfd85cd7586cf0 4b81bafe1e10d954 d1b4e7c3646e8a99 d1e478fbdb2d6d5f",
+    ("exchange_days", "default"): "e97126b69e770d99 5a81203c9437fa9c d6d6e923fcb4a988 14ce3ba02f733578 4513e51721540059 f0ab8335056055e9",
+    ("exchange_days", "lag1"): "167a6c9325957009 dc85c00b8ff684c3 510d17e09bcd4595 00dbb814b79b25e1 a7f5c86531b67a61 5931ea8cf7638b5b",
 }  # fmt: skip
 
 CASES = {

@@ -228,3 +228,30 @@ def test_max_turnover_excludes_points_over_the_cap(panel: Any) -> None:
     ok = [f for f in capped.folds if f.status == "ok"]
     assert ok and all(per_year(f) <= 3.0 for f in ok)
     assert any(f.params["trade_aversion"] == 1e3 for f in ok)
+
+
+def test_var_distribution_is_the_pnl_forecasts_innovations(panel: Any) -> None:
+    """``VarSettings.distribution`` reaches the top-down forecast (it used to be ignored) and
+    the book-only distributions are refused before anything runs."""
+    from rwafolio.exceptions import ConfigError
+    from rwafolio.risk import rolling_forecasts
+
+    runs = {}
+    for dist in ("fhs", "normal"):
+        var = VarSettings(horizon=5, every=3, n_scenarios=500, levels=(0.9,), distribution=dist)
+        runs[dist] = walk_forward(SampleMix(warmup_periods=20), panel, {"weights": MIXES[:1]},
+                                  train="365D", test="90D", executor="serial", progress=False,
+                                  var=var, seed=3)  # fmt: skip
+        assert dist in runs[dist].var_note and "top-down" in runs[dist].var_note
+    a, b = (runs[d].forecasts.table["var_90"].to_numpy() for d in ("fhs", "normal"))
+    assert not np.allclose(a, b)
+    # Each equals the rolling forecast run directly with those innovations and that seed.
+    from rwafolio.tasks.cache import task_seed
+
+    direct = rolling_forecasts(runs["normal"].stitched, horizon=5, every=3, n_scenarios=500,
+                               levels=(0.9,), target="pnl", innovations="normal",
+                               rng=task_seed(3, "var"), workers=1, progress=False)  # fmt: skip
+    np.testing.assert_array_equal(direct.table["var_90"].to_numpy(), b)
+    for bad in ("student_t", "bootstrap"):
+        with pytest.raises(ConfigError, match="distribution"):
+            VarSettings(distribution=bad)

@@ -13,21 +13,29 @@ Fallback chain (never raises for numerical trouble): the fast exact solver
 reference (``reference.ReferenceSolver``, CLARABEL -> OSQP -> SCS); if every reference solver fails,
 "hold": ``w_prev`` projected onto the feasible set.  The returned ``Solution`` records ``solver`` and
 ``fallback_reason``.
+
+Cost: each entry makes one compiled call (:mod:`rwafolio.optimize._entry_kernels`): the lean
+``solve_arrays`` solves and prices the answer; ``solve`` on plain float64 arrays checks (shape,
+finiteness, symmetry, variances, costs, bounds, feasibility, positive semi-definiteness),
+solves and prices in that one call. Any other input (pandas, lists, other dtypes) and any input a
+check refuses goes through ``validate_problem``, which converts and names the argument.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Literal
+from functools import lru_cache
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from rwafolio.exceptions import ConfigError, DataError, OptimizationError
-from rwafolio.optimize._kernels import kkt_residual_nb, polish_nb, solve_full_nb
+from rwafolio.optimize._checks import OK, PSD_TOL
+from rwafolio.optimize._entry_kernels import check_solve_nb, solve_objective_nb
+from rwafolio.optimize._kernels import kkt_residual_nb, polish_nb
 from rwafolio.optimize.model import (
     FactorCovariance,
-    fast_arrays,
     kkt_residual,
     objective,
     project_feasible,
@@ -108,17 +116,36 @@ def solve_arrays(
     Solution
         ``weights`` is an ndarray of shape (n_assets,).
     """
-    reason = ""
-    if method == "fast":
-        w0 = w_prev if warm_start is None else warm_start
-        w, iters, code, res = solve_full_nb(R, Sigma, C, w_prev, lam, lo, hi, w0, tol, max_iter)
-        if code == 0:
-            return Solution(
-                w, objective(w, R, Sigma, C, w_prev, lam), res, iters, "optimal", "fast"
-            )
-        reason = (
-            f"fast solver status {_STATUS[code]!r} after {iters} iterations, KKT residual {res:.3g}"
-        )
+    if method != "fast":
+        return _fallback(R, Sigma, C, w_prev, lam, lo, hi, tol, factor, "")
+    w0 = w_prev if warm_start is None else warm_start
+    w, iters, code, res, obj = solve_objective_nb(
+        R, Sigma, C, w_prev, lam, lo, hi, w0, tol, max_iter
+    )
+    if code == 0:
+        return Solution(w, obj, res, iters, "optimal", "fast")
+    return _fallback(R, Sigma, C, w_prev, lam, lo, hi, tol, factor, _why(code, iters, res))
+
+
+def _why(code: int, iters: int, res: float) -> str:
+    """The fallback reason of a fast solve that did not report ``optimal``."""
+    return f"fast solver status {_STATUS[code]!r} after {iters} iterations, KKT residual {res:.3g}"
+
+
+def _fallback(
+    R: np.ndarray,
+    Sigma: np.ndarray,
+    C: np.ndarray,
+    w_prev: np.ndarray,
+    lam: float,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    tol: float,
+    factor: np.ndarray | None,
+    reason: str,
+) -> Solution:
+    """The cvxpy reference's answer, else "hold" (``w_prev`` projected); ``reason`` says why
+    the fast solver's answer is not the one returned (empty when the reference was asked for)."""
     try:
         w, status, iters, res = _reference(R, Sigma, C, w_prev, lam, lo, hi, tol, factor)
         return Solution(
@@ -129,6 +156,104 @@ def solve_arrays(
     w = project_feasible(w_prev, lo, hi)
     res = float(kkt_residual_nb(w, R, Sigma, C, w_prev, lam, lo, hi, 0.0))
     return Solution(w, objective(w, R, Sigma, C, w_prev, lam), res, 0, "failed", "hold", reason)
+
+
+_NO_WARM = np.empty(0)
+
+
+@lru_cache(maxsize=64)
+def _default_bounds(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``lo = 0`` and ``hi = 1`` of length n, made once per n (the kernels only read them)."""
+    return np.zeros(n), np.ones(n)
+
+
+def _solve_plain(
+    R: np.ndarray,
+    Sigma: np.ndarray,
+    costs: np.ndarray,
+    w_prev: np.ndarray,
+    lam: object,
+    lo: np.ndarray | None,
+    hi: np.ndarray | None,
+    warm_start: np.ndarray | None,
+    tol: float,
+    max_iter: int,
+) -> Solution | None:
+    """Every check, the solve and the objective in one compiled call
+    (:func:`~rwafolio.optimize._entry_kernels.check_solve_nb`) on ndarrays.
+
+    None when the kernel's one signature refuses an array (another dtype, read-only, strided,
+    another number of dimensions) or a check fails: :func:`solve` then converts or
+    :func:`validate_problem` names the argument.
+    """
+    if isinstance(lam, bool) or not isinstance(lam, int | float | np.floating | np.integer):
+        return None
+    if lo is None or hi is None:
+        zeros, ones = _default_bounds(R.shape[0] if R.ndim == 1 else 0)
+        lo = zeros if lo is None else lo
+        hi = ones if hi is None else hi
+    if warm_start is None:
+        warm_start = _NO_WARM
+    elif warm_start.size == 0:  # the kernel reads an empty warm start as "none"
+        return None
+    lam_f = float(lam)
+    kernel: Any = check_solve_nb  # one float64 signature; numba refuses other types
+    try:
+        code, w, iters, status, res, obj, S = kernel(
+            R, Sigma, costs, w_prev, lam_f, lo, hi, warm_start, tol, max_iter, 1e-10, PSD_TOL
+        )
+    except (TypeError, ValueError):  # not float64 C-contiguous writeable arrays
+        return None
+    if code != OK:
+        return None
+    if status == 0:
+        return Solution(w, obj, res, iters, "optimal", "fast")
+    return _fallback(R, S, costs, w_prev, lam_f, lo, hi, tol, None, _why(status, iters, res))
+
+
+def _all_arrays(
+    R: object, Sigma: object, costs: object, w_prev: object, lo: object, hi: object, warm: object
+) -> bool:
+    """Whether the inputs are ndarrays (bounds and warm start may be None): the hot path, which
+    hands them to the kernel as they are."""
+    nd = np.ndarray
+    return (
+        type(R) is nd and type(Sigma) is nd and type(costs) is nd and type(w_prev) is nd
+        and (lo is None or type(lo) is nd) and (hi is None or type(hi) is nd)
+        and (warm is None or type(warm) is nd)
+    )  # fmt: skip
+
+
+def _floats(x: object) -> np.ndarray:
+    """A float64 C-contiguous copy of an array-like (pandas read through ``to_numpy``: numpy's
+    generic conversion probes a pandas object attribute by attribute)."""
+    if isinstance(x, pd.Series | pd.DataFrame):
+        x = x.to_numpy(dtype=float)
+    return np.array(x, dtype=float, order="C")
+
+
+def _converted(
+    R: object, Sigma: object, costs: object, w_prev: object, *optional: object
+) -> tuple[Any, ...] | None:
+    """Float64 C-contiguous copies of array-likes (pandas objects, lists, other dtypes,
+    read-only or strided arrays) for :func:`_solve_plain`, a scalar cost or bound spread over
+    the assets; ``optional`` is ``lo, hi, warm_start`` (None stays None).
+
+    None for anything else (a FactorCovariance, text, other dimensions): :func:`validate_problem`
+    then converts it or names it. The values are those ``validate_problem`` would take.
+    """
+    if isinstance(Sigma, FactorCovariance):
+        return None
+    try:
+        Rv, S = _floats(R), _floats(Sigma)
+        rest = [None if x is None else _floats(x) for x in (costs, w_prev, *optional)]
+    except (TypeError, ValueError):
+        return None
+    if Rv.ndim != 1 or S.ndim != 2 or any(x is not None and x.ndim > 1 for x in rest):
+        return None
+    n = Rv.shape[0]
+    spread = [x if x is None or x.ndim == 1 else np.full(n, float(x)) for x in rest]
+    return (Rv, S, *spread)
 
 
 def _labels(*objs: object) -> pd.Index | None:
@@ -211,16 +336,18 @@ def solve(
         raise ConfigError(f"`tol` must be a positive float, got {tol!r}")
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
         raise ConfigError(f"`max_iter` must be an int >= 0, got {max_iter!r}")
-    fast = fast_arrays(R, Sigma, costs, w_prev, lam, lo, hi, warm_start)
-    if fast is not None:  # plain float64 arrays, all checks passed in one compiled pass
-        return solve_arrays(
-            *fast,
-            warm_start=warm_start,  # type: ignore[arg-type]
-            tol=float(tol),
-            max_iter=int(max_iter),
-            method=method,
-        )
+    tol_f, iter_cap = float(tol), int(max_iter)
+    if method == "fast" and _all_arrays(R, Sigma, costs, w_prev, lo, hi, warm_start):
+        sol = _solve_plain(R, Sigma, costs, w_prev, lam, lo, hi, warm_start, tol_f, iter_cap)  # type: ignore[arg-type]
+        if sol is not None:
+            return sol
     labels = _labels(R, Sigma, costs, w_prev, lo, hi, warm_start)
+    plain = _converted(R, Sigma, costs, w_prev, lo, hi, warm_start) if method == "fast" else None
+    if plain is not None:
+        Rv, S, Cv, pv, lov, hiv, w0v = plain
+        sol = _solve_plain(Rv, S, Cv, pv, lam, lov, hiv, w0v, tol_f, iter_cap)
+        if sol is not None:
+            return sol if labels is None else _labelled(sol, labels)
     prob = validate_problem(R, Sigma, costs, w_prev, lam, lo, hi)
     w0 = None
     if warm_start is not None:
@@ -234,14 +361,13 @@ def solve(
         prob.R, prob.Sigma, prob.C, prob.w_prev, prob.lam, prob.lo, prob.hi,
         warm_start=w0, tol=float(tol), max_iter=int(max_iter), method=method, factor=factor,
     )  # fmt: skip
-    if labels is None:
-        return sol
+    return sol if labels is None else _labelled(sol, labels)
+
+
+def _labelled(sol: Solution, labels: pd.Index) -> Solution:
+    """``sol`` with its weights as a Series over ``labels``."""
+    weights = pd.Series(sol.weights, index=labels, name="weight")
     return Solution(
-        pd.Series(sol.weights, index=labels, name="weight"),
-        sol.objective,
-        sol.kkt_residual,
-        sol.iterations,
-        sol.status,
-        sol.solver,
+        weights, sol.objective, sol.kkt_residual, sol.iterations, sol.status, sol.solver,
         sol.fallback_reason,
-    )
+    )  # fmt: skip

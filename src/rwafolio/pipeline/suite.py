@@ -27,8 +27,10 @@ from rwafolio.risk import (
     rolling_forecasts,
     simulate_crowding,
 )
+from rwafolio.risk.montecarlo import check_setting
 from rwafolio.strategies import benchmark_suite
 from rwafolio.utils.progress import step
+from rwafolio.utils.validation import check_choice, check_int
 from rwafolio.walkforward import WalkForwardResult
 
 __all__ = [
@@ -72,6 +74,13 @@ class RiskOptions:
     rolling: bool = True
     crowding: bool = True
     target: Literal["auto", "pnl", "strategy", "book"] = "auto"
+
+    def __post_init__(self) -> None:
+        """Checked when made (``horizon`` by the Monte Carlo settings' own check)."""
+        object.__setattr__(self, "horizon", check_setting(self.horizon, "horizon", field="horizon"))
+        object.__setattr__(self, "every", check_int(self.every, "every", minimum=1))
+        check_choice(self.mean, "mean", ("estimate", "zero"))
+        check_choice(self.target, "target", ("auto", "pnl", "strategy", "book"))
 
     @classmethod
     def from_config(cls, risk: Mapping[str, Any], **flags: Any) -> RiskOptions:

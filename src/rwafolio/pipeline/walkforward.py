@@ -172,7 +172,9 @@ def execute_walkforward(
     var_opt = opts.get("var", var)
     var_settings: VarSettings | None
     if isinstance(var_opt, dict):
-        var_settings = VarSettings(**var_opt) if var else None
+        var_settings = (
+            VarSettings.from_mapping(var_opt, "config [walkforward].var") if var else None
+        )
     else:
         var_settings = VarSettings() if (var and var_opt) else None
     result = walk_forward(

@@ -1,5 +1,6 @@
 """Monte Carlo risk: VaR/CVaR and drawdown-at-risk forecasts, multi-agent crowding, rolling
-forecasts along a backtest, the latest portfolio's scenario view, and VaR backtests.
+forecasts along a backtest, the latest portfolio's scenario view, and VaR backtests. Every
+simulation checks its settings through one :class:`MonteCarlo` object (keywords or the object).
 
 Sign convention everywhere: risk numbers are horizon RETURNS, negative = loss (a 95% VaR of
 -0.12 means a 5% chance of losing more than 12%). ``mu``/``Sigma`` are PER PERIOD; see
@@ -42,6 +43,7 @@ from rwafolio.risk.forecast import (
 )
 from rwafolio.risk.generators import ewma_covariance, fhs_history, fit_nu
 from rwafolio.risk.latest import latest_scenarios
+from rwafolio.risk.montecarlo import MonteCarlo
 from rwafolio.risk.rolling import RollingForecasts, rolling_forecasts
 from rwafolio.risk.shortfall import acerbi_szekely_z2
 from rwafolio.risk.strategy_mc import strategy_forecast
@@ -54,6 +56,7 @@ __all__ = [
     "CrowdingSurface",
     "EvaluationSpec",
     "HorizonEvaluation",
+    "MonteCarlo",
     "RiskEvaluation",
     "RiskForecast",
     "RollingForecasts",

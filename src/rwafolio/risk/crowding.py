@@ -55,21 +55,15 @@ from rwafolio.risk._crowding_kernels import (
     Outcomes,
     crowding_paths_nb,
 )
-from rwafolio.risk.forecast import (
-    RiskForecast,
-    _vector,
-    parse_rebalance,
-    summarize,
-    validate_levels,
-)
+from rwafolio.risk.forecast import RiskForecast, _vector, summarize
 from rwafolio.risk.impact import Calibration, ImpactModel
+from rwafolio.risk.montecarlo import MonteCarlo, resolve_settings
 from rwafolio.risk.scenarios import (
-    AGGREGATIONS,
     DISTRIBUTIONS,
     Aggregation,
     Distribution,
+    Mixing,
     covariance_factor,
-    resolve_seed,
     run_chunks,
 )
 from rwafolio.strategies._decide_kernels import decide_nb
@@ -366,6 +360,8 @@ def simulate_crowding(
     rng: np.random.Generator | int | None = None,
     workers: int | None = None,
     progress: bool | None = None,
+    mixing: Mixing = "period",
+    settings: MonteCarlo | None = None,
 ) -> CrowdingResult:
     """Simulate our book's horizon risk with K allocating agents moving prices.
 
@@ -382,8 +378,8 @@ def simulate_crowding(
         ``weights``: :func:`rwafolio.risk.impact.calibrate` or :func:`given_liquidity`.
     costs : array-like (n,) or None
         One-off cost per unit of traded weight, for our book and the agents (None: 0).
-    horizon, n_scenarios, distribution, nu, levels, rebalance, aggregation, history, block
-        As in :func:`rwafolio.risk.forecast`.
+    horizon, n_scenarios, distribution, nu, levels, rebalance, aggregation, history, block, mixing
+        As in :func:`rwafolio.risk.forecast` (``distribution`` not ``"fhs"``, ``nu`` a number).
     agent_history : ndarray (T, n) or None
         Per-period returns before the horizon the agents estimate from (T >= their longest
         window); None draws them from the normal model with ``mu`` and ``Sigma``.
@@ -395,7 +391,19 @@ def simulate_crowding(
         Threads; results do not depend on it.
     progress : bool or None
         Progress on stderr (a bar on a terminal, one-line updates otherwise); False silences it.
+    settings : MonteCarlo or None
+        The Monte Carlo settings (and seed) as one checked object, instead of the keywords
+        (which must then keep their defaults); recorded in both runs' ``settings``.
     """
+    mc = resolve_settings(
+        settings, rng, horizon=horizon, n_scenarios=n_scenarios, levels=levels,
+        distribution=distribution, nu=nu, mixing=mixing, rebalance=rebalance,
+        aggregation=aggregation, block=block,
+    )  # fmt: skip
+    mc.require("simulate_crowding", distributions=DISTRIBUTIONS)
+    horizon, n_scenarios, lv, every = mc.horizon, mc.n_scenarios, mc.levels, mc.every
+    rebalance, block = mc.rebalance, mc.block
+    distribution, nu, aggregation = mc.distribution, mc.nu, mc.aggregation  # type: ignore[assignment]
     cfg = config if config is not None else CrowdingConfig()
     w = _vector("weights", weights, None)
     n = w.shape[0]
@@ -408,17 +416,6 @@ def simulate_crowding(
         raise DataError(
             f"`Sigma` must be a finite symmetric ({n}, {n}) matrix, got {describe(sig)}"
         )
-    if distribution not in DISTRIBUTIONS:
-        raise ConfigError(f"`distribution` must be one of {DISTRIBUTIONS}, got {distribution!r}")
-    if aggregation not in AGGREGATIONS:
-        raise ConfigError(f"`aggregation` must be one of {AGGREGATIONS}, got {aggregation!r}")
-    if distribution == "student_t" and not nu > 2:
-        raise ConfigError(f"`nu` must be > 2, got {nu!r}")
-    for name, val in (("horizon", horizon), ("n_scenarios", n_scenarios)):
-        if not isinstance(val, int) or val < 1:
-            raise ConfigError(f"`{name}` must be a positive int, got {val!r}")
-    lv = validate_levels(levels)
-    every = parse_rebalance(rebalance)
     market, half_spread = _market(liquidity, n, cfg.impact)
     boot = distribution == "bootstrap"
     sig_factor = covariance_factor(sig)
@@ -431,7 +428,8 @@ def simulate_crowding(
         factor = np.zeros((n, 0))
     else:
         hist, factor = np.zeros((1, n)), sig_factor
-    seed = resolve_seed(rng)
+    seed = mc.seed
+    assert seed is not None  # resolved
     ppy = float(cfg.periods_per_year)
     v = w / w.sum() if w.sum() > 0 else np.full(n, 1.0 / n)
     vix = cfg.vix if cfg.vix is not None else 100.0 * float(np.sqrt(max(ppy * v @ sig @ v, 0.0)))
@@ -450,12 +448,13 @@ def simulate_crowding(
         run_chunks(
             body, n_scenarios=n_scenarios, seed=seed, horizon=horizon, k=factor.shape[1],
             distribution=distribution, nu=float(nu), n_hist=hist.shape[0], block=block,
-            workers=workers,
+            workers=workers, mixing=mc.mixing,
         )  # fmt: skip
     common: dict[str, Any] = {
         "levels": lv, "seed": seed, "horizon": horizon, "distribution": distribution,
         "nu": float(nu) if distribution == "student_t" else None, "rebalance": rebalance,
         "aggregation": aggregation, "block": block if boot else None,
+        "mixing": mc.mixing if distribution == "student_t" else None, "settings": mc,
     }  # fmt: skip
     return _result(res, cfg, agents, liquidity, seed, common)
 

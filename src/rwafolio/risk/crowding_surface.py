@@ -22,6 +22,7 @@ from rwafolio.exceptions import ConfigError
 from rwafolio.risk.crowding import CrowdingConfig, CrowdingResult, impact_share, simulate_crowding
 from rwafolio.risk.forecast import RiskForecast
 from rwafolio.risk.impact import Calibration
+from rwafolio.risk.montecarlo import KEYWORDS, check_level, resolve_settings
 
 #: Default agent counts of the surface.
 AGENT_COUNTS = (0, 1, 5, 10, 20)
@@ -172,8 +173,15 @@ def crowding_surface(
     progress : callable or None
         Called with a line per point (the surface takes seconds to minutes).
     **kwargs
-        Passed to :func:`simulate_crowding` (horizon, n_scenarios, costs, rng, ...).
+        Passed to :func:`simulate_crowding` (horizon, n_scenarios, costs, rng, settings, ...);
+        the Monte Carlo settings are checked once, before the first point, and every point
+        runs on the same seed.
     """
+    if "levels" in kwargs:
+        raise ConfigError("`levels` is not a crowding_surface argument; give its one `level`")
+    given = {k: kwargs.pop(k) for k in KEYWORDS if k in kwargs}
+    mc = resolve_settings(kwargs.pop("settings", None), kwargs.pop("rng", None), **given)
+    kwargs["settings"] = dataclasses.replace(mc, levels=(check_level(level, "level"),))
     cfg = config if config is not None else CrowdingConfig()
     counts = [int(k) for k in agents]
     if not counts or min(counts) < 0:
@@ -184,7 +192,6 @@ def crowding_surface(
         [float(v) for v in volumes]  # fmt: skip
     if not levels_v or not all(np.isfinite(v) and v > 0 for v in levels_v):
         raise ConfigError(f"`volumes` must be positive daily volumes, got {volumes!r}")
-    kwargs = {**kwargs, "levels": (level,)}
     rows, without, seed, runs = [], None, None, []
     for v in levels_v:
         liq = dataclasses.replace(liquidity, daily_volume=vol.where(vol.index != thin, v))
@@ -203,7 +210,6 @@ def crowding_surface(
                 "dar": f.dar[0], "impact_share": impact_share(f.var[0], r.without_agents.var[0]),
                 "turnover": r.turnover, "alignment": r.alignment,
             })  # fmt: skip
-            kwargs["rng"] = r.seed
     assert without is not None and seed is not None
     return CrowdingSurface(
         without, pd.DataFrame(rows), thin, float(level), cfg, int(seed), tuple(runs)

@@ -40,9 +40,11 @@ from rwafolio.risk.backtests import (
     traffic_light,
     traffic_light_power,
 )
-from rwafolio.risk.rolling import RollingForecasts, level_label, rolling_forecasts
+from rwafolio.risk.montecarlo import check_level, check_setting
+from rwafolio.risk.rolling import TARGETS, RollingForecasts, level_label, rolling_forecasts
 from rwafolio.risk.scenarios import resolve_seed
 from rwafolio.risk.shortfall import ShortfallTest, acerbi_szekely_z2
+from rwafolio.utils.validation import check_choice
 
 if TYPE_CHECKING:
     from rwafolio.backtest.result import BacktestResult
@@ -60,6 +62,14 @@ class EvaluationSpec:
     level: float
     target: str = "pnl"
     n_scenarios: int = 10_000
+
+    def __post_init__(self) -> None:
+        """Checked when made, so a bad spec fails before any forecast runs."""
+        object.__setattr__(self, "horizon", check_setting(self.horizon, "horizon", field="horizon"))
+        object.__setattr__(self, "level", check_level(self.level, "level"))
+        n = check_setting(self.n_scenarios, "n_scenarios", field="n_scenarios")
+        object.__setattr__(self, "n_scenarios", n)
+        check_choice(self.target, "target", TARGETS)
 
 
 #: The default: the dense 1-period series top-down (fast, one forecast per date), the 10- and

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -29,20 +29,20 @@ import pandas as pd
 from scipy.stats import norm
 
 from rwafolio.exceptions import ConfigError, DataError, describe
-from rwafolio.risk.scenarios import (
-    AGGREGATIONS,
-    DISTRIBUTIONS,
-    MIXINGS,
-    Aggregation,
-    Mixing,
-    resolve_seed,
-    simulate,
-)
+from rwafolio.risk.montecarlo import FORECAST_DISTRIBUTIONS, MonteCarlo, resolve_settings
+from rwafolio.risk.scenarios import Aggregation, Mixing, simulate
 
-#: What :func:`forecast` accepts: the kernel's distributions plus filtered historical simulation.
-FORECAST_DISTRIBUTIONS: tuple[str, ...] = (*DISTRIBUTIONS, "fhs")
-
-Rebalance = Any  # "drift" or a positive int (documented in forecast)
+__all__ = [
+    "FORECAST_DISTRIBUTIONS",
+    "RiskForecast",
+    "TailStats",
+    "covariance_from_vols",
+    "forecast",
+    "normal_var",
+    "per_period",
+    "summarize",
+    "tail_stats",
+]
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,12 @@ class RiskForecast:
     aggregation : {"compound", "sum"}
     block : int or None
         Bootstrap block length (bootstrap only).
+    mixing : str or None
+        Student-t mixing unit (Student-t only).
+    settings : MonteCarlo or None
+        The settings the forecast ran with, seed resolved (and a fitted ``nu`` in place of
+        ``"fit"``): ``forecast(..., settings=f.settings)`` reproduces it. None for the
+        top-down and strategy-aware forecasts, which have their own inputs.
     """
 
     levels: tuple[float, ...]
@@ -140,6 +146,7 @@ class RiskForecast:
     aggregation: str
     block: int | None
     mixing: str | None = None
+    settings: MonteCarlo | None = None
 
     def _pos(self, level: float) -> int:
         for i, lv in enumerate(self.levels):
@@ -226,25 +233,6 @@ def _vector(name: str, x: object, n: int | None) -> np.ndarray:
     return a
 
 
-def validate_levels(levels: Sequence[float] | float) -> tuple[float, ...]:
-    """Confidence levels as a tuple of floats strictly between 0 and 1."""
-    lv = (levels,) if isinstance(levels, (int, float)) else tuple(levels)
-    if not lv or any(not (0.0 < float(x) < 1.0) for x in lv):
-        raise ConfigError(f"`levels` must be confidences in (0, 1), got {levels!r}")
-    return tuple(float(x) for x in lv)
-
-
-def parse_rebalance(rebalance: str | int) -> int:
-    """``"drift"`` -> 0; a positive int k -> k (rebalance every k periods)."""
-    if isinstance(rebalance, str):
-        if rebalance == "drift":
-            return 0
-    elif isinstance(rebalance, (int, np.integer)) and not isinstance(rebalance, bool):
-        if rebalance >= 1:
-            return int(rebalance)
-    raise ConfigError(f"`rebalance` must be 'drift' or a positive int, got {rebalance!r}")
-
-
 def forecast(
     weights: np.ndarray | pd.Series | Sequence[float],
     mu: np.ndarray | pd.Series | Sequence[float] | None,
@@ -265,6 +253,7 @@ def forecast(
     pool: Executor | None = None,
     mixing: Mixing = "period",
     filter: str = "ewma",
+    settings: MonteCarlo | None = None,
 ) -> RiskForecast:
     """Forecast the horizon return and drawdown distribution of a portfolio by Monte Carlo.
 
@@ -318,37 +307,29 @@ def forecast(
         periods, or per path (the horizon sum stays Student-t).
     filter : {"ewma", "garch"}
         Volatility filter of ``"fhs"`` (RiskMetrics 0.94, or GARCH(1, 1) through ``arch``).
+    settings : MonteCarlo or None
+        All the Monte Carlo settings above (horizon to block, and the seed) as one checked
+        object, instead of the keywords (which must then keep their defaults).
 
     Returns
     -------
     RiskForecast
         VaR/CVaR/drawdown-at-risk per level, as returns (negative = loss).
     """
+    mc = resolve_settings(
+        settings, rng, horizon=horizon, n_scenarios=n_scenarios, levels=levels,
+        distribution=distribution, nu=nu, mixing=mixing, rebalance=rebalance,
+        aggregation=aggregation, block=block,
+    )  # fmt: skip
     w = _vector("weights", weights, None)
     n = w.shape[0]
-    if distribution not in FORECAST_DISTRIBUTIONS:
-        raise ConfigError(
-            f"`distribution` must be one of {FORECAST_DISTRIBUTIONS}, got {distribution!r}"
-        )
-    if mixing not in MIXINGS:
-        raise ConfigError(f"`mixing` must be one of {MIXINGS}, got {mixing!r}")
-    if nu == "fit":
+    if mc.nu == "fit":
         if history is None:
             raise ConfigError("`nu='fit'` needs `history` (past returns to fit it on)")
         from rwafolio.risk.generators import fit_nu
 
-        nu = fit_nu(np.asarray(history, dtype=float) @ w)
-    if isinstance(nu, str):
-        raise ConfigError(f"`nu` must be a number > 2 or 'fit', got {nu!r}")
-    if aggregation not in AGGREGATIONS:
-        raise ConfigError(f"`aggregation` must be one of {AGGREGATIONS}, got {aggregation!r}")
-    for name, val in (("horizon", horizon), ("n_scenarios", n_scenarios), ("block", block)):
-        if not isinstance(val, (int, np.integer)) or isinstance(val, bool) or val < 1:
-            raise ConfigError(f"`{name}` must be a positive int, got {val!r}")
-    if distribution == "student_t" and not (np.isfinite(nu) and nu > 2):
-        raise ConfigError(f"`nu` must be > 2 so the covariance exists, got {nu!r}")
-    lv = validate_levels(levels)
-    every = parse_rebalance(rebalance)
+        mc = replace(mc, nu=fit_nu(np.asarray(history, dtype=float) @ w))
+    distribution, nu, lv, every = mc.distribution, float(mc.nu), mc.levels, mc.every
     c = None if costs is None else _vector("costs", costs, n)
     if c is not None and np.any(c < 0):
         raise ConfigError("`costs` must be non-negative")
@@ -378,21 +359,21 @@ def forecast(
         if not np.allclose(sig, sig.T, rtol=1e-10, atol=1e-14):
             raise DataError("`Sigma` must be symmetric")
         sig = 0.5 * (sig + sig.T)
-    seed = resolve_seed(rng)
+    assert mc.seed is not None  # resolved
     sims = simulate(
-        w, mu_v, sig, seed=seed, horizon=int(horizon), n_scenarios=int(n_scenarios),
+        w, mu_v, sig, seed=mc.seed, horizon=mc.horizon, n_scenarios=mc.n_scenarios,
         distribution="bootstrap" if distribution == "fhs" else distribution,  # type: ignore[arg-type]
-        nu=float(nu), every=every, costs=c, history=hist,
-        block=int(block), aggregation=aggregation, workers=workers,
-        pool=pool, mixing=mixing,
+        nu=nu, every=every, costs=c, history=hist, block=mc.block,
+        aggregation=mc.aggregation,  # type: ignore[arg-type]
+        workers=workers, pool=pool, mixing=mc.mixing,  # type: ignore[arg-type]
     )  # fmt: skip
     return summarize(
-        sims.outcomes, sims.max_drawdowns, sims.costs_paid, levels=lv, seed=seed,
-        horizon=int(horizon), distribution=distribution,
-        nu=float(nu) if distribution == "student_t" else None, rebalance=rebalance,
-        aggregation=aggregation,
-        block=int(block) if distribution in ("bootstrap", "fhs") else None,
-        mixing=mixing if distribution == "student_t" else None,
+        sims.outcomes, sims.max_drawdowns, sims.costs_paid, levels=lv, seed=mc.seed,
+        horizon=mc.horizon, distribution=distribution,
+        nu=nu if distribution == "student_t" else None, rebalance=mc.rebalance,
+        aggregation=mc.aggregation,
+        block=mc.block if distribution in ("bootstrap", "fhs") else None,
+        mixing=mc.mixing if distribution == "student_t" else None, settings=mc,
     )  # fmt: skip
 
 
@@ -410,6 +391,7 @@ def summarize(
     aggregation: str,
     block: int | None,
     mixing: str | None = None,
+    settings: MonteCarlo | None = None,
 ) -> RiskForecast:
     """Build a :class:`RiskForecast` from per-scenario outcomes (see the module's conventions)."""
     xs = np.sort(outcomes)
@@ -439,6 +421,7 @@ def summarize(
         aggregation=aggregation,
         block=block,
         mixing=mixing,
+        settings=settings,
     )
 
 

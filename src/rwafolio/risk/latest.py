@@ -3,6 +3,7 @@ Student-t, from the strategy's own estimates at its last estimate date."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -43,8 +44,12 @@ def latest_scenarios(
         If the result has no estimate dates (a strategy that does not estimate R and Sigma).
     """
     from rwafolio.risk.forecast import forecast
-    from rwafolio.risk.scenarios import resolve_seed
+    from rwafolio.risk.montecarlo import resolve_settings
 
+    mc = resolve_settings(
+        None, rng, horizon=horizon, n_scenarios=n_scenarios, nu=nu, levels=levels
+    )  # checked before anything runs
+    mc.require("latest_scenarios", distributions=("normal", "student_t"))
     if len(result.estimate_dates) == 0:
         raise DataError(
             "`result` has no estimate dates (its strategy does not estimate R and Sigma), so "
@@ -52,14 +57,10 @@ def latest_scenarios(
         )
     date = result.estimate_dates[-1]
     w = result.weights.loc[date].to_numpy(dtype=float)
-    seed = resolve_seed(rng)
-    common = {
-        "horizon": horizon, "n_scenarios": n_scenarios, "levels": levels,
-        "costs": result.panel.universe.costs, "rng": seed,
-    }  # fmt: skip
+    costs = result.panel.universe.costs
     return {
-        "normal": forecast(w, result.mu[-1], result.cov[-1], distribution="normal", **common),
-        "student_t": forecast(
-            w, result.mu[-1], result.cov[-1], distribution="student_t", nu=nu, **common
-        ),
+        dist: forecast(
+            w, result.mu[-1], result.cov[-1], costs=costs, settings=replace(mc, distribution=dist)
+        )
+        for dist in ("normal", "student_t")
     }

@@ -27,26 +27,19 @@ import pandas as pd
 
 from rwafolio.exceptions import ConfigError, DataError
 from rwafolio.risk.backtests import BacktestSuite, run_all
-from rwafolio.risk.forecast import (
-    FORECAST_DISTRIBUTIONS,
-    RiskForecast,
-    forecast,
-    parse_rebalance,
-    summarize,
-    validate_levels,
-)
+from rwafolio.risk.forecast import RiskForecast, forecast, summarize
 from rwafolio.risk.generators import ewma_covariance
+from rwafolio.risk.montecarlo import FORECAST_DISTRIBUTIONS, MonteCarlo, resolve_settings
 from rwafolio.risk.scenarios import (
-    AGGREGATIONS,
     CHUNK,
     Aggregation,
     Mixing,
     _default_workers,
-    resolve_seed,
 )
 from rwafolio.risk.shortfall import TAIL_BINS, tail_bins
 from rwafolio.risk.topdown import Filter, Innovations, pnl_history, simulate_pnl
 from rwafolio.utils.progress import Progress
+from rwafolio.utils.validation import check_choice, check_int
 
 if TYPE_CHECKING:
     from rwafolio.backtest.result import BacktestResult
@@ -95,6 +88,9 @@ class RollingForecasts:
     tails : dict of level label -> ndarray of shape (n_rows, k)
         Each forecast's tail below its VaR as equal-probability bin means (for the ES test; NaN
         rows where no forecast was made).
+    settings : MonteCarlo or None
+        The Monte Carlo settings asked for, base seed resolved:
+        ``rolling_forecasts(result, settings=fc.settings, ...)`` reproduces the table.
     """
 
     table: pd.DataFrame
@@ -110,6 +106,7 @@ class RollingForecasts:
     mean: str = "estimate"
     target: str = "book"
     tails: dict[str, np.ndarray] = field(default_factory=dict)
+    settings: MonteCarlo | None = None
 
     def sample_mask(self, sampling: Sampling = "non_overlapping") -> pd.Series:
         """Rows used by the backtests: complete ones, thinned to non-overlapping windows."""
@@ -224,6 +221,7 @@ def rolling_forecasts(
     pnl_window: int = 1000,
     workers: int | None = None,
     progress: bool | None = None,
+    settings: MonteCarlo | None = None,
 ) -> RollingForecasts:
     """Forecast VaR/CVaR/drawdown-at-risk at every ``every``-th estimate date of a backtest.
 
@@ -266,28 +264,29 @@ def rolling_forecasts(
     progress : bool or None
         Report progress on stderr (:class:`rwafolio.utils.progress.Progress`: a bar on a
         terminal, a line every 10 s after the first 2 s otherwise); False silences it.
+    settings : MonteCarlo or None
+        The Monte Carlo settings (horizon, n_scenarios, levels, distribution, nu, mixing,
+        rebalance, aggregation, block and the base seed) as one checked object, instead of
+        the keywords (which must then keep their defaults). ``nu="fit"`` is not supported.
 
     Returns
     -------
     RollingForecasts
     """
-    for name, val in (("every", every), ("horizon", horizon), ("pnl_window", pnl_window)):
-        if not isinstance(val, int) or val < 1:
-            raise ConfigError(f"`{name}` must be a positive int, got {val!r}")
-    if target not in TARGETS:
-        raise ConfigError(f"`target` must be one of {TARGETS}, got {target!r}")
-    if distribution not in FORECAST_DISTRIBUTIONS:
-        raise ConfigError(
-            f"`distribution` must be one of {FORECAST_DISTRIBUTIONS}, got {distribution!r}"
-        )
-    if covariance not in ("estimate", "ewma"):
-        raise ConfigError(f"`covariance` must be 'estimate' or 'ewma', got {covariance!r}")
-    if mean not in ("estimate", "zero"):
-        raise ConfigError(f"`mean` must be 'estimate' or 'zero', got {mean!r}")
-    if aggregation not in AGGREGATIONS:
-        raise ConfigError(f"`aggregation` must be one of {AGGREGATIONS}, got {aggregation!r}")
-    lv = validate_levels(levels)
-    parse_rebalance(rebalance)
+    mc = resolve_settings(
+        settings, rng, horizon=horizon, n_scenarios=n_scenarios, levels=levels,
+        distribution=distribution, nu=nu, mixing=mixing, rebalance=rebalance,
+        aggregation=aggregation, block=block,
+    )  # fmt: skip
+    mc.require("rolling_forecasts", distributions=FORECAST_DISTRIBUTIONS)
+    every = check_int(every, "every", minimum=1)
+    pnl_window = check_int(pnl_window, "pnl_window", minimum=1)
+    bootstrap_window = check_int(bootstrap_window, "bootstrap_window", minimum=2)
+    check_choice(target, "target", TARGETS)
+    check_choice(covariance, "covariance", ("estimate", "ewma"))
+    check_choice(mean, "mean", ("estimate", "zero"))
+    horizon, n_scenarios, lv, base = mc.horizon, mc.n_scenarios, mc.levels, mc.seed
+    assert base is not None  # resolved
     dates = pd.DatetimeIndex(result.estimate_dates)
     mus = np.asarray(result.mu, dtype=float)
     if mean == "zero":
@@ -302,14 +301,13 @@ def rolling_forecasts(
     positions = pd.DatetimeIndex(result.value.index).get_indexer(dates)
     if np.any(positions < 0):
         raise DataError("`result.estimate_dates` must all be dates of `result.value`")
-    base = resolve_seed(rng)
     chosen = np.arange(0, len(dates), every)
     values = result.value.to_numpy(dtype=float)
     complete, ret, mdd = realized_outcomes(values, positions[chosen], horizon)
     kw = dict(
-        horizon=horizon, n_scenarios=n_scenarios, levels=lv, distribution=distribution, nu=nu,
-        mixing=mixing, covariance=covariance,
-        rebalance=rebalance, aggregation=aggregation, block=block, workers=workers,
+        horizon=horizon, n_scenarios=n_scenarios, levels=lv, distribution=mc.distribution,
+        nu=mc.nu, mixing=mc.mixing, covariance=covariance,
+        rebalance=mc.rebalance, aggregation=mc.aggregation, block=mc.block, workers=workers,
         bootstrap_window=bootstrap_window, innovations=innovations, filter=filter,
         ewma_lambda=ewma_lambda, pnl_window=pnl_window,
     )  # fmt: skip
@@ -334,9 +332,9 @@ def rolling_forecasts(
     table.index.name = "date"
     return RollingForecasts(
         table=table, horizon=horizon, every=every, n_scenarios=n_scenarios, levels=lv,
-        distribution=distribution if target == "book" else f"{filter}-{innovations}",
-        nu=float(nu), rebalance=rebalance, aggregation=aggregation, seed=base, mean=mean,
-        target=target, tails=tails,
+        distribution=mc.distribution if target == "book" else f"{filter}-{innovations}",
+        nu=float(mc.nu), rebalance=mc.rebalance, aggregation=mc.aggregation, seed=base,
+        mean=mean, target=target, tails=tails, settings=mc,
     )  # fmt: skip
 
 

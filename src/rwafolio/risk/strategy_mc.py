@@ -29,7 +29,9 @@ from rwafolio.exceptions import ConfigError, DataError
 from rwafolio.risk._strategy_kernels import strategy_paths_nb
 from rwafolio.risk.forecast import RiskForecast, summarize
 from rwafolio.risk.generators import fhs_history
+from rwafolio.risk.montecarlo import MonteCarlo
 from rwafolio.risk.scenarios import run_chunks
+from rwafolio.utils.validation import check_int
 
 if TYPE_CHECKING:
     from rwafolio.backtest.result import BacktestResult
@@ -176,6 +178,11 @@ def strategy_forecast(
     arrays : StrategyArrays or None
         Reuse :func:`strategy_arrays` across dates.
     """
+    mc = MonteCarlo(
+        horizon=horizon, n_scenarios=n_scenarios, levels=levels, block=block, seed=seed
+    )  # the checks every forecast makes
+    horizon, n_scenarios, levels, block = mc.horizon, mc.n_scenarios, mc.levels, mc.block
+    history_window = check_int(history_window, "history_window", minimum=1)
     a = strategy_arrays(result) if arrays is None else arrays
     n = a.returns.shape[1]
     if pos < a.window or pos < 2:

@@ -39,7 +39,6 @@ import pandas as pd
 from rwafolio.exceptions import ConfigError, OptimizationError
 from rwafolio.loaders.panel import Panel
 from rwafolio.studies.sensitivity_path import STRESS_VIX
-from rwafolio.utils.validation import check_int
 
 __all__ = [
     "FrequencyStudy",
@@ -269,7 +268,12 @@ def frequency_study(
     names = [str(g["name"]) for g in items]
     if len(set(names)) != len(names):
         raise ConfigError("`grid` names must be unique")
-    var_horizon = check_int(var_horizon, "var_horizon", minimum=1)
+    from rwafolio.risk.montecarlo import check_setting
+
+    var_horizon = check_setting(var_horizon, "var_horizon", field="horizon")
+    n_scenarios = check_setting(n_scenarios, "n_scenarios", field="n_scenarios")
+    empty = isinstance(var_levels, Sequence) and len(var_levels) == 0
+    var_levels = () if empty else check_setting(var_levels, "var_levels", field="levels")
     seed = int(np.random.default_rng(rng).integers(2**31 - 1))
     shared = {
         "panel": panel,

@@ -55,7 +55,7 @@ def forecast_var(
         return None, "skipped: the strategy records no R/Sigma estimates to forecast with", {}
     fc = rolling_forecasts(
         stitched, horizon=var.horizon, every=var.every, n_scenarios=var.n_scenarios,
-        distribution=var.distribution, levels=var.levels,  # type: ignore[arg-type]
+        levels=var.levels, target="pnl", innovations=var.distribution,  # type: ignore[arg-type]
         rng=task_seed(seed, "var"), workers=1,
     )  # fmt: skip
     t = fc.table
@@ -74,7 +74,8 @@ def forecast_var(
             d[f"expected_{lab}"] = float(ok.sum() * (1 - lv))
         per_fold[f.index] = d
     note = (
-        f"{len(t)} forecasts ({var.distribution}, H={var.horizon}, every {var.every}th decision, "
+        f"{len(t)} top-down forecasts of the net P&L ({fc.distribution}, H={var.horizon}, "
+        f"every {var.every}th decision, "
         f"{var.n_scenarios} scenarios); breaches count every complete forecast in the test window "
         "(overlapping windows when every < H)"
     )

@@ -152,6 +152,8 @@ def walk_forward(
     """
     t_start = time.perf_counter()
     _check_args(strategy, panel, min_train_periods, history, seed)
+    if var is not None and not isinstance(var, VarSettings):
+        raise ConfigError(f"`var` must be a VarSettings or None, got {type(var).__name__}")
     if max_turnover is not None and not (np.isfinite(max_turnover) and max_turnover > 0):
         raise ConfigError(f"`max_turnover` must be a number > 0 or None, got {max_turnover!r}")
     points = expand_grid(grid)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from rwafolio.backtest.result import BacktestResult
+from rwafolio.exceptions import ConfigError
+from rwafolio.risk.montecarlo import check_setting
+from rwafolio.utils.validation import check_int
 from rwafolio.walkforward.splits import SplitPlan
 
 FoldStatus = Literal["ok", "fallback", "empty"]
@@ -27,14 +30,52 @@ class VarSettings:
         Forecast at every k-th estimate date.
     n_scenarios : int
     levels : tuple of float
-    distribution : {"normal", "student_t", "bootstrap"}
+    distribution : {"fhs", "normal"}
+        The innovations of the top-down forecast of the stitched portfolio's net P&L (filtered
+        historical simulation, the default, or normal; :func:`rwafolio.risk.topdown.simulate_pnl`).
+        The other Monte Carlo distributions draw asset returns for a held book, which is not what
+        the walk-forward forecasts, and are refused.
+
+    Raises
+    ------
+    ConfigError
+        Naming the setting: the Monte Carlo ones are checked by
+        :func:`rwafolio.risk.montecarlo.check_setting`, so a bad value fails here, before the
+        walk-forward runs its grid.
     """
 
     horizon: int = 10
     every: int = 5
     n_scenarios: int = 2000
     levels: tuple[float, ...] = (0.95, 0.99)
-    distribution: str = "normal"
+    distribution: str = "fhs"
+
+    def __post_init__(self) -> None:
+        for name in ("horizon", "n_scenarios", "levels", "distribution"):
+            value = check_setting(getattr(self, name), name, field=name)
+            object.__setattr__(self, name, value)
+        if self.distribution not in ("fhs", "normal"):
+            raise ConfigError(
+                "`distribution` of the walk-forward's VaR must be 'fhs' or 'normal' (innovations "
+                f"of the top-down P&L forecast), got {self.distribution!r}"
+            )
+        object.__setattr__(self, "every", check_int(self.every, "every", minimum=1))
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], where: str) -> VarSettings:
+        """Settings from a config table (``where`` names it in errors, e.g.
+        ``"config [walkforward].var"``); unknown keys are refused."""
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {known}")
+        checked: dict[str, Any] = {}
+        for k, v in values.items():
+            if k == "every":
+                checked[k] = check_int(v, f"{where}.every", minimum=1)
+            else:
+                checked[k] = check_setting(v, f"{where}.{k}", field=k)
+        return cls(**checked)
 
 
 @dataclass(frozen=True)
