@@ -36,6 +36,7 @@ from rwafolio.risk import (
     simulate_crowding,
 )
 from rwafolio.risk.crowding import strategy_as_agent
+from rwafolio.risk.crowding_surface import CrowdingSurface
 from rwafolio.risk.impact import TOKEN_PROFILE
 
 WEIGHTS = np.array([0.5, 0.3, 0.2])
@@ -58,12 +59,16 @@ def inputs() -> tuple[np.ndarray, np.ndarray]:
     return per_period(ANNUAL_RETURNS, covariance_from_vols(ANNUAL_VOLS, corr), 252)
 
 
-def _print_surface(points: object, thinnest: str) -> None:
-    table = points.pivot(index="agents", columns="daily_volume", values="var")  # type: ignore[attr-defined]
-    print(f"  VaR95 over agents (rows) and {thinnest} daily volume in USD (columns):")
+def _print_surface(surf: CrowdingSurface) -> None:
+    table = surf.points.pivot(index="agents", columns="daily_volume", values="var")
+    print(f"  VaR95 over agents (rows) and {surf.thinnest} daily volume in USD (columns):")
     print(f"  {'agents':>8}" + "".join(f"{v:>12,.0f}" for v in table.columns))
     for k, row in table.iterrows():
         print(f"  {k:>8}" + "".join(f"{x:>12.2%}" for x in row))
+    steps = surf.steps()
+    print(f"  (common random numbers: a step between neighbours has a paired Monte Carlo s.e. of "
+          f"at most {steps['se'].max():.2%}; the largest step that lowers the loss is "
+          f"{max(steps['change'].max(), 0.0):.3%})")  # fmt: skip
 
 
 def main() -> dict[str, float]:
@@ -94,7 +99,7 @@ def main() -> dict[str, float]:
     )
     kw = {"costs": COSTS, "n_scenarios": SURFACE_SCENARIOS, "rng": SEED, **common}
     surf = crowding_surface(WEIGHTS, mu, sigma, liquidity=liq, volumes=SURFACE_VOLUMES, **kw)
-    _print_surface(surf.points, surf.thinnest)
+    _print_surface(surf)
     found = {}
     for fire in ("off", "on"):
         sweep = crowding_surface(

@@ -280,6 +280,10 @@ def _var_crowding(args: argparse.Namespace, panel: Any, risk: Any) -> None:
     print(f"{'agents':>8}" + "".join(f"{v:>14,.0f}" for v in table.columns))
     for k, row in table.iterrows():
         print(f"{k:>8}" + "".join(f"{x:>14.2%}" for x in row))
+    steps = surf.steps()
+    print(f"(every point on the same draws and the same first agents: a step between neighbours "
+          f"has a paired Monte Carlo s.e. of at most {steps['se'].max():.2%}; the largest step "
+          f"that lowers the loss is {max(steps['change'].max(), 0.0):.2%})")  # fmt: skip
     if args.json is not None:
         print(f"crowding answer written: {write_crowding_json(a, args.json)}")
 

@@ -5,7 +5,9 @@ named helpers) with exactly the runs of :func:`kernel_digest` and :func:`simulat
 same runs must give the same bytes. A digest is the first 16 hex digits of the SHA-256 of every
 output as float64: all :class:`Outcomes` columns of the kernel, and of ``simulate_crowding`` both
 runs' outcomes and drawdowns plus the agents' summaries. If a change is *meant* to move numbers,
-recompute them and say why in the commit. Correctness itself is proved elsewhere (against the
+recompute them and say why in the commit (they were recomputed once, when the agents' estimates
+moved to rolling window sums and the solver's no-trade certificate: every number moved by at
+most 3e-14, see ``risk/_agent_windows.py``). Correctness itself is proved elsewhere (against the
 numpy twin and the agent-free forecast in ``test_crowding.py``); this test only guards drift.
 """
 
@@ -27,8 +29,8 @@ from rwafolio.risk.crowding import _agents, _history0
 from rwafolio.risk.scenarios import covariance_factor
 
 PINNED = {
-    "kernel": "bbeb30e07c6945e3",
-    "simulate": "9e45dfe2e1158662",
+    "kernel": "ab4df34397746943",
+    "simulate": "d48b5e5e7eec051e",
 }
 
 COSTS = np.array([0.001, 0.01, 0.0005])

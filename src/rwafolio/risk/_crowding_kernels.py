@@ -11,18 +11,21 @@ Per day t of a scenario (see :mod:`rwafolio.risk.crowding` for the model and its
 4. every agent k is the strategy run forward, as in the strategy-aware Monte Carlo: its book
    drifts with ``r_t`` (:func:`rwafolio.backtest.book.drift_nb`); it decides on its own window of
    the realized returns plus its view bias with the strategy's step
-   (:func:`rwafolio.strategies._decide_kernels.decide_nb`: Ledoit-Wolf, the window or
-   Black-Litterman mean, annualized, lam rule, amortized costs, threshold rule), or, in forced selling (its drawdown beyond ``fire_dd``), sells
-   ``fire_frac`` of every holding; it trades self-financed paying its fee rates (one-off cost plus
-   half the spread) with :func:`rwafolio.backtest.book.trade_nb`;
+   (:func:`rwafolio.strategies._decide_kernels.choose_nb`: the window or Black-Litterman mean,
+   annualized, lam rule, amortized costs, exact solve with the no-trade certificate, threshold
+   rule) fed with the window's Ledoit-Wolf estimate, kept up to date in O(n^2) a day and shared
+   by the agents with the same window length (:mod:`rwafolio.risk._agent_windows`); or, in
+   forced selling (its drawdown beyond ``fire_dd``), it sells ``fire_frac`` of every holding; it
+   trades self-financed paying its fee rates (one-off cost plus half the spread) with
+   :func:`rwafolio.backtest.book.trade_nb`;
 5. the day's net dollar flow ``Q_i = sum_k AUM_k V_k dw_k,i`` moves asset i by the square-root law
    ``I_i = sign(Q_i) Y sigma_i sqrt(|Q_i| / ADV_i)`` (:mod:`rwafolio.risk.impact`); every agent pays
    ``dw_k,i I_i`` of its value (temporary impact: traders with the crowd pay, against it earn), and
    the displacement ``D_t = keep D_{t-1} + phi I_t`` (``D >= -0.99``) reaches tomorrow's prices.
 
-Nothing here re-implements the book step or the strategy's decision. The kernel's inputs come in
-bundles (:class:`Draws`, :class:`Book`, :class:`Agents`, :class:`Market`, NamedTuples that numba
-passes as records) and its outputs are named (:class:`Outcomes`). The numpy twin is
+Nothing here re-implements the book step, the estimator or the strategy's decision. The
+kernel's inputs come in bundles (:class:`Draws`, :class:`Book`, :class:`Agents`, :class:`Market`,
+NamedTuples that numba passes as records) and its outputs are named (:class:`Outcomes`). The numpy twin is
 :func:`rwafolio.risk._crowding_twins.crowding_paths_np`.
 """
 
@@ -34,7 +37,8 @@ import numpy as np
 from numba import njit
 
 from rwafolio.backtest.book import drift_nb, trade_nb
-from rwafolio.strategies._decide_kernels import decide_nb
+from rwafolio.risk._agent_windows import estimate_windows_nb, start_windows_nb
+from rwafolio.strategies._decide_kernels import choose_nb
 
 __all__ = [
     "Agents",
@@ -296,8 +300,13 @@ def _cosines_nb(trades: np.ndarray, norms: np.ndarray) -> tuple[float, float]:
 @njit(cache=True, nogil=True)
 def _agent_trade_nb(
     a: int,
-    buf: np.ndarray,
+    r: np.ndarray,
+    mu: np.ndarray,
+    cov: np.ndarray,
+    t_obs: float,
     agents: Agents,
+    may: np.ndarray,
+    view: np.ndarray,
     wk: np.ndarray,
     cashk: np.ndarray,
     valk: np.ndarray,
@@ -308,44 +317,44 @@ def _agent_trade_nb(
 ) -> bool:
     """Agent ``a`` at a day's close (step 4 of the module docstring), in place.
 
-    ``buf`` holds the returns seen so far (the last row is today's). Writes the agent's value
-    before trading to ``vpre[a]`` and its traded weights (fractions of that value) to
-    ``trades[a]``; returns whether it was in forced selling.
+    ``r`` (n,) are today's realized returns; ``mu`` (n,) and ``cov`` (n, n) the mean and
+    Ledoit-Wolf covariance of the agent's window of realized returns (``t_obs`` rows), before
+    its view bias (``may`` (n,) all True and ``view`` (n,) scratch space, both reused across
+    calls). Writes the agent's value before trading to ``vpre[a]`` and its traded weights
+    (fractions of that value) to ``trades[a]``; returns whether it was in forced selling.
     """
     n = wk.shape[1]
-    w, cash, growth = drift_nb(wk[a], cashk[a], buf[buf.shape[0] - 1])
+    w, cash, growth = drift_nb(wk[a], cashk[a], r)
     valk[a] *= growth
     vpre[a] = valk[a]
     if valk[a] > peakk[a]:
         peakk[a] = valk[a]
     fired = valk[a] / peakk[a] - 1.0 < -agents.fire_dd
-    target = np.full(n, np.nan)
     if fired:
+        target = np.full(n, np.nan)
         for i in range(n):
             if w[i] > 0.0:
                 target[i] = w[i] * (1.0 - agents.fire_frac)
     else:
-        win_len = agents.window[a]
-        end = buf.shape[0]
-        win = buf[end - win_len : end].copy()
         for i in range(n):
-            win[:, i] += agents.bias[a, i]
-        may = np.ones(n, dtype=np.bool_)
-        target, warm = decide_nb(
-            win, agents.vix, w, may, agents.lam[a], agents.eta, agents.opt_costs[a],
-            agents.box_lo, agents.box_hi, agents.ppy, agents.tau, agents.mode, warmk[a],
-            agents.prior_obs, agents.w_ref, agents.ref_lam,
+            view[i] = mu[i] + agents.bias[a, i]
+        target, warm = choose_nb(
+            view, cov, t_obs, agents.vix, w, may, agents.lam[a], agents.eta,
+            agents.opt_costs[a], agents.box_lo, agents.box_hi, agents.ppy, agents.tau,
+            agents.mode, warmk[a], agents.prior_obs, agents.w_ref, agents.ref_lam,
         )  # fmt: skip
         warmk[a] = warm
-    traded = ~np.isnan(target)
+    traded = False
     for i in range(n):
         trades[a, i] = 0.0
-    if traded.any():
-        filled = np.where(traded, target, 0.0)
-        w2, cash2, post, _fee, _turn, sent = trade_nb(w, cash, filled, traded, agents.rates)
+        traded = traded or not np.isnan(target[i])
+    if traded:
+        mask = ~np.isnan(target)
+        filled = np.where(mask, target, 0.0)
+        w2, cash2, post, _fee, _turn, sent = trade_nb(w, cash, filled, mask, agents.rates)
         j = 0
         for i in range(n):
-            if traded[i]:
+            if mask[i]:
                 trades[a, i] = sent[j] - w[i]
                 j += 1
         valk[a] *= post
@@ -517,13 +526,19 @@ def crowding_paths_nb(
     warmk = np.empty((n_agents, n))
     trades = np.zeros((n_agents, n))
     norms = np.empty(n_agents)
+    may = np.ones(n, dtype=np.bool_)
+    view = np.empty(n)
+    lengths, slot, shift, s1_0, s2_0, s3_0, s4_0 = start_windows_nb(agents.window, agents.hist0)
+    s1, s2, s3, s4 = s1_0.copy(), s2_0.copy(), s3_0.copy(), s4_0.copy()
+    est_mu = np.empty((lengths.shape[0], n))
+    est_cov = np.empty((lengths.shape[0], n, n))
     for m in range(n_scen):
         _reset_nb(w, w_cash, agents, hb, hc, disp, move, stb, stc, wk, warmk, cashk, valk, peakk)
-        cos_sum = 0.0
-        cos_cnt = 0.0
-        turnover = 0.0
-        paid = 0.0
-        fire_days = 0.0
+        cos_sum = cos_cnt = turnover = paid = fire_days = 0.0
+        s1[:] = s1_0
+        s2[:] = s2_0
+        s3[:] = s3_0
+        s4[:] = s4_0
         for t in range(horizon):
             row = m * horizon + t
             if boot:
@@ -543,10 +558,15 @@ def crowding_paths_nb(
             if n_agents == 0:
                 continue
             buf[n_hist0 + t] = rc
+            estimate_windows_nb(
+                buf, n_hist0 + t + 1, lengths, shift, s1, s2, s3, s4, est_mu, est_cov
+            )
             for a in range(n_agents):
+                sl = slot[a]
                 fired = _agent_trade_nb(
-                    a, buf[: n_hist0 + t + 1], agents, wk, cashk, valk, peakk, vpre, warmk, trades
-                )
+                    a, rc, est_mu[sl], est_cov[sl], float(lengths[sl]), agents, may, view, wk,
+                    cashk, valk, peakk, vpre, warmk, trades,
+                )  # fmt: skip
                 fire_days += 1.0 if fired else 0.0
                 nrm = 0.0
                 for i in range(n):

@@ -10,6 +10,7 @@ writes; the schema is in the README.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,9 @@ class CrowdingSurface:
     config : CrowdingConfig
         The agents' configuration (``n_agents`` varies along the surface).
     seed : int
+    forecasts : tuple of RiskForecast
+        The run with agents at each point, in the order of ``points`` (its per-scenario
+        ``outcomes`` pair scenario by scenario with every other point's: the same draws).
     """
 
     without: RiskForecast
@@ -56,6 +60,33 @@ class CrowdingSurface:
     level: float
     config: CrowdingConfig
     seed: int
+    forecasts: tuple[RiskForecast, ...] = ()
+
+    def step_se(self, i: int, j: int, n_boot: int = 1000, rng: int = 0) -> float:
+        """Paired Monte Carlo standard error of ``var[j] - var[i]`` (rows of ``points``), by
+        :func:`paired_var_se` on the two points' outcomes (the same scenarios)."""
+        a, b = self.forecasts[i].outcomes, self.forecasts[j].outcomes
+        return paired_var_se(a, b, self.level, n_boot=n_boot, rng=rng)
+
+    def steps(self, n_boot: int = 1000, rng: int = 0) -> pd.DataFrame:
+        """Every step between neighbouring points: one more agent count at a volume, or the next
+        thinner volume at an agent count. Columns ``agents``, ``daily_volume`` (where the step
+        starts), ``to_agents``, ``to_volume``, ``change`` (VaR there minus VaR here; negative:
+        deeper) and ``se`` (:meth:`step_se`)."""
+        pts = self.points
+        row = {(int(k), float(v)): i for i, (k, v) in enumerate(zip(pts["agents"],
+                                                                  pts["daily_volume"]))}  # fmt: skip
+        counts = sorted({k for k, _ in row})
+        volumes = sorted({v for _, v in row}, reverse=True)
+        pairs = [((k, v), (k2, v)) for v in volumes for k, k2 in itertools.pairwise(counts)]
+        pairs += [((k, v), (k, v2)) for k in counts for v, v2 in itertools.pairwise(volumes)]
+        out = []
+        for (k, v), (k2, v2) in pairs:
+            i, j = row[(k, v)], row[(k2, v2)]
+            out.append({"agents": k, "daily_volume": v, "to_agents": k2, "to_volume": v2,
+                        "change": float(pts["var"][j] - pts["var"][i]),
+                        "se": self.step_se(i, j, n_boot=n_boot, rng=rng)})  # fmt: skip
+        return pd.DataFrame(out)
 
     def to_dict(self) -> dict[str, Any]:
         """``{"without": {var95, cvar95, dar95}, "surface": [...], ...}``, JSON-ready (NaN -> None)."""
@@ -87,6 +118,28 @@ class CrowdingSurface:
             "seed": self.seed,
             "aum_per_agent": float(self.config.aum),
         }
+
+
+def paired_var_se(
+    a: np.ndarray, b: np.ndarray, level: float, *, n_boot: int = 1000, rng: int = 0
+) -> float:
+    """Bootstrap standard error of ``VaR(b) - VaR(a)`` when ``a`` and ``b`` (n_scenarios,) are
+    outcomes of the same scenarios (common random numbers).
+
+    VaR is the lower order statistic ``x_(ceil(M (1 - level)))`` (:mod:`rwafolio.risk.forecast`).
+    Each of ``n_boot`` resamples draws ONE set of scenario indices for both runs, so the shared
+    part of the two outcomes cancels and only the noise of the difference remains (much smaller
+    than either VaR's own standard error when the runs differ little).
+    """
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if x.shape != y.shape or x.ndim != 1 or x.shape[0] < 2:
+        raise ConfigError(f"`a` and `b` must be paired outcomes of one shape, got {x.shape}, "
+                          f"{y.shape}")  # fmt: skip
+    m = x.shape[0]
+    k = max(int(np.ceil(m * (1.0 - level) - 1e-9)), 1) - 1
+    idx = np.random.default_rng(rng).integers(0, m, size=(n_boot, m))
+    diff = np.partition(y[idx], k, axis=1)[:, k] - np.partition(x[idx], k, axis=1)[:, k]
+    return float(diff.std(ddof=1))
 
 
 def crowding_surface(
@@ -139,7 +192,7 @@ def crowding_surface(
         [float(v) for v in volumes]  # fmt: skip
     if not levels_v or not all(np.isfinite(v) and v > 0 for v in levels_v):
         raise ConfigError(f"`volumes` must be positive daily volumes, got {volumes!r}")
-    rows, without, seed = [], None, None
+    rows, without, seed, runs = [], None, None, []
     for v in levels_v:
         liq = dataclasses.replace(liquidity, daily_volume=vol.where(vol.index != thin, v))
         for k in counts:
@@ -151,10 +204,13 @@ def crowding_surface(
             )  # fmt: skip
             without, seed = r.without_agents, r.seed
             f = r.with_agents
+            runs.append(f)
             rows.append({
                 "agents": k, "daily_volume": v, "var": f.var[0], "cvar": f.cvar[0],
                 "dar": f.dar[0], "impact_share": impact_share(f.var[0], r.without_agents.var[0]),
                 "turnover": r.turnover, "alignment": r.alignment,
             })  # fmt: skip
     assert without is not None and seed is not None
-    return CrowdingSurface(without, pd.DataFrame(rows), thin, float(level), cfg, int(seed))
+    return CrowdingSurface(
+        without, pd.DataFrame(rows), thin, float(level), cfg, int(seed), tuple(runs)
+    )
