@@ -148,3 +148,18 @@ def test_yfinance_source_processes_only_ended_bars(tmp_path, monkeypatch) -> Non
     monkeypatch.setattr(command, "_now", lambda: pd.Timestamp("2024-01-21 00:00"))
     assert main(args) == 0
     assert _times(tmp_path)[-1] == "2024-01-20T00:00:00" and len(_times(tmp_path)) == len(times) + 1
+
+
+def test_a_config_pipe_is_read_once_and_used(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``--config <(...)``: a pipe can be read only once; the strategy must still be the config's
+    (it used to be read twice, and the second, empty read gave the default strategy)."""
+    r, w = os.pipe()
+    os.write(w, b"[strategy]\nwindow = 20\n")
+    os.close(w)
+    try:
+        code = main([*BASE, *_paths(tmp_path), "--config", f"/dev/fd/{r}", "--until", "2021-02-10"])
+    finally:
+        os.close(r)
+    assert code == 0
+    state = json.loads(next((tmp_path / "st").glob("*.json")).read_text())
+    assert state["params"]["strategy_params"]["window"] == 20

@@ -97,12 +97,17 @@ def _check_paths(args: argparse.Namespace) -> tuple[Path, Path]:
     return state, orders
 
 
-def _make(args: argparse.Namespace, panel: Any) -> Any:
+def _config(args: argparse.Namespace) -> Any:
+    """The run's configuration, read once (a ``--config`` pipe can be read only once)."""
     from rwafolio.config import RunConfig, load_config
+
+    return load_config(args.config) if args.config else RunConfig()
+
+
+def _make(panel: Any, cfg: Any) -> Any:
     from rwafolio.live.rebalancer import LiveRebalancer
     from rwafolio.optimize.costs import CostModel
 
-    cfg = load_config(args.config) if args.config else RunConfig()
     return lambda: LiveRebalancer(
         cfg.build_strategy(),
         panel.symbols,
@@ -113,11 +118,9 @@ def _make(args: argparse.Namespace, panel: Any) -> Any:
     )
 
 
-def _load(args: argparse.Namespace) -> Any:
-    from rwafolio.config import RunConfig, load_config
+def _load(args: argparse.Namespace, cfg: Any) -> Any:
     from rwafolio.pipeline.data import DataOptions, load_panel
 
-    cfg = load_config(args.config) if args.config else RunConfig()
     costs = {k: v for k, v in cfg.costs.items() if args.symbols is None or k in args.symbols}
     options = DataOptions.from_args(args).with_config(cfg.data)
     return load_panel(options, costs=costs, config=cfg)[0]
@@ -128,12 +131,13 @@ def cmd_live(args: argparse.Namespace) -> int:
 
     state_dir, orders = _check_paths(args)
     until = _until(args.until)
-    panel = _load(args)
+    cfg = _config(args)
+    panel = _load(args, cfg)
     step = None
     if panel.policy == "all_days":
         step = pd.Timedelta(hours=1) if panel.bar == "1h" else pd.Timedelta(days=1)
     run = LiveRun(
-        _make(args, panel), state_dir, orders, step, args.portfolio_value, args.paper, args.force
+        _make(panel, cfg), state_dir, orders, step, args.portfolio_value, args.paper, args.force
     )
     if run.cut_line:
         print("note: cut the journal line of a bar the state had not recorded (it is redone)")
@@ -168,7 +172,7 @@ def cmd_live(args: argparse.Namespace) -> int:
             _sleep(args.poll, stopping)
             if stopping["flag"]:
                 break
-            panel = _load(args)
+            panel = _load(args, cfg)
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
