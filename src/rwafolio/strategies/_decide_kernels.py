@@ -1,18 +1,18 @@
-"""Compiled decision of the built-in strategy: estimate, lam, freeze, solve, threshold.
+"""The compiled decision of the built-in strategy as the forward-running loops call it.
 
-One implementation of :meth:`rwafolio.strategies.DynamicLambdaStrategy.decide` for the default
-estimator as plain arrays, shared by every compiled loop that runs the strategy forward (the
-strategy-aware Monte Carlo, the crowding agents, the live rebalancer, the historical loop). It
-estimates R and Sigma on the window (Ledoit-Wolf shrinkage of the correlations, the default
-estimator, :func:`lw_correlation_nb`; the window mean or the Black-Litterman mean), sets lam from
-the index (``lam0 (1 + eta VIX)``), freezes what may not trade, solves exactly with the
-optimizer's public kernel (:func:`rwafolio.optimize.solve_nb`) and applies the threshold rule.
-Nothing here re-implements the solver; the estimator and the threshold rule are mirrored from
-their Python definitions and tested against them.
+:func:`decide_nb` (a window of returns) and :func:`choose_nb` (estimates however computed, e.g.
+rolled forward in O(n^2) per day) return ``(target, final weights)``: the decision of
+:func:`rwafolio.strategies._decide_record_kernels.record_nb`, the one implementation of the
+strategy's step (Ledoit-Wolf estimates, the window or Black-Litterman mean, lam from the index,
+freezes, the exact solve, the threshold rule), which the historical loop and the live rebalancer
+call with their records. The strategy-aware Monte Carlo and the crowding agents call it here,
+where the Python path's fallbacks that need Python are taken in the kernel: an iteration-capped
+solve is used as it is; when holding the in-band assets leaves no fully invested portfolio the
+whole-portfolio rule decides the day (as the Python path does); a freeze without a feasible
+portfolio or a failed solve holds (no trade), like the strategy's ``hold`` fallback.
 
 Conventions: returns per period; weights fractions of value; ``mode`` of the threshold rule is
-0 none, 1 per_asset, 2 portfolio. A solver status 2 (failed) holds (no trade), like the
-strategy's ``hold`` fallback.
+0 none, 1 per_asset, 2 portfolio.
 """
 
 from __future__ import annotations
@@ -20,39 +20,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from rwafolio.optimize import solve_nb
 from rwafolio.optimize._estimator_kernels import lw_correlation_nb
+from rwafolio.strategies._decide_record_kernels import record_nb
 
 __all__ = ["choose_nb", "decide_nb", "lw_correlation_nb"]
-
-#: Solver tolerance and iteration cap (those of ``solve_arrays``).
-TOL = 1e-10
-MAX_ITER = 20_000
-
-
-@njit(cache=True)
-def _solve_frozen(
-    R: np.ndarray,
-    Sigma: np.ndarray,
-    C: np.ndarray,
-    held: np.ndarray,
-    lam: float,
-    box_lo: np.ndarray,
-    box_hi: np.ndarray,
-    frozen: np.ndarray,
-    warm: np.ndarray,
-) -> tuple[np.ndarray, int]:
-    """Solve with ``frozen`` held; status -1 when no fully invested portfolio exists."""
-    lo = box_lo.copy()
-    hi = box_hi.copy()
-    for i in range(held.shape[0]):
-        if frozen[i]:
-            lo[i] = held[i]
-            hi[i] = held[i]
-    if lo.sum() > 1.0 + 1e-12 or hi.sum() < 1.0 - 1e-12:
-        return held.copy(), -1
-    w, _it, status = solve_nb(R, Sigma, C, held, lam, lo, hi, warm, TOL, MAX_ITER)
-    return w, status
 
 
 @njit(cache=True)
@@ -118,52 +89,18 @@ def choose_nb(
     :class:`~rwafolio.optimize.returns.BlackLitterman`.
     """
     n = held.shape[0]
-    target = np.full(n, np.nan)
-    lam = lam0 * (1.0 + eta * vix)
-    if prior_obs > 0.0:
-        lam_r = lam if np.isnan(ref_lam) else ref_lam
-        pi = 2.0 * lam_r * (cov @ w_ref)
-        mu = (prior_obs * pi + t_obs * mu) / (prior_obs + t_obs)
-    R = mu * ppy
-    Sigma = cov * ppy
-    frozen = ~may
-    w, status = _solve_frozen(R, Sigma, opt_costs, held, lam, box_lo, box_hi, frozen, warm)
-    if status == -1 or status == 2:
-        return target, w
-    proposed = w.copy()
-    if mode == 0:
-        for i in range(n):
-            if may[i]:
-                target[i] = w[i]
-        return target, w
-    big = False
-    for i in range(n):
-        if may[i] and abs(w[i] - held[i]) > tau:
-            big = True
-    if mode == 2:
-        if big:
-            for i in range(n):
-                if may[i]:
-                    target[i] = w[i]
-        return target, w
-    for _ in range(n):  # per_asset: hold the in-band assets and re-solve, until none is new
-        inside = may & ~frozen & (np.abs(w - held) <= tau)
-        if not inside.any():
-            break
-        frozen = frozen | inside
-        if frozen.all():
-            w = held.copy()
-            break
-        w, status = _solve_frozen(R, Sigma, opt_costs, held, lam, box_lo, box_hi, frozen, warm)
-        if status == -1:  # holding left no feasible portfolio: the portfolio rule today
-            if big:
-                for i in range(n):
-                    if may[i]:
-                        target[i] = proposed[i]
-            return target, proposed
-        if status == 2:
-            return np.full(n, np.nan), w
-    for i in range(n):
-        if may[i] and not frozen[i]:
-            target[i] = w[i]
-    return target, w
+    out = record_nb(
+        mu, cov, t_obs, vix, held, may, warm, lam0, eta, opt_costs, box_lo, box_hi, ppy, tau,
+        mode, prior_obs, w_ref, ref_lam, False,
+    )  # fmt: skip
+    if out[5] == 0:
+        return out[0], out[1]
+    if out[5] == -1 and mode == 1:
+        # Holding the in-band assets left no fully invested portfolio: the portfolio rule today.
+        again = record_nb(
+            mu, cov, t_obs, vix, held, may, warm, lam0, eta, opt_costs, box_lo, box_hi, ppy, tau,
+            2, prior_obs, w_ref, ref_lam, False,
+        )  # fmt: skip
+        if again[5] == 0:
+            return again[0], again[1]
+    return np.full(n, np.nan), out[1]

@@ -10,14 +10,13 @@ historical loop (:mod:`rwafolio.backtest.compiled`) and the engine's Python path
 bits. Beside the target it returns the diagnostics of the date (lam, iterations, worst KKT
 residual, objective, the held-back changes, the estimates).
 
-It differs from :func:`rwafolio.strategies._decide_kernels.choose_nb` (which the Monte Carlo and
-the crowding agents call) in two points only, both the Python path's: the next warm start is the
-last *solution* even when the per-asset rule ends up holding every asset (``choose_nb`` returns
-the held book), and any solve that is not ``optimal`` (status 1 or 2), or a freeze without a
-fully invested portfolio, is reported (``code``) instead of held: the caller then hands the date
-to the Python path, which has the cvxpy fallback chain and the portfolio-rule fallback, so the
-two paths agree on every date. ``tests/strategies/test_compiled.py`` pins the two kernels'
-targets together.
+:func:`record_nb` is the same decision from given estimates: the one implementation of the
+strategy's step. In ``strict`` mode (the historical loop, the live rebalancer) any solve that is
+not ``optimal`` (status 1 or 2), or a freeze without a fully invested portfolio, is reported
+(``code``) and the caller hands the date to the Python path, which has the cvxpy fallback chain
+and the portfolio-rule fallback, so the two paths agree on every date. Without it (the Monte
+Carlo and the crowding agents through :func:`rwafolio.strategies._decide_kernels.choose_nb`) an
+iteration-capped solve is used as it is and the rest is reported for the caller's fallback.
 
 Conventions: returns per period; weights fractions of value; threshold ``mode`` 0 none,
 1 per_asset, 2 portfolio.
@@ -32,7 +31,7 @@ from rwafolio.optimize._entry_kernels import objective_nb
 from rwafolio.optimize._estimator_kernels import lw_correlation_nb
 from rwafolio.optimize._kernels import solve_full_nb
 
-__all__ = ["decide_record_nb"]
+__all__ = ["decide_record_nb", "record_nb"]
 
 #: Solver tolerance and iteration cap: those of ``solve_arrays`` (the Python path).
 TOL = 1e-10
@@ -134,18 +133,53 @@ def decide_record_nb(
     skipped : ndarray of shape (n,)
         The proposed change of each asset the threshold held back (NaN elsewhere).
     """
+    mu_w, cov = lw_correlation_nb(window)
+    return record_nb(
+        mu_w, cov, float(window.shape[0]), vix, held, may, warm, lam0, eta, opt_costs, box_lo,
+        box_hi, ppy, tau, mode, prior_obs, w_ref, ref_lam, True,
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def record_nb(
+    mu_w: np.ndarray,
+    cov: np.ndarray,
+    t_obs: float,
+    vix: float,
+    held: np.ndarray,
+    may: np.ndarray,
+    warm: np.ndarray,
+    lam0: float,
+    eta: float,
+    opt_costs: np.ndarray,
+    box_lo: np.ndarray,
+    box_hi: np.ndarray,
+    ppy: float,
+    tau: float,
+    mode: int,
+    prior_obs: float,
+    w_ref: np.ndarray,
+    ref_lam: float,
+    strict: bool,
+) -> tuple[
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, int, int, float, float, np.ndarray
+]:
+    """:func:`decide_record_nb` from the window's per-period mean ``mu_w`` and covariance ``cov``
+    over ``t_obs`` returns (however computed); ``strict`` as in the module docs. Without it, a
+    status 1 (iteration cap) counts as a solution, and the objective is not computed (NaN)."""
     n = held.shape[0]
     target = np.full(n, np.nan)
     skipped = np.full(n, np.nan)
-    mu_w, cov = lw_correlation_nb(window)
     lam = lam0 * (1.0 + eta * vix)
-    mu = _mean_nb(mu_w, cov, float(window.shape[0]), lam, prior_obs, w_ref, ref_lam)
+    mu = _mean_nb(mu_w, cov, t_obs, lam, prior_obs, w_ref, ref_lam)
     R = mu * ppy
     Sigma = cov * ppy
     frozen = ~may
     w, iters, code, worst = _solve_under(
         R, Sigma, opt_costs, held, lam, box_lo, box_hi, frozen, warm
     )
+    if code == 1 and not strict:
+        code = 0
     if code != 0:
         return target, w, mu, cov, lam, code, iters, worst, np.nan, skipped
     if mode == 0:
@@ -178,10 +212,12 @@ def decide_record_nb(
             )
             iters += it
             worst = max(worst, res)
+            if code == 1 and not strict:
+                code = 0
             if code != 0:
                 return target, w, mu, cov, lam, code, iters, worst, np.nan, skipped
         for i in range(n):
             if may[i] and not frozen[i]:
                 target[i] = w[i]
-    obj = objective_nb(w, R, Sigma, opt_costs, held, lam)
+    obj = objective_nb(w, R, Sigma, opt_costs, held, lam) if strict else np.nan
     return target, w, mu, cov, lam, 0, iters, worst, obj, skipped
