@@ -31,6 +31,7 @@ from rwafolio.strategies._decide_record_kernels import decide_record_nb
 from rwafolio.strategies.compiled import DecisionArrays
 
 __all__ = [
+    "BAD_PRICES",
     "DECIDED",
     "FROZEN_CLOSED",
     "FROZEN_SCHEDULE",
@@ -41,8 +42,10 @@ __all__ = [
     "WARMUP",
     "BarResult",
     "LiveBook",
-    "live_bar_flat_nb",
+    "book_views",
     "live_bar_nb",
+    "live_bar_packed_nb",
+    "pack_params",
 ]
 
 #: ``BarResult.status``: before the first decision row; no asset may trade (the strategy says
@@ -79,12 +82,12 @@ class LiveBook(NamedTuple):
 
 #: Rows of the kernel's output block, shape (OUT_ROWS, n_assets): the drifted book before trading,
 #: the book after, the target (NaN: no order), the traded weights (fractions of the value before
-#: trading), the changes the threshold rule held back (NaN: none) and why each asset could not
-#: trade (:data:`FROZEN_CLOSED`, ...; 0: it could). One fresh block per bar, filled in place:
-#: returning six arrays (or a NamedTuple of them) from the kernel costs about 5 us more per bar
+#: trading), the changes the threshold rule held back (NaN: none), why each asset could not
+#: trade (:data:`FROZEN_CLOSED`, ...; 0: it could) and the bar's prices (closed markets carried). One fresh block per bar, filled in place:
+#: returning seven arrays (or a NamedTuple of them) from the kernel costs about 5 us more per bar
 #: to box, and reading the reasons from one row spares the caller four numpy calls.
-OUT_BEFORE, OUT_AFTER, OUT_TARGET, OUT_TRADES, OUT_HELD_BACK, OUT_FROZEN = range(6)
-OUT_ROWS = 6
+OUT_BEFORE, OUT_AFTER, OUT_TARGET, OUT_TRADES, OUT_HELD_BACK, OUT_FROZEN, OUT_PRICES = range(7)
+OUT_ROWS = 7
 #: Codes of the ``OUT_FROZEN`` row: market closed; not scheduled (and no stress override);
 #: held back by the threshold rule.
 FROZEN_CLOSED, FROZEN_SCHEDULE, FROZEN_THRESHOLD = 1.0, 2.0, 3.0
@@ -234,53 +237,83 @@ def live_bar_nb(
     return DECIDED, bool(traded.any()), held_back, lam, fee, objective, kkt, iters
 
 
+#: ``live_bar_packed_nb``'s status for a bar whose prices fail the checks (nothing written).
+BAD_PRICES = -1
+#: Slots of the packed parameter vector after its five (n_assets,) rows (see :func:`pack_params`).
+_P_ROWS = 5
+
+
+def pack_params(p: DecisionArrays, rates: np.ndarray) -> np.ndarray:
+    """``p`` (all but ``scheduled``, which the live kernel does not read) and ``rates`` as one
+    float vector: opt_costs, box_lo, box_hi, w_ref, rates, then the scalars in field order.
+
+    Integers and flags go through float64 exactly (window, mode: small integers; uses_index).
+    """
+    scalars = [p.window, p.stress_vix, p.lam0, p.eta, float(p.uses_index), p.ppy, p.tau, p.mode]
+    scalars += [p.prior_obs, p.ref_lam]
+    rows = (p.opt_costs, p.box_lo, p.box_hi, p.w_ref, rates)
+    return np.ascontiguousarray(np.concatenate([*rows, np.array(scalars, dtype=float)]))
+
+
+def book_views(fstate: np.ndarray, times: np.ndarray, n: int) -> LiveBook:
+    """The :class:`LiveBook` whose arrays are views of the packed float state ``fstate``:
+    weights (n), warm (n), scalars (2), vixes (window), window (window * n), in that order."""
+    rows = times.shape[0]
+    return LiveBook(
+        fstate[:n], fstate[n : 2 * n], fstate[2 * n + 2 + rows :].reshape(rows, n),
+        fstate[2 * n + 2 : 2 * n + 2 + rows], times, fstate[2 * n : 2 * n + 2],
+    )  # fmt: skip
+
+
+_book_views_nb = njit(cache=True)(book_views)
+
+
 @njit(cache=True)
-def live_bar_flat_nb(
+def live_bar_packed_nb(
     old_prices: np.ndarray,
-    new_prices: np.ndarray,
-    first: bool,
+    given: np.ndarray,
+    checked: bool,
     tradable: np.ndarray,
     scheduled: np.ndarray,
     vix: float,
     time_ns: int,
+    first: bool,
     decide: bool,
-    weights: np.ndarray,
-    warm: np.ndarray,
-    window: np.ndarray,
-    vixes: np.ndarray,
+    fstate: np.ndarray,
     times: np.ndarray,
-    scalars: np.ndarray,
-    p_scheduled: np.ndarray,
-    p_window: int,
-    stress_vix: float,
-    lam0: float,
-    eta: float,
-    uses_index: bool,
-    opt_costs: np.ndarray,
-    box_lo: np.ndarray,
-    box_hi: np.ndarray,
-    ppy: float,
-    tau: float,
-    mode: int,
-    prior_obs: float,
-    w_ref: np.ndarray,
-    ref_lam: float,
-    rates: np.ndarray,
+    params: np.ndarray,
     out: np.ndarray,
 ) -> tuple[int, bool, int, float, float, float, float, int]:
-    """:func:`live_bar_nb` with the fields of ``book`` and ``p`` passed one by one, in order.
+    """:func:`live_bar_nb` with the book and the strategy packed into a few arrays.
 
-    What the per-bar caller calls (``CompiledBar.step`` keeps the fields in one tuple). numba's
-    dispatcher types a NamedTuple argument field by field in Python: about 5 us per call for
-    :class:`LiveBook` and :class:`DecisionArrays` (measured on the n = 6 benchmark), against
-    0.4 us for the same arrays passed flat. The NamedTuples are rebuilt here, in compiled code.
+    What the per-bar caller calls: numba's dispatcher unboxes each argument in Python (a
+    NamedTuple field by field), so ~30 arguments cost microseconds per call and 13 a fraction of
+    one. ``fstate`` is :func:`book_views`' vector, ``times`` the window's bar times, ``params``
+    :func:`pack_params`' vector. The bar's prices are checked here, before anything is written:
+    ``given`` holds every symbol's price in order; unless ``checked`` (the caller has already
+    checked and merged them), an open asset's must be > 0 and finite (else :data:`BAD_PRICES`
+    and nothing changes: the caller's full checks then raise) and a closed asset keeps its old
+    price. The bar's prices are written to ``out[OUT_PRICES]``.
     """
-    book = LiveBook(weights, warm, window, vixes, times, scalars)
+    n = given.shape[0]
+    for i in range(n):
+        if checked:
+            out[OUT_PRICES, i] = given[i]
+        elif tradable[i]:
+            q = given[i]
+            if not (q > 0.0 and q < np.inf):
+                return BAD_PRICES, False, 0, np.nan, 0.0, np.nan, np.nan, 0
+            out[OUT_PRICES, i] = q
+        else:
+            out[OUT_PRICES, i] = old_prices[i]
+    book = _book_views_nb(fstate, times, n)
+    k = 5 * n
     p = DecisionArrays(
-        p_scheduled, p_window, stress_vix, lam0, eta, uses_index, opt_costs, box_lo, box_hi, ppy,
-        tau, mode, prior_obs, w_ref, ref_lam,
+        scheduled.reshape(1, n), int(params[k]), params[k + 1], params[k + 2], params[k + 3],
+        params[k + 4] != 0.0, params[:n], params[n : 2 * n], params[2 * n : 3 * n], params[k + 5],
+        params[k + 6], int(params[k + 7]), params[k + 8], params[3 * n : 4 * n], params[k + 9],
     )  # fmt: skip
     return live_bar_nb(
-        old_prices, new_prices, first, tradable, scheduled, vix, time_ns, decide, book, p, rates,
-        out,
+        old_prices, out[OUT_PRICES], first, tradable, scheduled, vix, time_ns, decide, book, p,
+        params[4 * n : k], out,
     )  # fmt: skip

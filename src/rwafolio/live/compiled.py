@@ -1,6 +1,6 @@
 """The compiled per-bar path of the live rebalancer, for the strategies the compiled decision supports.
 
-:class:`CompiledBar` holds the arrays :func:`rwafolio.live._bar_kernel.live_bar_nb` carries from
+:class:`CompiledBar` holds the arrays :func:`rwafolio.live._bar_kernel.live_bar_packed_nb` carries from
 bar to bar (:class:`~rwafolio.live._bar_kernel.LiveBook`) and the prepared strategy's decision
 parameters, read once through :func:`rwafolio.strategies.compiled.decision_arrays` (the
 statement the historical loop and the strategy-aware Monte Carlo read too). :class:`~rwafolio.live.LiveRebalancer`
@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from rwafolio.exceptions import ConfigError
-from rwafolio.live._bar_kernel import OUT_ROWS, BarResult, LiveBook, live_bar_flat_nb
+from rwafolio.live._bar_kernel import OUT_ROWS, book_views, live_bar_packed_nb, pack_params
 from rwafolio.strategies.compiled import decision_arrays, unsupported
 
 __all__ = ["CompiledBar", "Path", "choose_path"]
@@ -70,36 +70,37 @@ class CompiledBar:
             )
         n = len(symbols)
         self.rates = np.ascontiguousarray(rates, dtype=float)
-        self.book = LiveBook(
-            weights=np.zeros(n),
-            warm=np.full(n, np.nan),
-            window=np.zeros((window, n)),
-            vixes=np.full(window, np.nan),
-            times=np.zeros(window, dtype=np.int64),
-            scalars=np.array([1.0, 1.0]),
-        )
-        # The kernel's fixed arguments, flat (see live_bar_flat_nb); the arrays are updated in place.
-        self._fixed = (*self.book, *self.params, self.rates)
+        #: The book, packed (see :func:`~rwafolio.live._bar_kernel.book_views`): one float
+        #: vector and the window's times; ``book`` holds views of them, updated in place.
+        self.fstate = np.zeros(2 * n + 2 + window + window * n)
+        self.times = np.zeros(window, dtype=np.int64)
+        self.book = book_views(self.fstate, self.times, n)
+        self.book.warm[:] = np.nan
+        self.book.vixes[:] = np.nan
+        self.book.scalars[:] = 1.0
+        self.packed = pack_params(self.params, self.rates)
 
     def step(
         self,
         old_prices: np.ndarray,
-        new_prices: np.ndarray,
-        first: bool,
+        given: np.ndarray,
+        checked: bool,
         tradable: np.ndarray,
         scheduled: np.ndarray,
         vix: float,
         time_ns: int,
+        first: bool,
         decide: bool,
-    ) -> tuple[BarResult, np.ndarray]:
-        """One bar: its scalars and its output block, shape (OUT_ROWS, n_assets), a fresh array
-        whose rows ``OUT_*`` are the bar's arrays (see :func:`~rwafolio.live._bar_kernel.live_bar_nb`)."""
+    ) -> tuple[tuple[int, bool, int, float, float, float, float, int], np.ndarray]:
+        """One bar: the fields of its :class:`~rwafolio.live._bar_kernel.BarResult` and its
+        output block, shape (OUT_ROWS, n_assets), a fresh array whose rows ``OUT_*`` are the
+        bar's arrays (see :func:`~rwafolio.live._bar_kernel.live_bar_packed_nb`)."""
         out = np.empty((OUT_ROWS, self.rates.shape[0]))
-        scalars = live_bar_flat_nb(
-            old_prices, new_prices, first, tradable, scheduled, vix, time_ns, decide, *self._fixed,
-            out,
+        res = live_bar_packed_nb(
+            old_prices, given, checked, tradable, scheduled, vix, time_ns, first, decide,
+            self.fstate, self.times, self.packed, out,
         )  # fmt: skip
-        return BarResult(*scalars), out
+        return res, out
 
     @property
     def warm_start(self) -> np.ndarray | None:

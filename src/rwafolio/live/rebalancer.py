@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -32,15 +32,16 @@ from rwafolio.backtest.book import drift
 from rwafolio.backtest.step import rebalance
 from rwafolio.exceptions import ConfigError, DataError
 from rwafolio.live._bar_kernel import (
+    BAD_PRICES,
     NO_DECISION,
     OUT_AFTER,
     OUT_BEFORE,
     OUT_FROZEN,
+    OUT_PRICES,
     OUT_TARGET,
     OUT_TRADES,
     REDO,
     WARMUP,
-    BarResult,
 )
 from rwafolio.live.compiled import CompiledBar, Path, choose_path
 from rwafolio.live.rolling import IncrementalSample, RollingMoments
@@ -124,6 +125,17 @@ class LiveDecision:
     value: float
     frozen: dict[str, str] = field(default_factory=dict)
     diagnostics: dict[str, Any] = field(default_factory=dict)
+
+
+_DECISION_FIELDS = tuple(f.name for f in fields(LiveDecision))
+
+
+def _new_decision(*values: Any) -> LiveDecision:
+    """``LiveDecision(*values)`` with every field given, built without the frozen dataclass's
+    per-field ``object.__setattr__`` (0.7 us of the compiled path's ~1 us per bar for it)."""
+    decision = object.__new__(LiveDecision)
+    decision.__dict__.update(zip(_DECISION_FIELDS, values))
+    return decision
 
 
 def _check_strategy(strategy: Strategy) -> None:
@@ -213,6 +225,10 @@ class LiveRebalancer:
         self.vixes = np.full(self.window, np.nan)
         self.last_key = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
         self._index = {s: j for j, s in enumerate(self.symbols)}
+        #: The open mask of a bar with every market open, and of the other ``closed`` tuples seen.
+        self._all_open = np.ones(n, dtype=bool)
+        self._all_open.flags.writeable = False
+        self._open: dict[tuple[str, ...], np.ndarray] = {}
         self._always_open = [c in ALWAYS_OPEN for c in self.asset_classes]
         #: Assets whose calendar schedule is every bar their market is open.
         self._every_bar = np.array(
@@ -224,6 +240,11 @@ class LiveRebalancer:
             for j, s in enumerate(self.schedule_names)
             if s != "never" and not self._every_bar[j]
         ]
+        #: The same, grouped by schedule name: (name, its columns), in first-seen order.
+        groups: dict[str, list[int]] = {}
+        for j, s in self._periodic:
+            groups.setdefault(s, []).append(j)
+        self._periodic_groups = list(groups.items())
         use, why = choose_path(strategy, path)
         self.path = "compiled" if use else "python"
         #: Why the Python path is taken ("" on the compiled path).
@@ -243,6 +264,8 @@ class LiveRebalancer:
                 "schedule",
                 skip_reason(self.strategy.threshold_mode, self.strategy.threshold),  # type: ignore[attr-defined]
             )
+            #: The frozen dicts by the kernel's codes, as seen (copied into each decision).
+            self._frozen_seen: dict[tuple[float, ...], dict[str, str]] = {}
             self._link()
 
     # ------------------------------------------------------------------ setup
@@ -351,36 +374,43 @@ class LiveRebalancer:
         if not self._periodic:
             return may
         ns = time.value
-        keys: dict[str, int | None] = {}
         last = self.last_key
-        for j, name in self._periodic:
-            if not tradable[j]:
-                continue
-            if name not in keys:
-                keys[name] = period_key(ns, name, self.hourly)
-            key = keys[name]
-            if key is None:
-                continue
-            may[j] = key != last[j]
-            last[j] = key
+        open_ = tradable.tolist()
+        for name, columns in self._periodic_groups:
+            key: int | None = 0
+            computed = False
+            for j in columns:
+                if not open_[j]:
+                    continue
+                if not computed:
+                    key, computed = period_key(ns, name, self.hourly), True
+                if key is None:
+                    break
+                may[j] = key != last[j]
+                last[j] = key
         return may
+
+    def _bar_vix(self, bar: Bar, time: pd.Timestamp) -> float:
+        """The index level after ``bar`` (checked; not stored)."""
+        if bar.vix is not None:
+            if not math.isfinite(bar.vix):
+                raise DataError(f"bar {time}: `vix` must be finite, got {bar.vix!r}")
+            return float(bar.vix)
+        if self.has_vix and self.row < 0:
+            raise DataError(f"the first bar ({time}) must carry the volatility index")
+        return self.vix
 
     def step(self, bar: Bar) -> LiveDecision:
         """Process ``bar`` (newer than the last one) and return its decision."""
-        time = pd.Timestamp(bar.time)
+        time = bar.time if type(bar.time) is pd.Timestamp else pd.Timestamp(bar.time)
         if self.time is not None and time <= self.time:
             raise DataError(
                 f"bar {time} is not newer than the state's last bar {self.time} (already processed)"
             )
-        prices, tradable = self._tradable_prices(bar)
-        if bar.vix is not None:
-            if not math.isfinite(bar.vix):
-                raise DataError(f"bar {time}: `vix` must be finite, got {bar.vix!r}")
-            self.vix = float(bar.vix)
-        elif self.has_vix and self.row < 0:
-            raise DataError(f"the first bar ({time}) must carry the volatility index")
         if self.compiled is not None:
-            return self._step_compiled(time, prices, tradable)
+            return self._step_compiled(bar, time)
+        prices, tradable = self._tradable_prices(bar)
+        self.vix = self._bar_vix(bar, time)
         returns = np.zeros(len(self.symbols))
         if self.row >= 0:
             returns = prices / self.prices - 1.0
@@ -392,27 +422,66 @@ class LiveRebalancer:
         may = self._schedule_row(time, tradable)
         return self._decide(time, tradable, may)
 
-    def _step_compiled(
-        self, time: pd.Timestamp, prices: np.ndarray, tradable: np.ndarray
-    ) -> LiveDecision:
+    def _given(self, bar: Bar) -> tuple[np.ndarray, np.ndarray] | None:
+        """The common bar, cheaply: after the first, pricing every symbol (closed ones too, as
+        :func:`~rwafolio.live.panel_bars` gives them): its prices in the symbols' order and the
+        open mask (read-only, cached by ``closed``). None sends the bar to the full checks of
+        :meth:`_tradable_prices`; the kernel checks the open assets' prices."""
+        given = bar.prices
+        if self.row < 0 or len(given) != len(self.symbols):
+            return None
+        try:
+            values = np.array([given[s] for s in self.symbols], dtype=float)
+        except (KeyError, TypeError, ValueError):
+            return None
+        closed = bar.closed
+        if not closed:
+            return values, self._all_open
+        mask = self._open.get(closed) if type(closed) is tuple else None
+        if mask is None:
+            mask = np.array([s not in closed for s in self.symbols])
+            mask.flags.writeable = False
+            if type(closed) is tuple and len(self._open) < 256:
+                self._open[closed] = mask
+        return values, mask
+
+    def _step_compiled(self, bar: Bar, time: pd.Timestamp) -> LiveDecision:
         """One bar in one compiled call (:mod:`rwafolio.live.compiled`)."""
         c = self.compiled
         assert c is not None
+        fast = self._given(bar)
+        if fast is None:
+            given, tradable = self._tradable_prices(bar)
+            tradable.flags.writeable = False
+        else:
+            given, tradable = fast
+        try:
+            vix = self._bar_vix(bar, time)
+        except DataError:
+            self._tradable_prices(bar)  # a bad price is reported first, as on the Python path
+            raise
         if self.weights is not c.book.weights or self.vixes is not c.book.vixes:
             self._link()  # the state was restored into new arrays
         sc = c.book.scalars
         sc[0], sc[1] = self.cash, self.value
-        first = self.row < 0
-        self.row += 1
+        last_key = self.last_key
+        if self._periodic:
+            self.last_key = last_key.copy()
         may = self._schedule_row(time, tradable)
-        vix = self.vix if self.has_vix else np.nan
+        first = self.row < 0
         res, out = c.step(
-            self.prices, prices, first, tradable, may, vix, time.value,
-            self.row >= self.first_decision,
+            self.prices, given, fast is None, tradable, may, vix if self.has_vix else np.nan,
+            time.value, first, self.row + 1 >= self.first_decision,
         )  # fmt: skip
-        self.time, self.prices, self.tradable = time, prices, tradable
+        if res[0] == BAD_PRICES:
+            self.last_key = last_key
+            self._tradable_prices(bar)  # raises the typed error
+            raise AssertionError("the kernel refused prices the checks accept")  # pragma: no cover
+        self.row += 1
+        self.vix = vix
+        self.time, self.prices, self.tradable = time, out[OUT_PRICES], tradable
         self.cash, self.value = float(sc[0]), float(sc[1])
-        if res.status == REDO:  # the Python strategy decides this bar (see _bar_kernel)
+        if res[0] == REDO:  # the Python strategy decides this bar (see _bar_kernel)
             self.handed_over += 1
             self.warm_start = c.warm_start
             decision = self._decide(time, tradable, may)
@@ -420,34 +489,41 @@ class LiveRebalancer:
             self.weights = c.book.weights
             c.warm_start = getattr(self.strategy, "last_w_", None)
             return decision
-        return self._compiled_decision(time, tradable, res, out)
+        return self._compiled_decision(time, res, out)
 
     def _compiled_decision(
-        self, time: pd.Timestamp, tradable: np.ndarray, res: BarResult, out: np.ndarray
+        self, time: pd.Timestamp, res: tuple[Any, ...], out: np.ndarray
     ) -> LiveDecision:
-        """The :class:`LiveDecision` of a bar the kernel processed (as :meth:`_decide`)."""
+        """The :class:`LiveDecision` of a bar the kernel processed (as :meth:`_decide`); ``res``
+        holds the fields of :class:`~rwafolio.live._bar_kernel.BarResult`."""
+        status, traded, _held_back, lam, fee, objective, kkt, iterations = res
         nan = float("nan")
-        codes = out[OUT_FROZEN].tolist()
+        codes = tuple(out[OUT_FROZEN].tolist())
         frozen = {}
         if any(codes):
-            why = self._frozen_why
-            frozen = {self.symbols[j]: why[int(c)] for j, c in enumerate(codes) if c}
-        vix = self.vix if self.has_vix else nan
-        arrays = (out[OUT_BEFORE], out[OUT_AFTER], out[OUT_TARGET], out[OUT_TRADES])
-        if res.status == WARMUP or res.status == NO_DECISION:
-            status = "warmup" if res.status == WARMUP else "no_trade"
-            return LiveDecision(time, self.row, status, nan, vix, *arrays, 0.0, self.value, frozen)
-        diagnostics = {
-            "solver": "fast",
-            "kkt_residual": res.kkt,
-            "iterations": res.iterations,
-            "objective": res.objective,
-            "fallback_reason": "",
-        }
-        status = "traded" if res.traded else "no_trade"
-        return LiveDecision(
-            time, self.row, status, res.lam, vix, *arrays, res.fee, self.value, frozen, diagnostics
-        )
+            known = self._frozen_seen.get(codes)
+            if known is None:
+                why = self._frozen_why
+                known = {self.symbols[j]: why[int(c)] for j, c in enumerate(codes) if c}
+                if len(self._frozen_seen) < 256:
+                    self._frozen_seen[codes] = known
+            frozen = dict(known)  # each decision owns its dict
+        diagnostics: dict[str, Any] = {}
+        if status == WARMUP or status == NO_DECISION:
+            said, lam, fee = ("warmup" if status == WARMUP else "no_trade"), nan, 0.0
+        else:
+            said = "traded" if traded else "no_trade"
+            diagnostics = {
+                "solver": "fast",
+                "kkt_residual": kkt,
+                "iterations": iterations,
+                "objective": objective,
+                "fallback_reason": "",
+            }
+        return _new_decision(
+            time, self.row, said, lam, self.vix if self.has_vix else nan, out[OUT_BEFORE],
+            out[OUT_AFTER], out[OUT_TARGET], out[OUT_TRADES], fee, self.value, frozen, diagnostics,
+        )  # fmt: skip
 
     def _push(self, time: pd.Timestamp, returns: np.ndarray) -> None:
         self.moments.push(returns)
