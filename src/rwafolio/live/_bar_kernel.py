@@ -33,10 +33,13 @@ from rwafolio.strategies.compiled import DecisionArrays
 __all__ = [
     "BAD_PRICES",
     "DECIDED",
+    "EVERY_BAR",
     "FROZEN_CLOSED",
     "FROZEN_SCHEDULE",
     "FROZEN_THRESHOLD",
+    "NEVER",
     "NO_DECISION",
+    "NO_KEY",
     "OUT_ROWS",
     "REDO",
     "WARMUP",
@@ -84,10 +87,19 @@ class LiveBook(NamedTuple):
 #: the book after, the target (NaN: no order), the traded weights (fractions of the value before
 #: trading), the changes the threshold rule held back (NaN: none), why each asset could not
 #: trade (:data:`FROZEN_CLOSED`, ...; 0: it could) and the bar's prices (closed markets carried). One fresh block per bar, filled in place:
-#: returning seven arrays (or a NamedTuple of them) from the kernel costs about 5 us more per bar
+#: returning eight arrays (or a NamedTuple of them) from the kernel costs about 5 us more per bar
 #: to box, and reading the reasons from one row spares the caller four numpy calls.
-OUT_BEFORE, OUT_AFTER, OUT_TARGET, OUT_TRADES, OUT_HELD_BACK, OUT_FROZEN, OUT_PRICES = range(7)
-OUT_ROWS = 7
+(
+    OUT_BEFORE,
+    OUT_AFTER,
+    OUT_TARGET,
+    OUT_TRADES,
+    OUT_HELD_BACK,
+    OUT_FROZEN,
+    OUT_PRICES,
+    OUT_SCHEDULED,
+) = range(8)
+OUT_ROWS = 8
 #: Codes of the ``OUT_FROZEN`` row: market closed; not scheduled (and no stress override);
 #: held back by the threshold rule.
 FROZEN_CLOSED, FROZEN_SCHEDULE, FROZEN_THRESHOLD = 1.0, 2.0, 3.0
@@ -268,13 +280,41 @@ def book_views(fstate: np.ndarray, times: np.ndarray, n: int) -> LiveBook:
 _book_views_nb = njit(cache=True)(book_views)
 
 
+#: Codes of ``live_bar_packed_nb``'s ``schedule_of``: never scheduled; scheduled every open bar
+#: (else: the index of the asset's periodic schedule in ``keys``). :data:`NO_KEY` in ``keys``:
+#: the schedule may not use this bar (``period_key`` gave None).
+NEVER, EVERY_BAR = -2, -1
+NO_KEY = np.iinfo(np.int64).min + 1
+
+
+@njit(cache=True)
+def _schedule_nb(
+    tradable: np.ndarray, schedule_of: np.ndarray, keys: np.ndarray, last_key: np.ndarray
+) -> np.ndarray:
+    """``LiveRebalancer._schedule_row`` from the bar's period keys (``last_key`` updated)."""
+    n = tradable.shape[0]
+    scheduled = np.zeros(n, dtype=np.bool_)
+    for j in range(n):
+        code = schedule_of[j]
+        if not tradable[j] or code == NEVER:
+            continue
+        if code == EVERY_BAR:
+            scheduled[j] = True
+        elif keys[code] != NO_KEY:
+            scheduled[j] = keys[code] != last_key[j]
+            last_key[j] = keys[code]
+    return scheduled
+
+
 @njit(cache=True)
 def live_bar_packed_nb(
     old_prices: np.ndarray,
     given: np.ndarray,
     checked: bool,
     tradable: np.ndarray,
-    scheduled: np.ndarray,
+    schedule_of: np.ndarray,
+    keys: np.ndarray,
+    last_key: np.ndarray,
     vix: float,
     time_ns: int,
     first: bool,
@@ -287,13 +327,17 @@ def live_bar_packed_nb(
     """:func:`live_bar_nb` with the book and the strategy packed into a few arrays.
 
     What the per-bar caller calls: numba's dispatcher unboxes each argument in Python (a
-    NamedTuple field by field), so ~30 arguments cost microseconds per call and 13 a fraction of
+    NamedTuple field by field), so ~30 arguments cost microseconds per call and 15 a fraction of
     one. ``fstate`` is :func:`book_views`' vector, ``times`` the window's bar times, ``params``
     :func:`pack_params`' vector. The bar's prices are checked here, before anything is written:
     ``given`` holds every symbol's price in order; unless ``checked`` (the caller has already
     checked and merged them), an open asset's must be > 0 and finite (else :data:`BAD_PRICES`
     and nothing changes: the caller's full checks then raise) and a closed asset keeps its old
-    price. The bar's prices are written to ``out[OUT_PRICES]``.
+    price. The bar's prices are written to ``out[OUT_PRICES]``. The calendar schedule is the
+    rebalancer's ``_schedule_row`` from ``schedule_of`` (:data:`NEVER`, :data:`EVERY_BAR` or the
+    index of the asset's periodic schedule), ``keys`` (each periodic schedule's block at this
+    bar) and ``last_key`` (each asset's last block, updated); it is written to
+    ``out[OUT_SCHEDULED]``.
     """
     n = given.shape[0]
     for i in range(n):
@@ -306,6 +350,9 @@ def live_bar_packed_nb(
             out[OUT_PRICES, i] = q
         else:
             out[OUT_PRICES, i] = old_prices[i]
+    scheduled = _schedule_nb(tradable, schedule_of, keys, last_key)
+    for i in range(n):
+        out[OUT_SCHEDULED, i] = 1.0 if scheduled[i] else 0.0
     book = _book_views_nb(fstate, times, n)
     k = 5 * n
     p = DecisionArrays(

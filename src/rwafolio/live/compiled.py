@@ -11,7 +11,9 @@ typed refusals, the state, the journal and the paper book are unchanged.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -19,9 +21,45 @@ from rwafolio.exceptions import ConfigError
 from rwafolio.live._bar_kernel import OUT_ROWS, book_views, live_bar_packed_nb, pack_params
 from rwafolio.strategies.compiled import decision_arrays, unsupported
 
-__all__ = ["CompiledBar", "Path", "choose_path"]
+__all__ = ["CompiledBar", "Path", "choose_path", "new_result", "priced_bar"]
 
 Path = Literal["auto", "compiled", "python"]
+T = TypeVar("T")
+
+
+def new_result(cls: type[T], *values: Any) -> T:
+    """``cls(*values)`` for a frozen dataclass with every field given, built without the
+    dataclass's per-field ``object.__setattr__`` (0.7 us per bar of the compiled path for a
+    :class:`~rwafolio.live.LiveDecision`)."""
+    result = object.__new__(cls)
+    result.__dict__.update(zip([f.name for f in fields(cls)], values))  # type: ignore[arg-type]
+    return result
+
+
+def priced_bar(
+    bar: Any, symbols: list[str], all_open: np.ndarray, seen: dict[tuple[str, ...], np.ndarray]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The common bar after the first, cheaply: one pricing every symbol (closed ones too, as
+    :func:`~rwafolio.live.panel_bars` gives them): its prices in the symbols' order and its open
+    mask (read-only: ``all_open``, or cached in ``seen`` by ``bar.closed``). None sends the bar
+    to the rebalancer's full checks; the kernel checks the open assets' prices."""
+    given: Mapping[str, Any] = bar.prices
+    if len(given) != len(symbols):
+        return None
+    try:
+        values = np.array([given[s] for s in symbols], dtype=float)
+    except (KeyError, TypeError, ValueError):
+        return None
+    closed = bar.closed
+    if not closed:
+        return values, all_open
+    mask = seen.get(closed) if type(closed) is tuple else None
+    if mask is None:
+        mask = np.array([s not in closed for s in symbols])
+        mask.flags.writeable = False
+        if type(closed) is tuple and len(seen) < 256:
+            seen[closed] = mask
+    return values, mask
 
 
 def choose_path(strategy: Any, path: Path) -> tuple[bool, str]:
@@ -86,7 +124,9 @@ class CompiledBar:
         given: np.ndarray,
         checked: bool,
         tradable: np.ndarray,
-        scheduled: np.ndarray,
+        schedule_of: np.ndarray,
+        keys: np.ndarray,
+        last_key: np.ndarray,
         vix: float,
         time_ns: int,
         first: bool,
@@ -97,8 +137,8 @@ class CompiledBar:
         bar's arrays (see :func:`~rwafolio.live._bar_kernel.live_bar_packed_nb`)."""
         out = np.empty((OUT_ROWS, self.rates.shape[0]))
         res = live_bar_packed_nb(
-            old_prices, given, checked, tradable, scheduled, vix, time_ns, first, decide,
-            self.fstate, self.times, self.packed, out,
+            old_prices, given, checked, tradable, schedule_of, keys, last_key, vix, time_ns, first,
+            decide, self.fstate, self.times, self.packed, out,
         )  # fmt: skip
         return res, out
 

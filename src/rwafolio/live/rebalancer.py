@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,17 +33,21 @@ from rwafolio.backtest.step import rebalance
 from rwafolio.exceptions import ConfigError, DataError
 from rwafolio.live._bar_kernel import (
     BAD_PRICES,
+    EVERY_BAR,
+    NEVER,
     NO_DECISION,
+    NO_KEY,
     OUT_AFTER,
     OUT_BEFORE,
     OUT_FROZEN,
     OUT_PRICES,
+    OUT_SCHEDULED,
     OUT_TARGET,
     OUT_TRADES,
     REDO,
     WARMUP,
 )
-from rwafolio.live.compiled import CompiledBar, Path, choose_path
+from rwafolio.live.compiled import CompiledBar, Path, choose_path, new_result, priced_bar
 from rwafolio.live.rolling import IncrementalSample, RollingMoments
 from rwafolio.optimize.costs import CostModel
 from rwafolio.strategies.base import MarketView, Setup, Strategy
@@ -125,17 +129,6 @@ class LiveDecision:
     value: float
     frozen: dict[str, str] = field(default_factory=dict)
     diagnostics: dict[str, Any] = field(default_factory=dict)
-
-
-_DECISION_FIELDS = tuple(f.name for f in fields(LiveDecision))
-
-
-def _new_decision(*values: Any) -> LiveDecision:
-    """``LiveDecision(*values)`` with every field given, built without the frozen dataclass's
-    per-field ``object.__setattr__`` (0.7 us of the compiled path's ~1 us per bar for it)."""
-    decision = object.__new__(LiveDecision)
-    decision.__dict__.update(zip(_DECISION_FIELDS, values))
-    return decision
 
 
 def _check_strategy(strategy: Strategy) -> None:
@@ -245,6 +238,12 @@ class LiveRebalancer:
         for j, s in self._periodic:
             groups.setdefault(s, []).append(j)
         self._periodic_groups = list(groups.items())
+        #: The compiled path's schedule (see live_bar_packed_nb): each asset's code and, per bar,
+        #: each periodic schedule's block.
+        self._schedule_of = np.array([EVERY_BAR if every else NEVER for every in self._every_bar])
+        for g, (_name, columns) in enumerate(self._periodic_groups):
+            self._schedule_of[columns] = g
+        self._keys = np.zeros(max(len(groups), 1), dtype=np.int64)
         use, why = choose_path(strategy, path)
         self.path = "compiled" if use else "python"
         #: Why the Python path is taken ("" on the compiled path).
@@ -422,34 +421,11 @@ class LiveRebalancer:
         may = self._schedule_row(time, tradable)
         return self._decide(time, tradable, may)
 
-    def _given(self, bar: Bar) -> tuple[np.ndarray, np.ndarray] | None:
-        """The common bar, cheaply: after the first, pricing every symbol (closed ones too, as
-        :func:`~rwafolio.live.panel_bars` gives them): its prices in the symbols' order and the
-        open mask (read-only, cached by ``closed``). None sends the bar to the full checks of
-        :meth:`_tradable_prices`; the kernel checks the open assets' prices."""
-        given = bar.prices
-        if self.row < 0 or len(given) != len(self.symbols):
-            return None
-        try:
-            values = np.array([given[s] for s in self.symbols], dtype=float)
-        except (KeyError, TypeError, ValueError):
-            return None
-        closed = bar.closed
-        if not closed:
-            return values, self._all_open
-        mask = self._open.get(closed) if type(closed) is tuple else None
-        if mask is None:
-            mask = np.array([s not in closed for s in self.symbols])
-            mask.flags.writeable = False
-            if type(closed) is tuple and len(self._open) < 256:
-                self._open[closed] = mask
-        return values, mask
-
     def _step_compiled(self, bar: Bar, time: pd.Timestamp) -> LiveDecision:
         """One bar in one compiled call (:mod:`rwafolio.live.compiled`)."""
         c = self.compiled
         assert c is not None
-        fast = self._given(bar)
+        fast = None if self.row < 0 else priced_bar(bar, self.symbols, self._all_open, self._open)
         if fast is None:
             given, tradable = self._tradable_prices(bar)
             tradable.flags.writeable = False
@@ -464,17 +440,15 @@ class LiveRebalancer:
             self._link()  # the state was restored into new arrays
         sc = c.book.scalars
         sc[0], sc[1] = self.cash, self.value
-        last_key = self.last_key
-        if self._periodic:
-            self.last_key = last_key.copy()
-        may = self._schedule_row(time, tradable)
-        first = self.row < 0
+        keys, ns = self._keys, time.value
+        for g, (name, _columns) in enumerate(self._periodic_groups):
+            key = period_key(ns, name, self.hourly)
+            keys[g] = NO_KEY if key is None else key
         res, out = c.step(
-            self.prices, given, fast is None, tradable, may, vix if self.has_vix else np.nan,
-            time.value, first, self.row + 1 >= self.first_decision,
+            self.prices, given, fast is None, tradable, self._schedule_of, keys, self.last_key,
+            vix if self.has_vix else np.nan, ns, self.row < 0, self.row + 1 >= self.first_decision,
         )  # fmt: skip
         if res[0] == BAD_PRICES:
-            self.last_key = last_key
             self._tradable_prices(bar)  # raises the typed error
             raise AssertionError("the kernel refused prices the checks accept")  # pragma: no cover
         self.row += 1
@@ -484,7 +458,7 @@ class LiveRebalancer:
         if res[0] == REDO:  # the Python strategy decides this bar (see _bar_kernel)
             self.handed_over += 1
             self.warm_start = c.warm_start
-            decision = self._decide(time, tradable, may)
+            decision = self._decide(time, tradable, out[OUT_SCHEDULED] != 0.0)
             c.book.weights[:] = self.weights
             self.weights = c.book.weights
             c.warm_start = getattr(self.strategy, "last_w_", None)
@@ -520,8 +494,8 @@ class LiveRebalancer:
                 "objective": objective,
                 "fallback_reason": "",
             }
-        return _new_decision(
-            time, self.row, said, lam, self.vix if self.has_vix else nan, out[OUT_BEFORE],
+        return new_result(
+            LiveDecision, time, self.row, said, lam, self.vix if self.has_vix else nan, out[OUT_BEFORE],
             out[OUT_AFTER], out[OUT_TARGET], out[OUT_TRADES], fee, self.value, frozen, diagnostics,
         )  # fmt: skip
 
