@@ -7,10 +7,12 @@ in one call per bar. Every field of every :class:`LiveDecision` must be equal, N
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from rwafolio.exceptions import ConfigError
+from rwafolio.exceptions import ConfigError, DataError
 from rwafolio.live import LiveDecision, LiveRebalancer, LiveRun, panel_bars
 from rwafolio.loaders import load
 from rwafolio.optimize.costs import CostModel
@@ -120,3 +122,34 @@ def test_path_is_recorded_and_compiled_refuses_what_it_cannot_run(small_panel) -
         _reb(small_panel, "compiled", estimator=SampleEstimator())
     with pytest.raises(ConfigError, match="path"):
         _reb(small_panel, "fast")
+
+
+def test_bad_prices_are_refused_before_anything_changes(small_panel) -> None:  # type: ignore[no-untyped-def]
+    """The compiled path checks a bar that prices every symbol in the kernel: each bad price of
+    an open asset is the Python path's typed error (reported before a bad index level), nothing
+    changes (the schedule's clock included), and a closed asset's price is not read."""
+    params = {"schedules": {"crypto": "every2", "rwa": "weekly"}}
+    fast, slow = _reb(small_panel, "auto", **params), _reb(small_panel, "python", **params)
+    assert fast.path == "compiled"
+    bars = list(panel_bars(small_panel))
+    for bar in bars[:40]:
+        assert_same(fast.step(bar), slow.step(bar))
+    sym, nxt = small_panel.symbols[0], bars[40]
+    before = (fast.row, fast.prices.copy(), fast.last_key.copy(), fast.vix, fast.weights.copy())
+    window = fast.window_rows()
+    for bad in (-1.0, 0.0, np.nan, np.inf):
+        for reb in (fast, slow):
+            with pytest.raises(DataError, match="> 0"):
+                reb.step(replace(nxt, prices={**nxt.prices, sym: bad}))
+            with pytest.raises(DataError, match="> 0"):
+                reb.step(replace(nxt, prices={**nxt.prices, sym: bad}, vix=np.nan))
+    after = (fast.row, fast.prices, fast.last_key, fast.vix, fast.weights)
+    for x, y in zip(before, after):
+        np.testing.assert_array_equal(x, y)
+    np.testing.assert_array_equal(window, fast.window_rows())
+    closed = replace(nxt, prices={**nxt.prices, sym: -1.0}, closed=(sym,))
+    a, b = fast.step(closed), slow.step(closed)
+    assert_same(a, b)
+    assert a.frozen[sym] == "closed" and fast.prices[0] == before[1][0]
+    for bar in bars[41:]:
+        assert_same(fast.step(bar), slow.step(bar))
