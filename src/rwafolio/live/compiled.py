@@ -25,14 +25,19 @@ __all__ = ["CompiledBar", "Path", "choose_path", "new_result", "priced_bar"]
 
 Path = Literal["auto", "compiled", "python"]
 T = TypeVar("T")
+#: Field names of the dataclasses :func:`new_result` has built.
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def new_result(cls: type[T], *values: Any) -> T:
     """``cls(*values)`` for a frozen dataclass with every field given, built without the
     dataclass's per-field ``object.__setattr__`` (0.7 us per bar of the compiled path for a
     :class:`~rwafolio.live.LiveDecision`)."""
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
     result = object.__new__(cls)
-    result.__dict__.update(zip([f.name for f in fields(cls)], values))  # type: ignore[arg-type]
+    result.__dict__.update(zip(names, values))
     return result
 
 
