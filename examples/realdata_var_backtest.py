@@ -32,7 +32,7 @@ panel = load(
     end="2024-11-30",
     policy=policy,
 )
-result = run(DynamicLambdaStrategy.model_preset(), panel, execute=False)
+result = run(DynamicLambdaStrategy(), panel, execute=False)
 print(f"policy {policy}: {len(result.estimate_dates)} decision dates")
 for title, ev in (
     ("default evaluation", evaluate_risk(result, rng=2024)),

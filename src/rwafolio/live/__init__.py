@@ -8,10 +8,29 @@ where it stopped.
 
 from __future__ import annotations
 
-from rwafolio.live.rebalancer import ALWAYS_OPEN, Bar, LiveDecision, LiveRebalancer
-from rwafolio.live.rolling import RollingMoments
-from rwafolio.live.runner import LiveRun, RunSummary, panel_bars
-from rwafolio.live.state import StateError
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rwafolio.live.rebalancer import ALWAYS_OPEN, Bar, LiveDecision, LiveRebalancer
+    from rwafolio.live.rolling import RollingMoments
+    from rwafolio.live.runner import LiveRun, RunSummary, panel_bars
+    from rwafolio.live.state import StateError
+
+#: Where each public name lives. Imported on first use, so that the CLI's parser (which reads
+#: the ``live`` command's flags from :mod:`rwafolio.live.command`) does not load the rebalancer,
+#: the backtest and their kernels on every command.
+_HOMES = {
+    "ALWAYS_OPEN": "rebalancer",
+    "Bar": "rebalancer",
+    "LiveDecision": "rebalancer",
+    "LiveRebalancer": "rebalancer",
+    "RollingMoments": "rolling",
+    "LiveRun": "runner",
+    "RunSummary": "runner",
+    "panel_bars": "runner",
+    "StateError": "state",
+}
 
 __all__ = [
     "ALWAYS_OPEN",
@@ -24,3 +43,12 @@ __all__ = [
     "StateError",
     "panel_bars",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'rwafolio.live' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"rwafolio.live.{home}"), name)
+    globals()[name] = value
+    return value
