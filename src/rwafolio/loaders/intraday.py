@@ -174,13 +174,15 @@ def _bar_ends(frame: pd.DataFrame, step: pd.Timedelta, calendar: str) -> pd.Seri
 
 def _on_grid(
     closes: pd.Series, grid: pd.DatetimeIndex, step: pd.Timedelta
-) -> tuple[np.ndarray, np.ndarray]:
-    """Last close ended at or before each grid time, and whether a bar ended in (g - step, g]."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Last close ended at or before each grid time, whether a bar ended in (g - step, g], and
+    that last bar's end (NaT where none)."""
     ends = closes.index.to_numpy()
     pos = np.searchsorted(ends, grid.to_numpy(), side="right") - 1
     price = np.where(pos >= 0, closes.to_numpy()[np.maximum(pos, 0)], np.nan)
-    fresh = (pos >= 0) & (ends[np.maximum(pos, 0)] > (grid - step).to_numpy())
-    return price, fresh
+    last_end = np.where(pos >= 0, ends[np.maximum(pos, 0)], np.datetime64("NaT", "ns"))
+    fresh = (pos >= 0) & (last_end > (grid - step).to_numpy())
+    return price, fresh, last_end
 
 
 def load_intraday(
@@ -225,7 +227,7 @@ def load_intraday(
     prices, tradable = {}, {}
     for s in symbols:
         if s in daily:
-            p, fresh = _on_grid(daily_closes[s], grid, step)
+            p, fresh, _ = _on_grid(daily_closes[s], grid, step)
             expected = fresh  # once a session, at its close
         else:
             p, fresh, expected = _place_bars(
@@ -355,7 +357,7 @@ def _place_bars(
             f"{s}: its file has bars of {closes.attrs['bar']}, coarser than the panel's "
             f"{bar} (declare it a daily proxy, or load a finer file)"
         )
-    p, fresh = _on_grid(closes, grid, step)
+    p, fresh, last_end = _on_grid(closes, grid, step)
     if calendar == "24/7":
         expected = np.ones(len(grid), dtype=bool)
     else:
@@ -363,9 +365,6 @@ def _place_bars(
         expected = open_now & ~np.isnat(due)
         # Fresh means the latest bar due by g is there: a session's closing bar that is missing
         # leaves the previous bar's close (30 minutes stale for :30 ETF bars), which is a gap.
-        ends = closes.index.to_numpy()
-        pos = np.searchsorted(ends, grid.to_numpy(), side="right") - 1
-        last_end = np.where(pos >= 0, ends[np.maximum(pos, 0)], np.datetime64("NaT", "ns"))
         fresh &= ~expected | (last_end >= due)
     return p, fresh, expected
 
@@ -423,7 +422,7 @@ def _index_on_grid(
         closes = pd.Series(
             f["close"].to_numpy(), index=pd.DatetimeIndex(f["start"]) + pd.Timedelta(hours=1)
         )
-    level, _ = _on_grid(closes, grid, step)
+    level, _, _ = _on_grid(closes, grid, step)
     if np.isnan(level[0]):
         raise DataError(
             f"the index {str(path)!r} has no level before the panel's first time {grid[0]}"

@@ -170,21 +170,33 @@ def load_panel(
         The panel and notes on defaults that were applied (for the caller to show).
     """
     if options.bar == "1h":
-        hourly = _load_hourly(options, costs, config)
-        notes_h: list[str] = []
-        for line in severe_lines(hourly):
-            if warn is not None:
-                warn(line)
-            else:
-                notes_h.append(f"warning: {line}")
-        n_severe = sum(f.severe for f in hourly.findings)
-        if n_severe:
-            notes_h.append(
-                f"cleaning: report; {len(hourly.findings)} finding(s), {n_severe} severe"
-            )
-        return hourly, tuple(notes_h)
-    symbols = options.resolved_symbols()
+        panel = _load_hourly(options, costs, config)
+        lines, note = severe_lines(panel), ""
+    else:
+        panel, lines, note = _load_daily(options, costs, config)
     notes: list[str] = []
+    for line in lines:
+        if warn is not None:
+            warn(line)
+        else:
+            notes.append(f"warning: {line}")
+    n_severe = sum(f.severe for f in panel.findings)
+    if options.clean != "report" or n_severe:  # the default, with nothing severe, adds no line
+        notes.append(
+            f"cleaning: {options.clean}; {len(panel.findings)} finding(s), {n_severe} severe"
+        )
+    if note:
+        # Said in the output (the note) and in the report (the index's label).
+        notes.append(note)
+        panel = replace(panel, vix_source=f"{panel.vix_source} (default proxy: no --vix given)")
+    return panel, tuple(notes)
+
+
+def _load_daily(
+    options: DataOptions, costs: Mapping[str, float] | None, config: RunConfig | None
+) -> tuple[Panel, list[str], str]:
+    """The daily panel, the warning lines raised while loading it, and the default-index note."""
+    symbols = options.resolved_symbols()
     vix, note = (
         (options.vix, "") if options.vix is not None else default_vix(options.source, symbols)
     )
@@ -206,21 +218,7 @@ def load_panel(
         seed=options.seed if options.source == "synthetic" else None,
         **assets,
     )
-    for line in lines:
-        if warn is not None:
-            warn(line)
-        else:
-            notes.append(f"warning: {line}")
-    n_severe = sum(f.severe for f in panel.findings)
-    if options.clean != "report" or n_severe:  # the default, with nothing severe, adds no line
-        notes.append(
-            f"cleaning: {options.clean}; {len(panel.findings)} finding(s), {n_severe} severe"
-        )
-    if note:
-        # Said in the output (the note) and in the report (the index's label).
-        notes.append(note)
-        panel = replace(panel, vix_source=f"{panel.vix_source} (default proxy: no --vix given)")
-    return panel, tuple(notes)
+    return panel, list(lines), note
 
 
 def _load_hourly(
