@@ -52,9 +52,12 @@ def test_rolling_var_backtest_on_real_data(shared_data: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.realdata
 def test_default_evaluation_holds_on_the_readme_run(shared_data: Path) -> None:
-    """The README run: 1-day VaR99 top-down and 30-day VaR95 strategy-aware pass (measured;
-    the README table has every horizon)."""
+    """The README run under the CLI's default seed: every horizon of the default evaluation
+    meets issue 13's bar (Kupiec p >= 0.05, no red 250-window at 1 day, the CVaR's Z2 test does
+    not reject). The 10-day VaR99 failed it (6 breaches, Z2 p 0.025) while the strategy-aware
+    FHS held each asset's volatility at the forecast date's; the README has the table."""
     from rwafolio.backtest.engine import run
+    from rwafolio.cli_parser import DEFAULT_SEED
     from rwafolio.loaders import load
     from rwafolio.risk.evaluation import DEFAULT_EVALUATION, evaluate_risk
     from rwafolio.strategies import DynamicLambdaStrategy
@@ -67,10 +70,11 @@ def test_default_evaluation_holds_on_the_readme_run(shared_data: Path) -> None:
         start="2018-01-01", end="2024-11-30", policy="all_days",
     )  # fmt: skip
     res = run(DynamicLambdaStrategy(), panel, progress=False, execute=False)
-    specs = (DEFAULT_EVALUATION[0], DEFAULT_EVALUATION[2])
-    ev = evaluate_risk(res, specs, rng=0)
-    one, thirty = ev.horizons
+    ev = evaluate_risk(res, DEFAULT_EVALUATION, rng=DEFAULT_SEED)
+    one, ten, thirty = ev.horizons
     assert ev.target == "pnl+strategy"
     assert one.windows > 2400 and one.rolling is not None and one.rolling.n_red == 0
-    assert not one.kupiec.reject and one.shortfall is not None and not one.shortfall.reject
-    assert thirty.windows == 83 and not thirty.kupiec.reject and not thirty.shortfall.reject
+    assert (ten.windows, thirty.windows) == (249, 83)
+    for h in (one, ten, thirty):
+        assert h.kupiec.p_value >= 0.05, h.verdict()
+        assert h.shortfall is not None and not h.shortfall.reject, h.verdict()

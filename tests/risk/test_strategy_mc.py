@@ -20,6 +20,11 @@ from rwafolio.strategies._decide_kernels import decide_nb, lw_correlation_nb
 from tests.backtest.conftest import make_panel
 
 
+def AS_THEY_WERE(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The kernel's ``mean`` and ``filters`` that draw the pool's rows unchanged."""
+    return np.zeros(n), np.ascontiguousarray(np.array([[0.0], [0.0], [1.0], [1.0]]) * np.ones(n))
+
+
 def test_lw_twin() -> None:
     gen = np.random.default_rng(0)
     x = gen.normal(0, 0.02, (30, 4))
@@ -57,8 +62,8 @@ def test_kernel_replays_the_engine_on_the_real_future(mode: str, mean: str) -> N
     dlv = np.log(a.vix[pos + 1 : pos + h + 1] / a.vix[pos : pos + h])
     out, mdd, paid = np.empty(1), np.empty(1), np.empty(1)
     strategy_paths_nb(
-        pool, dlv, np.arange(h, dtype=np.int64), k["window0"], float(a.vix[pos]), k["w0"],
-        k["w0"], k["scheduled"], k["tradable"], a.stress_vix, a.lam0, a.eta, a.opt_costs,
+        pool, *AS_THEY_WERE(pool.shape[1]), dlv, np.arange(h, dtype=np.int64), k["window0"],
+        float(a.vix[pos]), k["w0"], k["w0"], k["scheduled"], k["tradable"], a.stress_vix, a.lam0, a.eta, a.opt_costs,
         a.rates, a.box_lo, a.box_hi, a.ppy, a.tau, a.mode, a.prior_obs, a.w_ref, a.ref_lam,
         out, mdd, paid,
     )  # fmt: skip
@@ -180,8 +185,8 @@ def test_rolling_estimates_change_no_path(case: str) -> None:
     )  # fmt: skip
     out, mdd, paid = np.empty(m), np.empty(m), np.empty(m)
     strategy_paths_nb(
-        pool, dlv, idx, window0, float(a.vix[pos]), k["w0"], k["w0"], k["scheduled"],
-        k["tradable"], *a_args, out, mdd, paid,
+        pool, *AS_THEY_WERE(pool.shape[1]), dlv, idx, window0, float(a.vix[pos]), k["w0"],
+        k["w0"], k["scheduled"], k["tradable"], *a_args, out, mdd, paid,
     )  # fmt: skip
     ref = np.empty(m)
     _paths_one_pass(
@@ -204,3 +209,80 @@ def test_rolling_strategy_forecasts_do_not_depend_on_threads() -> None:
     two = rolling_forecasts(res, workers=2, **kw).table
     assert one["forecast_ok"].sum() >= 5
     pd.testing.assert_frame_equal(one, two)
+
+
+@pytest.mark.parametrize("innovations", ["fhs", "fhs-static", "bootstrap"])
+def test_paths_carry_the_filtered_volatility_forward(innovations: str) -> None:
+    """With nothing allowed to trade, each path's value is the held book drifting on its
+    simulated returns: recompute those from the same bootstrap rows with an independent numpy
+    loop of the variance recursion (FHS carries it forward, static FHS holds it, the bootstrap
+    draws the rows as they were) and compare every path."""
+    from rwafolio.risk.generators import fhs_filtered
+    from rwafolio.risk.scenarios import bootstrap_indices
+
+    panel = make_panel(n_days=200, seed=6)
+    res = run(DynamicLambdaStrategy(), panel, execute=False, progress=False)
+    pos, h, m = 150, 12, 400
+    k = strategy_kernel_inputs(res, pos, h)
+    a = k["arrays"]
+    hist = a.returns[1 : pos + 1]
+    mu = np.full(hist.shape[1], 2e-4)
+    if innovations == "bootstrap":
+        e, filters = (
+            hist - hist.mean(axis=0),
+            np.array([[0.0], [0.0], [1.0], [1.0]]) * np.ones(len(mu)),
+        )
+    else:
+        e, filters = fhs_filtered(hist)
+        if innovations == "fhs-static":
+            filters[:3] = [[0.0], [0.0], [1.0]]
+    e, filters = np.ascontiguousarray(e), np.ascontiguousarray(filters)
+    idx = bootstrap_indices(np.random.default_rng(3), m, h, e.shape[0], 5)
+    never = np.zeros_like(k["scheduled"])
+    trad = k["tradable"]
+    out, mdd, paid = np.empty(m), np.empty(m), np.empty(m)
+    strategy_paths_nb(
+        e, mu, filters, np.zeros(e.shape[0]), idx, k["window0"], 20.0, k["w0"], k["w0"], never,
+        trad, np.inf, a.lam0, a.eta, a.opt_costs, a.rates, a.box_lo, a.box_hi, a.ppy, a.tau,
+        a.mode, a.prior_obs, a.w_ref, a.ref_lam, out, mdd, paid,
+    )  # fmt: skip
+    z = e[idx.reshape(m, h)]  # (m, h, n)
+    var = np.broadcast_to(filters[3], (m, e.shape[1])).copy()
+    growth = np.ones((m, e.shape[1]))
+    for t in range(h):
+        shock = np.where(trad[t], np.sqrt(var) * z[:, t], 0.0)
+        growth *= 1.0 + np.where(trad[t], mu + shock, 0.0)
+        var = filters[0] + filters[1] * shock**2 + filters[2] * var
+    w0 = k["w0"]
+    expect = growth @ w0 + (1.0 - w0.sum()) - 1.0
+    np.testing.assert_allclose(out, expect, rtol=0, atol=1e-12)
+    assert np.all(paid == 0.0)
+    spread = np.std(out)
+    assert spread > 0.005
+    if innovations == "fhs":  # the variance moved along the paths: not the static paths
+        static = filters.copy()
+        static[:3] = [[0.0], [0.0], [1.0]]
+        out2 = np.empty(m)
+        strategy_paths_nb(
+            e, mu, static, np.zeros(e.shape[0]), idx, k["window0"], 20.0, k["w0"], k["w0"],
+            never, trad, np.inf, a.lam0, a.eta, a.opt_costs, a.rates, a.box_lo, a.box_hi, a.ppy,
+            a.tau, a.mode, a.prior_obs, a.w_ref, a.ref_lam, out2, mdd, paid,
+        )  # fmt: skip
+        assert np.max(np.abs(out - out2)) > 1e-4
+
+
+def test_the_filter_reaches_the_strategy_target() -> None:
+    """``filter`` and ``ewma_lambda`` choose the strategy-aware FHS's variance filter (they
+    reached only the top-down forecast before); a bad one is a typed error naming it."""
+    panel = make_panel(n_days=200, seed=1)
+    res = run(DynamicLambdaStrategy(), panel, execute=False, progress=False)
+    kw = {"horizon": 10, "n_scenarios": 300, "seed": 4}
+    base = strategy_forecast(res, 150, **kw)  # type: ignore[arg-type]
+    fast = strategy_forecast(res, 150, ewma_lambda=0.8, **kw)  # type: ignore[arg-type]
+    static = strategy_forecast(res, 150, innovations="fhs-static", **kw)  # type: ignore[arg-type]
+    assert not np.array_equal(base.outcomes, fast.outcomes)
+    assert not np.array_equal(base.outcomes, static.outcomes)
+    with pytest.raises(ConfigError, match="filter"):
+        strategy_forecast(res, 150, filter="arima", **kw)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="innovations"):
+        strategy_forecast(res, 150, innovations="normal", **kw)  # type: ignore[arg-type]

@@ -41,7 +41,7 @@ from rwafolio.risk.forecast import (
     normal_var,
     per_period,
 )
-from rwafolio.risk.generators import ewma_covariance, fhs_history, fit_nu
+from rwafolio.risk.generators import ewma_covariance, fhs_filtered, fhs_history, fit_nu
 from rwafolio.risk.latest import latest_scenarios
 from rwafolio.risk.montecarlo import MonteCarlo
 from rwafolio.risk.rolling import RollingForecasts, rolling_forecasts
@@ -69,6 +69,7 @@ __all__ = [
     "crowding_surface",
     "evaluate_risk",
     "ewma_covariance",
+    "fhs_filtered",
     "fhs_history",
     "fit_nu",
     "forecast",

@@ -29,6 +29,8 @@ from rwafolio.strategies._rolling_lw_kernels import lw_from_sums_nb, lw_roll_nb,
 @njit(cache=True, nogil=True)
 def strategy_paths_nb(
     pool: np.ndarray,
+    mean: np.ndarray,
+    filters: np.ndarray,
     dlogvix: np.ndarray,
     idx: np.ndarray,
     window0: np.ndarray,
@@ -59,7 +61,17 @@ def strategy_paths_nb(
     Parameters
     ----------
     pool : ndarray of shape (n_pool, n)
-        Per-period asset returns to draw rows from.
+        Residuals to draw rows from: asset ``i``'s simulated return on an open day is
+        ``mean[i] + sqrt(v_i) * pool[row, i]``, its variance ``v_i`` starting at
+        ``filters[3, i]`` and updated by ``v_i = omega + a * shock^2 + b * v_i`` after each day
+        (``filters`` rows ``omega, a, b``; the shock is 0 on a closed day): the filtered
+        historical simulation of :func:`rwafolio.risk.generators.fhs_filtered` with the volatility
+        carried forward. ``filters`` columns ``(0, 0, 1, s2)`` hold the volatility at ``sqrt(s2)``;
+        ``(0, 0, 1, 1)`` draw ``mean + pool`` (returns as they were).
+    mean : ndarray of shape (n,)
+        Mean per-period return of each asset.
+    filters : ndarray of shape (4, n)
+        Each asset's variance filter and starting variance (above).
     dlogvix : ndarray of shape (n_pool,)
         The index's log change on the same rows (the index is simulated jointly).
     idx : ndarray of int64, shape (n_paths * horizon,)
@@ -97,8 +109,10 @@ def strategy_paths_nb(
     s1, s2, s3, s4 = b1.copy(), b2.copy(), b3.copy(), b4.copy()
     mu, cov = np.empty(n), np.empty((n, n))
     r = np.empty(n)
+    var = np.empty(n)
     may = np.empty(n, dtype=np.bool_)
     for m in range(out.shape[0]):
+        var[:] = filters[3]
         s1[:] = b1
         s2[:] = b2
         s3[:] = b3
@@ -115,7 +129,9 @@ def strategy_paths_nb(
             src = idx[m * horizon + t]
             any_may = False
             for i in range(n):
-                r[i] = pool[src, i] if tradable[t, i] else 0.0
+                shock = np.sqrt(var[i]) * pool[src, i] if tradable[t, i] else 0.0
+                r[i] = mean[i] + shock if tradable[t, i] else 0.0
+                var[i] = filters[0, i] + filters[1, i] * (shock * shock) + filters[2, i] * var[i]
             vix = vix * np.exp(dlogvix[src])
             stress = vix > stress_vix
             for i in range(n):

@@ -73,8 +73,9 @@ class EvaluationSpec:
 
 
 #: The default: the dense 1-period series top-down (fast, one forecast per date), the 10- and
-#: 30-period horizons by the strategy re-deciding on every path (1,000 paths: Monte Carlo error
-#: of a 99% quantile from 10 tail paths, the price of re-solving at every simulated date).
+#: 30-period horizons by the strategy re-deciding on every path (1,000 paths, the price of
+#: re-solving at every simulated date; filtered historical simulation with each asset's
+#: volatility carried forward along the path, see :mod:`rwafolio.risk.strategy_mc`).
 DEFAULT_EVALUATION: tuple[EvaluationSpec, ...] = (
     EvaluationSpec(1, 0.99, "pnl", 10_000),
     EvaluationSpec(10, 0.99, "strategy", 1_000),

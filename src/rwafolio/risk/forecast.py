@@ -275,6 +275,8 @@ def forecast(
         See :mod:`rwafolio.risk.scenarios`. ``"fhs"``: filtered historical simulation, the
         block bootstrap of ``history`` re-scaled to today's volatility per asset, de-meaned and
         re-centred on ``mu`` (:func:`rwafolio.risk.generators.fhs_history`); Sigma is not used.
+        The volatility is held at today's over the horizon (the strategy-aware and top-down
+        forecasts carry it forward along each path).
     nu : float or "fit"
         Student-t degrees of freedom, > 2 (the covariance is Sigma whatever nu is); ``"fit"``
         fits it by maximum likelihood to the portfolio's past returns ``history @ weights``

@@ -24,6 +24,49 @@ def _history(history: np.ndarray, name: str = "history") -> np.ndarray:
     return h
 
 
+def fhs_filtered(
+    history: np.ndarray, *, filter: Filter = "ewma", lam: float = 0.94
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pieces of filtered historical simulation: standardized residuals and each filter.
+
+    Each asset's returns are filtered (``s2_{s+1} = omega + a x_s^2 + b s2_s``, EWMA with
+    ``lam`` or GARCH(1, 1) from ``arch``; see :mod:`rwafolio.risk.topdown`), standardized
+    ``e_s = x_s / sqrt(s2_s)`` and de-meaned. An asset whose filtered variance is zero (a pegged
+    stablecoin) keeps zero residuals and a zero filter.
+
+    Parameters
+    ----------
+    history : ndarray of shape (T, n)
+        Per-period returns up to the forecast date.
+
+    Returns
+    -------
+    e : ndarray of shape (T, n)
+        The residuals; rows are kept whole, so a block bootstrap of them keeps each day's
+        cross-asset dependence.
+    filters : ndarray of shape (4, n)
+        Rows ``omega``, ``a``, ``b`` and the forecast variance ``s2_{T+1}`` of each asset: a path
+        starts at ``s2_{T+1}`` and, to carry the volatility forward as Barone-Adesi et al.'s FHS
+        does, updates it with each simulated shock by the same recursion.
+    """
+    h = _history(history)
+    e_all = np.zeros_like(h)
+    filters = np.zeros((4, h.shape[1]))
+    filters[2] = 1.0
+    for i in range(h.shape[1]):
+        x = np.ascontiguousarray(h[:, i])
+        if not np.any(x != 0.0):
+            continue
+        omega, a, b, s0 = fit_filter(x, filter, lam)
+        s2 = filter_variance_nb(x, omega, a, b, s0)
+        ok = s2[:-1] > 1e-18
+        e = np.where(ok, x / np.sqrt(np.where(ok, s2[:-1], 1.0)), 0.0)
+        e[ok] -= e[ok].mean()
+        e_all[:, i] = e
+        filters[:, i] = omega, a, b, s2[-1]
+    return e_all, filters
+
+
 def fhs_history(
     history: np.ndarray,
     mu: np.ndarray | None = None,
@@ -31,13 +74,11 @@ def fhs_history(
     filter: Filter = "ewma",
     lam: float = 0.94,
 ) -> np.ndarray:
-    """Filtered historical simulation: past days re-scaled to today's volatility.
+    """Filtered historical simulation with the volatility held at today's: past days re-scaled.
 
-    Each asset's returns are filtered (``s2_{s+1} = omega + a x_s^2 + b s2_s``, EWMA with
-    ``lam`` or GARCH(1, 1) from ``arch``; see :mod:`rwafolio.risk.topdown`), standardized
-    ``e_s = x_s / sqrt(s2_s)``, de-meaned, and re-scaled by the forecast ``sqrt(s2_{T+1})``.
-    Rows are kept whole, so a block bootstrap of the result keeps the cross-asset dependence of
-    each day. An asset whose filtered variance is zero (a pegged stablecoin) keeps zero shocks.
+    The residuals of :func:`fhs_filtered`, re-scaled by each asset's forecast volatility
+    ``sqrt(s2_{T+1})``, plus ``mu``. Exact for one period; over several periods it holds the
+    volatility fixed (the strategy-aware forecast carries it forward instead).
 
     Parameters
     ----------
@@ -51,18 +92,8 @@ def fhs_history(
     ndarray of shape (T, n)
         ``mu + sqrt(s2_{T+1}) * (e_s - mean(e))``, to bootstrap in blocks.
     """
-    h = _history(history)
-    out = np.zeros_like(h)
-    for i in range(h.shape[1]):
-        x = np.ascontiguousarray(h[:, i])
-        if not np.any(x != 0.0):
-            continue
-        omega, a, b, s0 = fit_filter(x, filter, lam)
-        s2 = filter_variance_nb(x, omega, a, b, s0)
-        ok = s2[:-1] > 1e-18
-        e = np.where(ok, x / np.sqrt(np.where(ok, s2[:-1], 1.0)), 0.0)
-        e[ok] -= e[ok].mean()
-        out[:, i] = np.sqrt(s2[-1]) * e
+    e, filters = fhs_filtered(history, filter=filter, lam=lam)
+    out = np.sqrt(filters[3]) * e
     return out + (0.0 if mu is None else np.asarray(mu, dtype=float))
 
 

@@ -239,8 +239,9 @@ def rolling_forecasts(
         (:mod:`rwafolio.risk.topdown`: a variance filter on its net daily returns, FHS or normal
         innovations; fees, re-trading and schedules are in the history it filters).
         ``"strategy"``: the strategy re-decides on every simulated path, bottom-up
-        (:mod:`rwafolio.risk.strategy_mc`; ``innovations`` "fhs" or "bootstrap",
-        ``pnl_window`` rows of history, ``block``).
+        (:mod:`rwafolio.risk.strategy_mc`; ``innovations`` "fhs" (each path carries the
+        filtered volatility forward), "fhs-static" or "bootstrap" ("normal" means "fhs" here),
+        ``filter``, ``ewma_lambda``, ``pnl_window`` rows of history, ``block``).
         ``"book"``: the weights held at the date, drifting (or rebalanced) over the horizon
         with the strategy's ``mu``/``cov`` and ``distribution``; this is a different object from
         the strategy that is realized, and fails the backtests on real runs.
@@ -368,7 +369,8 @@ def _forecast_rows(
         from rwafolio.risk.strategy_mc import strategy_arrays, strategy_forecast
 
         arrays = strategy_arrays(result)
-        innov = kw["innovations"] if kw["innovations"] in ("fhs", "bootstrap") else "fhs"
+        innov = kw["innovations"]
+        innov = innov if innov in ("fhs", "fhs-static", "bootstrap") else "fhs"
         # One chunk per forecast runs on one thread: spread the dates over the threads instead
         # (each date keeps its own seed, so the numbers do not depend on the thread count).
         n_workers = kw["workers"] or _default_workers()
@@ -381,8 +383,8 @@ def _forecast_rows(
                 return None
             return strategy_forecast(
                 result, pos, horizon=kw["horizon"], n_scenarios=kw["n_scenarios"],
-                levels=lv, seed=seed, mean=mus[j], innovations=innov,
-                history_window=kw["pnl_window"], block=kw["block"], workers=inner,
+                levels=lv, seed=seed, mean=mus[j], innovations=innov, filter=kw["filter"],
+                ewma_lambda=kw["ewma_lambda"], history_window=kw["pnl_window"], block=kw["block"], workers=inner,
                 arrays=arrays,
             )  # fmt: skip
     else:

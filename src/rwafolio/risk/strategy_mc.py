@@ -1,9 +1,9 @@
 """Strategy-aware Monte Carlo: forecast the strategy itself, re-deciding on every simulated path.
 
 At a forecast date of a backtest, each path draws future days as whole rows of the past (asset
-returns and the index's log change together, so lam moves with the simulated index), filtered
-and re-scaled to today's volatility (FHS, the default) or as they were (``"bootstrap"``), in
-blocks. On each simulated date the strategy of the backtest decides as the engine would have it
+returns and the index's log change together, so lam moves with the simulated index), in blocks:
+filtered residuals re-scaled to today's volatility, which each path carries forward with the
+filter's recursion on its own shocks (FHS, the default), or as they were (``"bootstrap"``). On each simulated date the strategy of the backtest decides as the engine would have it
 decide: same window rolled forward, same lam rule, schedules, stress override, freezes,
 threshold rule, optimizer costs and self-financing fee step (the compiled kernel in
 :mod:`rwafolio.risk._strategy_kernels`). The outcome is the strategy's net value path: VaR,
@@ -28,7 +28,7 @@ import numpy as np
 from rwafolio.exceptions import ConfigError, DataError
 from rwafolio.risk._strategy_kernels import strategy_paths_nb
 from rwafolio.risk.forecast import RiskForecast, summarize
-from rwafolio.risk.generators import fhs_history
+from rwafolio.risk.generators import fhs_filtered
 from rwafolio.risk.montecarlo import MonteCarlo
 from rwafolio.risk.scenarios import run_chunks
 from rwafolio.utils.validation import check_int
@@ -114,6 +114,8 @@ def strategy_forecast(
     seed: int = 0,
     mean: np.ndarray | None = None,
     innovations: str = "fhs",
+    filter: str = "ewma",
+    ewma_lambda: float = 0.94,
     history_window: int = 1000,
     block: int = 5,
     workers: int | None = None,
@@ -132,8 +134,14 @@ def strategy_forecast(
         Root seed (chunked like every simulation here: thread count does not matter).
     mean : ndarray of shape (n,) or None
         Mean per period of the simulated asset returns (None = 0).
-    innovations : {"fhs", "bootstrap"}
-        Rows re-scaled to today's volatility per asset, or as they were; both de-meaned.
+    innovations : {"fhs", "fhs-static", "bootstrap"}
+        Filtered historical simulation (:func:`rwafolio.risk.generators.fhs_filtered`): each
+        asset's standardized residuals re-scaled to today's volatility, which each path then
+        carries forward with the filter's recursion on its own shocks (``"fhs"``, Barone-Adesi
+        et al. 1999; the top-down forecast does the same with the P&L's filter), or holds at
+        today's (``"fhs-static"``); or the rows as they were (``"bootstrap"``). All de-meaned.
+    filter, ewma_lambda : {"ewma", "garch"}, float
+        The variance filter of ``"fhs"`` (as in :func:`rwafolio.risk.topdown.simulate_pnl`).
     history_window : int
         Past rows to draw from (up to ``pos``).
     block : int
@@ -153,13 +161,19 @@ def strategy_forecast(
     lo = max(1, pos - history_window + 1)
     hist = a.returns[lo : pos + 1]
     mu = np.zeros(n) if mean is None else np.asarray(mean, dtype=float)
-    if innovations == "fhs":
-        pool = fhs_history(hist, mu)
+    if innovations in ("fhs", "fhs-static"):
+        pool, filters = fhs_filtered(hist, filter=filter, lam=ewma_lambda)  # type: ignore[arg-type]
+        if innovations == "fhs-static":
+            filters[:3] = [[0.0], [0.0], [1.0]]
     elif innovations == "bootstrap":
-        pool = hist - hist.mean(axis=0) + mu
+        pool = hist - hist.mean(axis=0)
+        filters = np.array([[0.0], [0.0], [1.0], [1.0]]) * np.ones(n)
     else:
-        raise ConfigError(f"`innovations` must be 'fhs' or 'bootstrap', got {innovations!r}")
+        raise ConfigError(
+            f"`innovations` must be 'fhs', 'fhs-static' or 'bootstrap', got {innovations!r}"
+        )
     pool = np.ascontiguousarray(pool)
+    filters = np.ascontiguousarray(filters)
     vix = a.vix
     dlv = (
         np.log(vix[lo : pos + 1] / vix[lo - 1 : pos]) if np.all(vix[lo - 1 : pos + 1] > 0) else None
@@ -174,8 +188,8 @@ def strategy_forecast(
 
     def body(s: int, e: int, _z: np.ndarray, _scale: np.ndarray, idx: np.ndarray) -> None:
         strategy_paths_nb(
-            pool, dlogvix, idx, window0, float(vix[pos]), w0, w0, sched, trad, a.stress_vix,
-            a.lam0, a.eta, a.opt_costs, a.rates, a.box_lo, a.box_hi, a.ppy, a.tau, a.mode,
+            pool, mu, filters, dlogvix, idx, window0, float(vix[pos]), w0, w0, sched, trad,
+            a.stress_vix, a.lam0, a.eta, a.opt_costs, a.rates, a.box_lo, a.box_hi, a.ppy, a.tau, a.mode,
             a.prior_obs, a.w_ref, a.ref_lam, out[s:e], mdd[s:e], paid[s:e],
         )  # fmt: skip
 
