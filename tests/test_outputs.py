@@ -236,3 +236,17 @@ def test_a_json_summary_is_known_by_the_schema_keys(tmp_path: Path) -> None:
         user.write_text(text)
         with pytest.raises(OutputError, match="--force"):
             check_outputs([Output("--json", user, "summary")])
+
+
+def test_a_link_with_another_name_never_reaches_a_data_file(tmp_path: Path) -> None:
+    """``--out report.html --force`` where report.html links to a data file in a data folder
+    (one this command does not read): the file behind the link is a data file all the same."""
+    data = tmp_path / "data"
+    data.mkdir()
+    csv = data / "VNQ.csv"
+    csv.write_text("Date,Close\n2024-01-01,1\n")
+    link = tmp_path / "report.html"
+    link.symlink_to(csv)
+    with pytest.raises(OutputError, match="data folder"):
+        check_outputs([Output("--out", link, "report")], data_dirs=[data], force=True)
+    assert csv.read_text() == "Date,Close\n2024-01-01,1\n"

@@ -15,7 +15,7 @@ Output checks (the command line)
       dangling symbolic link, or whose folder is not a folder;
     - a path that is one of the command's inputs (a data file read, the run being rendered, the
       config or grid file), or a data-file name (``.csv``, ``.parquet``, ...) inside a
-      ``--data-dir`` folder;
+      ``--data-dir`` folder, also when reached through a symbolic link of another name;
     - two outputs of one command that are the same file;
     - an existing regular file that rwafolio did not write, unless ``force`` is true.
 
@@ -41,7 +41,7 @@ from typing import IO, Literal
 
 from rwafolio.exceptions import OutputError
 
-OutputKind = Literal["report", "run", "summary", "crowding"]
+OutputKind = Literal["report", "run", "summary", "crowding", "journal"]
 
 #: The marker of a report rwafolio wrote (in the template's head).
 REPORT_MARKER = b'<meta name="generator" content="rwafolio">'
@@ -240,6 +240,17 @@ def _inside(path: Path, folder: Path) -> bool:
     return True
 
 
+def is_data_file_in(path: Path, folder: Path) -> bool:
+    """Whether ``path``, or the file a symbolic link at ``path`` leads to, has a data-file name
+    (:data:`DATA_SUFFIXES`) inside ``folder``: ``report.html`` linking to ``folder/VNQ.csv`` is
+    that data file."""
+    real = Path(os.path.realpath(path))
+    lexical = Path(os.path.abspath(path))
+    return any(
+        p.suffix.lower() in DATA_SUFFIXES and _inside(p, folder) for p in {real, lexical}
+    )
+
+
 def check_outputs(
     outputs: Sequence[Output],
     *,
@@ -294,14 +305,15 @@ def check_outputs(
                 f"({read[(st.st_dev, st.st_ino)]!r}); refusing to overwrite it"
             )
         for d in dirs:
-            if out.path.suffix.lower() in DATA_SUFFIXES and _inside(out.path, d):
+            if is_data_file_in(out.path, d):
                 raise OutputError(
                     f"{what} {str(out.path)!r} is a data-file name inside the data folder "
                     f"{str(d)!r} (`--data-dir`, `--cache-dir`); write outputs elsewhere"
                 )
         if st is not None and not force and not written_by_rwafolio(out.path, out.kind):
             what_kind = {"report": "an HTML report", "run": "a run file",
-                         "summary": "a JSON summary", "crowding": "a crowding answer"}[out.kind]  # fmt: skip
+                         "summary": "a JSON summary", "crowding": "a crowding answer",
+                         "journal": "an orders journal"}[out.kind]  # fmt: skip
             raise OutputError(
                 f"{what} {str(out.path)!r} exists and is not {what_kind} rwafolio wrote; pass "
                 "--force to replace it"

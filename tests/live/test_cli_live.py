@@ -163,3 +163,31 @@ def test_a_config_pipe_is_read_once_and_used(tmp_path) -> None:  # type: ignore[
     assert code == 0
     state = json.loads(next((tmp_path / "st").glob("*.json")).read_text())
     assert state["params"]["strategy_params"]["window"] == 20
+
+
+def test_orders_through_a_link_never_touch_a_data_file(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """An --orders link (any name) to a data file, or a --state folder that is a data folder, is
+    refused before anything is written, even with --force: the journal used to truncate and
+    append to the file behind the link."""
+    from tests.loaders.test_hostile_files import write_prices
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for s in ("AAA-USD", "BBB-USD", "CCC-USD"):
+        write_prices(data / f"{s}.csv", n=80)
+    before = {p.name: p.read_bytes() for p in data.iterdir()}
+    files = ["live", "--source", "files", "--data-dir", str(data), "--symbols", "AAA-USD",
+             "BBB-USD", "--vix", "none", "--quiet"]  # fmt: skip
+    for target in ("AAA-USD.csv", "CCC-USD.csv"):  # read by the command, or only in its folder
+        link = tmp_path / f"to-{target}.jsonl"
+        link.symlink_to(data / target)
+        args = [*files, "--state", str(tmp_path / "st"), "--orders", str(link), "--force"]
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "`--orders`" in err, err
+    args = [*files, "--state", str(data), "--orders", str(tmp_path / "o.jsonl")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "`--state`" in err and "data folder" in err, err
+    assert {p.name: p.read_bytes() for p in data.iterdir()} == before
+    assert not (tmp_path / "st").exists()

@@ -6,6 +6,7 @@ Argument parsing and printing only; the work is :class:`rwafolio.live.runner.Liv
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import time
 from pathlib import Path
@@ -90,11 +91,33 @@ def _check_paths(args: argparse.Namespace) -> tuple[Path, Path]:
             raise ConfigError(f"`--orders` {str(orders)!r} is a data-file name inside --data-dir")
     if orders.resolve().parent == state.resolve():
         raise ConfigError("`--orders` must not be inside the `--state` folder")
+    _check_outputs(args, state, orders)
     if args.portfolio_value is not None and not args.portfolio_value > 0:
         raise ConfigError(f"`--portfolio-value` must be > 0, got {args.portfolio_value}")
     if args.poll is not None and not args.poll > 0:
         raise ConfigError(f"`--poll` must be > 0 seconds, got {args.poll}")
     return state, orders
+
+
+def _check_outputs(args: argparse.Namespace, state: Path, orders: Path) -> None:
+    """The checks every command's outputs pass (:func:`rwafolio.outputs.check_outputs`): the
+    journal, even through a link of another name, is never an input nor a data file of a data
+    folder, and the state folder is not in a data folder. The journal's ownership is the state's
+    business (:class:`~rwafolio.live.runner.LiveRun`), hence ``force``."""
+    from rwafolio.outputs import Output, OutputError, check_outputs
+
+    folders = [*args.data_dir, *([args.cache_dir] if args.cache_dir else [])]
+    inputs = [p for p in (args.config, args.vix) if p]
+    check_outputs(
+        [Output("--orders", orders, "journal")], inputs=inputs, data_dirs=folders, force=True
+    )
+    real = Path(os.path.realpath(state))
+    for folder in folders:
+        if real.is_relative_to(os.path.realpath(folder)):
+            raise OutputError(
+                f"`--state` {str(state)!r} is inside the data folder {str(folder)!r} "
+                "(`--data-dir`, `--cache-dir`); keep the state elsewhere"
+            )
 
 
 def _config(args: argparse.Namespace) -> Any:
