@@ -141,6 +141,8 @@ def test_risk_and_data_tables_are_checked() -> None:
         (b"lam0 = 2.0\n", "unknown table"),
         (b"strategy = 2.0\n", r"\[strategy\] must be a table"),
         (b"[strategy\n", "not valid TOML"),
+        (b"\xef\xbb\xbf[strategy]\nlam0 = 2.0\n", "byte-order mark"),
+        (b"[strategy]\n" + b"#" * (2 << 20), "larger than 1 MiB"),
     ],
 )
 def test_bad_files_give_one_typed_line(tmp_path: Path, content: bytes, match: str) -> None:
@@ -156,6 +158,36 @@ def test_read_toml_names_the_flag_for_a_folder_and_a_missing_file(tmp_path: Path
         read_toml(tmp_path, "--grid")
     with pytest.raises(ConfigError, match=r"--config.*does not exist"):
         read_toml(tmp_path / "nope.toml", "--config")
+
+
+def test_an_endless_stream_is_refused_after_its_first_mebibyte(tmp_path: Path) -> None:
+    """``--config`` naming a device or a pipe that never ends (/dev/zero, ``<(yes)``) used to be
+    read to the end: memory grew until the process was killed. A pipe stands in for the device
+    (tests never touch /dev); the writer never stops, so a reader without a bound never returns."""
+    import os
+    import threading
+
+    r, w = os.pipe()
+    stop = threading.Event()
+
+    def endless() -> None:
+        try:
+            while not stop.is_set():
+                os.write(w, b"\0" * 65536)
+        except OSError:  # the reader closed its end
+            pass
+
+    writer = threading.Thread(target=endless, daemon=True)
+    writer.start()
+    try:
+        with pytest.raises(ConfigError, match=r"`--config` .* larger than 1 MiB") as exc:
+            read_toml(f"/dev/fd/{r}", "--config")
+        assert "\n" not in str(exc.value)
+    finally:
+        stop.set()
+        os.close(r)
+        writer.join(5)
+        os.close(w)
 
 
 def test_empty_config_builds_the_default_strategy() -> None:

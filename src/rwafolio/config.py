@@ -452,16 +452,32 @@ def parse_config(doc: Mapping[str, Any], path: str | None = None) -> RunConfig:
     )  # fmt: skip
 
 
+#: The largest TOML file read (a config or grid file is a few KiB of text).
+MAX_TOML_BYTES = 1 << 20
+
+
 def read_toml(path: str | Path, what: str) -> dict[str, Any]:
     """Parse a TOML file; ``what`` names the parameter in error messages (e.g. ``"--config"``).
 
-    Raises ConfigError (one line) for a missing or unreadable file, a file that is not UTF-8 and
-    invalid TOML.
+    Raises ConfigError (one line) for a missing or unreadable file, one larger than
+    :data:`MAX_TOML_BYTES` (read no further: a device or an endless pipe), a byte-order mark, a
+    file that is not UTF-8 and invalid TOML.
     """
     p = Path(path)
     try:
-        text = p.read_bytes().decode("utf-8")
-        return tomllib.loads(text)
+        with open(p, "rb") as fh:  # a pipe (``<(...)``) is read once; a device or a stream is
+            data = fh.read(MAX_TOML_BYTES + 1)  # bounded: /dev/zero never ends
+        if len(data) > MAX_TOML_BYTES:
+            raise ConfigError(
+                f"`{what}` file {str(p)!r} is larger than {MAX_TOML_BYTES >> 20} MiB; a config "
+                "is a small text file"
+            )
+        if data.startswith(b"\xef\xbb\xbf"):
+            raise ConfigError(
+                f"`{what}` file {str(p)!r} starts with a byte-order mark (BOM), which TOML does "
+                "not allow; save it as UTF-8 without BOM"
+            )
+        return tomllib.loads(data.decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"`{what}` file {str(p)!r} does not exist") from None
     except IsADirectoryError:
