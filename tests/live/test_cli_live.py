@@ -191,3 +191,52 @@ def test_orders_through_a_link_never_touch_a_data_file(tmp_path, capsys) -> None
     assert err.count("\n") == 1 and "`--state`" in err and "data folder" in err, err
     assert {p.name: p.read_bytes() for p in data.iterdir()} == before
     assert not (tmp_path / "st").exists()
+
+
+EDITS = {  # a hand edit of state.json -> what the check must name
+    "weights-nan": (lambda d: d["weights"].__setitem__(0, None), "weights"),
+    "weights-short": (lambda d: d["weights"].pop(), "weights"),
+    "weights-text": (lambda d: d.__setitem__("weights", "abc"), "weights"),
+    "weights-sum": (lambda d: d["weights"].__setitem__(0, -5.0), "weights"),
+    "cash": (lambda d: d.__setitem__("cash", 1e308), "weights"),
+    "value": (lambda d: d.__setitem__("value", -1.0), "value"),
+    "row": (lambda d: d.__setitem__("row", "x"), "row"),
+    "time": (lambda d: d.__setitem__("time", "garbage"), "time"),
+    "prices": (lambda d: d.__setitem__("prices", [0.0] * len(d["prices"])), "prices"),
+    "vix": (lambda d: d.__setitem__("vix", "x"), "vix"),
+    "window": (lambda d: d.__setitem__("window", 5), "window"),
+    "window-count": (lambda d: d["window"].__setitem__("count", 10**6), "window"),
+    "last_key": (lambda d: d.__setitem__("last_key", None), "last_key"),
+    "warm_start": (lambda d: d.__setitem__("warm_start", [1.0]), "warm_start"),
+    "orders_bytes": (lambda d: d.__setitem__("orders_bytes", -1), "orders_bytes"),
+}
+
+
+def test_a_hand_edited_state_is_refused_and_left_unchanged(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Each edit used to be either taken as the book (a -5 weight traded on) or an unexpected
+    error; now each is one line naming the field, and state and journal stay as they were."""
+    assert main([*BASE, *_paths(tmp_path), "--until", "2021-02-10"]) == 0
+    state, journal = tmp_path / "st" / "state.json", tmp_path / "o.jsonl"
+    good, lines = state.read_text(), journal.read_bytes()
+    for name, (edit, field) in EDITS.items():
+        doc = json.loads(good)
+        edit(doc)
+        state.write_text(json.dumps(doc))
+        edited = state.read_bytes()
+        assert main([*BASE, *_paths(tmp_path)]) == 2, name
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"field {field!r}" in err and "--state" in err, (name, err)
+        assert state.read_bytes() == edited and journal.read_bytes() == lines, name
+
+
+def test_a_state_later_than_every_bar_is_refused(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A state whose last bar is after all the data (a later time written in, or data of another
+    calendar) used to report '0 new bars' and exit 0: the data contradict it."""
+    assert main([*BASE, *_paths(tmp_path), "--until", "2021-02-10"]) == 0
+    state = tmp_path / "st" / "state.json"
+    doc = json.loads(state.read_text())
+    doc["time"] = "2030-01-01T00:00:00"
+    state.write_text(json.dumps(doc))
+    assert main([*BASE, *_paths(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "differ from the data the state processed" in err, err

@@ -183,6 +183,8 @@ class LiveRun:
                 f"the data end before the state's last bar {reb.time} ({seen} bars up to it, the "
                 f"state processed {reb.row + 1}): they contradict the state, which was left unchanged"
             )
+        if not verified:  # no bar at the state's time and none after it
+            self._check_history(seen, chain)
         return RunSummary(processed, seen - processed, last, self.cut_line)
 
     def _check_history(self, seen: int, chain: str) -> None:

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rwafolio.exceptions import DataError
+from rwafolio.exceptions import DataError, describe
 from rwafolio.live.rebalancer import Bar, LiveRebalancer
 from rwafolio.live.rolling import RollingMoments
 from rwafolio.outputs import atomic_write
@@ -149,6 +149,7 @@ def restore(reb: LiveRebalancer, state: dict[str, Any]) -> None:
             "run's original parameters or a new --state folder"
         )
     n = len(reb.symbols)
+    check_fields(state, n, reb.window)
     reb.row = int(state["row"])
     reb.time = None if state["time"] is None else pd.Timestamp(state["time"])
     reb.prices = _back(state["prices"])
@@ -178,6 +179,89 @@ def restore(reb: LiveRebalancer, state: dict[str, Any]) -> None:
     reb.warm_start = None if state["warm_start"] is None else _back(state["warm_start"])
     if reb.compiled is not None:
         reb._link()
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _whole(x: Any, lo: int = 0, hi: float = math.inf) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and lo <= x <= hi
+
+
+def _numbers(x: Any, length: int, missing: bool = False) -> bool:
+    """A list of ``length`` finite numbers (``None`` too when ``missing``: NaN is written so)."""
+    return (
+        isinstance(x, list)
+        and len(x) == length
+        and all(_finite(v) or (missing and v is None) for v in x)
+    )
+
+
+def _time(x: Any) -> bool:
+    try:
+        return isinstance(x, str) and not pd.isna(pd.Timestamp(x))
+    except (ValueError, TypeError):
+        return False
+
+
+def check_fields(state: dict[str, Any], n: int, window: int) -> None:
+    """Refuse a state whose fields do not have the types, lengths and values a run writes.
+
+    ``n`` assets, an estimation window of ``window`` rows. The book must be fractions of value
+    (weights and cash summing to 1, value > 0), prices positive. A :class:`StateError` names the
+    first bad field: a damaged or hand-edited state is never taken as the book.
+    """
+    win = state["window"]
+    count = win.get("count") if isinstance(win, dict) else None
+    book = _numbers(state["weights"], n) and _finite(state["cash"])
+    checks = {
+        "row": (_whole(state["row"]), "a whole number >= 0"),
+        "time": (_time(state["time"]), "an ISO time"),
+        "prices": (
+            _numbers(state["prices"], n, missing=True)
+            and all(v is None or v > 0 for v in state["prices"]),
+            f"{n} prices > 0 (null: none yet)",
+        ),
+        "vix": (state["vix"] is None or _finite(state["vix"]), "a finite number or null"),
+        "weights": (
+            book and abs(sum(state["weights"]) + state["cash"] - 1.0) <= 1e-6,
+            f"{n} finite fractions of value that sum to 1 with `cash`",
+        ),
+        "value": (_finite(state["value"]) and state["value"] > 0, "a finite number > 0"),
+        "window": (
+            _whole(count, 0, window)
+            and _numbers(win.get("returns"), count * n, missing=True)
+            and isinstance(win.get("times"), list)
+            and len(win["times"]) == window
+            and all(_whole(t, -(2**63)) for t in win["times"])
+            and _numbers(win.get("vix"), window, missing=True),
+            f"the last <= {window} rows of returns, times and index levels",
+        ),
+        "last_key": (
+            isinstance(state["last_key"], list)
+            and len(state["last_key"]) == n
+            and all(_whole(k, -(2**63)) for k in state["last_key"]),
+            f"{n} whole numbers",
+        ),
+        "warm_start": (
+            state["warm_start"] is None or _numbers(state["warm_start"], n),
+            f"null or {n} finite numbers",
+        ),
+        "fingerprint": (isinstance(state["fingerprint"], str), "a SHA-256 hex digest"),
+        "orders_bytes": (_whole(state["orders_bytes"]), "a whole number >= 0"),
+        "orders_tail": (
+            state["orders_tail"] is None or isinstance(state["orders_tail"], str),
+            "null or a SHA-256 hex digest",
+        ),
+    }
+    for key, (ok, expected) in checks.items():
+        if not ok:
+            raise StateError(
+                f"`--state` field {key!r} must be {expected}, got "
+                f"{describe(state[key])}: the state file is damaged or was edited (it was left "
+                "unchanged; start a new --state folder)"
+            )
 
 
 _REQUIRED = (
