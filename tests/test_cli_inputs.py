@@ -122,3 +122,53 @@ def test_costs_for_symbols_not_loaded_are_reported_not_used() -> None:
     assert used == {"BTC-USD": 0.002} and unused == ["VNQ"]
     with pytest.raises(ConfigError, match="did you mean 'ETH-USD'"):
         split_costs({"eth-usd": 0.002}, ["BTC-USD", "ETH-USD"])
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        # a symbol given twice used to keep the last value silently
+        (["var", "--weights", "BTC-USD=0.5,BTC-USD=0.2"], ["--weights", "BTC-USD", "twice"]),
+        (["var", "--crowding", "--daily-volume", "GLD=1e6 GLD=2e6"], ["--daily-volume", "twice"]),
+        (["data", "--symbols", "BTC-USD,ETH-USD", "BTC-USD"], ["--symbols", "BTC-USD", "twice"]),
+        # non-finite weights leaked a numpy RuntimeWarning and said "got sum nan"
+        (["var", "--weights", "BTC-USD=nan"], ["--weights", "finite"]),
+        (["var", "--weights", "BTC-USD=inf,ETH-USD=-inf"], ["--weights", "finite"]),
+        # an empty path was taken as "not given": the default report, no config, no index
+        (["backtest", "--out", ""], ["--out", "empty"]),
+        (["backtest", "--json", ""], ["--json", "empty"]),
+        (["backtest", "--config", " "], ["--config", "empty"]),
+        (["data", "--vix", ""], ["--vix", "empty"]),
+        (["data", "--data-dir", ""], ["--data-dir", "empty"]),
+        (["live", "--state", "", "--orders", "o.jsonl"], ["--state", "empty"]),
+        (["report", ""], ["run", "empty"]),
+        # inf seconds never polled again; an inf book wrote every order size as null
+        (["live", "--state", "s", "--orders", "o.jsonl", "--poll", "inf"], ["--poll", "finite"]),
+        (["live", "--state", "s", "--orders", "o", "--portfolio-value", "inf"], ["--portfolio"]),
+        (["live", "--state", "s", "--orders", "o.jsonl", "--poll", "0"], ["--poll", "> 0"]),
+    ],
+)
+def test_ambiguous_arguments_are_refused_naming_the_flag(
+    argv: list[str],
+    words: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)  # nothing may be written, not even a default report
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "Warning" not in err, err
+    last = err.strip().splitlines()[-1]
+    for word in words:
+        assert word in last, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_negative_weight_is_named_as_such(capsys: pytest.CaptureFixture[str]) -> None:
+    """It used to say 'must be >= 0 and sum to at most 1 ..., got sum 1.0000'."""
+    assert main(["var", "--weights", "BTC-USD=-0.5,ETH-USD=1.5", "--scenarios", "100"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "`--weights` BTC-USD is -0.5" in err, err

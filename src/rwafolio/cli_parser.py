@@ -7,11 +7,13 @@ which runs them), so this module never imports the commands it parses for.
 from __future__ import annotations
 
 import argparse
+import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rwafolio.cli_safety import add_safety_flags
+from rwafolio.utils.validation import argparse_path as _path
 from rwafolio.utils.validation import argparse_type, check_int, check_number
 
 #: A command: parsed arguments in, exit code out.
@@ -55,8 +57,19 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action) or ""
 
 
+def _twice(items: Sequence[str]) -> str | None:
+    """The first item given more than once, else None."""
+    seen: set[str] = set()
+    for item in items:
+        if item in seen:
+            return item
+        seen.add(item)
+    return None
+
+
 class _Symbols(argparse.Action):
-    """``--symbols A,B C``: commas and spaces both separate symbols."""
+    """``--symbols A,B C``: commas and spaces both separate symbols; a symbol given twice is
+    refused."""
 
     def __call__(
         self, parser: Any, namespace: argparse.Namespace, values: Any, option: Any = None
@@ -64,6 +77,9 @@ class _Symbols(argparse.Action):
         items = [s for v in values for s in re.split(r"[,\s]+", str(v)) if s]
         if not items:
             raise argparse.ArgumentError(self, "expected at least one symbol")
+        twice = _twice(items)
+        if twice is not None:
+            raise argparse.ArgumentError(self, f"symbol {twice!r} is given twice")
         setattr(namespace, self.dest, items)
 
 
@@ -76,6 +92,7 @@ def _add_data_args(p: argparse.ArgumentParser, *, default_source: str = "synthet
     )
     p.add_argument(
         "--data-dir",
+        type=_path,
         action="append",
         default=[],
         metavar="DIR",
@@ -101,6 +118,7 @@ def _add_data_args(p: argparse.ArgumentParser, *, default_source: str = "synthet
     )
     p.add_argument(
         "--vix",
+        type=_path,
         default=None,
         help="volatility index: '^VIX' (yfinance), a file path, 'realized:SYMBOL' or 'none' "
         "(default: synthetic's own index for --source synthetic, '^VIX' for yfinance, and for "
@@ -114,7 +132,10 @@ def _add_data_args(p: argparse.ArgumentParser, *, default_source: str = "synthet
         "files SYMBOL.csv, finer ones resampled, coarser refused)",
     )
     p.add_argument(
-        "--cache-dir", default=None, help="yfinance cache folder (default: the platform cache)"
+        "--cache-dir",
+        type=_path,
+        default=None,
+        help="yfinance cache folder (default: the platform cache)",
     )
     p.add_argument(
         "--missing",
@@ -143,7 +164,7 @@ def _add_data_args(p: argparse.ArgumentParser, *, default_source: str = "synthet
 
 def _add_strategy_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--config", default=None, help="TOML run config: [strategy], [costs], [data], [risk] "
+        "--config", type=_path, default=None, help="TOML run config: [strategy], [costs], [data], [risk] "
         "(default: none; see examples/config.toml)"
     )  # fmt: skip
     p.add_argument("--lam0", type=_nonneg_float, default=None,
@@ -157,17 +178,24 @@ def _add_strategy_args(p: argparse.ArgumentParser) -> None:
 
 
 def _weights_arg(text: str) -> dict[str, float]:
-    out = {}
+    """``SYM=X,SYM=X`` (commas or spaces): finite numbers, each symbol once (argparse names
+    the flag, ``--weights`` or ``--daily-volume``, before the message)."""
+    out: dict[str, float] = {}
     for part in re.split(r"[,\s]+", text):
         if not part.strip():
             continue
         if "=" not in part:
-            raise argparse.ArgumentTypeError(f"--weights wants SYMBOL=WEIGHT pairs, got {part!r}")
-        k, v = part.split("=", 1)
+            raise argparse.ArgumentTypeError(f"wants SYMBOL=NUMBER pairs, got {part!r}")
+        k, v = (x.strip() for x in part.split("=", 1))
         try:
-            out[k.strip()] = float(v)
+            number = float(v)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"--weights: {v!r} is not a number") from None
+            raise argparse.ArgumentTypeError(f"{v!r} is not a number") from None
+        if not math.isfinite(number):
+            raise argparse.ArgumentTypeError(f"{k}={v}: expected a finite number")
+        if k in out:
+            raise argparse.ArgumentTypeError(f"symbol {k!r} is given twice")
+        out[k] = number
     return out
 
 
@@ -202,6 +230,7 @@ def _risk_opts(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-crowding", action="store_true", help="skip the crowding simulation")
     p.add_argument(
         "--save",
+        type=_path,
         default=None,
         metavar="RUN",
         help="also save the run for `rwafolio report` (.zip added when RUN has no suffix; "
@@ -223,7 +252,7 @@ def build_parser(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = _sub(sub, "demo", "run the whole pipeline on the embedded synthetic market")
-    p.add_argument("--out", default="out/demo.html", help="HTML report path")
+    p.add_argument("--out", type=_path, default="out/demo.html", help="HTML report path")
     p.add_argument("--seed", type=_nonneg_int, default=DEFAULT_SEED,
                    help="seed of the synthetic market and the Monte Carlo draws")  # fmt: skip
     p.add_argument("--policy", choices=["all_days", "exchange_days"], default=None,
@@ -244,14 +273,15 @@ def build_parser(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
                    help="symbols, separated by commas or spaces (required)")  # fmt: skip
     p.add_argument("--start", default=None, help="first date (default: the source's first)")
     p.add_argument("--end", default=None, help="last date (default: today)")
-    p.add_argument("--cache-dir", default=None, help="cache folder (default: the platform cache)")
+    p.add_argument("--cache-dir", type=_path, default=None,
+                   help="cache folder (default: the platform cache)")  # fmt: skip
     p.set_defaults(func=commands["fetch"])
 
     p = _sub(sub, "backtest", "backtest the strategy and its benchmarks, write a report")
     _add_data_args(p)
     _add_strategy_args(p)
-    p.add_argument("--out", default="out/backtest.html", help="HTML report path")
-    p.add_argument("--json", default=None, metavar="PATH",
+    p.add_argument("--out", type=_path, default="out/backtest.html", help="HTML report path")
+    p.add_argument("--json", type=_path, default=None, metavar="PATH",
                    help="also write the summary as JSON (schema in the README; default: none)")  # fmt: skip
     _risk_opts(p)
     p.set_defaults(func=commands["backtest"])
@@ -268,7 +298,7 @@ def build_parser(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
                    help="also run the multi-agent crowding model")  # fmt: skip
     p.add_argument("--surface-scenarios", type=_scenarios, default=2000,
                    help="scenarios per point of the crowding surface")  # fmt: skip
-    p.add_argument("--json", default=None,
+    p.add_argument("--json", type=_path, default=None,
                    help="with --crowding: write the answer as JSON (default: none)")  # fmt: skip
     p.add_argument("--aum", type=_pos_float, default=5e6,
                    help="with --crowding: capital of each agent, quote currency")  # fmt: skip
@@ -280,8 +310,8 @@ def build_parser(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
     p.set_defaults(func=commands["var"])
 
     p = _sub(sub, "report", "re-render the HTML report of a saved run")
-    p.add_argument("run", help="saved run (from --save)")
-    p.add_argument("--out", default=None,
+    p.add_argument("run", type=_path, help="saved run (from --save)")
+    p.add_argument("--out", type=_path, default=None,
                    help="HTML report path (default: beside the run, RUN with .html)")  # fmt: skip
     p.set_defaults(func=commands["report"])
 
@@ -306,14 +336,14 @@ def _add_study_commands(sub: Any, commands: Mapping[str, Command]) -> None:
     p.add_argument("--every", type=_pos_int, default=1,
                    help="every k-th decision date (without --date)")  # fmt: skip
     p.add_argument("--top", type=_pos_int, default=15, help="rows to print")
-    p.add_argument("--out", default=None, help="HTML report path (default: no report)")
+    p.add_argument("--out", type=_path, default=None, help="HTML report path (default: no report)")
     p.set_defaults(func=commands["sensitivity"])
 
     p = _sub(sub, "frequency", "update-frequency study: schedules compared")
     _add_data_args(p)
     _add_strategy_args(p)
     p.add_argument("--executor", default=None, help=executor_help)
-    p.add_argument("--out", default=None, help="HTML report path (default: no report)")
+    p.add_argument("--out", type=_path, default=None, help="HTML report path (default: no report)")
     p.set_defaults(func=commands["frequency"])
 
     p = _sub(sub, "walkforward", "walk-forward parameter selection, stitched out of sample")
@@ -321,6 +351,7 @@ def _add_study_commands(sub: Any, commands: Mapping[str, Command]) -> None:
     _add_strategy_args(p)
     p.add_argument(
         "--grid",
+        type=_path,
         default=None,
         help="TOML grid file (see examples/walkforward.toml; default: the dynamic strategy "
         "over lam0 in {1, 2, 4} x eta in {0, 0.05}, with --config's other parameters)",
@@ -337,9 +368,9 @@ def _add_study_commands(sub: Any, commands: Mapping[str, Command]) -> None:
                    help="sharpe | utility | calmar | sortino | cagr | total_return "
                    "(default: the grid's, else sharpe)")  # fmt: skip
     p.add_argument("--executor", default=None, help=executor_help)
-    p.add_argument("--task-cache", default=None,
+    p.add_argument("--task-cache", type=_path, default=None,
                    help="folder caching finished tasks, for resuming (default: "
                    "$RWAFOLIO_WALKFORWARD_CACHE, else none)")  # fmt: skip
     p.add_argument("--no-var", action="store_true", help="skip the VaR forecasts per fold")
-    p.add_argument("--out", default="out/walkforward.html", help="HTML report path")
+    p.add_argument("--out", type=_path, default="out/walkforward.html", help="HTML report path")
     p.set_defaults(func=commands["walkforward"])

@@ -15,8 +15,13 @@ from typing import Any
 import pandas as pd
 
 from rwafolio.exceptions import ConfigError
+from rwafolio.utils.validation import argparse_path, argparse_type, check_number
 
 __all__ = ["add_live_parser", "cmd_live"]
+
+#: ``--poll`` and ``--portfolio-value``: finite and > 0 (``inf`` seconds never polled again, an
+#: ``inf`` book sized every order as ``null``).
+_positive = argparse_type(float, check_number, minimum=0.0, strict_minimum=True)
 
 
 def add_live_parser(add_parser: Any, add_data_args: Any) -> None:
@@ -24,9 +29,17 @@ def add_live_parser(add_parser: Any, add_data_args: Any) -> None:
     shared data options)."""
     p = add_parser("live", "rebalance bar by bar, with a restartable state and orders journal")
     add_data_args(p, default_source="files")
-    p.add_argument("--state", required=True, help="state folder (created; state.json inside)")
     p.add_argument(
-        "--orders", required=True, help="orders journal: one JSON line per bar (appended)"
+        "--state",
+        type=argparse_path,
+        required=True,
+        help="state folder (created; state.json inside)",
+    )
+    p.add_argument(
+        "--orders",
+        type=argparse_path,
+        required=True,
+        help="orders journal: one JSON line per bar (appended)",
     )
     p.add_argument(
         "--until",
@@ -35,7 +48,7 @@ def add_live_parser(add_parser: Any, add_data_args: Any) -> None:
     )
     p.add_argument(
         "--poll",
-        type=float,
+        type=_positive,
         default=None,
         metavar="SECONDS",
         help="keep polling the source every SECONDS for new bars (stop with Ctrl-C; default: "
@@ -43,13 +56,14 @@ def add_live_parser(add_parser: Any, add_data_args: Any) -> None:
     )
     p.add_argument(
         "--config",
+        type=argparse_path,
         default=None,
         help="TOML file with strategy parameters and costs (default: none)",
     )
     p.add_argument("--paper", action="store_true", help="paper book: fill orders at the next bar")
     p.add_argument(
         "--portfolio-value",
-        type=float,
+        type=_positive,
         default=None,
         metavar="X",
         help="the book's value at the first bar (currency): order sizes in units and notional "
@@ -92,10 +106,6 @@ def _check_paths(args: argparse.Namespace) -> tuple[Path, Path]:
     if orders.resolve().parent == state.resolve():
         raise ConfigError("`--orders` must not be inside the `--state` folder")
     _check_outputs(args, state, orders)
-    if args.portfolio_value is not None and not args.portfolio_value > 0:
-        raise ConfigError(f"`--portfolio-value` must be > 0, got {args.portfolio_value}")
-    if args.poll is not None and not args.poll > 0:
-        raise ConfigError(f"`--poll` must be > 0 seconds, got {args.poll}")
     return state, orders
 
 

@@ -57,7 +57,13 @@ def book_risk(
         if unknown:
             raise ConfigError(f"`--weights` names symbols not loaded: {unknown}")
         w = np.array([float(weights.get(s, 0.0)) for s in panel.symbols])
-        if np.any(w < 0) or w.sum() > 1 + 1e-9:
+        if not np.all(np.isfinite(w)):
+            raise ConfigError(f"`--weights` must be finite numbers, got {dict(weights)}")
+        negative = {s: x for s, x in weights.items() if x < 0}
+        if negative:
+            sym, x = next(iter(negative.items()))
+            raise ConfigError(f"`--weights` {sym} is {x:g}; weights must be >= 0 (long only)")
+        if w.sum() > 1 + 1e-9:
             raise ConfigError(
                 f"`--weights` must be >= 0 and sum to at most 1 (the rest is cash), got sum "
                 f"{w.sum():.4f}"

@@ -15,7 +15,7 @@ from typing import Any
 
 from rwafolio.exceptions import ConfigError, RwafolioError
 
-__all__ = ["argparse_type", "check_choice", "check_int", "check_number"]
+__all__ = ["argparse_path", "argparse_type", "check_choice", "check_int", "check_number"]
 
 
 def check_int(
@@ -109,3 +109,11 @@ def argparse_type(
 
     parse.__name__ = kind.__name__
     return parse
+
+
+def argparse_path(text: str) -> str:
+    """An argparse ``type=`` for a path: an empty one is refused (it would read as "not given"
+    and silently fall back to the default: another report, no config, no index)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a path, got an empty string {text!r}")
+    return text
