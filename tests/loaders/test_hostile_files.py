@@ -355,3 +355,55 @@ def test_an_adjusted_close_missing_on_the_last_rows_says_the_end_is_cut(tmp_path
     (found,) = [f for f in panel.findings if f.kind == "sparse_price_field"]
     assert "10 row(s)" in found.detail
     assert "history after 2024-02-19 is cut (rows 2024-02-20..2024-02-29)" in found.detail
+
+
+def _yahoo(path: Path, n: int = 60, **edits: object) -> None:
+    """A classic Yahoo daily file (Adj Close = 0.9 x Close) with ``column=(row, value)`` edits."""
+    days = pd.bdate_range("2024-01-02", periods=n)
+    close = 50 + np.arange(float(n))
+    frame = pd.DataFrame({"Date": days.strftime("%Y-%m-%d"), "Open": close, "High": close,
+                          "Low": close, "Close": close, "Adj Close": 0.9 * close,
+                          "Volume": 1e6})  # fmt: skip
+    for column, edit in edits.items():
+        if edit is None:
+            frame[column.replace("_", " ")] = np.nan
+        else:
+            row, value = edit  # type: ignore[misc]
+            frame[column.replace("_", " ")] = frame[column.replace("_", " ")].astype(object)
+            frame.loc[row, column.replace("_", " ")] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False)
+
+
+def test_an_adjusted_close_empty_on_every_row_is_said(tmp_path: Path) -> None:
+    """It silently became Close (not adjusted for dividends) with no finding; one empty row is
+    a severe finding, so every row empty must be one too."""
+    _yahoo(tmp_path / "VNQ.csv", Adj_Close=None)
+    panel = load_files(["VNQ"], [tmp_path])
+    (found,) = [f for f in panel.findings if f.kind == "sparse_price_field"]
+    assert found.severe and "'Adj Close'" in found.detail and "every row" in found.detail
+    assert str(tmp_path / "VNQ.csv") in found.detail and "Close" in found.detail
+
+
+@pytest.mark.parametrize(
+    "edits, words",
+    [
+        # said "dates must be sorted": the empty cell had become NaT
+        ({"Date": (20, "")}, ["D.csv", "date", "row 21", "empty"]),
+        # quoted the first (good) value and printed pandas' four-line hint
+        ({"Date": (20, "2024-02-30")}, ["D.csv", "'2024-02-30'", "row 21"]),
+        # "`volume` must be non-negative": no file, no column, no row
+        ({"Volume": (20, -5.0)}, ["D.csv", "'Volume'", "-5", "2024-01-30"]),
+        ({"Close": (20, -1.0)}, ["D.csv", "'Close'", "-1", "2024-01-30"]),
+    ],
+)
+def test_a_bad_cell_is_named_with_its_file_column_and_row(
+    tmp_path: Path, edits: dict[str, object], words: list[str]
+) -> None:
+    _yahoo(tmp_path / "D.csv", **edits)
+    with pytest.raises(RwafolioError) as info:
+        load_files(["D"], [tmp_path])
+    message = str(info.value)
+    assert "\n" not in message, message
+    for word in words:
+        assert word in message, message

@@ -355,8 +355,21 @@ def _score_warmup(z: np.ndarray, price: np.ndarray, window: int) -> np.ndarray:
 
 
 def _sparse_field(data: PriceData) -> list[Finding]:
-    """One severe finding when the adjusted close is empty on rows that have a close."""
+    """One severe finding when the adjusted close is empty on rows that have a close, or on
+    every row (the prices are then the unadjusted close)."""
     frame = data.frame
+    where = f" in {data.path}" if data.path else ""
+    if "adj_close" in frame.columns and data.price_field == "Close" and frame["close"].notna().any():
+        return [  # the column is there and empty on every row: the prices are not adjusted
+            Finding(
+                data.symbol,
+                "sparse_price_field",
+                None,
+                f"column 'Adj Close'{where} is empty on every row: the prices are its Close, "
+                "not adjusted for dividends or splits",
+                severe=True,
+            )
+        ]
     if data.price_field != "Adj Close" or "close" not in frame.columns:
         return []
     empty = frame["adj_close"].isna().to_numpy() & np.isfinite(frame["close"].to_numpy(float))
@@ -377,7 +390,6 @@ def _sparse_field(data: PriceData) -> list[Finding]:
             f"; history after {used[-1]:%Y-%m-%d} is cut (rows {after[0]:%Y-%m-%d}.."
             f"{after[-1]:%Y-%m-%d})"
         )
-    where = f" in {data.path}" if data.path else ""
     return [
         Finding(
             data.symbol,

@@ -147,7 +147,10 @@ def _from_table(table: pd.DataFrame, path: Path, symbol: str | None) -> dict[str
     if len(table) == 0:
         raise _layout_error(path, f"no data rows under the header {list(table.columns)}")
     _check_unique_fields(table.columns, path)
-    table = table.dropna(axis=1, how="all")
+    # Empty columns go (trailing commas), except an empty adjusted close: kept, so the
+    # cleaning step says the prices are the unadjusted close (it used to vanish silently).
+    empty = table.columns[table.isna().all().to_numpy()]
+    table = table.drop(columns=[c for c in empty if ALIASES.get(canonical(c)) != "adj_close"])
     table = table.loc[
         :, [not str(c).lower().startswith("unnamed") or i == 0 for i, c in enumerate(table.columns)]
     ]

@@ -142,30 +142,46 @@ def _parse_dates(values: pd.Series | pd.Index, what: str) -> pd.DatetimeIndex:
             "ns" if mag > 1e17 else "us" if mag > 1e14 else "ms" if mag > 1e11 else "s"
         )
         return pd.DatetimeIndex(pd.to_datetime(num.astype(np.int64), unit=unit)).normalize()
-    text = s.astype(str).str.strip()
+    text = pd.Series(
+        [None if pd.isna(v) else str(v).strip() for v in s], dtype=object
+    )  # an empty cell stays None (astype(str) would make it the date-like text "nan")
     first = text.iloc[0]
-    try:
-        if _ISO.match(first):
-            return pd.DatetimeIndex(pd.to_datetime(text.str.slice(0, 10), format="%Y-%m-%d"))
-        if _US.match(first):
-            return pd.DatetimeIndex(
-                pd.to_datetime(text.str.split(" ").str[0], format="%m/%d/%Y")
-            ).normalize()
-        return _local_dates(text)
-    except (ValueError, TypeError) as exc:
-        raise LayoutError(f"cannot parse the {what}: first value {first!r} ({exc})") from exc
+    fixed = (
+        ("%Y-%m-%d", text.str.slice(0, 10)) if first is not None and _ISO.match(first)
+        else ("%m/%d/%Y", text.str.split(" ").str[0]) if first is not None and _US.match(first)
+        else None
+    )  # fmt: skip
+    if fixed is None:
+        return _local_dates(text, what)
+    fmt, cut = fixed
+    idx = pd.DatetimeIndex(pd.to_datetime(cut, format=fmt, errors="coerce"))
+    bad = np.flatnonzero(idx.isna())
+    if len(bad):
+        raise LayoutError(f"cannot parse the {what}: {_bad_date(text, int(bad[0]), fmt)}")
+    return idx.normalize()
 
 
-def _local_dates(text: pd.Series) -> pd.DatetimeIndex:
+def _bad_date(text: pd.Series, i: int, fmt: str = "date") -> str:
+    """What is wrong with data row ``i`` (0-based) of a date column, for an error message."""
+    value = text.iloc[i]
+    if value is None or not str(value).strip():
+        return f"data row {i + 1} has an empty date"
+    return f"data row {i + 1} holds {value!r}, which is not a {fmt} date"
+
+
+def _local_dates(text: pd.Series, what: str) -> pd.DatetimeIndex:
     """Free-form date strings, each dated at its own offset (see :func:`parse_dates`)."""
     seen: dict[str, pd.Timestamp] = {}
     out: list[pd.Timestamp] = []
-    for value in text:
+    for i, value in enumerate(text):
         day = seen.get(value)
         if day is None:
-            ts = pd.Timestamp(value)
+            try:
+                ts = pd.Timestamp(value)
+            except (ValueError, TypeError, OverflowError):
+                ts = pd.NaT
             if pd.isna(ts):
-                raise ValueError(f"{value!r} is not a date")
+                raise LayoutError(f"cannot parse the {what}: {_bad_date(text, i)}")
             day = (ts.tz_localize(None) if ts.tz is not None else ts).normalize()
             seen[value] = day
         out.append(day)

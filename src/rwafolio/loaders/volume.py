@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from rwafolio.exceptions import DataError
 from rwafolio.loaders.frames import PriceData
 
 #: Layouts whose crypto/stablecoin volume is already in US dollars (Yahoo's convention).
@@ -54,10 +55,25 @@ def quote_volume(data: PriceData, asset_class: str) -> tuple[pd.Series | None, s
     if "volume" not in frame.columns or not frame["volume"].notna().any():
         return None, "absent"
     units = frame["volume"].astype(float)
+    _check_not_negative(data, units, "Volume")
     if asset_class in ("crypto", "stable") and data.layout in YAHOO_LAYOUTS:
         return units.rename(data.symbol), "quote (Yahoo crypto volume is in USD)"
     close = frame["close"] if "close" in frame.columns else data.price
+    _check_not_negative(data, close.astype(float)[units.notna()], "Close")
     return (units * close.astype(float)).rename(data.symbol), "units x close"
+
+
+def _check_not_negative(data: PriceData, values: pd.Series, column: str) -> None:
+    """A DataError naming the file, column, first value and date when ``values`` has a
+    negative number (a volume, or the close that turns units into the quote currency)."""
+    negative = values[values < 0]
+    if len(negative):
+        when = negative.index[0]
+        raise DataError(
+            f"{data.symbol} ({data.path or data.layout}): column {column!r} is negative on "
+            f"{len(negative)} row(s), first {negative.iloc[0]:g} on {when:%Y-%m-%d}; traded "
+            "volume in the quote currency needs volumes and closes >= 0"
+        )
 
 
 def align_volume(volumes: dict[str, pd.Series | None], index: pd.DatetimeIndex) -> pd.DataFrame:
