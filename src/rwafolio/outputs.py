@@ -246,9 +246,7 @@ def is_data_file_in(path: Path, folder: Path) -> bool:
     that data file."""
     real = Path(os.path.realpath(path))
     lexical = Path(os.path.abspath(path))
-    return any(
-        p.suffix.lower() in DATA_SUFFIXES and _inside(p, folder) for p in {real, lexical}
-    )
+    return any(p.suffix.lower() in DATA_SUFFIXES and _inside(p, folder) for p in {real, lexical})
 
 
 def check_outputs(

@@ -359,7 +359,11 @@ def _sparse_field(data: PriceData) -> list[Finding]:
     every row (the prices are then the unadjusted close)."""
     frame = data.frame
     where = f" in {data.path}" if data.path else ""
-    if "adj_close" in frame.columns and data.price_field == "Close" and frame["close"].notna().any():
+    if (
+        "adj_close" in frame.columns
+        and data.price_field == "Close"
+        and frame["close"].notna().any()
+    ):
         return [  # the column is there and empty on every row: the prices are not adjusted
             Finding(
                 data.symbol,
