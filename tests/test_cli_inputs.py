@@ -172,3 +172,23 @@ def test_a_negative_weight_is_named_as_such(capsys: pytest.CaptureFixture[str]) 
     assert main(["var", "--weights", "BTC-USD=-0.5,ETH-USD=1.5", "--scenarios", "100"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "`--weights` BTC-USD is -0.5" in err, err
+
+
+@pytest.mark.parametrize(
+    "dates, words",
+    [
+        # said "`start`..`end` must span at least 60 days, got 0"
+        (["--start", "2020-01-01", "--end", "2019-01-01"], ["`--end` 2019-01-01 is before"]),
+        # named no flag: "dates 1699-12-18..2024-12-31 leave the NYSE calendar span ..."
+        (["--start", "1700-01-01"], ["`--start`", "1980"]),
+        (["--end", "2100-01-01"], ["`--end`", "2035"]),
+    ],
+)
+def test_synthetic_date_ranges_name_the_flag(
+    dates: list[str], words: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["data", *dates]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    for word in words:
+        assert word in err, err

@@ -13,7 +13,7 @@ import pandas as pd
 
 from rwafolio.exceptions import ConfigError, DataError, RwafolioError
 from rwafolio.loaders import synthetic as synth
-from rwafolio.loaders.calendar import MissingPolicy, align
+from rwafolio.loaders.calendar import CALENDAR_SPAN, MissingPolicy, align
 from rwafolio.loaders.cleaning import RepairPolicy, clean, within
 from rwafolio.loaders.files import compare_sources, read_file, read_symbols
 from rwafolio.loaders.frames import PriceData, as_date
@@ -395,7 +395,22 @@ def load_synthetic(
     if unknown:
         raise ConfigError(f"`symbols` {unknown} are not synthetic; choose from {synth.SYMBOLS}")
     # 14 warm-up days so exchange proxies have a close to carry into a holiday/weekend start.
-    market = synth.generate(seed, as_date(start, "start") - pd.Timedelta(days=14), end)
+    warmup = pd.Timedelta(days=14)
+    t0, t1 = as_date(start, "start"), as_date(end, "end")
+    first, last = (pd.Timestamp(d) for d in CALENDAR_SPAN)
+    if t1 < t0:
+        raise ConfigError(f"`end` {t1:%Y-%m-%d} is before `start` {t0:%Y-%m-%d}")
+    if t0 - warmup < first:
+        raise ConfigError(
+            f"`start` must be on or after {first + warmup:%Y-%m-%d} for the synthetic market "
+            f"(the NYSE calendar starts {first:%Y-%m-%d}, plus 14 warm-up days), got {t0:%Y-%m-%d}"
+        )
+    if t1 > last:
+        raise ConfigError(
+            f"`end` must be on or before {last:%Y-%m-%d} for the synthetic market (the NYSE "
+            f"calendar's last day), got {t1:%Y-%m-%d}"
+        )
+    market = synth.generate(seed, t0 - warmup, end)
 
     def frame(s: str) -> pd.DataFrame:
         f = market.prices[s].to_frame("close").rename_axis("date")

@@ -49,6 +49,8 @@ MissingPolicy = Literal["raise", "ffill", "drop"]
 MISSING_POLICIES: tuple[str, ...] = get_args(MissingPolicy)
 
 _CAL_START, _CAL_END = "1980-01-01", "2035-12-31"
+#: The dates the NYSE calendar covers (first, last), as ISO strings.
+CALENDAR_SPAN: tuple[str, str] = (_CAL_START, _CAL_END)
 
 
 @lru_cache(maxsize=1)
