@@ -30,7 +30,7 @@ from rwafolio.exceptions import ConfigError
 
 #: Python parameter names in library errors -> the flag a CLI user typed.
 _FLAGS = {"data_dirs": "--data-dir", "rng": "--seed", "n_scenarios": "--scenarios",
-          "strategy_params": "--config [strategy]"}  # fmt: skip
+          "strategy_params": "--config [strategy]", "n_workers": "--executor local:N"}  # fmt: skip
 _SAME = ("symbols start end policy vix cache_dir missing seed horizon every window nu lam0 eta "
          "threshold train test gap mode metric executor date source data_dir")  # fmt: skip
 FLAG_NAMES = {**{n: "--" + n.replace("_", "-") for n in _SAME.split()}, **_FLAGS}

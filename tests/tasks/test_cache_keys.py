@@ -322,3 +322,17 @@ def test_keys_are_the_same_in_every_process(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr[-2000:]
         outs.add(done.stdout.strip())
     assert len(outs) == 1 and outs.pop().endswith("[]")
+
+
+def test_a_cache_folder_that_is_a_file_is_refused_before_any_task(tmp_path: Path) -> None:
+    """It used to run every task, call each entry 'corrupt' in a CacheWarning, then fail with
+    an unexpected FileExistsError when writing: the work was lost."""
+    from rwafolio.exceptions import ConfigError
+
+    afile = tmp_path / "cache"
+    afile.write_text("mine\n")
+    ran: list[int] = []
+    for where in (afile, afile / "sub"):
+        with pytest.raises(ConfigError, match=r"task cache folder .* is a file"):
+            run_tasks(lambda x: ran.append(x) or x, [Task("a", {"x": 1})], cache=where)
+    assert ran == [] and afile.read_text() == "mine\n"

@@ -147,6 +147,21 @@ class Lookup:
         return self.status not in ("hit", "absent")
 
 
+def _folder(directory: Path) -> Path:
+    """``directory`` when it is a folder or can be created as one (checked before any task
+    runs, never created here); else a ConfigError naming it."""
+    for p in (directory, *directory.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise ConfigError(
+                    f"the task cache folder {str(directory)!r} (`--task-cache`, ${CACHE_ENV}) "
+                    f"is a file{'' if p == directory else f' inside the file {str(p)!r}'}, not "
+                    "a folder"
+                )
+            break
+    return directory
+
+
 @dataclass(frozen=True)
 class TaskCache:
     """A folder of JSON task results keyed by input hash, each with a checksum of its content.
@@ -168,8 +183,8 @@ class TaskCache:
             return directory
         if directory is None:
             env = os.environ.get(CACHE_ENV)
-            return cls(Path(env)) if env else None
-        return cls(Path(directory))
+            return cls(_folder(Path(env))) if env else None
+        return cls(_folder(Path(directory)))
 
     def path(self, key_hash: str) -> Path:
         return self.directory / f"{key_hash}.json"
