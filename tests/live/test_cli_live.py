@@ -240,3 +240,26 @@ def test_a_state_later_than_every_bar_is_refused(tmp_path, capsys) -> None:  # t
     assert main([*BASE, *_paths(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "differ from the data the state processed" in err, err
+
+
+def test_missing_or_impossible_folders_are_one_line(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A journal in a folder that does not exist yet is written there (as --out creates its
+    folder); a state folder under a file is a typed error. Both were unexpected errors."""
+    orders = tmp_path / "new" / "sub" / "o.jsonl"
+    args = [
+        *BASE,
+        "--state",
+        str(tmp_path / "st"),
+        "--orders",
+        str(orders),
+        "--until",
+        "2021-01-10",
+    ]
+    assert main(args) == 0
+    assert len(orders.read_text().splitlines()) == 10
+    (tmp_path / "afile").write_text("mine\n")
+    args = [*BASE, "--state", str(tmp_path / "afile" / "st"), "--orders", str(tmp_path / "o.jsonl")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "`--state`" in err and "not a folder" in err, err
+    assert (tmp_path / "afile").read_text() == "mine\n"

@@ -28,6 +28,7 @@ from rwafolio.live.state import (
     save_state,
     snapshot,
 )
+from rwafolio.outputs import ensure_parent
 
 __all__ = ["LiveRun", "RunSummary", "panel_bars", "run_bars"]
 
@@ -98,7 +99,17 @@ class LiveRun:
         self.state_dir, self.orders = Path(state_dir), Path(orders)
         if self.state_dir.exists() and not self.state_dir.is_dir():
             raise ConfigError(f"`--state` {str(self.state_dir)!r} must be a folder")
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise ConfigError(
+                f"`--state` {str(self.state_dir)!r}: a parent in the path is not a folder"
+            ) from None
+        except OSError as err:
+            raise ConfigError(
+                f"`--state` {str(self.state_dir)!r} cannot be created: {err.strerror or err}"
+            ) from None
+        ensure_parent(self.orders, "`--orders`")
         if self.orders.exists() and not self.orders.is_file():
             raise ConfigError(f"`--orders` {str(self.orders)!r} must be a regular file")
         self.step = step
