@@ -208,3 +208,15 @@ def test_rebuild_param_builds_only_rwafolio_types() -> None:
             rebuild_param({"type": name, "args": ["echo"]})
     with pytest.raises(ConfigError, match="BlackLitterman"):
         rebuild_param({"type": "BlackLitterman", "no_such_arg": 1})
+
+
+@pytest.mark.parametrize("key", ["lam0", "eta"])
+def test_negative_risk_aversion_keys_are_named_like_their_flags(key: str) -> None:
+    """``lam0 = -1`` used to fail later as "`lam` must give a finite lam >= 0, got -2.0" (a
+    number the user never wrote); the flags refuse it as "expected a finite number >= 0"."""
+    with pytest.raises(
+        ConfigError, match=rf"config \[strategy\]\.{key}` must be a finite number >= 0, got -1"
+    ):
+        parse_config({"strategy": {key: -1.0}})
+    with pytest.raises(ConfigError, match=rf"\[grid\]\.{key}\[1\]"):
+        parse_config({"grid": {key: [1.0, -1.0]}})

@@ -130,6 +130,11 @@ def _number(value: Any, where: str) -> float:
     return check_number(value, f"config {where}")
 
 
+def _nonnegative(value: Any, where: str) -> float:
+    """A finite number >= 0 (``lam0``, ``eta``: as their flags check them)."""
+    return check_number(value, f"config {where}", minimum=0.0)
+
+
 def _integer(value: Any, where: str) -> int:
     return check_int(value, f"config {where}")
 
@@ -208,8 +213,8 @@ def _weights(value: Any, where: str) -> dict[str, float]:
 #: Per-key checks of ``[strategy]`` (and of ``[grid]`` values).
 _STRATEGY_KEYS: Mapping[str, Callable[[Any, str], Any]] = {
     "name": _choice(tuple(STRATEGIES)),
-    "lam0": _number,
-    "eta": _number,
+    "lam0": _nonnegative,
+    "eta": _nonnegative,
     "window": _integer,
     "estimator": _choice(ESTIMATORS),
     "ewma_halflife": _number,
