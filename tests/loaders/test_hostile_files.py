@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from rwafolio.exceptions import ConfigError, DataError, RwafolioError
-from rwafolio.loaders import load_files, read_file
+from rwafolio.loaders import CLEAN_POLICIES, load_files, read_file
 from rwafolio.loaders.frames import parse_dates
 from rwafolio.loaders.locate import locate, scan_folder
 
@@ -407,3 +407,21 @@ def test_a_bad_cell_is_named_with_its_file_column_and_row(
     assert "\n" not in message, message
     for word in words:
         assert word in message, message
+
+
+def test_a_price_no_book_can_follow_is_named_with_its_dates(tmp_path: Path) -> None:
+    """A close of 1e308 between closes near 50: the return back rounds to exactly -100%, a book
+    holding it is worth 0, and the backtest died of a ZeroDivisionError in its compiled loop.
+    The panel refuses it, naming symbol, dates and the cleaning policy that repairs it."""
+    _yahoo(tmp_path / "D.csv", Adj_Close=(20, 1e308))
+    with pytest.raises(DataError) as info:
+        load_files(["D"], [tmp_path])
+    message = str(info.value)
+    assert "\n" not in message
+    for word in ("D:", "2024-01-30", "2024-01-31", "-100%", "--clean repair"):
+        assert word in message, message
+    repaired = load_files(["D"], [tmp_path], repair=CLEAN_POLICIES["repair"])
+    assert np.isfinite(repaired.returns().to_numpy()).all()
+    # Said as a factor (it was 300 digits of percent): 1e308 over row 19's 0.9 x (50 + 19).
+    (spike,) = [f for f in repaired.findings if f.kind == "spike"]
+    assert spike.detail.startswith(f"x{1e308 / (0.9 * 69):.3g} then -100.0%"), spike.detail

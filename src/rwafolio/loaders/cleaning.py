@@ -280,7 +280,7 @@ def _last_row_finding(
                 f"volume {v_ratio:.2f}x and high-low range {r_ratio:.2f}x their 30-row medians"
             )
     if jump[-1]:
-        reasons.append(f"last return {np.expm1(logr[-1]):+.1%} is a jump")
+        reasons.append(f"last return {_pct(logr[-1])} is a jump")
     if not reasons:
         return None
     return Finding(
@@ -317,8 +317,8 @@ def _jump_findings(
                     sym,
                     "spike",
                     dates[i],
-                    f"{np.expm1(logr[i]):+.1%} then "
-                    f"{np.expm1(logr[i + 1]):+.1%} the next row (robust z {z[i]:.1f}){mark}",
+                    f"{_pct(logr[i])} then "
+                    f"{_pct(logr[i + 1])} the next row (robust z {z[i]:.1f}){mark}",
                     severe=severe,
                 )
             )
@@ -328,8 +328,7 @@ def _jump_findings(
                     sym,
                     "jump",
                     dates[i],
-                    f"return {np.expm1(logr[i]):+.1%}, robust z {z[i]:.1f} (may be a real move)"
-                    + mark,
+                    f"return {_pct(logr[i])}, robust z {z[i]:.1f} (may be a real move)" + mark,
                     severe=severe,
                 )
             )
@@ -352,6 +351,13 @@ def _score_warmup(z: np.ndarray, price: np.ndarray, window: int) -> np.ndarray:
     out = z.copy()
     out[idx] = a[idx - 1] / (1.4826 * med)
     return out
+
+
+def _pct(logr: float) -> str:
+    """A log return as a simple return in percent; a factor past 10,000x as ``x1.2e+306``
+    (a bad print's return has 300 digits as a percentage)."""
+    r = float(np.expm1(logr))
+    return f"{r:+.1%}" if r < 1e4 else f"x{r + 1:.3g}"
 
 
 def _sparse_field(data: PriceData) -> list[Finding]:

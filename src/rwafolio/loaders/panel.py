@@ -59,6 +59,22 @@ class Finding:
         return f"{self.symbol} {self.kind}{when}: {self.detail}"
 
 
+def _check_returns(prices: pd.DataFrame, values: np.ndarray) -> None:
+    """Refuse a move no book can follow: a return that rounds to -100% (the book is worth 0)
+    or overflows (a price ratio beyond float range); one error naming symbol and dates."""
+    with np.errstate(over="ignore"):
+        r = values[1:] / values[:-1] - 1.0
+    bad = ~(np.isfinite(r) & (r > -1.0))
+    if bad.any():
+        t, j = (int(x[0]) for x in np.nonzero(bad))
+        when = prices.index
+        raise DataError(
+            f"{prices.columns[j]}: the price moves from {values[t, j]:.6g} on {when[t]:%Y-%m-%d} "
+            f"to {values[t + 1, j]:.6g} on {when[t + 1]:%Y-%m-%d}, a return that rounds to -100% "
+            "or overflows: no book can follow it (fix the row, or --clean repair|drop)"
+        )
+
+
 @dataclass(frozen=True)
 class Panel:
     """Prices on one calendar, what could trade when, and the volatility index.
@@ -136,6 +152,7 @@ class Panel:
         if not np.all(np.isfinite(values)) or np.any(values <= 0):
             bad = prices.columns[~np.all(np.isfinite(values) & (values > 0), axis=0)].tolist()
             raise DataError(f"`prices` must be positive and finite; offending columns: {bad}")
+        _check_returns(prices, values)
         if not tradable.index.equals(prices.index) or list(tradable.columns) != list(
             prices.columns
         ):
