@@ -142,6 +142,14 @@ def test_costs_for_symbols_not_loaded_are_reported_not_used() -> None:
         (["data", "--data-dir", ""], ["--data-dir", "empty"]),
         (["live", "--state", "", "--orders", "o.jsonl"], ["--state", "empty"]),
         (["report", ""], ["run", "empty"]),
+        # an output naming a folder: --out new/ wrote a file "new", --save . was a ValueError
+        (["backtest", "--out", "new/"], ["--out", "folder"]),
+        (["backtest", "--json", "new/"], ["--json", "folder"]),
+        (["backtest", "--save", "runs/"], ["--save", "folder"]),
+        (["backtest", "--save", "."], ["--save", "folder"]),
+        (["report", "r.zip", "--out", ".."], ["--out", "folder"]),
+        (["var", "--crowding", "--json", "x/"], ["--json", "folder"]),
+        (["live", "--state", "s", "--orders", "o/"], ["--orders", "folder"]),
         # inf seconds never polled again; an inf book wrote every order size as null
         (["live", "--state", "s", "--orders", "o.jsonl", "--poll", "inf"], ["--poll", "finite"]),
         (["live", "--state", "s", "--orders", "o", "--portfolio-value", "inf"], ["--portfolio"]),

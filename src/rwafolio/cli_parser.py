@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rwafolio.cli_safety import add_safety_flags
+from rwafolio.utils.validation import argparse_file as _file
 from rwafolio.utils.validation import argparse_path as _path
 from rwafolio.utils.validation import argparse_type, check_int, check_number
 
@@ -230,7 +231,7 @@ def _risk_opts(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-crowding", action="store_true", help="skip the crowding simulation")
     p.add_argument(
         "--save",
-        type=_path,
+        type=_file,
         default=None,
         metavar="RUN",
         help="also save the run for `rwafolio report` (.zip added when RUN has no suffix; "
@@ -252,7 +253,7 @@ def build_parser(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = _sub(sub, "demo", "run the whole pipeline on the embedded synthetic market")
-    p.add_argument("--out", type=_path, default="out/demo.html", help="HTML report path")
+    p.add_argument("--out", type=_file, default="out/demo.html", help="HTML report path")
     p.add_argument("--seed", type=_nonneg_int, default=DEFAULT_SEED,
                    help="seed of the synthetic market and the Monte Carlo draws")  # fmt: skip
     p.add_argument("--policy", choices=["all_days", "exchange_days"], default=None,
@@ -280,8 +281,8 @@ def build_parser(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
     p = _sub(sub, "backtest", "backtest the strategy and its benchmarks, write a report")
     _add_data_args(p)
     _add_strategy_args(p)
-    p.add_argument("--out", type=_path, default="out/backtest.html", help="HTML report path")
-    p.add_argument("--json", type=_path, default=None, metavar="PATH",
+    p.add_argument("--out", type=_file, default="out/backtest.html", help="HTML report path")
+    p.add_argument("--json", type=_file, default=None, metavar="PATH",
                    help="also write the summary as JSON (schema in the README; default: none)")  # fmt: skip
     _risk_opts(p)
     p.set_defaults(func=commands["backtest"])
@@ -298,7 +299,7 @@ def build_parser(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
                    help="also run the multi-agent crowding model")  # fmt: skip
     p.add_argument("--surface-scenarios", type=_scenarios, default=2000,
                    help="scenarios per point of the crowding surface")  # fmt: skip
-    p.add_argument("--json", type=_path, default=None,
+    p.add_argument("--json", type=_file, default=None,
                    help="with --crowding: write the answer as JSON (default: none)")  # fmt: skip
     p.add_argument("--aum", type=_pos_float, default=5e6,
                    help="with --crowding: capital of each agent, quote currency")  # fmt: skip
@@ -311,7 +312,7 @@ def build_parser(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
 
     p = _sub(sub, "report", "re-render the HTML report of a saved run")
     p.add_argument("run", type=_path, help="saved run (from --save)")
-    p.add_argument("--out", type=_path, default=None,
+    p.add_argument("--out", type=_file, default=None,
                    help="HTML report path (default: beside the run, RUN with .html)")  # fmt: skip
     p.set_defaults(func=commands["report"])
 
@@ -336,14 +337,14 @@ def _add_study_commands(sub: Any, commands: Mapping[str, Command]) -> None:
     p.add_argument("--every", type=_pos_int, default=1,
                    help="every k-th decision date (without --date)")  # fmt: skip
     p.add_argument("--top", type=_pos_int, default=15, help="rows to print")
-    p.add_argument("--out", type=_path, default=None, help="HTML report path (default: no report)")
+    p.add_argument("--out", type=_file, default=None, help="HTML report path (default: no report)")
     p.set_defaults(func=commands["sensitivity"])
 
     p = _sub(sub, "frequency", "update-frequency study: schedules compared")
     _add_data_args(p)
     _add_strategy_args(p)
     p.add_argument("--executor", default=None, help=executor_help)
-    p.add_argument("--out", type=_path, default=None, help="HTML report path (default: no report)")
+    p.add_argument("--out", type=_file, default=None, help="HTML report path (default: no report)")
     p.set_defaults(func=commands["frequency"])
 
     p = _sub(sub, "walkforward", "walk-forward parameter selection, stitched out of sample")
@@ -372,5 +373,5 @@ def _add_study_commands(sub: Any, commands: Mapping[str, Command]) -> None:
                    help="folder caching finished tasks, for resuming (default: "
                    "$RWAFOLIO_WALKFORWARD_CACHE, else none)")  # fmt: skip
     p.add_argument("--no-var", action="store_true", help="skip the VaR forecasts per fold")
-    p.add_argument("--out", type=_path, default="out/walkforward.html", help="HTML report path")
+    p.add_argument("--out", type=_file, default="out/walkforward.html", help="HTML report path")
     p.set_defaults(func=commands["walkforward"])

@@ -15,7 +15,12 @@ from typing import Any
 import pandas as pd
 
 from rwafolio.exceptions import ConfigError
-from rwafolio.utils.validation import argparse_path, argparse_type, check_number
+from rwafolio.utils.validation import (
+    argparse_file,
+    argparse_path,
+    argparse_type,
+    check_number,
+)
 
 __all__ = ["add_live_parser", "cmd_live"]
 
@@ -37,7 +42,7 @@ def add_live_parser(add_parser: Any, add_data_args: Any) -> None:
     )
     p.add_argument(
         "--orders",
-        type=argparse_path,
+        type=argparse_file,
         required=True,
         help="orders journal: one JSON line per bar (appended)",
     )

@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from collections.abc import Callable, Collection
 from typing import Any
 
 from rwafolio.exceptions import ConfigError, RwafolioError
 
-__all__ = ["argparse_path", "argparse_type", "check_choice", "check_int", "check_number"]
+__all__ = [
+    "argparse_file",
+    "argparse_path",
+    "argparse_type",
+    "check_choice",
+    "check_int",
+    "check_number",
+]
 
 
 def check_int(
@@ -116,4 +124,14 @@ def argparse_path(text: str) -> str:
     and silently fall back to the default: another report, no config, no index)."""
     if not text.strip():
         raise argparse.ArgumentTypeError(f"expected a path, got an empty string {text!r}")
+    return text
+
+
+def argparse_file(text: str) -> str:
+    """An argparse ``type=`` for an output file: not empty, and not a folder's name (``new/``
+    would write a file called ``new``; ``.`` and ``..`` have no file name)."""
+    argparse_path(text)
+    seps = tuple(s for s in (os.sep, os.altsep) if s)
+    if text.rstrip().endswith(seps) or os.path.basename(text.rstrip()) in (".", ".."):
+        raise argparse.ArgumentTypeError(f"expected a file name, got the folder {text!r}")
     return text
