@@ -425,3 +425,22 @@ def test_a_price_no_book_can_follow_is_named_with_its_dates(tmp_path: Path) -> N
     # Said as a factor (it was 300 digits of percent): 1e308 over row 19's 0.9 x (50 + 19).
     (spike,) = [f for f in repaired.findings if f.kind == "spike"]
     assert spike.detail.startswith(f"x{1e308 / (0.9 * 69):.3g} then -100.0%"), spike.detail
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"Date;Close\n2024-01-02;1.5\n2024-01-03;1.6\n", ["';'", "comma-separated"]),
+        (b"Date\tClose\n2024-01-02\t1.5\n2024-01-03\t1.6\n", ["'\\t'", "comma-separated"]),
+        (b"Date,Open,High,Low,Close,Adj Close,Volume\n", ["no data rows"]),
+    ],
+)
+def test_an_unknown_layout_is_one_line(tmp_path: Path, content: bytes, words: list[str]) -> None:
+    """The error listed every known layout on eight more lines; the CLI prints errors as one."""
+    (tmp_path / "L.csv").write_bytes(content)
+    with pytest.raises(RwafolioError) as info:
+        read_file(tmp_path / "L.csv")
+    message = str(info.value)
+    assert "\n" not in message and "L.csv" in message and "yahoo_classic" in message, message
+    for word in words:
+        assert word in message, message

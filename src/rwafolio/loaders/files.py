@@ -95,8 +95,12 @@ _SINGLE_PRICE_NAMES = ("close", "adj close", "adjclose", "adjusted close", "pric
 
 
 def _layout_error(path: object, why: str) -> LayoutError:
-    known = "\n".join(f"  - {k}: {v}" for k, v in KNOWN_LAYOUTS.items())
-    return LayoutError(f"unknown layout in {path}: {why}. Known layouts:\n{known}")
+    """One line: the file, why its layout is unknown, and the layouts' names (each is described
+    in :data:`KNOWN_LAYOUTS` and the README's Data section)."""
+    why = why.splitlines()[0] if why else why
+    return LayoutError(
+        f"unknown layout in {path}: {why}; known layouts: {', '.join(KNOWN_LAYOUTS)} (README, Data)"
+    )
 
 
 def _is_number(token: str) -> bool:
@@ -159,7 +163,9 @@ def _from_table(table: pd.DataFrame, path: Path, symbol: str | None) -> dict[str
     if date_pos is None and names and (names[0] == "" or names[0].startswith("unnamed")):
         date_pos = 0
     if date_pos is None:
-        raise _layout_error(path, f"no date column among {list(table.columns)}")
+        sep = next((c for c in ";\t|" if len(names) == 1 and c in str(table.columns[0])), None)
+        hint = f" (fields seem separated by {sep!r}; files must be comma-separated)" if sep else ""
+        raise _layout_error(path, f"no date column among {list(table.columns)}{hint}")
     raw_cols = [str(c) for c in table.columns]
     stem = symbol or path.stem
     mapping = rename_columns(table.columns)
