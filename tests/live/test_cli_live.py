@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -263,3 +264,36 @@ def test_missing_or_impossible_folders_are_one_line(tmp_path, capsys) -> None:  
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "`--state`" in err and "not a folder" in err, err
     assert (tmp_path / "afile").read_text() == "mine\n"
+
+
+def test_lines_after_the_recorded_bars_are_cut_only_when_they_are_the_next_bar(
+    tmp_path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    """A killed run can leave the next bar's line (or part of it) unrecorded by the state: that
+    is cut and redone. Anything else appended was cut too, silently: a user's note, or lines
+    of another run. Now it is refused and kept."""
+    assert main([*BASE, *_paths(tmp_path), "--until", "2021-02-11"]) == 0
+    journal, state = tmp_path / "o.jsonl", tmp_path / "st" / "state.json"
+    lines = journal.read_bytes().splitlines(keepends=True)
+    other = tmp_path / "other"
+    assert main([*BASE, *_paths(other), "--until", "2021-02-10"]) == 0
+    # the state and journal of a run stopped at 02-10, plus the 02-11 line it never recorded
+    stray = (other / "o.jsonl").read_bytes() + lines[-1]
+    for extra in (b"my own note\n", lines[-1] + lines[-1], lines[-2]):
+        (other / "o.jsonl").write_bytes(stray[: -len(lines[-1])] + extra)
+        assert main([*BASE, *_paths(other)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "`--orders`" in err and "not the next bar" in err, err
+        assert (other / "o.jsonl").read_bytes().endswith(extra)
+    for extra in (lines[-1], lines[-1][:40]):  # the next bar's line, whole or torn: redone
+        (other / "o.jsonl").write_bytes(stray[: -len(lines[-1])] + extra)
+        assert main([*BASE, *_paths(other), "--until", "2021-02-11"]) == 0
+        assert (other / "o.jsonl").read_bytes() == journal.read_bytes()
+        assert (
+            json.loads((other / "st" / "state.json").read_text())["row"]
+            == json.loads(state.read_text())["row"]
+        )
+        assert main([*BASE, *_paths(other), "--until", "2021-02-10"]) == 0  # nothing to do
+        # back to the 02-10 state for the next case
+        shutil.rmtree(other)
+        assert main([*BASE, *_paths(other), "--until", "2021-02-10"]) == 0

@@ -83,11 +83,16 @@ def append_line(path: Path, record: dict[str, Any]) -> tuple[int, str]:
     return size, line_hash(data)
 
 
-def reconcile(path: Path, size: int, tail: str | None) -> bool:
+def reconcile(path: Path, size: int, tail: str | None, next_row: int | None = None) -> bool:
     """Bring the journal back to the state's view of it; True when a stray line was cut.
 
+    The bytes after the state's last recorded line may only be the line of the next bar (row
+    ``next_row``) that a killed run wrote before its state, whole or torn: those are cut (the
+    bar is redone). Anything else is never cut.
+
     Raises :class:`~rwafolio.live.state.StateError` when the journal is shorter than the state
-    records or its last recorded line differs (the journal was edited or replaced).
+    records, its last recorded line differs, or what follows it is not the next bar's line
+    (the journal was edited or replaced, or another writer appended to it).
     """
     from rwafolio.live.state import StateError
 
@@ -108,9 +113,36 @@ def reconcile(path: Path, size: int, tail: str | None) -> bool:
                 "wrote (the journal was edited; state and journal left unchanged)"
             )
     if actual > size:
+        with open(path, "rb") as f:
+            f.seek(size)
+            extra = f.read(min(actual - size, 1_000_001))
+        if not _next_line(extra, next_row):
+            raise StateError(
+                f"`--orders` {str(path)!r} holds {actual - size} bytes after the last bar the state "
+                "recorded that are not the next bar's line (edited, or written by another run); "
+                "state and journal left unchanged"
+            )
         with open(path, "r+b") as f:
             f.truncate(size)
             f.flush()
             os.fsync(f.fileno())
         return True
     return False
+
+
+def _next_line(extra: bytes, next_row: int | None) -> bool:
+    """Whether ``extra`` is the journal line of bar ``next_row`` (None: any row), whole (one
+    JSON line) or torn by a kill (the start of one, no newline)."""
+    if b"\n" not in extra:  # a torn write: the start of a line, as json.dumps begins it
+        return extra.startswith(b'{"time":"') or b'{"time":"'.startswith(extra)
+    if extra.count(b"\n") != 1 or not extra.endswith(b"\n"):
+        return False
+    try:
+        line = json.loads(extra)
+    except ValueError:
+        return False
+    return (
+        isinstance(line, dict)
+        and {"time", "row", "status"} <= set(line)
+        and (next_row is None or line["row"] == next_row)
+    )

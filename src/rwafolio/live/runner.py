@@ -151,7 +151,9 @@ class LiveRun:
         self.orders_bytes, self.orders_tail = int(state["orders_bytes"]), state["orders_tail"]
         if self.paper is not None:
             self.paper.load(state["paper"])
-        self.cut_line = reconcile(self.orders, self.orders_bytes, self.orders_tail)
+        self.cut_line = reconcile(
+            self.orders, self.orders_bytes, self.orders_tail, self.reb.row + 1
+        )
 
     def run_bars(
         self,
