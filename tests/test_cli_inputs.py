@@ -200,3 +200,17 @@ def test_synthetic_date_ranges_name_the_flag(
     assert err.count("\n") == 1, err
     for word in words:
         assert word in err, err
+
+
+def test_eta_zero_runs_without_an_index_as_the_error_advises(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without an index the error says 'use a constant lam (eta = 0)'; with eta = 0 the same
+    error came back from the model-preset benchmark (eta 0.05). It is now left out, and said."""
+    out = tmp_path / "r.html"
+    args = ["backtest", "--vix", "none", "--no-risk", "--start", "2024-06-01", "--out", str(out)]
+    assert main(args) == 2
+    assert "eta = 0" in capsys.readouterr().err
+    assert main([*args, "--eta", "0"]) == 0
+    text = capsys.readouterr().out
+    assert "model_preset not run" in text and "constant_lambda" in text and out.is_file()

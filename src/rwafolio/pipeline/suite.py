@@ -194,6 +194,9 @@ def run_suite(
     panel, load_notes = load_panel(data, costs=costs, config=config, warn=warn)
     strategy = config.build_strategy()
     suite = {"dynamic": strategy, **benchmark_suite(strategy)}
+    if panel.vix is None and "model_preset" in suite:  # its lam follows the index (eta 0.05)
+        del suite["model_preset"]
+        notes.append("model_preset not run: its lam follows a volatility index; the panel has none")
     first = max(s.warmup for s in suite.values()) + signal_lag
     results = {
         name: run(strat, panel, name=name, first_decision=first, signal_lag=signal_lag,
