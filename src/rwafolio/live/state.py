@@ -231,7 +231,7 @@ def check_fields(state: dict[str, Any], n: int, window: int) -> None:
         "value": (_finite(state["value"]) and state["value"] > 0, "a finite number > 0"),
         "window": (
             _whole(count, 0, window)
-            and _numbers(win.get("returns"), count * n, missing=True)
+            and _numbers(win.get("returns"), int(count or 0) * n, missing=True)
             and isinstance(win.get("times"), list)
             and len(win["times"]) == window
             and all(_whole(t, -(2**63)) for t in win["times"])

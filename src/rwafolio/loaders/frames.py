@@ -178,9 +178,10 @@ def _local_dates(text: pd.Series, what: str) -> pd.DatetimeIndex:
         if day is None:
             try:
                 ts = pd.Timestamp(value)
+                ok = not pd.isna(ts)
             except (ValueError, TypeError, OverflowError):
-                ts = pd.NaT
-            if pd.isna(ts):
+                ok = False
+            if not ok:
                 raise LayoutError(f"cannot parse the {what}: {_bad_date(text, i)}")
             day = (ts.tz_localize(None) if ts.tz is not None else ts).normalize()
             seen[value] = day
