@@ -89,6 +89,38 @@ def _print_table(df: Any, floatfmt: str = "{:.4f}") -> None:
         print(df.to_string(float_format=lambda x: floatfmt.format(x)))
 
 
+#: How the console prints each statistic of ``stats()`` (the JSON keeps the fractions).
+_PERCENT = ("total_return", "cagr", "volatility", "max_drawdown", "costs_paid")
+_RATIOS = ("sharpe", "sortino", "excess_sharpe", "excess_sortino", "calmar")
+STATS_NOTE = (
+    "(total_return, cagr, volatility (annualized), max_drawdown: % of wealth; sharpe, sortino "
+    "at a zero rate, excess_* over cash (the T-bill proxy, or the given rate); costs_paid: % of wealth lost to "
+    "fees, 1 - prod(1 - fee_t); turnover_per_year: |weight traded| summed per year, x the "
+    "portfolio's value)"
+)
+
+
+def stats_text(df: Any) -> Any:
+    """``stats`` (rows: statistics, columns: strategies) as strings in the field's units:
+    percent with one decimal, ratios with two, turnover as a multiple per year."""
+
+    def cell(name: str, x: float) -> str:
+        if x != x:  # NaN
+            return "n/a"
+        if name in _PERCENT:
+            return f"{100.0 * x:.1f}%"
+        if name in _RATIOS:
+            return f"{x:.2f}"
+        if name == "turnover_per_year":
+            return f"{x:.1f}x"
+        return f"{x:.4f}"
+
+    out = df.astype(object)
+    for name in df.index:
+        out.loc[name] = [cell(str(name), float(x)) for x in df.loc[name]]
+    return out
+
+
 # ---------------------------------------------------------------------------- commands
 def cmd_data(args: argparse.Namespace) -> int:
     panel = _load(args)
@@ -149,11 +181,8 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
         f"{panel.dates[0].date()}..{panel.dates[-1].date()}, {len(panel.symbols)} assets, "
         f"policy {panel.policy}, vix {panel.vix_source}"
     )
-    _print_table(suite.stats)
-    print(
-        "(returns, volatility, drawdown and costs_paid are fractions: 0.70 = 70%; costs_paid is "
-        "the share of wealth paid in fees; turnover_per_year sums |weight traded| per year)"
-    )
+    _print_table(stats_text(suite.stats))
+    print(STATS_NOTE)
     ss = suite.main.solver_stats()
     print(
         f"solver: {ss['by_solver']}, worst KKT residual {ss['worst_kkt']:.2e}, "
@@ -372,7 +401,8 @@ def cmd_walkforward(args: argparse.Namespace) -> int:
     print(setup.summary(), flush=True)
     wf = wfp.execute_walkforward(panel, setup, cache_dir=args.task_cache, var=not args.no_var)
     res = wf.result
-    print(res.comparison.loc[["total_return", "sharpe", "max_drawdown", "costs_paid"]].to_string())
+    shown = res.comparison.loc[["total_return", "sharpe", "max_drawdown", "costs_paid"]]
+    print(stats_text(shown).to_string())
     if len(res.failures):
         where = "; see the report" if wfp.chose_parameters(wf) and args.out else ""
         print(f"{len(res.failures)} task(s) failed after a retry{where}")
