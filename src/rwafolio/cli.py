@@ -93,10 +93,10 @@ def _print_table(df: Any, floatfmt: str = "{:.4f}") -> None:
 _PERCENT = ("total_return", "cagr", "volatility", "max_drawdown", "costs_paid")
 _RATIOS = ("sharpe", "sortino", "excess_sharpe", "excess_sortino", "calmar")
 STATS_NOTE = (
-    "(total_return, cagr, volatility (annualized), max_drawdown: % of wealth; sharpe, sortino "
-    "at a zero rate, excess_* over cash (the T-bill proxy, or the given rate); costs_paid: % of wealth lost to "
-    "fees, 1 - prod(1 - fee_t); turnover_per_year: |weight traded| summed per year, x the "
-    "portfolio's value)"
+    "(total_return: % of the starting wealth; cagr and volatility: % a year; max_drawdown: % "
+    "below the running peak; sharpe, sortino at a zero rate, excess_* over cash (the T-bill "
+    "proxy, or the given rate); costs_paid: % of wealth lost to fees, 1 - prod(1 - fee_t); "
+    "turnover_per_year: |weight traded| summed per year, a multiple of the portfolio's value)"
 )
 
 
