@@ -412,11 +412,47 @@ def cmd_walkforward(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cache(args: argparse.Namespace) -> int:
+    """List the compiled-kernel folders of every version; ``--prune`` deletes the others'."""
+    import datetime as _dt
+
+    from rwafolio.exceptions import OutputError
+    from rwafolio.utils.kernel_cache import cache_dir, cache_folders, prune
+
+    def mib(n: int) -> str:
+        return f"{n / 2**20:.1f} MiB"
+
+    folders = cache_folders()
+    print(f"compiled-kernel cache: {cache_dir().parent}")
+    for f in folders:
+        when = _dt.datetime.fromtimestamp(f.modified).strftime("%Y-%m-%d %H:%M") if f.size else "-"
+        mine = "this version" if f.current else "another version"
+        print(f"  {f.path.name}  {mib(f.size):>10}  last written {when}  {mine}")
+    if not any(f.current for f in folders):
+        print(f"  {cache_dir().name}  (this version: nothing compiled yet)")
+    stale = [f for f in folders if not f.current]
+    if not args.prune:
+        if stale:
+            total = mib(sum(f.size for f in stale))
+            print(f"{len(stale)} folder(s) of other versions, {total}: `--prune` deletes them")
+        return 0
+    try:
+        gone = prune()
+    except OSError as exc:
+        raise OutputError(f"`--prune`: could not delete {exc.filename}: {exc.strerror}") from exc
+    for f in gone:
+        print(f"deleted {f.path.name} ({mib(f.size)})")
+    if not gone:
+        print("nothing to delete")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``rwafolio`` parser, each subcommand bound to its ``cmd_*`` function."""
     commands = {"demo": cmd_demo, "data": cmd_data, "fetch": cmd_fetch, "backtest": cmd_backtest,
                 "var": cmd_var, "report": cmd_report, "sensitivity": cmd_sensitivity,
-                "frequency": cmd_frequency, "walkforward": cmd_walkforward}  # fmt: skip
+                "frequency": cmd_frequency, "walkforward": cmd_walkforward,
+                "cache": cmd_cache}  # fmt: skip
     return cli_parser.build_parser(commands)
 
 
