@@ -358,3 +358,17 @@ def test_fhs_filters_each_asset_on_its_open_days() -> None:
         assert np.all(e[~open_days[:, i], i] == 0.0)
     with pytest.raises(DataError, match="open_days"):
         fhs_filtered(x, open_days=open_days[:10])
+
+
+def test_strategy_target_records_the_innovations_it_ran() -> None:
+    """The strategy target has no normal draws: asked for "normal" it runs FHS and its label
+    says FHS (it said "ewma-normal")."""
+    from rwafolio.risk import rolling_forecasts
+
+    panel = make_panel(n_days=200, seed=2)
+    res = run(DynamicLambdaStrategy(), panel, execute=False, progress=False)
+    kw = {"horizon": 10, "every": 60, "n_scenarios": 200, "rng": 5, "target": "strategy"}
+    normal = rolling_forecasts(res, innovations="normal", **kw)  # type: ignore[arg-type]
+    fhs = rolling_forecasts(res, **kw)  # type: ignore[arg-type]
+    assert normal.distribution == fhs.distribution == "ewma-fhs"
+    np.testing.assert_array_equal(normal.table["var_95"], fhs.table["var_95"])
