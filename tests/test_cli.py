@@ -203,3 +203,31 @@ def test_strategy_cost_mode_and_its_old_name() -> None:
     assert parse_config({"strategy": {"costs": "blind"}}).strategy == {"cost_mode": "blind"}
     with pytest.raises(ConfigError, match="cost_mode"):
         parse_config({"strategy": {"costs": "blind", "cost_mode": "model"}})
+
+
+def test_console_stats_read_in_percent_and_ratios() -> None:
+    """The console's stats table: percent of wealth, ratios, turnover multiples, as the note
+    printed under it says; the numbers are the fractions of ``stats()`` (the JSON keeps those)."""
+    import numpy as np
+    import pandas as pd
+
+    from rwafolio.cli import STATS_NOTE, stats_text
+
+    gen = np.random.default_rng(4)
+    names = ["total_return", "cagr", "volatility", "sharpe", "excess_sharpe", "max_drawdown",
+             "turnover_per_year", "costs_paid", "calmar"]  # fmt: skip
+    df = pd.DataFrame(gen.normal(0, 2, (len(names), 3)), index=names, columns=["a", "b", "c"])
+    df.loc["cagr", "b"] = np.nan
+    out = stats_text(df)
+    for name in names:
+        for col in df.columns:
+            x, s = df.loc[name, col], out.loc[name, col]
+            if np.isnan(x):
+                assert s == "n/a"
+            elif name in ("total_return", "cagr", "volatility", "max_drawdown", "costs_paid"):
+                assert s.endswith("%") and abs(float(s[:-1]) - 100 * x) <= 0.05 + 1e-9
+                assert name in STATS_NOTE
+            elif name == "turnover_per_year":
+                assert s.endswith("x") and abs(float(s[:-1]) - x) <= 0.05 + 1e-9
+            else:
+                assert abs(float(s) - x) <= 0.005 + 1e-9

@@ -89,6 +89,38 @@ def _print_table(df: Any, floatfmt: str = "{:.4f}") -> None:
         print(df.to_string(float_format=lambda x: floatfmt.format(x)))
 
 
+#: How the console prints each statistic of ``stats()`` (the JSON keeps the fractions).
+_PERCENT = ("total_return", "cagr", "volatility", "max_drawdown", "costs_paid")
+_RATIOS = ("sharpe", "sortino", "excess_sharpe", "excess_sortino", "calmar")
+STATS_NOTE = (
+    "(total_return: % of the starting wealth; cagr and volatility: % a year; max_drawdown: % "
+    "below the running peak; sharpe, sortino at a zero rate, excess_* over cash (the T-bill "
+    "proxy, or the given rate); costs_paid: % of wealth lost to fees, 1 - prod(1 - fee_t); "
+    "turnover_per_year: |weight traded| summed per year, a multiple of the portfolio's value)"
+)
+
+
+def stats_text(df: Any) -> Any:
+    """``stats`` (rows: statistics, columns: strategies) as strings in the field's units:
+    percent with one decimal, ratios with two, turnover as a multiple per year."""
+
+    def cell(name: str, x: float) -> str:
+        if x != x:  # NaN
+            return "n/a"
+        if name in _PERCENT:
+            return f"{100.0 * x:.1f}%"
+        if name in _RATIOS:
+            return f"{x:.2f}"
+        if name == "turnover_per_year":
+            return f"{x:.1f}x"
+        return f"{x:.4f}"
+
+    out = df.astype(object)
+    for name in df.index:
+        out.loc[name] = [cell(str(name), float(x)) for x in df.loc[name]]
+    return out
+
+
 # ---------------------------------------------------------------------------- commands
 def cmd_data(args: argparse.Namespace) -> int:
     panel = _load(args)
@@ -149,11 +181,8 @@ def _run_suite(args: argparse.Namespace, *, out_default: str) -> int:
         f"{panel.dates[0].date()}..{panel.dates[-1].date()}, {len(panel.symbols)} assets, "
         f"policy {panel.policy}, vix {panel.vix_source}"
     )
-    _print_table(suite.stats)
-    print(
-        "(returns, volatility, drawdown and costs_paid are fractions: 0.70 = 70%; costs_paid is "
-        "the share of wealth paid in fees; turnover_per_year sums |weight traded| per year)"
-    )
+    _print_table(stats_text(suite.stats))
+    print(STATS_NOTE)
     ss = suite.main.solver_stats()
     print(
         f"solver: {ss['by_solver']}, worst KKT residual {ss['worst_kkt']:.2e}, "
@@ -372,7 +401,8 @@ def cmd_walkforward(args: argparse.Namespace) -> int:
     print(setup.summary(), flush=True)
     wf = wfp.execute_walkforward(panel, setup, cache_dir=args.task_cache, var=not args.no_var)
     res = wf.result
-    print(res.comparison.loc[["total_return", "sharpe", "max_drawdown", "costs_paid"]].to_string())
+    shown = res.comparison.loc[["total_return", "sharpe", "max_drawdown", "costs_paid"]]
+    print(stats_text(shown).to_string())
     if len(res.failures):
         where = "; see the report" if wfp.chose_parameters(wf) and args.out else ""
         print(f"{len(res.failures)} task(s) failed after a retry{where}")
@@ -382,11 +412,47 @@ def cmd_walkforward(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cache(args: argparse.Namespace) -> int:
+    """List the compiled-kernel folders of every version; ``--prune`` deletes the others'."""
+    import datetime as _dt
+
+    from rwafolio.exceptions import OutputError
+    from rwafolio.utils.kernel_cache import cache_dir, cache_folders, prune
+
+    def mib(n: int) -> str:
+        return f"{n / 2**20:.1f} MiB"
+
+    folders = cache_folders()
+    print(f"compiled-kernel cache: {cache_dir().parent}")
+    for f in folders:
+        when = _dt.datetime.fromtimestamp(f.modified).strftime("%Y-%m-%d %H:%M") if f.size else "-"
+        mine = "this version" if f.current else "another version"
+        print(f"  {f.path.name}  {mib(f.size):>10}  last written {when}  {mine}")
+    if not any(f.current for f in folders):
+        print(f"  {cache_dir().name}  (this version: nothing compiled yet)")
+    stale = [f for f in folders if not f.current]
+    if not args.prune:
+        if stale:
+            total = mib(sum(f.size for f in stale))
+            print(f"{len(stale)} folder(s) of other versions, {total}: `--prune` deletes them")
+        return 0
+    try:
+        gone = prune()
+    except OSError as exc:
+        raise OutputError(f"`--prune`: could not delete {exc.filename}: {exc.strerror}") from exc
+    for f in gone:
+        print(f"deleted {f.path.name} ({mib(f.size)})")
+    if not gone:
+        print("nothing to delete")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``rwafolio`` parser, each subcommand bound to its ``cmd_*`` function."""
     commands = {"demo": cmd_demo, "data": cmd_data, "fetch": cmd_fetch, "backtest": cmd_backtest,
                 "var": cmd_var, "report": cmd_report, "sensitivity": cmd_sensitivity,
-                "frequency": cmd_frequency, "walkforward": cmd_walkforward}  # fmt: skip
+                "frequency": cmd_frequency, "walkforward": cmd_walkforward,
+                "cache": cmd_cache}  # fmt: skip
     return cli_parser.build_parser(commands)
 
 

@@ -316,6 +316,11 @@ def build_parser(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
                    help="HTML report path (default: beside the run, RUN with .html)")  # fmt: skip
     p.set_defaults(func=commands["report"])
 
+    p = _sub(sub, "cache", "list the compiled-kernel caches of every rwafolio version")
+    p.add_argument("--prune", action="store_true",
+                   help="delete the folders of other versions (this version's is kept)")  # fmt: skip
+    p.set_defaults(func=commands["cache"])
+
     _add_study_commands(sub, commands)
     from rwafolio.live.command import add_live_parser
 

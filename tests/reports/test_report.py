@@ -303,3 +303,37 @@ def test_crowding_table_shows_the_results_impact_share(
     for share in c.impact_share:
         if np.isfinite(share):
             assert f"{share:.1%}" in text
+
+
+def test_the_risk_section_says_what_it_forecast(full_report: Path) -> None:
+    """The fixture's rolling forecasts are the default top-down forecast of the strategy's net
+    value: the section says so (it used to describe every target as the held portfolio)."""
+    text, _doc = parse(full_report)
+    start = text.index('id="risk"')
+    intro = text[start : text.index("</p>", start)]
+    assert "paths of the strategy&#39;s net value over H = 10 periods, top-down" in intro
+    assert "held portfolio" not in intro and "zero mean" in intro
+
+
+@pytest.mark.parametrize(
+    ("target", "words"),
+    [
+        ("pnl", "of the strategy's net value over H = 30 periods, top-down"),
+        ("strategy", "the strategy re-deciding on every simulated date"),
+        ("book", "of the held portfolio over H = 30 periods (not the strategy"),
+        (None, "Monte Carlo paths over H = 30 periods, ewma-fhs shocks"),
+    ],
+)
+def test_forecast_description_per_target(target: str | None, words: str) -> None:
+    from rwafolio.reports.layout_risk import _fc_meta_text
+
+    fm: dict[str, Any] = {
+        "distribution": "ewma-fhs", "nu": 5.0, "every": 5, "n_scenarios": 1000, "horizon": 30,
+        "rebalance": "drift", "aggregation": "compound", "seed": 7, "alpha": 0.05,
+        "sampling": "non-overlapping", "mean": "zero",
+    }  # fmt: skip
+    if target is not None:
+        fm["target"] = target
+    text = _fc_meta_text(fm)
+    assert words in text and text.endswith("significance 5%.")
+    assert ("zero mean" in text) == (target is not None)

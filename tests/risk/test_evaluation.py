@@ -110,3 +110,20 @@ def test_backtest_json_carries_risk_tests(tmp_path) -> None:  # type: ignore[no-
         assert t["zone"] in ("green", "yellow", "red") and 0 <= t["power"] <= 1
         assert t["expected"] == pytest.approx(t["windows"] * (1 - t["level"]))
     assert [t["target"] for t in tests] == ["pnl", "strategy", "strategy"]
+
+
+def test_verdict_says_when_breaches_cluster() -> None:
+    """A horizon that passes coverage and the tail test but whose breaches cluster says so."""
+    from dataclasses import replace
+
+    ev = evaluate_risk(_result(n_days=700, step=1, seed=3), rng=1, n_scenarios=300)
+    h = ev.horizons[1]  # 10 periods: the zone is the whole sample's traffic light
+    ok = replace(
+        h, kupiec=replace(h.kupiec, reject=False), traffic=replace(h.traffic, zone="green"),
+        shortfall=None,
+    )  # fmt: skip
+    calm = replace(ok, independence=replace(h.independence, reject=False, p_value=0.4))
+    clustered = replace(ok, independence=replace(h.independence, reject=True, p_value=0.012))
+    assert calm.passed and clustered.passed  # the issue's bar: coverage, zone, tail
+    assert "breaches cluster (Christoffersen p = 0.012" in clustered.verdict()
+    assert "cluster" not in calm.verdict() and "the forecasts hold" in calm.verdict()

@@ -10,7 +10,7 @@ from numba import njit
 
 from rwafolio.backtest import run
 from rwafolio.backtest.book import drift_nb, trade_nb
-from rwafolio.exceptions import ConfigError
+from rwafolio.exceptions import ConfigError, DataError
 from rwafolio.optimize._twins import lw_correlation_py
 from rwafolio.optimize.returns import BlackLitterman
 from rwafolio.risk._strategy_kernels import strategy_paths_nb
@@ -215,8 +215,8 @@ def test_rolling_strategy_forecasts_do_not_depend_on_threads() -> None:
 def test_paths_carry_the_filtered_volatility_forward(innovations: str) -> None:
     """With nothing allowed to trade, each path's value is the held book drifting on its
     simulated returns: recompute those from the same bootstrap rows with an independent numpy
-    loop of the variance recursion (FHS carries it forward, static FHS holds it, the bootstrap
-    draws the rows as they were) and compare every path."""
+    loop of the variance recursion (FHS carries it forward over open days, static FHS holds it,
+    the bootstrap draws the rows as they were) and compare every path."""
     from rwafolio.risk.generators import fhs_filtered
     from rwafolio.risk.scenarios import bootstrap_indices
 
@@ -252,7 +252,7 @@ def test_paths_carry_the_filtered_volatility_forward(innovations: str) -> None:
     for t in range(h):
         shock = np.where(trad[t], np.sqrt(var) * z[:, t], 0.0)
         growth *= 1.0 + np.where(trad[t], mu + shock, 0.0)
-        var = filters[0] + filters[1] * shock**2 + filters[2] * var
+        var = np.where(trad[t], filters[0] + filters[1] * shock**2 + filters[2] * var, var)
     w0 = k["w0"]
     expect = growth @ w0 + (1.0 - w0.sum()) - 1.0
     np.testing.assert_allclose(out, expect, rtol=0, atol=1e-12)
@@ -286,3 +286,89 @@ def test_the_filter_reaches_the_strategy_target() -> None:
         strategy_forecast(res, 150, filter="arima", **kw)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="innovations"):
         strategy_forecast(res, 150, innovations="normal", **kw)  # type: ignore[arg-type]
+
+
+def _calendar_rows_loop(idx, horizon, block, n_hist, hist_open, sim_open):  # type: ignore[no-untyped-def]
+    """calendar_rows written as the plain loop over paths, blocks and days."""
+    out = np.empty(idx.shape[0], dtype=np.int64)
+    for m in range(idx.shape[0] // horizon):
+        for t in range(horizon):
+            b0 = (t // block) * block
+            u = idx[m * horizon + b0]
+            same = [r for r in range(n_hist) if np.array_equal(hist_open[r], sim_open[t])]
+            if len(same) < block:
+                same = [r for r in range(n_hist) if np.all(hist_open[r] | ~sim_open[t])]
+            before = sum(np.array_equal(sim_open[s], sim_open[t]) for s in range(b0, t))
+            out[m * horizon + t] = same[(u * len(same) // n_hist + before) % len(same)]
+    return out
+
+
+def test_calendar_rows_draw_days_of_the_same_calendar() -> None:
+    from rwafolio.risk.scenarios import bootstrap_indices
+    from rwafolio.risk.strategy_mc import calendar_rows
+
+    n_hist, horizon, block, m = 300, 12, 5, 400
+    days = np.arange(n_hist)
+    etf = (days % 7) < 5  # weekdays
+    etf[[40, 41, 200]] = False  # holidays
+    hist_open = np.column_stack([np.ones(n_hist, dtype=bool), etf, etf])
+    sim_days = np.arange(horizon) + 3  # starts on a Thursday-like day
+    sim_open = np.column_stack([np.ones(horizon, dtype=bool), sim_days % 7 < 5, sim_days % 7 < 5])
+    sim_open[7, 2] = False  # a pattern the history never had: crypto and one ETF open
+    idx = bootstrap_indices(np.random.default_rng(2), m, horizon, n_hist, block)
+    rows = calendar_rows(idx, horizon, block, n_hist, hist_open, sim_open)
+    np.testing.assert_array_equal(
+        rows, _calendar_rows_loop(idx, horizon, block, n_hist, hist_open, sim_open)
+    )
+    grid = rows.reshape(m, horizon)
+    for t in range(horizon):
+        drawn = hist_open[grid[:, t]]
+        if t == 7:  # unseen: days on which at least its open markets were open
+            assert np.all(drawn[:, :2])
+        else:  # an open market never draws a closed day
+            assert np.all(drawn == sim_open[t])
+    # weekdays of a block are consecutive past weekdays; block starts are spread over the history
+    weekdays = np.flatnonzero(np.all(hist_open, axis=1))
+    pos = np.searchsorted(weekdays, grid[:, 0])
+    assert np.all(np.isin(np.searchsorted(weekdays, grid[:, 1]) - pos, [1, 1 - len(weekdays)]))
+    counts = np.bincount(grid[:, 0], minlength=n_hist)[weekdays]
+    assert counts.sum() == m and counts.max() <= 8  # about 2 each: no day drawn many times
+    # one calendar for every day: the rows are the bootstrap's own
+    every = np.ones((n_hist, 3), dtype=bool)
+    np.testing.assert_array_equal(
+        calendar_rows(idx, horizon, block, n_hist, every, np.ones((horizon, 3), dtype=bool)), idx
+    )
+
+
+def test_fhs_filters_each_asset_on_its_open_days() -> None:
+    """With ``open_days``, an asset's residuals and filter are those of its open days alone (the
+    unmasked FHS on the days it traded), and its closed days get zero residuals."""
+    from rwafolio.risk.generators import fhs_filtered
+
+    gen = np.random.default_rng(8)
+    x = gen.standard_t(4, (400, 3)) * np.array([0.04, 0.01, 0.002])
+    open_days = np.ones_like(x, dtype=bool)
+    open_days[:, 1] = np.arange(400) % 7 < 5
+    x[~open_days] = 0.0  # a closed market's return, as the panel has it
+    e, filters = fhs_filtered(x, open_days=open_days)
+    for i in range(3):
+        alone_e, alone_f = fhs_filtered(x[open_days[:, i], i : i + 1])
+        np.testing.assert_array_equal(e[open_days[:, i], i], alone_e[:, 0])
+        np.testing.assert_array_equal(filters[:, i], alone_f[:, 0])
+        assert np.all(e[~open_days[:, i], i] == 0.0)
+    with pytest.raises(DataError, match="open_days"):
+        fhs_filtered(x, open_days=open_days[:10])
+
+
+def test_strategy_target_records_the_innovations_it_ran() -> None:
+    """The strategy target has no normal draws: asked for "normal" it runs FHS and its label
+    says FHS (it said "ewma-normal")."""
+    from rwafolio.risk import rolling_forecasts
+
+    panel = make_panel(n_days=200, seed=2)
+    res = run(DynamicLambdaStrategy(), panel, execute=False, progress=False)
+    kw = {"horizon": 10, "every": 60, "n_scenarios": 200, "rng": 5, "target": "strategy"}
+    normal = rolling_forecasts(res, innovations="normal", **kw)  # type: ignore[arg-type]
+    fhs = rolling_forecasts(res, **kw)  # type: ignore[arg-type]
+    assert normal.distribution == fhs.distribution == "ewma-fhs"
+    np.testing.assert_array_equal(normal.table["var_95"], fhs.table["var_95"])

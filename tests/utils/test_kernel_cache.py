@@ -64,3 +64,57 @@ def test_package_digest_covers_the_decision_kernel() -> None:
     files = [p for p in kernel_cache.PACKAGE.rglob("*.py") if b"numba" in p.read_bytes()]
     names = {p.name for p in files}
     assert {"_decide_kernels.py", "_kernels.py"} <= names
+
+
+def test_prune_deletes_only_other_versions_folders(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`rwafolio cache --prune` deletes the folders of other versions and nothing else: not this
+    version's, not a name that only looks alike, not a file, not a symlink (nor what it points
+    to), not a folder outside."""
+    from rwafolio.cli import main
+
+    base = tmp_path / "cache"
+    mine = cache_dir(base)
+    old = [base / f"{PREFIX}0123456789abcdef", base / f"{PREFIX}fedcba9876543210"]
+    for folder in [mine, *old]:
+        (folder / "sub").mkdir(parents=True)
+        (folder / "sub" / "k.nbc").write_bytes(b"x" * 1000)
+        (folder / "k.nbi").write_bytes(b"y" * 24)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("mine")
+    kept = [
+        base / f"{PREFIX}notes",  # not a digest
+        base / f"{PREFIX}0123456789ABCDEF",  # upper case: not a name cache_dir gives
+        base / "other-tool",
+    ]
+    for folder in kept:
+        folder.mkdir()
+    (base / f"{PREFIX}1111111111111111").symlink_to(outside, target_is_directory=True)
+    (base / f"{PREFIX}2222222222222222").write_text("a file")
+    (old[0] / "link-out").symlink_to(outside, target_is_directory=True)
+
+    found = kernel_cache.cache_folders(base)
+    assert [f.path for f in found] == sorted([mine, *old])
+    assert [f.current for f in found] == [f.path == mine for f in found]
+    assert all(f.size == 1024 for f in found)  # regular files only; the link is not followed
+
+    env = os.environ.get("NUMBA_CACHE_DIR")
+    os.environ["NUMBA_CACHE_DIR"] = str(mine)  # as rwafolio's import sets it
+    try:
+        assert main(["cache"]) == 0
+        listing = capsys.readouterr().out
+        assert "2 folder(s) of other versions" in listing and all(f.exists() for f in old)
+        assert main(["cache", "--prune"]) == 0
+        pruned = capsys.readouterr().out
+    finally:
+        if env is None:
+            os.environ.pop("NUMBA_CACHE_DIR")
+        else:
+            os.environ["NUMBA_CACHE_DIR"] = env
+    assert all(f"deleted {f.name}" in pruned for f in old)
+    assert not any(f.exists() for f in old)
+    assert (mine / "sub" / "k.nbc").exists()
+    assert all(f.is_dir() for f in kept)
+    assert (base / f"{PREFIX}1111111111111111").is_symlink()
+    assert (outside / "keep.txt").read_text() == "mine"
+    assert (base / f"{PREFIX}2222222222222222").read_text() == "a file"

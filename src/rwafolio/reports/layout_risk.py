@@ -27,6 +27,8 @@ from rwafolio.reports.record import RunRecord
 
 
 def _fc_meta_text(fm: Mapping[str, Any]) -> str:
+    """What the rolling forecasts forecast, and how (records made before the ``target`` was
+    kept get the words every target shares)."""
     dist = fm["distribution"] + (
         f" (nu = {fm['nu']:g})" if fm["distribution"] == "student_t" else ""
     )
@@ -35,11 +37,36 @@ def _fc_meta_text(fm: Mapping[str, Any]) -> str:
         if fm["every"] == 1
         else f"every {fm['every']}th decision date with estimates"
     )
+    mean = {"zero": "zero mean", "estimate": "the strategy's own mean estimate at that date"}
+    mean_words = mean.get(str(fm.get("mean")), "")
+    head = f"Forecasts at {when}: {fm['n_scenarios']:,} Monte Carlo paths"
+    target = fm.get("target")
+    if target == "pnl":
+        what = (
+            f"{head} of the strategy's net value over H = {fm['horizon']} periods, top-down: "
+            f"a variance filter on the strategy's own net returns (fees and re-trading included; "
+            f"the held weights' pseudo-history where the live history is short), {dist} shocks "
+            f"with the variance updated along each path, {mean_words}"
+        )
+    elif target == "strategy":
+        what = (
+            f"{head} of the strategy's net value over H = {fm['horizon']} periods, the strategy "
+            f"re-deciding on every simulated date (its window, lam rule, schedules, threshold and "
+            f"fees), asset returns by filtered historical simulation ({dist}) with each asset's "
+            f"volatility carried forward along the path, {mean_words}"
+        )
+    elif target == "book":
+        what = (
+            f"{head} of the held portfolio over H = {fm['horizon']} periods (not the strategy: "
+            f"no re-trading, no fees), {dist} shocks with the strategy's own estimates at that "
+            f"date ({mean_words or 'their mean'}), rebalancing {fm['rebalance']}, aggregation "
+            f"{fm['aggregation']}"
+        )
+    else:
+        what = f"{head} over H = {fm['horizon']} periods, {dist} shocks"
     return (
-        f"Forecasts at {when}: {fm['n_scenarios']:,} Monte Carlo paths of the held portfolio "
-        f"over H = {fm['horizon']} periods, {dist} shocks with the strategy's own estimates at "
-        f"that date, rebalancing {fm['rebalance']}, aggregation {fm['aggregation']}, base seed "
-        f"{fm['seed']}. Backtests use {fm['sampling']}; significance {fm['alpha']:.0%}."
+        f"{what}, base seed {fm['seed']}. Backtests use {fm['sampling']}; significance "
+        f"{fm['alpha']:.0%}."
     )
 
 

@@ -254,6 +254,8 @@ def _forecast_tables(
         "n_scenarios": int(forecasts.n_scenarios),
         "levels": [float(x) for x in forecasts.levels],
         "distribution": str(forecasts.distribution),
+        "target": str(forecasts.target),
+        "mean": str(forecasts.mean),
         "nu": float(forecasts.nu),
         "rebalance": jsonable(forecasts.rebalance),
         "aggregation": str(forecasts.aggregation),

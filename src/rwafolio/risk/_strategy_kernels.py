@@ -63,8 +63,8 @@ def strategy_paths_nb(
     pool : ndarray of shape (n_pool, n)
         Residuals to draw rows from: asset ``i``'s simulated return on an open day is
         ``mean[i] + sqrt(v_i) * pool[row, i]``, its variance ``v_i`` starting at
-        ``filters[3, i]`` and updated by ``v_i = omega + a * shock^2 + b * v_i`` after each day
-        (``filters`` rows ``omega, a, b``; the shock is 0 on a closed day): the filtered
+        ``filters[3, i]`` and updated by ``v_i = omega + a * shock^2 + b * v_i`` after each open
+        day (``filters`` rows ``omega, a, b``; a closed day leaves it): the filtered
         historical simulation of :func:`rwafolio.risk.generators.fhs_filtered` with the volatility
         carried forward. ``filters`` columns ``(0, 0, 1, s2)`` hold the volatility at ``sqrt(s2)``;
         ``(0, 0, 1, 1)`` draw ``mean + pool`` (returns as they were).
@@ -129,9 +129,14 @@ def strategy_paths_nb(
             src = idx[m * horizon + t]
             any_may = False
             for i in range(n):
-                shock = np.sqrt(var[i]) * pool[src, i] if tradable[t, i] else 0.0
-                r[i] = mean[i] + shock if tradable[t, i] else 0.0
-                var[i] = filters[0, i] + filters[1, i] * (shock * shock) + filters[2, i] * var[i]
+                if tradable[t, i]:
+                    shock = np.sqrt(var[i]) * pool[src, i]
+                    r[i] = mean[i] + shock
+                    var[i] = (
+                        filters[0, i] + filters[1, i] * (shock * shock) + filters[2, i] * var[i]
+                    )
+                else:
+                    r[i] = 0.0
             vix = vix * np.exp(dlogvix[src])
             stress = vix > stress_vix
             for i in range(n):

@@ -156,9 +156,14 @@ class HorizonEvaluation:
             head += f", CVaR Z2 p = {self.shortfall.p_value:.3f}"
         if self.passed:
             tail = "the forecasts hold"
+            if self.independence.reject:
+                tail += (
+                    f", but their breaches cluster (Christoffersen p = "
+                    f"{self.independence.p_value:.3f}: a breach made the next one more likely)"
+                )
             if self.power_kupiec < 0.5:
-                tail += f" (but these {self.windows} windows detect a doubled rate only "
-                tail += f"{self.power_kupiec:.0%} of the time)"
+                tail += f"; these {self.windows} windows detect a doubled breach rate only "
+                tail += f"{self.power_kupiec:.0%} of the time"
         else:
             tail = "the forecasts FAIL: " + ", ".join(
                 s

@@ -25,19 +25,27 @@ def _history(history: np.ndarray, name: str = "history") -> np.ndarray:
 
 
 def fhs_filtered(
-    history: np.ndarray, *, filter: Filter = "ewma", lam: float = 0.94
+    history: np.ndarray,
+    *,
+    open_days: np.ndarray | None = None,
+    filter: Filter = "ewma",
+    lam: float = 0.94,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The pieces of filtered historical simulation: standardized residuals and each filter.
 
     Each asset's returns are filtered (``s2_{s+1} = omega + a x_s^2 + b s2_s``, EWMA with
     ``lam`` or GARCH(1, 1) from ``arch``; see :mod:`rwafolio.risk.topdown`), standardized
     ``e_s = x_s / sqrt(s2_s)`` and de-meaned. An asset whose filtered variance is zero (a pegged
-    stablecoin) keeps zero residuals and a zero filter.
+    stablecoin) keeps zero residuals and a zero filter. With ``open_days``, each asset is filtered on
+    the days its market was open only (a closed day neither moves nor decays its variance) and
+    its closed days get zero residuals, not to be drawn for an open day.
 
     Parameters
     ----------
     history : ndarray of shape (T, n)
         Per-period returns up to the forecast date.
+    open_days : ndarray of bool, shape (T, n), or None
+        Which markets were open on each day (None: all, every day).
 
     Returns
     -------
@@ -53,16 +61,21 @@ def fhs_filtered(
     e_all = np.zeros_like(h)
     filters = np.zeros((4, h.shape[1]))
     filters[2] = 1.0
+    if open_days is not None and np.shape(open_days) != h.shape:
+        raise DataError(
+            f"`open_days` must have the shape of `history` {h.shape}, got {np.shape(open_days)}"
+        )
     for i in range(h.shape[1]):
-        x = np.ascontiguousarray(h[:, i])
-        if not np.any(x != 0.0):
+        rows = slice(None) if open_days is None else np.flatnonzero(open_days[:, i])
+        x = np.ascontiguousarray(h[rows, i])
+        if x.shape[0] < 2 or not np.any(x != 0.0):
             continue
         omega, a, b, s0 = fit_filter(x, filter, lam)
         s2 = filter_variance_nb(x, omega, a, b, s0)
         ok = s2[:-1] > 1e-18
         e = np.where(ok, x / np.sqrt(np.where(ok, s2[:-1], 1.0)), 0.0)
         e[ok] -= e[ok].mean()
-        e_all[:, i] = e
+        e_all[rows, i] = e
         filters[:, i] = omega, a, b, s2[-1]
     return e_all, filters
 

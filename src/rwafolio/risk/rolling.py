@@ -331,12 +331,20 @@ def rolling_forecasts(
         ["position", "seed", "complete", "forecast_ok", *cols, "realized_return", "realized_mdd"]
     ]
     table.index.name = "date"
+    ran = f"{filter}-{_innovations(target, innovations)}"
     return RollingForecasts(
         table=table, horizon=horizon, every=every, n_scenarios=n_scenarios, levels=lv,
-        distribution=mc.distribution if target == "book" else f"{filter}-{innovations}",
+        distribution=mc.distribution if target == "book" else ran,
         nu=float(mc.nu), rebalance=mc.rebalance, aggregation=mc.aggregation, seed=base,
         mean=mean, target=target, tails=tails, settings=mc,
     )  # fmt: skip
+
+
+def _innovations(target: str, innovations: str) -> str:
+    """The innovations a target runs: the strategy target has no normal draws and runs FHS."""
+    if target == "strategy" and innovations not in ("fhs", "fhs-static", "bootstrap"):
+        return "fhs"
+    return innovations
 
 
 def _forecast_rows(
@@ -369,8 +377,7 @@ def _forecast_rows(
         from rwafolio.risk.strategy_mc import strategy_arrays, strategy_forecast
 
         arrays = strategy_arrays(result)
-        innov = kw["innovations"]
-        innov = innov if innov in ("fhs", "fhs-static", "bootstrap") else "fhs"
+        innov = _innovations("strategy", kw["innovations"])
         # One chunk per forecast runs on one thread: spread the dates over the threads instead
         # (each date keeps its own seed, so the numbers do not depend on the thread count).
         n_workers = kw["workers"] or _default_workers()

@@ -3,7 +3,8 @@
 At a forecast date of a backtest, each path draws future days as whole rows of the past (asset
 returns and the index's log change together, so lam moves with the simulated index), in blocks:
 filtered residuals re-scaled to today's volatility, which each path carries forward with the
-filter's recursion on its own shocks (FHS, the default), or as they were (``"bootstrap"``). On each simulated date the strategy of the backtest decides as the engine would have it
+filter's recursion on its own shocks (FHS, the default), or as they were (``"bootstrap"``); each
+simulated day draws from past days with the same markets open (:func:`calendar_rows`). On each simulated date the strategy of the backtest decides as the engine would have it
 decide: same window rolled forward, same lam rule, schedules, stress override, freezes,
 threshold rule, optimizer costs and self-financing fee step (the compiled kernel in
 :mod:`rwafolio.risk._strategy_kernels`). The outcome is the strategy's net value path: VaR,
@@ -21,7 +22,7 @@ rows are de-meaned first, so no window mean is extrapolated.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import numpy as np
 
@@ -31,10 +32,11 @@ from rwafolio.risk.forecast import RiskForecast, summarize
 from rwafolio.risk.generators import fhs_filtered
 from rwafolio.risk.montecarlo import MonteCarlo
 from rwafolio.risk.scenarios import run_chunks
-from rwafolio.utils.validation import check_int
+from rwafolio.utils.validation import check_choice, check_int
 
 if TYPE_CHECKING:
     from rwafolio.backtest.result import BacktestResult
+    from rwafolio.risk.topdown import Filter
 
 
 class StrategyArrays(NamedTuple):
@@ -104,6 +106,65 @@ def calendar_ahead(matrix: np.ndarray, pos: int, horizon: int) -> np.ndarray:
     return np.ascontiguousarray(matrix[rows])
 
 
+def calendar_rows(
+    idx: np.ndarray, horizon: int, block: int, n_hist: int, hist_open: np.ndarray,
+    sim_open: np.ndarray,
+) -> np.ndarray:  # fmt: skip
+    """The pool row of each simulated day: the block bootstrap kept to days of the same calendar.
+
+    ``idx`` (shape (M * horizon,), path-major) is :func:`rwafolio.risk.scenarios.bootstrap_indices`'
+    circular block bootstrap over ``n_hist`` rows. A simulated day whose markets are open as on
+    some past days (``sim_open[t]`` equal to rows of ``hist_open``) draws from those days only: a
+    weekday from weekdays, a weekend (exchanges closed, crypto open) from weekends, so an asset
+    open in the simulation never takes a return from a day its market was closed (a zero). Each
+    block keeps its start's place in time, ``u / n_hist`` of the way through the history: a day
+    of the block takes, in its calendar's own days, the one that far in, then the next ones for
+    the block's later days of that calendar. A simulated calendar seen on fewer than ``block``
+    past days draws from the days on which at least its open markets were open; with one
+    calendar (every market open every day) the rows are ``idx`` itself.
+
+    Parameters
+    ----------
+    hist_open : ndarray of bool, shape (n_hist, n)
+        Which markets were open on each pool row.
+    sim_open : ndarray of bool, shape (horizon, n)
+        Which markets are open on each simulated day.
+
+    Returns
+    -------
+    ndarray of int64, shape (M * horizon,)
+    """
+    keys, inverse = np.unique(np.vstack([hist_open, sim_open]), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    hist_key, sim_key = inverse[:n_hist], inverse[n_hist:]
+    if keys.shape[0] == 1:
+        return idx
+    lists: dict[int, np.ndarray] = {}
+    for t in range(horizon):
+        key = int(sim_key[t])
+        if key in lists:
+            continue
+        rows = np.flatnonzero(hist_key == key)
+        if rows.shape[0] < block:
+            rows = np.flatnonzero(np.all(hist_open | ~sim_open[t], axis=1))
+        if rows.shape[0] == 0:
+            raise DataError(
+                f"no past day in the history window had every market open that is open on "
+                f"simulated day {t + 1}"
+            )
+        lists[key] = rows
+    starts = idx.reshape(-1, horizon)
+    out = np.empty_like(starts)
+    for t in range(horizon):
+        b0 = (t // block) * block
+        key = int(sim_key[t])
+        rows = lists[key]
+        later = int(np.sum(sim_key[b0:t] == key))
+        first = (starts[:, b0] * rows.shape[0]) // n_hist
+        out[:, t] = rows[(first + later) % rows.shape[0]]
+    return np.ascontiguousarray(out.reshape(-1))
+
+
 def strategy_forecast(
     result: BacktestResult,
     pos: int,
@@ -139,7 +200,10 @@ def strategy_forecast(
         asset's standardized residuals re-scaled to today's volatility, which each path then
         carries forward with the filter's recursion on its own shocks (``"fhs"``, Barone-Adesi
         et al. 1999; the top-down forecast does the same with the P&L's filter), or holds at
-        today's (``"fhs-static"``); or the rows as they were (``"bootstrap"``). All de-meaned.
+        today's (``"fhs-static"``); or the rows as they were (``"bootstrap"``). All de-meaned,
+        each asset over the days its market was open (and filtered on those days only). The
+        simulated days draw past days of their own calendar (:func:`calendar_rows`): an open
+        market never takes a closed day's zero.
     filter, ewma_lambda : {"ewma", "garch"}, float
         The variance filter of ``"fhs"`` (as in :func:`rwafolio.risk.topdown.simulate_pnl`).
     history_window : int
@@ -161,12 +225,15 @@ def strategy_forecast(
     lo = max(1, pos - history_window + 1)
     hist = a.returns[lo : pos + 1]
     mu = np.zeros(n) if mean is None else np.asarray(mean, dtype=float)
+    hist_open = np.ascontiguousarray(a.tradable[lo : pos + 1])
     if innovations in ("fhs", "fhs-static"):
-        pool, filters = fhs_filtered(hist, filter=filter, lam=ewma_lambda)  # type: ignore[arg-type]
+        kind = cast("Filter", check_choice(filter, "filter", ("ewma", "garch")))
+        pool, filters = fhs_filtered(hist, open_days=hist_open, filter=kind, lam=ewma_lambda)
         if innovations == "fhs-static":
             filters[:3] = [[0.0], [0.0], [1.0]]
-    elif innovations == "bootstrap":
-        pool = hist - hist.mean(axis=0)
+    elif innovations == "bootstrap":  # each asset de-meaned over its open days
+        counts = np.maximum(hist_open.sum(axis=0), 1)
+        pool = np.where(hist_open, hist - (hist * hist_open).sum(axis=0) / counts, 0.0)
         filters = np.array([[0.0], [0.0], [1.0], [1.0]]) * np.ones(n)
     else:
         raise ConfigError(
@@ -187,8 +254,9 @@ def strategy_forecast(
     out, mdd, paid = np.empty(n_scenarios), np.empty(n_scenarios), np.empty(n_scenarios)
 
     def body(s: int, e: int, _z: np.ndarray, _scale: np.ndarray, idx: np.ndarray) -> None:
+        rows = calendar_rows(idx, horizon, block, pool.shape[0], hist_open, trad)
         strategy_paths_nb(
-            pool, mu, filters, dlogvix, idx, window0, float(vix[pos]), w0, w0, sched, trad,
+            pool, mu, filters, dlogvix, rows, window0, float(vix[pos]), w0, w0, sched, trad,
             a.stress_vix, a.lam0, a.eta, a.opt_costs, a.rates, a.box_lo, a.box_hi, a.ppy, a.tau, a.mode,
             a.prior_obs, a.w_ref, a.ref_lam, out[s:e], mdd[s:e], paid[s:e],
         )  # fmt: skip
