@@ -214,3 +214,24 @@ def test_eta_zero_runs_without_an_index_as_the_error_advises(
     assert main([*args, "--eta", "0"]) == 0
     text = capsys.readouterr().out
     assert "model_preset not run" in text and "constant_lambda" in text and out.is_file()
+
+
+@pytest.mark.parametrize("until", ["", "nat", "NaT"])
+def test_live_until_that_is_no_time_is_refused(
+    until: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``pd.Timestamp('')`` is NaT, which read as "no --until": every bar was processed."""
+    paths = ["--state", str(tmp_path / "st"), "--orders", str(tmp_path / "o.jsonl")]
+    assert main(["live", "--source", "synthetic", *paths, "--until", until]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "`--until`" in err, err
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_live_until_with_an_offset_is_that_instant_in_utc(tmp_path: Path) -> None:
+    """The bars' clock is naive UTC; an aware --until was an unexpected TypeError."""
+    paths = ["--state", str(tmp_path / "st"), "--orders", str(tmp_path / "o.jsonl")]
+    base = ["live", "--source", "synthetic", "--start", "2021-01-01", "--end", "2021-03-31"]
+    assert main([*base, *paths, "--quiet", "--until", "2021-02-10T03:00:00+05:00"]) == 0
+    last = (tmp_path / "o.jsonl").read_text().splitlines()[-1]
+    assert '"time":"2021-02-09T00:00:00"' in last  # 03:00 at +05:00 is 22:00 UTC on 02-09

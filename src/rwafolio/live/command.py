@@ -49,7 +49,8 @@ def add_live_parser(add_parser: Any, add_data_args: Any) -> None:
     p.add_argument(
         "--until",
         default=None,
-        help="last bar to process (date or timestamp; default: the data's last)",
+        help="last bar to process (date or timestamp; with an offset, that instant in UTC; "
+        "default: the data's last)",
     )
     p.add_argument(
         "--poll",
@@ -86,12 +87,17 @@ def add_live_parser(add_parser: Any, add_data_args: Any) -> None:
 
 
 def _until(text: str | None) -> pd.Timestamp | None:
+    """``--until`` as naive UTC, the bars' clock (a time with an offset is that instant); an
+    empty or ``NaT`` text is refused (it would read as no limit)."""
     if text is None:
         return None
     try:
-        return pd.Timestamp(text)
-    except (ValueError, TypeError):
-        raise ConfigError(f"`--until` must be a date or timestamp, got {text!r}") from None
+        until = pd.Timestamp(text)
+    except (ValueError, TypeError, OverflowError):
+        until = pd.NaT
+    if pd.isna(until):
+        raise ConfigError(f"`--until` must be a date or timestamp, got {text!r}")
+    return until.tz_convert("UTC").tz_localize(None) if until.tz is not None else until
 
 
 def _check_paths(args: argparse.Namespace) -> tuple[Path, Path]:
