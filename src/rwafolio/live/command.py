@@ -93,9 +93,10 @@ def _until(text: str | None) -> pd.Timestamp | None:
         return None
     try:
         until = pd.Timestamp(text)
+        ok = not pd.isna(until)
     except (ValueError, TypeError, OverflowError):
-        until = pd.NaT
-    if pd.isna(until):
+        ok = False
+    if not ok:
         raise ConfigError(f"`--until` must be a date or timestamp, got {text!r}")
     return until.tz_convert("UTC").tz_localize(None) if until.tz is not None else until
 
