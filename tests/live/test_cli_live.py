@@ -210,6 +210,7 @@ EDITS = {  # a hand edit of state.json -> what the check must name
     "last_key": (lambda d: d.__setitem__("last_key", None), "last_key"),
     "warm_start": (lambda d: d.__setitem__("warm_start", [1.0]), "warm_start"),
     "orders_bytes": (lambda d: d.__setitem__("orders_bytes", -1), "orders_bytes"),
+    "paper": (lambda d: d.__setitem__("paper", {"cash": 1.0}), "paper"),
 }
 
 

@@ -205,6 +205,16 @@ def _time(x: Any) -> bool:
         return False
 
 
+def _paper(book: Any, n: int) -> bool:
+    """None, or the paper book's JSON (:meth:`~rwafolio.live.paper.PaperBook.to_json`)."""
+    return book is None or (
+        isinstance(book, dict)
+        and _finite(book.get("cash"))
+        and _numbers(book.get("units"), n)
+        and _numbers(book.get("pending"), n)
+    )
+
+
 def check_fields(state: dict[str, Any], n: int, window: int) -> None:
     """Refuse a state whose fields do not have the types, lengths and values a run writes.
 
@@ -254,12 +264,16 @@ def check_fields(state: dict[str, Any], n: int, window: int) -> None:
             state["orders_tail"] is None or isinstance(state["orders_tail"], str),
             "null or a SHA-256 hex digest",
         ),
+        "paper": (
+            _paper(state.get("paper"), n),
+            f"null or a paper book (cash, {n} units, pending)",
+        ),
     }
     for key, (ok, expected) in checks.items():
         if not ok:
             raise StateError(
                 f"`--state` field {key!r} must be {expected}, got "
-                f"{describe(state[key])}: the state file is damaged or was edited (it was left "
+                f"{describe(state.get(key))}: the state file is damaged or was edited (it was left "
                 "unchanged; start a new --state folder)"
             )
 
