@@ -235,3 +235,17 @@ def test_live_until_with_an_offset_is_that_instant_in_utc(tmp_path: Path) -> Non
     assert main([*base, *paths, "--quiet", "--until", "2021-02-10T03:00:00+05:00"]) == 0
     last = (tmp_path / "o.jsonl").read_text().splitlines()[-1]
     assert '"time":"2021-02-09T00:00:00"' in last  # 03:00 at +05:00 is 22:00 UTC on 02-09
+
+
+def test_assets_tables_are_not_silently_ignored_on_the_synthetic_market(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``[assets.BTC-USD] cost = 0.05`` on the synthetic source was dropped: the results were
+    those of the default cost (``[costs]`` applies). Now it is an error saying where it works."""
+    config = tmp_path / "c.toml"
+    config.write_text("[assets.BTC-USD]\ncost = 0.05\n")
+    out = tmp_path / "r.html"
+    assert main(["backtest", "--config", str(config), "--no-risk", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "[assets]" in err and "[costs]" in err, err
+    assert not out.exists()

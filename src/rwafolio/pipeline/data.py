@@ -201,7 +201,13 @@ def _load_daily(
         (options.vix, "") if options.vix is not None else default_vix(options.source, symbols)
     )
     assets: dict[str, Any] = {}
-    if options.source != "synthetic" and config is not None and config.assets:
+    if config is not None and config.assets:
+        if options.source == "synthetic":  # its assets are generated with fixed calendars
+            raise ConfigError(
+                f"config [assets] tables ({', '.join(sorted(config.assets))}) declare assets of "
+                "--source files or yfinance; the synthetic market's are fixed (costs go in "
+                "[costs])"
+            )
         assets["assets"] = config.asset_overrides()
     panel, lines = load_reported(
         options.source,
