@@ -162,7 +162,7 @@ def test_unwritable_outputs_are_one_line(saved_run: Path, tmp_path: Path, capsys
 def test_a_failed_walkforward_writes_no_report(tmp_path: Path, capsys: Any) -> None:
     grid = tmp_path / "g.toml"
     grid.write_text(
-        '[strategy]\nname = "dynamic"\n[grid]\nlam0 = [-1.0]\n'
+        '[strategy]\nname = "dynamic"\n[grid]\nthreshold = [2.0]\n'
         '[walkforward]\ntrain = "365D"\ntest = "365D"\n',
         encoding="utf-8",
     )
