@@ -249,3 +249,17 @@ def test_assets_tables_are_not_silently_ignored_on_the_synthetic_market(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "[assets]" in err and "[costs]" in err, err
     assert not out.exists()
+
+
+def test_walkforward_out_and_task_cache_on_one_path_are_refused_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The cache made a folder of the --out path and the report then failed, after the whole
+    walk-forward ran ("`path` ... is a directory")."""
+    same = str(tmp_path / "wf.html")
+    args = ["walkforward", "--no-var", "--executor", "serial", "--out", same, "--task-cache"]
+    for cache in (same, str(tmp_path / "wf.html" / "cache")):
+        assert main([*args, cache]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "`--out`" in err and "`--task-cache`" in err, err
+    assert list(tmp_path.iterdir()) == []

@@ -387,6 +387,18 @@ def cmd_walkforward(args: argparse.Namespace) -> int:
     config = _config(args) if args.grid is None else None
     if args.grid is not None and args.config is not None:
         raise ConfigError("give `--grid` or `--config`, not both (a grid file has [strategy])")
+    from rwafolio.tasks.cache import CACHE_ENV
+
+    cache = args.task_cache or os.environ.get(CACHE_ENV)
+    if (
+        args.out
+        and cache
+        and Path(os.path.abspath(cache)).is_relative_to(os.path.abspath(args.out))
+    ):
+        raise ConfigError(
+            f"`--out` {args.out!r} and the `--task-cache` folder {cache!r} collide: the cache "
+            "would make a folder of the report's path"
+        )
     check_outputs_of(args, [("--out", args.out, "report")])
     panel = _load(args, config)
     check_outputs_of(args, [("--out", args.out, "report")], panel=panel)
