@@ -263,3 +263,23 @@ def test_walkforward_out_and_task_cache_on_one_path_are_refused_first(
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "`--out`" in err and "`--task-cache`" in err, err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_flag_the_grid_varies_is_refused_not_ignored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``walkforward --lam0 3`` ran the grid's own lam0 values (the default grid's 1, 2, 4, or a
+    --grid file's): the flag was silently ignored."""
+    grid = tmp_path / "g.toml"
+    grid.write_text('[strategy]\nname = "dynamic"\n[grid]\nlam0 = [1.0, 4.0]\n')
+    out = str(tmp_path / "wf.html")
+    base = ["walkforward", "--no-var", "--executor", "serial", "--out", out]
+    for extra in (["--lam0", "3"], ["--eta", "0"], ["--grid", str(grid), "--lam0", "3"]):
+        assert main([*base, *extra]) == 2
+        err = capsys.readouterr().err
+        flag = extra[-2]
+        assert err.count("\n") == 1 and f"`{flag}`" in err and "varies" in err, err
+    assert not Path(out).exists()
+    assert (
+        main([*base, "--grid", str(grid), "--eta", "0", "--end", "2021-06-30"]) == 0
+    )  # not varied

@@ -151,6 +151,13 @@ def plan_walkforward(
     unknown = sorted(set(spec.settings) - _KNOWN)
     if unknown:
         raise ConfigError(f"`[walkforward]` in {source!r} has unknown keys {unknown}")
+    varied = {k for point in spec.grid for k in point}
+    clash = sorted(k for k, v in (overrides or {}).items() if v is not None and k in varied)
+    if clash:  # the grid's values would win over the flag, silently
+        raise ConfigError(
+            f"`{clash[0]}` is given, but the {source} varies {clash[0]} over its own values; "
+            "give a grid that does not vary it, or drop the flag"
+        )
     given = {"train": train, "test": test, "mode": mode, "gap": gap, "metric": metric,
              "executor": executor, "seed": seed}  # fmt: skip
     opts = {**DEFAULTS, **spec.settings, **{k: v for k, v in given.items() if v is not None}}
