@@ -220,3 +220,11 @@ def test_negative_risk_aversion_keys_are_named_like_their_flags(key: str) -> Non
         parse_config({"strategy": {key: -1.0}})
     with pytest.raises(ConfigError, match=rf"\[grid\]\.{key}\[1\]"):
         parse_config({"grid": {key: [1.0, -1.0]}})
+
+
+def test_a_grid_file_given_as_a_run_config_is_refused(tmp_path: Path) -> None:
+    """``backtest --config walkforward.toml`` ran [strategy] and silently left out [grid] and
+    [walkforward]; those tables are read by ``walkforward --grid`` only."""
+    with pytest.raises(ConfigError, match=r"`--config` .*\[grid\].*walkforward --grid"):
+        load_config(EXAMPLES / "walkforward.toml")
+    assert load_grid(EXAMPLES / "walkforward.toml").grid  # still a good grid file

@@ -458,8 +458,16 @@ def parse_config(doc: Mapping[str, Any], path: str | None = None) -> RunConfig:
 
 
 def load_config(path: str | Path, what: str = "--config") -> RunConfig:
-    """Read and validate a TOML config file (run config or grid file)."""
-    return parse_config(read_toml(path, what), str(path))
+    """Read and validate a TOML config file: a run config (``what="--config"``: no [grid] or
+    [walkforward] table, which only a grid file's reader uses) or a grid file."""
+    cfg = parse_config(read_toml(path, what), str(path))
+    grid_tables = [t for t, v in (("[grid]", cfg.grid), ("[walkforward]", cfg.walkforward)) if v]
+    if what == "--config" and grid_tables:
+        raise ConfigError(
+            f"`--config` file {str(path)!r} holds {' and '.join(grid_tables)}, which only "
+            "`walkforward --grid` reads (they would be ignored here)"
+        )
+    return cfg
 
 
 @dataclass(frozen=True)
