@@ -283,3 +283,25 @@ def test_a_flag_the_grid_varies_is_refused_not_ignored(
     assert (
         main([*base, "--grid", str(grid), "--eta", "0", "--end", "2021-06-30"]) == 0
     )  # not varied
+
+
+def test_a_grid_files_costs_and_data_tables_are_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``walkforward --grid`` read [strategy], [grid] and [walkforward] of the file and silently
+    left out its [costs] and [data]: a 5% cost and exchange days changed nothing."""
+    grid = '[strategy]\nname = "dynamic"\n[grid]\nlam0 = [1.0, 4.0]\n'
+    grid += '[walkforward]\ntrain = "365D"\ntest = "180D"\n'
+    files = {name: tmp_path / f"{name}.toml" for name in ("plain", "costs", "days")}
+    files["plain"].write_text(grid)
+    files["costs"].write_text(grid + "[costs]\nBTC-USD = 0.05\nETH-USD = 0.05\n")
+    files["days"].write_text(grid + '[data]\npolicy = "exchange_days"\n')
+    base = ["walkforward", "--no-var", "--executor", "serial", "--end", "2021-06-30"]
+    seen = {}
+    for name, g in files.items():
+        assert main([*base, "--grid", str(g), "--out", str(tmp_path / f"{name}.html")]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        seen[name] = [ln for ln in lines if "plan:" in ln or ln.startswith("costs_paid")]
+    assert seen["plain"][0].startswith("walk-forward plan: rolling")
+    assert seen["costs"][0] == seen["plain"][0] and seen["costs"][1] != seen["plain"][1]
+    assert "data 2019-01-02 .." in seen["days"][0]  # the first session, not 2019-01-01

@@ -382,9 +382,12 @@ def cmd_frequency(args: argparse.Namespace) -> int:
 
 
 def cmd_walkforward(args: argparse.Namespace) -> int:
+    from rwafolio.config import load_config
     from rwafolio.pipeline import walkforward as wfp
 
-    config = _config(args) if args.grid is None else None
+    # A grid file's [costs] and [data] apply as a run config's do (its [strategy] and [grid]
+    # are read by plan_walkforward).
+    config = _config(args) if args.grid is None else load_config(args.grid, "--grid")
     if args.grid is not None and args.config is not None:
         raise ConfigError("give `--grid` or `--config`, not both (a grid file has [strategy])")
     from rwafolio.tasks.cache import CACHE_ENV
