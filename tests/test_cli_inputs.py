@@ -131,6 +131,8 @@ def test_costs_for_symbols_not_loaded_are_reported_not_used() -> None:
         (["var", "--weights", "BTC-USD=0.5,BTC-USD=0.2"], ["--weights", "BTC-USD", "twice"]),
         (["var", "--crowding", "--daily-volume", "GLD=1e6 GLD=2e6"], ["--daily-volume", "twice"]),
         (["data", "--symbols", "BTC-USD,ETH-USD", "BTC-USD"], ["--symbols", "BTC-USD", "twice"]),
+        # one file, loaded as two perfectly collinear assets
+        (["data", "--symbols", "btc-usd", "BTC-USD"], ["--symbols", "btc-usd", "twice"]),
         # non-finite weights leaked a numpy RuntimeWarning and said "got sum nan"
         (["var", "--weights", "BTC-USD=nan"], ["--weights", "finite"]),
         (["var", "--weights", "BTC-USD=inf,ETH-USD=-inf"], ["--weights", "finite"]),

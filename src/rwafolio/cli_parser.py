@@ -59,12 +59,14 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def _twice(items: Sequence[str]) -> str | None:
-    """The first item given more than once, else None."""
-    seen: set[str] = set()
+    """The first item given more than once, ignoring case (files are found case-insensitively,
+    so ``btc-usd`` and ``BTC-USD`` are one file), quoted for a message; else None."""
+    seen: dict[str, str] = {}
     for item in items:
-        if item in seen:
-            return item
-        seen.add(item)
+        if item.upper() in seen:
+            first = seen[item.upper()]
+            return repr(item) if first == item else f"{first!r} (as {first!r} and {item!r})"
+        seen[item.upper()] = item
     return None
 
 
@@ -80,7 +82,7 @@ class _Symbols(argparse.Action):
             raise argparse.ArgumentError(self, "expected at least one symbol")
         twice = _twice(items)
         if twice is not None:
-            raise argparse.ArgumentError(self, f"symbol {twice!r} is given twice")
+            raise argparse.ArgumentError(self, f"symbol {twice} is given twice")
         setattr(namespace, self.dest, items)
 
 
