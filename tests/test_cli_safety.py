@@ -235,3 +235,20 @@ def test_var_json_answer_is_an_output_too(tmp_path: Path, capsys: Any) -> None:
     assert main(["var", "--crowding", "--json", str(user)]) == 2
     _one_line_error(capsys, "--force")
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and user.read_text() == '{"mine": 1}'
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """``rwafolio data | head -1``: the reader goes away; it was an "unexpected error" line with
+    a --debug hint (exit 1). Now the command stops quietly, as a shell tool does (141)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(Path(cli_safety.__file__).resolve().parents[1])}
+    cmd = [sys.executable, "-m", "rwafolio.cli", "data", "--end", "2019-06-01"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the first line (deterministic, unlike
+    # closing after one line: a short output may fit the pipe's buffer first)
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in err and "unexpected" not in err and "Exception" not in err, err

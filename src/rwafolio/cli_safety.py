@@ -6,12 +6,14 @@ top-level handler that turns every error into one line.
 - :func:`run_command` runs a command: an error rwafolio raises on purpose prints as
   ``rwafolio CMD: error: ...`` (exit 2); any other exception as one line naming the command, the
   failing step (:func:`failing_step`) and the exception, with a hint to use ``--debug`` (exit 1);
-  Ctrl-C as ``interrupted`` (exit 130). ``--debug`` also prints the traceback.
+  Ctrl-C as ``interrupted`` (exit 130); a closed stdout pipe (``| head``) ends quietly (exit
+  141, as SIGPIPE would). ``--debug`` also prints the traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -117,6 +119,25 @@ def add_safety_flags(sub: Any) -> None:
             )
 
 
+def _stdout_closed() -> bool:
+    """Whether stdout's reader went away (a pipe whose read end is closed polls as an error;
+    assumed where poll is missing); if so, stdout then points at the null device so the
+    interpreter's last flush does not fail again (the Python docs' "Note on SIGPIPE")."""
+    import select
+
+    try:
+        fd = sys.stdout.fileno()
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(fd, select.POLLOUT)
+            if not any(ev & select.POLLERR for _, ev in poller.poll(0)):
+                return False
+        os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+    except (OSError, ValueError):
+        pass
+    return True
+
+
 def run_command(args: argparse.Namespace, message: Callable[[str], str] = str) -> int:
     """Run ``args.func(args)``; every error becomes one line on stderr and an exit code.
 
@@ -134,6 +155,8 @@ def run_command(args: argparse.Namespace, message: Callable[[str], str] = str) -
         print(f"rwafolio {args.command}: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # the one place every unexpected error becomes one line
+        if isinstance(exc, BrokenPipeError) and _stdout_closed():  # `rwafolio data | head -1`
+            return 141  # quietly, as a shell tool killed by SIGPIPE (128 + 13)
         if debug:
             traceback.print_exc()
         print(
