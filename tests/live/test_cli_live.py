@@ -265,6 +265,10 @@ def test_missing_or_impossible_folders_are_one_line(tmp_path, capsys) -> None:  
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "`--state`" in err and "not a folder" in err, err
     assert (tmp_path / "afile").read_text() == "mine\n"
+    args = [*BASE, "--state", str(tmp_path / ("s" * 300)), "--orders", str(tmp_path / "o.jsonl")]
+    assert main(args) == 2  # a name longer than the system allows: was an unexpected OSError
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "`--state`" in err and "too long" in err, err
 
 
 def test_lines_after_the_recorded_bars_are_cut_only_when_they_are_the_next_bar(

@@ -97,9 +97,9 @@ class LiveRun:
         force: bool = False,
     ) -> None:
         self.state_dir, self.orders = Path(state_dir), Path(orders)
-        if self.state_dir.exists() and not self.state_dir.is_dir():
-            raise ConfigError(f"`--state` {str(self.state_dir)!r} must be a folder")
         try:
+            if self.state_dir.exists() and not self.state_dir.is_dir():
+                raise ConfigError(f"`--state` {str(self.state_dir)!r} must be a folder")
             self.state_dir.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
             raise ConfigError(
