@@ -307,3 +307,23 @@ def test_a_grid_files_costs_and_data_tables_are_used(
     assert seen["plain"][0].startswith("walk-forward plan: rolling")
     assert seen["costs"][0] == seen["plain"][0] and seen["costs"][1] != seen["plain"][1]
     assert "data 2019-01-02 .." in seen["days"][0]  # the first session, not 2019-01-01
+
+
+def test_a_grid_pipe_is_read_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``walkforward --grid <(...)``: the file is read once for its [costs]/[data] and its grid
+    (a second read of a pipe is empty and said "has no [grid] table")."""
+    import os
+
+    r, w = os.pipe()
+    text = '[strategy]\nname = "dynamic"\n[grid]\nlam0 = [1.0, 4.0]\n'
+    text += '[walkforward]\ntrain = "365D"\ntest = "180D"\n[costs]\nBTC-USD = 0.05\n'
+    os.write(w, text.encode())
+    os.close(w)
+    args = ["walkforward", "--no-var", "--executor", "serial", "--end", "2021-06-30"]
+    try:
+        code = main([*args, "--grid", f"/dev/fd/{r}", "--out", str(tmp_path / "wf.html")])
+    finally:
+        os.close(r)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "walk-forward plan: rolling, train 365D" in out and (tmp_path / "wf.html").exists()

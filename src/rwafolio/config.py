@@ -492,16 +492,21 @@ class GridSpec:
     config: RunConfig = field(default_factory=RunConfig)
 
 
-def load_grid(path: str | Path, overrides: Mapping[str, Any] | None = None) -> GridSpec:
+def load_grid(
+    path: str | Path,
+    overrides: Mapping[str, Any] | None = None,
+    config: RunConfig | None = None,
+) -> GridSpec:
     """Read a walk-forward grid file (see ``examples/walkforward.toml``).
 
     ``[strategy]`` holds ``name`` (one of :data:`STRATEGIES`) and fixed parameters; ``[grid]``
     maps parameter names to lists; ``[walkforward]`` holds run settings. ``overrides`` (command
-    line flags) replace ``[strategy]`` keys.
+    line flags) replace ``[strategy]`` keys. ``config``: the file already read with
+    ``load_config(path, "--grid")`` (a pipe can be read only once).
     """
     import itertools
 
-    cfg = load_config(path, "--grid")
+    cfg = load_config(path, "--grid") if config is None else config
     if overrides:
         cfg = cfg.with_overrides(**overrides)
     if cfg.grid is None:

@@ -143,8 +143,8 @@ def plan_walkforward(
 
     Parameters as in :func:`run_walkforward`.
     """
-    if grid is not None:
-        spec, source = load_grid(Path(grid), overrides), str(grid)
+    if grid is not None:  # ``config``, when given, is the grid file already read
+        spec, source = load_grid(Path(grid), overrides, config), str(grid)
     else:
         cfg = config if config is not None else RunConfig()
         spec, source = _default_spec(cfg.with_overrides(**dict(overrides or {}))), "default grid"
@@ -231,7 +231,8 @@ def run_walkforward(
         TOML grid file (see ``examples/walkforward.toml``); None: :data:`DEFAULT_GRID` over the
         strategy of ``config``.
     config : RunConfig or None
-        Without ``grid``: the strategy's fixed parameters (``--config``).
+        Without ``grid``: the strategy's fixed parameters (``--config``). With ``grid``: that
+        file already read (``load_config(grid, "--grid")``; None: read here).
     overrides : mapping or None
         ``[strategy]`` keys from command-line flags (``lam0``, ``eta``, ``window``,
         ``threshold``); they win over the file.
