@@ -225,3 +225,14 @@ def test_settings_and_keywords_are_not_mixed_silently() -> None:
         rolling_forecasts(RESULT, nu="fit")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match=r"unknown key\(s\) \['horizn'\]"):
         VarSettings.from_mapping({"horizn": 5}, "config [walkforward].var")
+
+
+def test_a_scenario_count_beyond_the_memory_is_refused_before_any_draw(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`var --scenarios 2000000000` used to run until the system killed it for memory: a count
+    whose results cannot fit in half the memory is a typed error naming it, with the estimate."""
+    from rwafolio.risk import montecarlo as mc
+
+    monkeypatch.setattr(mc, "_memory_budget", lambda: 1e9)  # a 2 GB machine
+    with pytest.raises(ConfigError, match=r"`n_scenarios` 25,000,001 would need about 1 GiB"):
+        mc.MonteCarlo(n_scenarios=25_000_001)  # 40 bytes each: 1.0e9 bytes > the budget
+    assert mc.MonteCarlo(n_scenarios=25_000_000).n_scenarios == 25_000_000  # exactly the budget

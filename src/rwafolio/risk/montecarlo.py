@@ -19,6 +19,7 @@ reproduces ``f``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -179,6 +180,13 @@ class MonteCarlo:
         for f in fields(self):
             checked = check_setting(getattr(self, f.name), f.name, field=f.name)
             object.__setattr__(self, f.name, checked)
+        need = BYTES_PER_SCENARIO * self.n_scenarios
+        if need > _memory_budget():
+            raise ConfigError(
+                f"`n_scenarios` {self.n_scenarios:,} would need about {need / 2**30:,.0f} GiB "
+                f"for the outcomes alone, more than half of this machine's "
+                f"{2 * _memory_budget() / 2**30:,.0f} GiB of memory; use fewer scenarios"
+            )
 
     @property
     def every(self) -> int:
@@ -195,6 +203,19 @@ class MonteCarlo:
             )
         if self.nu == "fit" and not fit:
             raise ConfigError(f"`nu='fit'` is not supported by {where}; give a number > 2")
+
+
+#: Memory one scenario's results take: outcome, drawdown and costs (float64), and the sorted
+#: copies the summary makes.
+BYTES_PER_SCENARIO = 5 * 8
+
+
+def _memory_budget() -> float:
+    """Half the machine's physical memory in bytes (inf where the system does not say)."""
+    try:
+        return 0.5 * os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return float("inf")
 
 
 #: The defaults, as an entry point's keywords carry them.
