@@ -279,3 +279,33 @@ def test_benchmark_strategy_replays_too(small_panel) -> None:  # type: ignore[no
     after = np.array([reb.step(b).weights_after for b in panel_bars(small_panel)])
     np.testing.assert_allclose(after, res.weights.to_numpy(), rtol=0, atol=1e-12)
     assert (res.turnover > 0).sum() > 5
+
+
+def test_paper_book_fills_the_journals_orders_as_the_model_trades(small_panel) -> None:  # type: ignore[no-untyped-def]
+    """Filled at the prices they were placed at, the paper book's orders leave it holding the
+    model's book after its self-financing trade: the same weights, value and cash. (It sized
+    orders to ``weights_after`` of the value before the fee, so every buy overdrew the cash by
+    the fee.)"""
+    from rwafolio.live.paper import PaperBook
+
+    reb = _reb(small_panel)
+    value = 1e6
+    checked = 0
+    for bar in panel_bars(small_panel):
+        before_row = reb.row
+        d = reb.step(bar)
+        if before_row < 0 or not np.any(d.trades != 0.0):
+            continue
+        p = reb.prices
+        book = PaperBook(reb.symbols, reb.cost_model.rates, 0.0)
+        book.units = d.weights_before * value / p
+        book.cash = (1.0 - d.weights_before.sum()) * value
+        book.place(d.trades, p)
+        fills = book.fill(p, np.ones(len(p), dtype=bool))
+        post = value * (1.0 - d.fees)  # the model's value after its fee
+        assert sum(f["fee"] for f in fills.values()) == pytest.approx(d.fees * value, rel=1e-9)
+        np.testing.assert_allclose(book.units * p, d.weights_after * post, rtol=1e-9, atol=1e-6)
+        assert book.value(p) == pytest.approx(post, rel=1e-12)
+        assert book.cash == pytest.approx((1.0 - d.weights_after.sum()) * post, abs=1e-6)
+        checked += 1
+    assert checked >= 3

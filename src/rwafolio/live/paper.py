@@ -49,11 +49,18 @@ class PaperBook:
     def value(self, prices: np.ndarray) -> float:
         return float(self.cash + self.units @ prices)
 
-    def place(self, weights_after: np.ndarray, traded: np.ndarray, prices: np.ndarray) -> None:
-        """Orders for the traded assets: from the held units to ``weights_after`` of today's value."""
+    def place(self, trades: np.ndarray, prices: np.ndarray) -> None:
+        """The journal's orders, as fractions of this book's value: ``trades`` (the decision's
+        traded weights, fractions of the value before trading, as the orders journal sizes them)
+        in units at today's ``prices``.
+
+        Filled at the same prices, the book then holds what the model's self-financing step holds
+        (its fee, paid from cash, is the model's); filled at the next bar's, it also carries the
+        move in between, so its cash can dip below zero when buys got dearer.
+        """
         total = self.value(prices)
-        for j in np.flatnonzero(traded):
-            self.pending[j] = float(weights_after[j]) * total / float(prices[j]) - self.units[j]
+        for j in np.flatnonzero(trades != 0.0):
+            self.pending[j] = float(trades[j]) * total / float(prices[j])
 
     def to_json(self) -> dict[str, Any]:
         return {

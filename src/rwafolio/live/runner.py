@@ -216,7 +216,7 @@ class LiveRun:
         paper = None
         if self.paper is not None:
             fills = self.paper.fill(reb.prices, reb.tradable)
-            self.paper.place(decision.weights_after, decision.trades != 0.0, reb.prices)
+            self.paper.place(decision.trades, reb.prices)
             paper = {"value": self.paper.value(reb.prices), "fills": fills}
         line = decision_line(decision, reb.symbols, reb.prices, self.portfolio_value, paper)
         self.orders_bytes, self.orders_tail = append_line(self.orders, line)
