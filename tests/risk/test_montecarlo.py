@@ -236,3 +236,30 @@ def test_a_scenario_count_beyond_the_memory_is_refused_before_any_draw(monkeypat
     with pytest.raises(ConfigError, match=r"`n_scenarios` 25,000,001 would need about 1 GiB"):
         mc.MonteCarlo(n_scenarios=25_000_001)  # 40 bytes each: 1.0e9 bytes > the budget
     assert mc.MonteCarlo(n_scenarios=25_000_000).n_scenarios == 25_000_000  # exactly the budget
+
+
+def test_a_forecast_reports_its_scenarios_when_asked(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`var` with millions of scenarios ran for tens of seconds in silence: forecast(progress=None)
+    counts every scenario into the progress reporter; the default (an inner step) stays off."""
+    from rwafolio.risk import forecast, scenarios
+
+    seen: list[tuple[int, bool, int]] = []
+
+    class Recorder:
+        def __init__(self, total: int, desc: str, unit: str, *, enabled: bool) -> None:
+            self.total, self.enabled, self.done = total, enabled, 0
+
+        def __enter__(self) -> Recorder:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            seen.append((self.total, self.enabled, self.done))
+
+        def update(self, k: int) -> None:
+            self.done += k
+
+    monkeypatch.setattr(scenarios, "Progress", Recorder)
+    w, mu, cov = np.array([0.5, 0.5]), np.zeros(2), np.eye(2) * 1e-4
+    forecast(w, mu, cov, n_scenarios=5000, horizon=5, rng=1, progress=None)
+    forecast(w, mu, cov, n_scenarios=3000, horizon=5, rng=1)
+    assert seen == [(5000, True, 5000), (3000, False, 3000)]

@@ -87,6 +87,7 @@ def book_risk(
             nu=nu,
             costs=costs,
             rng=seed,
+            progress=None,
         )
         for dist in ("normal", "student_t")
     }

@@ -254,6 +254,7 @@ def forecast(
     mixing: Mixing = "period",
     filter: str = "ewma",
     settings: MonteCarlo | None = None,
+    progress: bool | None = False,
 ) -> RiskForecast:
     """Forecast the horizon return and drawdown distribution of a portfolio by Monte Carlo.
 
@@ -312,6 +313,9 @@ def forecast(
     settings : MonteCarlo or None
         All the Monte Carlo settings above (horizon to block, and the seed) as one checked
         object, instead of the keywords (which must then keep their defaults).
+    progress : bool or None
+        Report the scenarios done on stderr when the run lasts over ~2 s (None or True: on;
+        default False, as inside a rolling run, which reports its dates).
 
     Returns
     -------
@@ -368,6 +372,7 @@ def forecast(
         nu=nu, every=every, costs=c, history=hist, block=mc.block,
         aggregation=mc.aggregation,  # type: ignore[arg-type]
         workers=workers, pool=pool, mixing=mc.mixing,  # type: ignore[arg-type]
+        progress=progress,
     )  # fmt: skip
     return summarize(
         sims.outcomes, sims.max_drawdowns, sims.costs_paid, levels=lv, seed=mc.seed,

@@ -34,6 +34,7 @@ import numpy as np
 
 from rwafolio.exceptions import ConfigError, DataError, describe
 from rwafolio.risk._kernels import simulate_paths_nb
+from rwafolio.utils.progress import Progress
 
 Distribution = Literal["normal", "student_t", "bootstrap"]
 Aggregation = Literal["compound", "sum"]
@@ -248,6 +249,7 @@ def simulate(
     workers: int | None = None,
     pool: Executor | None = None,
     mixing: Mixing = "period",
+    progress: bool | None = False,
 ) -> Scenarios:
     """Simulate scenario paths of a portfolio (inputs already validated, float arrays).
 
@@ -282,6 +284,9 @@ def simulate(
         Thread pool to reuse (see :func:`run_chunks`).
     mixing : {"period", "block", "path"}
         Student-t mixing unit (module docstring).
+    progress : bool or None
+        Report the scenarios done on stderr when the run lasts over ~2 s (None or True: on;
+        default False: an inner step of a larger run, which reports its own progress).
     """
     w = np.ascontiguousarray(weights, dtype=float)
     n = w.shape[0]
@@ -307,12 +312,16 @@ def simulate(
             z, factor, mu_v, scale, hist, idx, w, c, horizon, every, additive,
             out[lo:hi], mdd[lo:hi], paid[lo:hi],
         )  # fmt: skip
+        bar.update(hi - lo)
 
-    run_chunks(
-        body, n_scenarios=n_scenarios, seed=seed, horizon=horizon, k=factor.shape[1],
-        distribution=distribution, nu=nu, n_hist=hist.shape[0], block=block, workers=workers,
-        pool=pool, mixing=mixing,
-    )  # fmt: skip
+    with Progress(
+        n_scenarios, f"Monte Carlo ({distribution})", "scenario", enabled=progress is not False
+    ) as bar:
+        run_chunks(
+            body, n_scenarios=n_scenarios, seed=seed, horizon=horizon, k=factor.shape[1],
+            distribution=distribution, nu=nu, n_hist=hist.shape[0], block=block,
+            workers=workers, pool=pool, mixing=mixing,
+        )  # fmt: skip
     for a in (out, mdd, paid):
         a.flags.writeable = False
     return Scenarios(outcomes=out, max_drawdowns=mdd, costs_paid=paid, seed=seed)
