@@ -231,3 +231,11 @@ def test_console_stats_read_in_percent_and_ratios() -> None:
                 assert s.endswith("x") and abs(float(s[:-1]) - x) <= 0.05 + 1e-9
             else:
                 assert abs(float(s) - x) <= 0.005 + 1e-9
+
+
+@pytest.mark.parametrize("policy", ["all_days", "exchange_days"])
+def test_a_date_that_is_no_decision_date_says_the_runs_calendar(policy: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The message said "under exchange_days only sessions are" whatever the run's policy."""
+    assert main(["sensitivity", "--policy", policy, "--date", "2030-01-01", "--top", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"under {policy} a decision date is" in err and err.count("\n") == 1

@@ -107,6 +107,8 @@ def test_grid_values_are_type_checked_like_strategy_keys() -> None:
         parse_config({"grid": {"lamda": [1.0]}})
     with pytest.raises(ConfigError, match="non-empty list"):
         parse_config({"grid": {"lam0": 2.0}})
+    with pytest.raises(ConfigError, match=r"\[grid\]\.lam0 lists 1\.0 more than once"):
+        parse_config({"grid": {"lam0": [1.0, 2.0, 1.0]}})  # one point run and counted twice
 
 
 def test_rules_by_name_and_flags_override_the_file() -> None:

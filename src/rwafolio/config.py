@@ -304,6 +304,9 @@ def _check_grid(table: Any) -> dict[str, list[Any]]:
         if not isinstance(values, list) or not values:
             raise ConfigError(f"config [grid].{k} must be a non-empty list, got {values!r}")
         out[k] = [_STRATEGY_KEYS[k](v, f"[grid].{k}[{i}]") for i, v in enumerate(values)]
+        twice = [v for i, v in enumerate(out[k]) if v in out[k][:i]]
+        if twice:  # the same point would run (and be counted in the selection) twice
+            raise ConfigError(f"config [grid].{k} lists {twice[0]!r} more than once: {values!r}")
     return out
 
 

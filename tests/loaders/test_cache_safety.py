@@ -131,3 +131,18 @@ def test_fifos_in_the_cache_folder_never_block(tmp_path: Path) -> None:
         )  # fmt: skip
     assert res.origin["BTC-USD"] == "yfinance" and len(res.data["BTC-USD"].frame) == 31
     assert not path.is_file()  # an output never replaces a FIFO; the data is still used
+
+
+def test_offline_with_a_cache_path_that_is_a_file_says_so(tmp_path: Path) -> None:
+    """Offline, a cache path that is a file was reported as "no cache for them in afile": the
+    error now says the path is a file (online the data are still used, with a warning)."""
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder")
+    with pytest.raises(
+        DataUnavailableError, match=r"`cache_dir` '.*afile' is a file, not a folder"
+    ):
+        download(
+            ["BTC-USD"], "2024-01-01", "2024-01-31", cache_dir=blocker,
+            downloader=FakeYF(online=False), today="2024-01-31",
+        )  # fmt: skip
+    assert blocker.read_text() == "not a folder"

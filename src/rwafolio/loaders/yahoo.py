@@ -307,6 +307,8 @@ def _download_locked(
                 failed[s] = err
     if failed:
         broken = "".join(f"; {corrupt[s]}" for s in sorted(failed) if s in corrupt)
+        if folder.exists() and not folder.is_dir():
+            broken += f"; `cache_dir` {str(folder)!r} is a file, not a folder"
         raise DataUnavailableError(
             f"no data for symbol(s) {sorted(failed)} from yfinance ({next(iter(failed.values()))}, "
             f"after {retries} attempt(s)) and no cache for them in {folder}; connect to the "

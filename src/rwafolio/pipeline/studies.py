@@ -60,9 +60,12 @@ def _check_date(result: BacktestResult, date: str) -> None:
         raise ConfigError(f"`--date` must be YYYY-MM-DD, got {date!r}") from None
     dates = result.estimate_dates
     if when not in dates:
+        policy = result.panel.policy
+        which = "a session" if policy == "exchange_days" else "a calendar day"
         raise ConfigError(
             f"`--date` {date} is not a decision date of this run "
-            f"({dates[0].date()}..{dates[-1].date()}; under exchange_days only sessions are)"
+            f"({dates[0].date()}..{dates[-1].date()}; under {policy} a decision date is {which} "
+            "after the strategy's warm-up)"
         )
 
 
