@@ -231,3 +231,36 @@ def test_load_yahoo_panel_and_fetch_summary(tmp_path: Path) -> None:
     assert list(summary["origin"]) == ["cache", "cache"]
     assert summary.loc["BTC-USD", "rows"] == 30
     assert os.path.basename(summary.loc["VNQ", "cache"]) == "VNQ.parquet"
+
+
+def test_yfinance_log_lines_are_held_back(monkeypatch, capsys, caplog) -> None:  # type: ignore[no-untyped-def]
+    """Offline, yfinance logged "1 Failed download: ..." on stderr before rwafolio's own one-line
+    error: its logger is held back for the call (and restored after, also on an error)."""
+    import logging
+
+    import yfinance
+
+    from rwafolio.loaders.yahoo import yfinance_download
+
+    log = logging.getLogger("yfinance")
+    log.addHandler(logging.StreamHandler())  # as yfinance may print on its own
+
+    def fake(*args, fail=False, **kwargs):  # type: ignore[no-untyped-def]
+        log.error("\n1 Failed download:")
+        log.error("['BTC-USD']: possibly delisted; no timezone found")
+        if fail:
+            raise RuntimeError("network")
+        return pd.DataFrame()
+
+    monkeypatch.setattr(yfinance, "download", fake)
+    t0, t1 = pd.Timestamp("2024-01-01"), pd.Timestamp("2024-02-01")
+    with caplog.at_level(logging.DEBUG):
+        assert yfinance_download(["BTC-USD"], t0, t1).empty
+        monkeypatch.setattr(yfinance, "download", lambda *a, **k: fake(fail=True))
+        with pytest.raises(RuntimeError):
+            yfinance_download(["BTC-USD"], t0, t1)
+    assert "Failed download" not in capsys.readouterr().err and not caplog.records
+    assert log.disabled is False
+    log.error("after the call")  # the logger works again
+    assert caplog.records
+    log.handlers.pop()

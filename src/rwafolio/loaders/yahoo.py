@@ -59,20 +59,33 @@ DEFAULT_START = pd.Timestamp("2015-01-01")
 def yfinance_download(
     symbols: list[str], start: pd.Timestamp, end_exclusive: pd.Timestamp
 ) -> pd.DataFrame:
-    """The real network call: ``yfinance.download`` with unadjusted prices plus ``Adj Close``."""
+    """The real network call: ``yfinance.download`` with unadjusted prices plus ``Adj Close``.
+
+    yfinance's own log lines ("1 Failed download: ...", tracebacks at debug level) are held back
+    for the call: a symbol it could not fetch comes back empty, and :func:`download` says so in
+    one line of its own, with the cache's state.
+    """
+    import logging
+
     import yfinance as yf
 
-    raw = yf.download(
-        symbols,
-        start=start.strftime("%Y-%m-%d"),
-        end=end_exclusive.strftime("%Y-%m-%d"),
-        auto_adjust=False,
-        actions=False,
-        progress=False,
-        group_by="column",
-        multi_level_index=True,
-        threads=False,
-    )
+    log = logging.getLogger("yfinance")
+    was = log.disabled
+    log.disabled = True
+    try:
+        raw = yf.download(
+            symbols,
+            start=start.strftime("%Y-%m-%d"),
+            end=end_exclusive.strftime("%Y-%m-%d"),
+            auto_adjust=False,
+            actions=False,
+            progress=False,
+            group_by="column",
+            multi_level_index=True,
+            threads=False,
+        )
+    finally:
+        log.disabled = was
     return raw if raw is not None else pd.DataFrame()
 
 
