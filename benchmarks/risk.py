@@ -238,7 +238,10 @@ def strategy_aware() -> None:
         )  # fmt: skip
 
     def still() -> None:  # the same paths with nothing allowed to trade: no decision at all
-        quiet = arrays._replace(scheduled=np.zeros_like(arrays.scheduled), stress_vix=np.inf)
+        d = arrays.decision
+        quiet = arrays._replace(
+            decision=d._replace(scheduled=np.zeros_like(d.scheduled), stress_vix=np.inf)
+        )
         strategy_forecast(res, pos, horizon=H, n_scenarios=M, seed=1, arrays=quiet)
 
     arrays = strategy_arrays(res)

@@ -14,7 +14,12 @@ from rwafolio.exceptions import ConfigError, DataError
 from rwafolio.optimize._twins import lw_correlation_py
 from rwafolio.optimize.returns import BlackLitterman
 from rwafolio.risk._strategy_kernels import strategy_paths_nb
-from rwafolio.risk.strategy_mc import calendar_ahead, strategy_forecast, strategy_kernel_inputs
+from rwafolio.risk.strategy_mc import (
+    calendar_ahead,
+    strategy_args,
+    strategy_forecast,
+    strategy_kernel_inputs,
+)
 from rwafolio.strategies import DynamicLambdaStrategy
 from rwafolio.strategies._decide_kernels import decide_nb, lw_correlation_nb
 from tests.backtest.conftest import make_panel
@@ -63,8 +68,7 @@ def test_kernel_replays_the_engine_on_the_real_future(mode: str, mean: str) -> N
     out, mdd, paid = np.empty(1), np.empty(1), np.empty(1)
     strategy_paths_nb(
         pool, *AS_THEY_WERE(pool.shape[1]), dlv, np.arange(h, dtype=np.int64), k["window0"],
-        float(a.vix[pos]), k["w0"], k["w0"], k["scheduled"], k["tradable"], a.stress_vix, a.lam0, a.eta, a.opt_costs,
-        a.rates, a.box_lo, a.box_hi, a.ppy, a.tau, a.mode, a.prior_obs, a.w_ref, a.ref_lam,
+        float(a.vix[pos]), k["w0"], k["w0"], k["scheduled"], k["tradable"], *strategy_args(a),
         out, mdd, paid,
     )  # fmt: skip
     v = res.value.to_numpy()
@@ -179,10 +183,7 @@ def test_rolling_estimates_change_no_path(case: str) -> None:
         pool[:, 2] = 0.0
         window0[:, 2] = 0.0
     idx = gen.integers(0, pool.shape[0], m * h).astype(np.int64)
-    a_args = (
-        a.stress_vix, a.lam0, a.eta, a.opt_costs, a.rates, a.box_lo, a.box_hi, a.ppy, a.tau,
-        a.mode, a.prior_obs, a.w_ref, a.ref_lam,
-    )  # fmt: skip
+    a_args = strategy_args(a)
     out, mdd, paid = np.empty(m), np.empty(m), np.empty(m)
     strategy_paths_nb(
         pool, *AS_THEY_WERE(pool.shape[1]), dlv, idx, window0, float(a.vix[pos]), k["w0"],
@@ -243,8 +244,7 @@ def test_paths_carry_the_filtered_volatility_forward(innovations: str) -> None:
     out, mdd, paid = np.empty(m), np.empty(m), np.empty(m)
     strategy_paths_nb(
         e, mu, filters, np.zeros(e.shape[0]), idx, k["window0"], 20.0, k["w0"], k["w0"], never,
-        trad, np.inf, a.lam0, a.eta, a.opt_costs, a.rates, a.box_lo, a.box_hi, a.ppy, a.tau,
-        a.mode, a.prior_obs, a.w_ref, a.ref_lam, out, mdd, paid,
+        trad, np.inf, *strategy_args(a)[1:], out, mdd, paid,
     )  # fmt: skip
     z = e[idx.reshape(m, h)]  # (m, h, n)
     var = np.broadcast_to(filters[3], (m, e.shape[1])).copy()
@@ -265,8 +265,7 @@ def test_paths_carry_the_filtered_volatility_forward(innovations: str) -> None:
         out2 = np.empty(m)
         strategy_paths_nb(
             e, mu, static, np.zeros(e.shape[0]), idx, k["window0"], 20.0, k["w0"], k["w0"],
-            never, trad, np.inf, a.lam0, a.eta, a.opt_costs, a.rates, a.box_lo, a.box_hi, a.ppy,
-            a.tau, a.mode, a.prior_obs, a.w_ref, a.ref_lam, out2, mdd, paid,
+            never, trad, np.inf, *strategy_args(a)[1:], out2, mdd, paid,
         )  # fmt: skip
         assert np.max(np.abs(out - out2)) > 1e-4
 

@@ -20,6 +20,7 @@ from rwafolio.utils.validation import (
     argparse_path,
     argparse_type,
     check_number,
+    parse_time,
 )
 
 __all__ = ["add_live_parser", "cmd_live"]
@@ -91,12 +92,8 @@ def _until(text: str | None) -> pd.Timestamp | None:
     empty or ``NaT`` text is refused (it would read as no limit)."""
     if text is None:
         return None
-    try:
-        until = pd.Timestamp(text)
-        ok = not pd.isna(until)
-    except (ValueError, TypeError, OverflowError):
-        ok = False
-    if not ok:
+    until = parse_time(text)
+    if until is None:
         raise ConfigError(f"`--until` must be a date or timestamp, got {text!r}")
     return until.tz_convert("UTC").tz_localize(None) if until.tz is not None else until
 

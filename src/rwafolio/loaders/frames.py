@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from rwafolio.exceptions import ConfigError, DataError, LayoutError
+from rwafolio.utils.validation import parse_time
 
 #: Canonical column names of a normalised price frame, in order.
 COLUMNS: tuple[str, ...] = ("open", "high", "low", "close", "adj_close", "volume")
@@ -176,12 +177,8 @@ def _local_dates(text: pd.Series, what: str) -> pd.DatetimeIndex:
     for i, value in enumerate(text):
         day = seen.get(value)
         if day is None:
-            try:
-                ts = pd.Timestamp(value)
-                ok = not pd.isna(ts)
-            except (ValueError, TypeError, OverflowError):
-                ok = False
-            if not ok:
+            ts = parse_time(value)
+            if ts is None:
                 raise LayoutError(f"cannot parse the {what}: {_bad_date(text, i)}")
             day = (ts.tz_localize(None) if ts.tz is not None else ts).normalize()
             seen[value] = day

@@ -386,7 +386,7 @@ def _forecast_rows(
         inner = 1 if date_workers > 1 else kw["workers"]
 
         def make(j: int, pos: int, seed: int) -> RiskForecast | None:
-            if pos < max(arrays.window, 2) or not np.all(np.isfinite(mus[j])):
+            if pos < max(arrays.decision.window, 2) or not np.all(np.isfinite(mus[j])):
                 return None
             return strategy_forecast(
                 result, pos, horizon=kw["horizon"], n_scenarios=kw["n_scenarios"],

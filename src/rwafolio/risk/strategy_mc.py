@@ -37,29 +37,39 @@ from rwafolio.utils.validation import check_choice, check_int
 if TYPE_CHECKING:
     from rwafolio.backtest.result import BacktestResult
     from rwafolio.risk.topdown import Filter
+    from rwafolio.strategies.compiled import DecisionArrays
 
 
 class StrategyArrays(NamedTuple):
-    """The prepared strategy and market of a backtest, as the kernel reads them."""
+    """The prepared strategy and market of a backtest, as the kernel reads them.
+
+    Attributes
+    ----------
+    returns, vix, tradable : ndarray
+        The market: per-period returns (dates, n), the index level (dates,; zeros without one),
+        the open markets (dates, n).
+    rates : ndarray of shape (n,)
+        The cost model's one-off fee rates.
+    decision : DecisionArrays
+        The strategy (:func:`rwafolio.strategies.compiled.decision_arrays`, the statement the
+        historical loop and the live path read too).
+    """
 
     returns: np.ndarray
     vix: np.ndarray
-    scheduled: np.ndarray
     tradable: np.ndarray
-    window: int
-    stress_vix: float
-    lam0: float
-    eta: float
-    opt_costs: np.ndarray
     rates: np.ndarray
-    box_lo: np.ndarray
-    box_hi: np.ndarray
-    ppy: float
-    tau: float
-    mode: int
-    prior_obs: float
-    w_ref: np.ndarray
-    ref_lam: float
+    decision: DecisionArrays
+
+
+def strategy_args(a: StrategyArrays) -> tuple[Any, ...]:
+    """The strategy's arguments of :func:`strategy_paths_nb`, in its order (``stress_vix`` to
+    ``ref_lam``)."""
+    d = a.decision
+    return (
+        d.stress_vix, d.lam0, d.eta, d.opt_costs, a.rates, d.box_lo, d.box_hi, d.ppy, d.tau,
+        d.mode, d.prior_obs, d.w_ref, d.ref_lam,
+    )  # fmt: skip
 
 
 def strategy_arrays(result: BacktestResult) -> StrategyArrays:
@@ -88,12 +98,8 @@ def strategy_arrays(result: BacktestResult) -> StrategyArrays:
     d = decision_arrays(s, list(market.symbols), market.vix is not None)
     vix = market.vix if market.vix is not None else np.zeros(market.returns.shape[0])
     return StrategyArrays(
-        returns=market.returns, vix=np.asarray(vix, dtype=float), scheduled=d.scheduled,
-        tradable=market.tradable, window=d.window, stress_vix=d.stress_vix, lam0=d.lam0,
-        eta=d.eta, opt_costs=d.opt_costs,
-        rates=np.ascontiguousarray(market.cost_model.rates, dtype=float),
-        box_lo=d.box_lo, box_hi=d.box_hi, ppy=d.ppy, tau=d.tau, mode=d.mode,
-        prior_obs=d.prior_obs, w_ref=d.w_ref, ref_lam=d.ref_lam,
+        returns=market.returns, vix=np.asarray(vix, dtype=float), tradable=market.tradable,
+        rates=np.ascontiguousarray(market.cost_model.rates, dtype=float), decision=d,
     )  # fmt: skip
 
 
@@ -134,13 +140,23 @@ def calendar_rows(
     -------
     ndarray of int64, shape (M * horizon,)
     """
+    return _calendar_apply(idx, block, n_hist, _calendar_lists(hist_open, sim_open, block))
+
+
+#: Per simulated day, the key of its calendar, and per key the pool rows it draws from.
+CalendarPlan = tuple[np.ndarray, dict[int, np.ndarray]]
+
+
+def _calendar_lists(hist_open: np.ndarray, sim_open: np.ndarray, block: int) -> CalendarPlan | None:
+    """:func:`calendar_rows`' rows of each simulated calendar (None: one calendar for all)."""
+    n_hist = hist_open.shape[0]
     keys, inverse = np.unique(np.vstack([hist_open, sim_open]), axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
     hist_key, sim_key = inverse[:n_hist], inverse[n_hist:]
     if keys.shape[0] == 1:
-        return idx
+        return None
     lists: dict[int, np.ndarray] = {}
-    for t in range(horizon):
+    for t in range(sim_key.shape[0]):
         key = int(sim_key[t])
         if key in lists:
             continue
@@ -153,6 +169,17 @@ def calendar_rows(
                 f"simulated day {t + 1}"
             )
         lists[key] = rows
+    return sim_key, lists
+
+
+def _calendar_apply(
+    idx: np.ndarray, block: int, n_hist: int, plan: CalendarPlan | None
+) -> np.ndarray:
+    """The rows of :func:`calendar_rows` from the bootstrap's ``idx`` and a plan."""
+    if plan is None:
+        return idx
+    sim_key, lists = plan
+    horizon = sim_key.shape[0]
     starts = idx.reshape(-1, horizon)
     out = np.empty_like(starts)
     for t in range(horizon):
@@ -220,8 +247,9 @@ def strategy_forecast(
     history_window = check_int(history_window, "history_window", minimum=1)
     a = strategy_arrays(result) if arrays is None else arrays
     n = a.returns.shape[1]
-    if pos < a.window or pos < 2:
-        raise DataError(f"`pos` {pos} is inside the strategy's warm-up ({a.window} periods)")
+    window = a.decision.window
+    if pos < window or pos < 2:
+        raise DataError(f"`pos` {pos} is inside the strategy's warm-up ({window} periods)")
     lo = max(1, pos - history_window + 1)
     hist = a.returns[lo : pos + 1]
     mu = np.zeros(n) if mean is None else np.asarray(mean, dtype=float)
@@ -248,17 +276,19 @@ def strategy_forecast(
     dlogvix = np.zeros(pool.shape[0]) if dlv is None else np.ascontiguousarray(dlv)
     weights = result.weights.to_numpy(dtype=float)
     w0 = np.ascontiguousarray(weights[pos])
-    window0 = np.ascontiguousarray(a.returns[pos - a.window + 1 : pos + 1])
-    sched = calendar_ahead(a.scheduled, pos, horizon)
+    window0 = np.ascontiguousarray(a.returns[pos - window + 1 : pos + 1])
+    sched = calendar_ahead(a.decision.scheduled, pos, horizon)
     trad = calendar_ahead(a.tradable, pos, horizon)
     out, mdd, paid = np.empty(n_scenarios), np.empty(n_scenarios), np.empty(n_scenarios)
 
+    plan = _calendar_lists(hist_open, trad, block)  # once: every chunk draws the same calendar
+    args = strategy_args(a)
+
     def body(s: int, e: int, _z: np.ndarray, _scale: np.ndarray, idx: np.ndarray) -> None:
-        rows = calendar_rows(idx, horizon, block, pool.shape[0], hist_open, trad)
-        strategy_paths_nb(
+        rows = _calendar_apply(idx, block, pool.shape[0], plan)
+        strategy_paths_nb(  # type: ignore[call-arg]  # (mypy cannot count a star's items)
             pool, mu, filters, dlogvix, rows, window0, float(vix[pos]), w0, w0, sched, trad,
-            a.stress_vix, a.lam0, a.eta, a.opt_costs, a.rates, a.box_lo, a.box_hi, a.ppy, a.tau, a.mode,
-            a.prior_obs, a.w_ref, a.ref_lam, out[s:e], mdd[s:e], paid[s:e],
+            *args, out[s:e], mdd[s:e], paid[s:e],
         )  # fmt: skip
 
     run_chunks(
@@ -277,8 +307,8 @@ def strategy_kernel_inputs(result: BacktestResult, pos: int, horizon: int) -> di
     a = strategy_arrays(result)
     return {
         "arrays": a,
-        "window0": np.ascontiguousarray(a.returns[pos - a.window + 1 : pos + 1]),
+        "window0": np.ascontiguousarray(a.returns[pos - a.decision.window + 1 : pos + 1]),
         "w0": np.ascontiguousarray(result.weights.to_numpy(dtype=float)[pos]),
-        "scheduled": calendar_ahead(a.scheduled, pos, horizon),
+        "scheduled": calendar_ahead(a.decision.scheduled, pos, horizon),
         "tradable": calendar_ahead(a.tradable, pos, horizon),
     }

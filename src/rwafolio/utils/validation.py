@@ -23,7 +23,20 @@ __all__ = [
     "check_choice",
     "check_int",
     "check_number",
+    "parse_time",
 ]
+
+
+def parse_time(value: Any) -> Any:
+    """``pd.Timestamp(value)``, or None when it cannot be read or reads as ``NaT`` (an empty
+    text, "nat"): the caller raises its own error naming the input."""
+    import pandas as pd
+
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return None if pd.isna(ts) else ts
 
 
 def check_int(
