@@ -43,9 +43,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from rwafolio.optimize._polish_kernels import _classify, polish_nb
+from rwafolio.optimize._polish_kernels import _classify, polish_into, polish_nb, polish_work_size
 from rwafolio.optimize._prox_kernels import (
     _matvec,
+    _max,
+    _max_abs,
     held_optimal_nb,
     kkt_residual_nb,
     lp_nb,
@@ -129,15 +131,14 @@ def solve_full_nb(
     residual : float (``kkt_residual_nb`` of w with ``active_tol = 0``)
     """
     n = R.shape[0]
-    w = np.empty(n)
-    zeros = np.zeros(n)
-    prox_nb(w0, 1.0, zeros, w_prev, lo, hi, 0.0, w)
     if max_iter <= 0:
+        w = np.empty(n)
+        prox_nb(w0, 1.0, np.zeros(n), w_prev, lo, hi, 0.0, w)
         return w, 0, STATUS_MAX_ITER, kkt_residual_nb(w, R, Sigma, C, w_prev, lam, lo, hi, 0.0)
     maxdiag = 0.0
     for i in range(n):
         maxdiag = max(maxdiag, Sigma[i, i])
-    scale = 1.0 + np.max(np.abs(R)) + 2.0 * lam * maxdiag + np.max(C)
+    scale = 1.0 + _max_abs(R) + 2.0 * lam * maxdiag + _max(C)
     tol_eff = max(tol, 1e-13 * scale * max(1.0, np.sqrt(n) / 4.0))
     if held_optimal_nb(R, Sigma, C, w_prev, lam, lo, hi, tol_eff):  # 0) no trade is optimal
         return (
@@ -150,12 +151,39 @@ def solve_full_nb(
         w = lp_nb(R, C, w_prev, lo, hi)
         res = kkt_residual_nb(w, R, Sigma, C, w_prev, lam, lo, hi, 0.0)
         return w, 1, (STATUS_OPTIMAL if res <= tol_eff else STATUS_FAILED), res
-    # 1) Warm polish after one aggressive prox-gradient step (t = 1 / (2 lam max diag) >= 1/L).
+    # 1) Warm polish after one aggressive prox-gradient step (t = 1 / (2 lam max diag) >= 1/L),
+    # in one scratch buffer: the projected warm start w, the step v, its prox x, the polish's.
+    work = np.empty(3 * n + polish_work_size(n))
+    w = work[:n]
+    v = work[n : 2 * n]
+    x = work[2 * n : 3 * n]
+    for i in range(n):
+        v[i] = 0.0
+    prox_nb(w0, 1.0, v, w_prev, lo, hi, 0.0, w)
     t0 = 1.0 / (2.0 * lam * maxdiag)
-    v = w - t0 * (2.0 * lam * _matvec(Sigma, w) - R)
-    x = np.empty(n)
+    c = 2.0 * lam
+    for i in range(n):  # v = w - t0 * (2.0 * lam * _matvec(Sigma, w) - R), element by element
+        acc = 0.0
+        for j in range(n):
+            acc += Sigma[i, j] * w[j]
+        v[i] = w[i] - t0 * (c * acc - R[i])
     prox_nb(v, t0, C, w_prev, lo, hi, 0.0, x)
-    wp, ok, steps, res = polish_nb(x, R, Sigma, C, w_prev, lam, lo, hi, tol_eff, 30)
+    wp = np.empty(n)
+    ok, steps, res = polish_into(
+        x,
+        R,
+        Sigma,
+        C,
+        w_prev,
+        lam,
+        lo,
+        hi,
+        tol_eff,
+        30,
+        wp,
+        work[3 * n :],
+        np.empty(2 * n, dtype=np.int64),
+    )
     iters = steps
     if ok:
         return wp, iters, STATUS_OPTIMAL, res

@@ -18,7 +18,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from rwafolio.optimize._prox_kernels import _matvec, kkt_residual_nb
+from rwafolio.optimize._prox_kernels import (
+    _gradient_into,
+    _matvec,
+    _max,
+    _max_abs,
+    _max_abs_2d,
+    _sum,
+    kkt_residual_nb,
+)
 
 # Asset states in the active-set polish.
 _LO = 0
@@ -45,17 +53,19 @@ def _classify(
             state[i] = _DOWN
 
 
-@njit(cache=True)
-def _chol_small(A: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Plain Cholesky (lower) for small matrices; ``ok`` False when not positive definite."""
+@njit(cache=True, inline="always")
+def _chol_into(A: np.ndarray, L: np.ndarray) -> bool:
+    """Plain Cholesky (lower) of small ``A`` into ``L``; False when not positive definite.
+
+    Only the lower triangle of ``L`` is written (and read by :func:`_chol_solve_into`).
+    """
     m = A.shape[0]
-    L = np.zeros((m, m))
     for j in range(m):
         s = A[j, j]
         for k in range(j):
             s -= L[j, k] * L[j, k]
         if not s > 0.0:
-            return L, False
+            return False
         d = np.sqrt(s)
         L[j, j] = d
         for i in range(j + 1, m):
@@ -63,13 +73,13 @@ def _chol_small(A: np.ndarray) -> tuple[np.ndarray, bool]:
             for k in range(j):
                 s -= L[i, k] * L[j, k]
             L[i, j] = s / d
-    return L, True
+    return True
 
 
-@njit(cache=True)
-def _chol_solve(L: np.ndarray, b: np.ndarray) -> np.ndarray:
+@njit(cache=True, inline="always")
+def _chol_solve_into(L: np.ndarray, b: np.ndarray, y: np.ndarray) -> None:
+    """``y = (L L')^-1 b`` by forward and back substitution (``y`` must not alias ``b``)."""
     m = L.shape[0]
-    y = np.empty(m)
     for i in range(m):
         s = b[i]
         for k in range(i):
@@ -80,55 +90,14 @@ def _chol_solve(L: np.ndarray, b: np.ndarray) -> np.ndarray:
         for k in range(i + 1, m):
             s -= L[k, i] * y[k]
         y[i] = s / L[i, i]
-    return y
 
 
 @njit(cache=True)
-def _reduced_solve(
-    A: np.ndarray, g: np.ndarray, e: float, scale: float
-) -> tuple[np.ndarray, float, int]:
-    """Minimise ``d'Ad/2 - g'd`` s.t. ``1'd = e`` via ``A d + nu 1 = g, 1'd = e``.
-
-    Returns ``(d, nu, mode)``: mode 0 means ``d`` is the exact minimiser; mode 1 means the
-    reduced problem is unbounded below (singular ``A`` with the linear term in its null space) and
-    ``d`` is a descent ray with ``A d = 0``, ``1'd = 0``; mode 2 means failure.
-    """
+def _reduced_lstsq_into(
+    A: np.ndarray, g: np.ndarray, e: float, scale: float, d: np.ndarray
+) -> tuple[float, int]:
+    """The least-squares end of :func:`_reduced_solve_into` (singular or large ``A``)."""
     m = g.shape[0]
-    d = np.empty(m)
-    nu = 0.0
-    solved = False
-    if m <= 48:
-        L, ok = _chol_small(A)
-        if ok:
-            y1 = _chol_solve(L, np.ones(m))
-            y2 = _chol_solve(L, g)
-            s1 = y1.sum()
-            s2 = y2.sum()
-            if s1 > 0.0 and np.isfinite(s1) and np.isfinite(s2):
-                nu = (s2 - e) / s1
-                d = y2 - nu * y1
-                solved = True
-    else:
-        try:
-            L = np.linalg.cholesky(A)
-            rhs = np.empty((m, 2))
-            rhs[:, 0] = 1.0
-            rhs[:, 1] = g
-            z = np.linalg.solve(L, rhs)
-            y = np.linalg.solve(L.T, z)
-            s1 = y[:, 0].sum()
-            s2 = y[:, 1].sum()
-            if s1 > 0.0 and np.isfinite(s1) and np.isfinite(s2):
-                nu = (s2 - e) / s1
-                d = y[:, 1] - nu * y[:, 0]
-                solved = True
-        except Exception:
-            solved = False
-    if solved:
-        # Verify; near-singular A can pass Cholesky with poor accuracy.
-        r = _matvec(A, d) + nu - g
-        if np.max(np.abs(r)) <= 1e-11 * scale and abs(d.sum() - e) <= 1e-13:
-            return d, nu, 0
     K = np.zeros((m + 1, m + 1))
     K[:m, :m] = A
     K[:m, m] = 1.0
@@ -138,17 +107,94 @@ def _reduced_solve(
     b[m] = e
     sol, _res, _rk, _sv = np.linalg.lstsq(K, b, 1e-13)
     if not np.all(np.isfinite(sol)):
-        return d, 0.0, 2
+        return 0.0, 2
     r = b - _matvec(K, sol)
     if np.max(np.abs(r)) <= 1e-10 * scale:
-        return sol[:m].copy(), float(sol[m]), 0
+        d[:] = sol[:m]
+        return float(sol[m]), 0
     # Inconsistent: the residual lies in null(K) = {(z, 0): A z = 0, 1'z = 0}, and g'z = |z|^2 > 0
     # so z is a descent ray of the reduced problem.
     ray = r[:m].copy()
     if ray @ g <= 0.0:
-        return d, 0.0, 2
+        return 0.0, 2
     ray -= ray.mean()
-    return ray, 0.0, 1
+    d[:] = ray
+    return 0.0, 1
+
+
+@njit(cache=True)
+def _large_solve_into(A: np.ndarray, g: np.ndarray, e: float, d: np.ndarray) -> tuple[float, bool]:
+    """LAPACK Cholesky end of :func:`_reduced_solve_into` for ``m > 48``: ``(nu, solved)``."""
+    m = g.shape[0]
+    try:
+        L = np.linalg.cholesky(A)
+        rhs = np.empty((m, 2))
+        rhs[:, 0] = 1.0
+        rhs[:, 1] = g
+        z = np.linalg.solve(L, rhs)
+        y = np.linalg.solve(L.T, z)
+        s1 = y[:, 0].sum()
+        s2 = y[:, 1].sum()
+        if s1 > 0.0 and np.isfinite(s1) and np.isfinite(s2):
+            nu = (s2 - e) / s1
+            for i in range(m):
+                d[i] = y[i, 1] - nu * y[i, 0]
+            return nu, True
+    except Exception:
+        pass
+    return 0.0, False
+
+
+@njit(cache=True, inline="always")
+def _reduced_solve_into(
+    A: np.ndarray, g: np.ndarray, e: float, scale: float, d: np.ndarray, work: np.ndarray
+) -> tuple[float, int]:
+    """Minimise ``d'Ad/2 - g'd`` s.t. ``1'd = e`` via ``A d + nu 1 = g, 1'd = e``, into ``d``.
+
+    ``A`` is (m, m), ``g`` and ``d`` (m,); ``work`` holds at least ``m * m + 3 m`` floats of
+    scratch. Returns ``(nu, mode)``: mode 0 means ``d`` is the exact minimiser; mode 1 means the
+    reduced problem is unbounded below (singular ``A`` with the linear term in its null space) and
+    ``d`` is a descent ray with ``A d = 0``, ``1'd = 0``; mode 2 means failure (``d`` undefined).
+    Every array operation is a loop doing the operations of the array expression it replaces, in
+    the same order: the same bits as the allocating version this replaced.
+    """
+    m = g.shape[0]
+    nu = 0.0
+    solved = False
+    if m <= 48:
+        L = work[: m * m].reshape((m, m))
+        ones = work[m * m : m * m + m]
+        y1 = work[m * m + m : m * m + 2 * m]
+        y2 = work[m * m + 2 * m : m * m + 3 * m]
+        if _chol_into(A, L):
+            for i in range(m):
+                ones[i] = 1.0
+            _chol_solve_into(L, ones, y1)
+            _chol_solve_into(L, g, y2)
+            s1 = _sum(y1)
+            s2 = _sum(y2)
+            if s1 > 0.0 and np.isfinite(s1) and np.isfinite(s2):
+                nu = (s2 - e) / s1
+                for i in range(m):
+                    d[i] = y2[i] - nu * y1[i]
+                solved = True
+    else:
+        nu, solved = _large_solve_into(A, g, e, d)
+    if solved:
+        # Verify; near-singular A can pass Cholesky with poor accuracy. ``max|r| <= bound`` (false
+        # on a NaN) is ``|r_i| <= bound`` for every i, with r = (A d + nu) - g.
+        bound = 1e-11 * scale
+        ok = True
+        for i in range(m):
+            acc = 0.0
+            for j in range(m):
+                acc += A[i, j] * d[j]
+            if not abs(acc + nu - g[i]) <= bound:
+                ok = False
+                break
+        if ok and abs(_sum(d) - e) <= 1e-13:
+            return nu, 0
+    return _reduced_lstsq_into(A, g, e, scale, d)
 
 
 @njit(cache=True, inline="always")
@@ -163,28 +209,27 @@ def _free_indices(state: np.ndarray, free: np.ndarray) -> int:
 
 
 @njit(cache=True, inline="always")
-def _reduced_system(
+def _reduced_system_into(
     idx: np.ndarray,
     state: np.ndarray,
     Sigma: np.ndarray,
     h: np.ndarray,
     C: np.ndarray,
     lam: float,
-) -> tuple[np.ndarray, np.ndarray]:
+    A: np.ndarray,
+    g: np.ndarray,
+) -> None:
     """Hessian ``A (m, m)`` and linear term ``g (m,)`` of the reduced problem over ``idx``.
 
     ``h = R - 2 lam Sigma w`` is the gradient of the utility at ``w``; each free asset pays ``C``
     on the side of its trade sign.
     """
     m = idx.shape[0]
-    A = np.empty((m, m))
-    g = np.empty(m)
     for a in range(m):
         ia = idx[a]
         for b in range(m):
             A[a, b] = 2.0 * lam * Sigma[ia, idx[b]]
         g[a] = h[ia] - (C[ia] if state[ia] == _UP else -C[ia])
-    return A, g
 
 
 @njit(cache=True, inline="always")
@@ -330,42 +375,100 @@ def polish_nb(
 
     Returns ``(w, ok, steps, residual)`` (residual is inf unless computed); ``ok`` means
     ``kkt_residual_nb(w) <= tol``. When not ok, ``w`` is feasible and no worse than ``x``.
+    :func:`polish_into` with fresh buffers.
     """
     n = x.shape[0]
-    w = x.copy()
-    state = np.empty(n, dtype=np.int8)
+    w = np.empty(n)
+    ok, steps, res = polish_into(
+        x,
+        R,
+        Sigma,
+        C,
+        p,
+        lam,
+        lo,
+        hi,
+        tol,
+        max_steps,
+        w,
+        np.empty(polish_work_size(n)),
+        np.empty(2 * n, dtype=np.int64),
+    )
+    return w, ok, steps, res
+
+
+@njit(cache=True, inline="always")
+def polish_work_size(n: int) -> int:
+    """Floats of scratch :func:`polish_into` needs for ``n`` assets."""
+    return 2 * n * n + 6 * n
+
+
+@njit(cache=True)
+def polish_into(
+    x: np.ndarray,
+    R: np.ndarray,
+    Sigma: np.ndarray,
+    C: np.ndarray,
+    p: np.ndarray,
+    lam: float,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    tol: float,
+    max_steps: int,
+    w: np.ndarray,
+    work: np.ndarray,
+    iwork: np.ndarray,
+) -> tuple[bool, int, float]:
+    """:func:`polish_nb` writing ``w`` (n,) in place, with caller scratch: no allocation.
+
+    ``work`` holds at least :func:`polish_work_size` floats and ``iwork`` ``2 n`` int64 (their
+    contents are overwritten); ``w`` must not be ``work``'s memory and may be ``x`` itself.
+    Returns ``(ok, steps, residual)``; the same bits as the allocating version this replaced.
+    """
+    n = x.shape[0]
+    for i in range(n):
+        w[i] = x[i]
+    state = iwork[:n]
+    free = iwork[n : 2 * n]
+    h = work[:n]
+    g_buf = work[n : 2 * n]
+    d_buf = work[2 * n : 3 * n]
+    a_buf = work[3 * n : 3 * n + n * n]
+    solve_work = work[3 * n + n * n :]
     _classify(w, p, lo, hi, state)
-    scale = 1.0 + np.max(np.abs(R)) + 2.0 * lam * np.max(np.abs(Sigma)) + np.max(C)
+    scale = 1.0 + _max_abs(R) + 2.0 * lam * _max_abs_2d(Sigma) + _max(C)
     thr = 0.25 * tol
-    free = np.empty(n, dtype=np.int64)
     for step in range(max_steps):
         m = _free_indices(state, free)
-        h = R - 2.0 * lam * _matvec(Sigma, w)
+        _gradient_into(R, Sigma, w, lam, h)
         nu = 0.0
         if m > 0:
             idx = free[:m]
-            A, g = _reduced_system(idx, state, Sigma, h, C, lam)
-            d, nu, mode = _reduced_solve(A, g, 1.0 - w.sum(), scale)
+            A = a_buf[: m * m].reshape((m, m))
+            g = g_buf[:m]
+            d = d_buf[:m]
+            _reduced_system_into(idx, state, Sigma, h, C, lam, A, g)
+            nu, mode = _reduced_solve_into(A, g, 1.0 - _sum(w), scale, d, solve_work)
             if mode == 2:
-                return w, False, step, np.inf
+                return False, step, np.inf
             # Ratio test: first blocking bound or kink (a ray has no natural step length).
             alpha, block, block_state = _ratio_test(
                 idx, d, w, state, p, lo, hi, 1.0 if mode == 0 else np.inf
             )
             if block < 0 and mode == 1:
-                return w, False, step, np.inf
+                return False, step, np.inf
             for a in range(m):
                 w[idx[a]] += alpha * d[a]
             if block >= 0:
                 _fix_asset(block, block_state, w, state, p, lo, hi)
                 continue
-            h = R - 2.0 * lam * _matvec(Sigma, w)
+            _gradient_into(R, Sigma, w, lam, h)
         else:
             nu = _fixed_budget_multiplier(h, w, state, C, p, lo, hi)
         # Multipliers of fixed assets: q_i = h_i - nu; release the worst violator.
         rel, rel_state = _worst_violator(h, nu, state, C, p, lo, hi, thr)
         if rel < 0:
             res = kkt_residual_nb(w, R, Sigma, C, p, lam, lo, hi, 0.0)
-            return w, res <= tol, step + 1, res
+            return res <= tol, step + 1, res
         state[rel] = rel_state
-    return w, False, max_steps, np.inf
+    return False, max_steps, np.inf

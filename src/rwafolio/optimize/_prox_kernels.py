@@ -24,6 +24,76 @@ def _matvec(A: np.ndarray, x: np.ndarray) -> np.ndarray:
     return out
 
 
+@njit(cache=True, inline="always")
+def _gradient_into(
+    R: np.ndarray, Sigma: np.ndarray, w: np.ndarray, lam: float, out: np.ndarray
+) -> None:
+    """``out = R - 2 lam Sigma w`` with no temporary: the operations of ``R - 2.0 * lam *
+    _matvec(Sigma, w)`` element by element, in the same order (so the same bits)."""
+    n, m = Sigma.shape
+    c = 2.0 * lam
+    for i in range(n):
+        acc = 0.0
+        for j in range(m):
+            acc += Sigma[i, j] * w[j]
+        out[i] = R[i] - c * acc
+
+
+@njit(cache=True, inline="always")
+def _max_abs(a: np.ndarray) -> float:
+    """``np.max(np.abs(a))`` of a 1-D array with no temporary (numba's scan: a NaN is returned)."""
+    best = abs(a[0])
+    if np.isnan(best):
+        return best
+    for i in range(1, a.shape[0]):
+        v = abs(a[i])
+        if np.isnan(v):
+            return v
+        if v > best:
+            best = v
+    return best
+
+
+@njit(cache=True, inline="always")
+def _max_abs_2d(A: np.ndarray) -> float:
+    """``np.max(np.abs(A))`` of a 2-D array with no temporary (row-major scan, as numba's)."""
+    best = abs(A[0, 0])
+    if np.isnan(best):
+        return best
+    for i in range(A.shape[0]):
+        for j in range(A.shape[1]):
+            v = abs(A[i, j])
+            if np.isnan(v):
+                return v
+            if v > best:
+                best = v
+    return best
+
+
+@njit(cache=True, inline="always")
+def _max(a: np.ndarray) -> float:
+    """``np.max(a)`` of a 1-D array (numba's scan: first element, ``>``, a NaN is returned)."""
+    best = a[0]
+    if np.isnan(best):
+        return best
+    for i in range(1, a.shape[0]):
+        v = a[i]
+        if np.isnan(v):
+            return v
+        if v > best:
+            best = v
+    return best
+
+
+@njit(cache=True, inline="always")
+def _sum(a: np.ndarray) -> float:
+    """``a.sum()`` of a 1-D array: numba's sum is this left-to-right loop from 0.0."""
+    total = 0.0
+    for i in range(a.shape[0]):
+        total += a[i]
+    return total
+
+
 @njit(cache=True)
 def kkt_residual_nb(
     w: np.ndarray,
