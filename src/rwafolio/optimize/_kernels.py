@@ -182,18 +182,46 @@ def solve_full_nb(
         30,
         wp,
         work[3 * n :],
-        np.empty(2 * n, dtype=np.int64),
     )
     iters = steps
     if ok:
         return wp, iters, STATUS_OPTIMAL, res
     # 2) FISTA with exact prox, polishing whenever the active pattern is stable.
+    return _fista(R, Sigma, C, w_prev, lam, lo, hi, tol_eff, max_iter, wp, iters, v, work[3 * n :])
+
+
+@njit(cache=True)
+def _fista(
+    R: np.ndarray,
+    Sigma: np.ndarray,
+    C: np.ndarray,
+    w_prev: np.ndarray,
+    lam: float,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    tol_eff: float,
+    max_iter: int,
+    x: np.ndarray,
+    iters: int,
+    v: np.ndarray,
+    polish_work: np.ndarray,
+) -> tuple[np.ndarray, int, int, float]:
+    """Stage 2 of :func:`solve_full_nb` from the polished ``x`` (n,), updated in place and returned.
+
+    ``v`` (n,) and ``polish_work`` (:func:`polish_work_size` floats) are scratch. Every iterate
+    lives in a buffer allocated once; each replaced array expression is a loop with its
+    operations in the same order, and the restart test's dot product is numpy's on buffers
+    allocated as its temporaries were, so the bits are those of the allocating version.
+    """
+    n = x.shape[0]
     L = 2.0 * lam * _lambda_max(Sigma, 100) * 1.05
     L = min(L, 2.0 * lam * np.trace(Sigma))
     t = 1.0 / L
-    x = wp
+    c = 2.0 * lam
     y = x.copy()
     xn = np.empty(n)
+    dy = np.empty(n)
+    dx = np.empty(n)
     theta = 1.0
     nu = 0.0
     state = np.empty(n, dtype=np.int8)
@@ -202,7 +230,11 @@ def solve_full_nb(
     stable = 0
     for k in range(max_iter):
         iters += 1
-        v = y - t * (2.0 * lam * _matvec(Sigma, y) - R)
+        for i in range(n):  # v = y - t * (2.0 * lam * _matvec(Sigma, y) - R)
+            acc = 0.0
+            for j in range(n):
+                acc += Sigma[i, j] * y[j]
+            v[i] = y[i] - t * (c * acc - R[i])
         nu = prox_nb(v, t, C, w_prev, lo, hi, nu, xn)
         _classify(xn, w_prev, lo, hi, state)
         same = True
@@ -212,24 +244,29 @@ def solve_full_nb(
                 break
         stable = stable + 1 if same else 0
         prev_state[:] = state
-        # Adaptive restart (O'Donoghue & Candes, gradient scheme).
-        restart = (y - xn) @ (xn - x) > 0.0
-        if restart:
+        # Adaptive restart (O'Donoghue & Candes, gradient scheme): (y - xn) @ (xn - x) > 0.
+        for i in range(n):
+            dy[i] = y[i] - xn[i]
+            dx[i] = xn[i] - x[i]
+        if dy @ dx > 0.0:
             theta = 1.0
             y[:] = xn
         else:
             theta_n = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * theta * theta))
-            y = xn + ((theta - 1.0) / theta_n) * (xn - x)
+            momentum = (theta - 1.0) / theta_n
+            for i in range(n):  # y = xn + ((theta - 1.0) / theta_n) * (xn - x)
+                y[i] = xn[i] + momentum * (xn[i] - x[i])
             theta = theta_n
-        x = xn.copy()
+        x[:] = xn
         if (stable >= 2 and not np.array_equal(state, tried)) or (k + 1) % 50 == 0:
             tried[:] = state
-            wp, ok, steps, res = polish_nb(x, R, Sigma, C, w_prev, lam, lo, hi, tol_eff, 30)
+            ok, steps, res = polish_into(
+                x, R, Sigma, C, w_prev, lam, lo, hi, tol_eff, 30, x, polish_work
+            )
             iters += steps
             if ok:
-                return wp, iters, STATUS_OPTIMAL, res
-            x = wp
-            y[:] = wp
+                return x, iters, STATUS_OPTIMAL, res
+            y[:] = x
             theta = 1.0
     res = kkt_residual_nb(x, R, Sigma, C, w_prev, lam, lo, hi, 0.0)
     if res <= tol_eff:

@@ -380,27 +380,15 @@ def polish_nb(
     n = x.shape[0]
     w = np.empty(n)
     ok, steps, res = polish_into(
-        x,
-        R,
-        Sigma,
-        C,
-        p,
-        lam,
-        lo,
-        hi,
-        tol,
-        max_steps,
-        w,
-        np.empty(polish_work_size(n)),
-        np.empty(2 * n, dtype=np.int64),
+        x, R, Sigma, C, p, lam, lo, hi, tol, max_steps, w, np.empty(polish_work_size(n))
     )
     return w, ok, steps, res
 
 
 @njit(cache=True, inline="always")
 def polish_work_size(n: int) -> int:
-    """Floats of scratch :func:`polish_into` needs for ``n`` assets."""
-    return 2 * n * n + 6 * n
+    """Floats (8 bytes each) of scratch :func:`polish_into` needs for ``n`` assets."""
+    return 2 * n * n + 8 * n
 
 
 @njit(cache=True)
@@ -417,24 +405,25 @@ def polish_into(
     max_steps: int,
     w: np.ndarray,
     work: np.ndarray,
-    iwork: np.ndarray,
 ) -> tuple[bool, int, float]:
     """:func:`polish_nb` writing ``w`` (n,) in place, with caller scratch: no allocation.
 
-    ``work`` holds at least :func:`polish_work_size` floats and ``iwork`` ``2 n`` int64 (their
-    contents are overwritten); ``w`` must not be ``work``'s memory and may be ``x`` itself.
+    ``work`` is a C-contiguous float64 array of at least :func:`polish_work_size` elements (its
+    contents are overwritten; its last ``2 n`` hold the asset states and free indices, viewed as
+    int64, so one allocation serves both); ``w`` must not be ``work``'s memory and may be ``x``.
     Returns ``(ok, steps, residual)``; the same bits as the allocating version this replaced.
     """
     n = x.shape[0]
     for i in range(n):
         w[i] = x[i]
+    iwork = work[2 * n * n + 6 * n : 2 * n * n + 8 * n].view(np.int64)
     state = iwork[:n]
-    free = iwork[n : 2 * n]
+    free = iwork[n:]
     h = work[:n]
     g_buf = work[n : 2 * n]
     d_buf = work[2 * n : 3 * n]
     a_buf = work[3 * n : 3 * n + n * n]
-    solve_work = work[3 * n + n * n :]
+    solve_work = work[3 * n + n * n : 2 * n * n + 6 * n]
     _classify(w, p, lo, hi, state)
     scale = 1.0 + _max_abs(R) + 2.0 * lam * _max_abs_2d(Sigma) + _max(C)
     thr = 0.25 * tol

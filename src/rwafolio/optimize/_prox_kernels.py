@@ -183,7 +183,7 @@ def held_optimal_nb(
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _prox_eval(
     v: np.ndarray,
     t: float,
