@@ -35,7 +35,8 @@ is handled by a least-squares reduced solve; every answer is verified by the KKT
 The pieces live in two sibling modules: :mod:`rwafolio.optimize._prox_kernels` (the exact prox,
 the greedy LP and the KKT residual) and :mod:`rwafolio.optimize._polish_kernels` (the active-set
 polish and its small linear algebra). This module holds the driver and re-exports the pieces
-under their old names.
+under their old names. A solve that the first polish ends allocates two arrays (its scratch and
+the answer), one that the no-trade certificate ends allocates one (the copy of ``w_prev``).
 """
 
 from __future__ import annotations
