@@ -6,7 +6,8 @@ each claimed to do the same floating-point operations in the same order. Each lo
 against the expression it replaced, compiled by numba as it was before (the expression is the
 independent reference: numba's own reduction), on random and edge-case arrays (negative zeros,
 NaN, huge and tiny values); and :func:`polish_into` must not depend on what its scratch held
-(the scratch is reused between calls), nor on ``w`` being ``x``. The solver's outputs as a whole
+(the scratch is reused between calls), nor on ``w`` being ``x``; nor :func:`solve_into` on its
+buffers, with ``out`` the warm start. The solver's outputs as a whole
 are pinned by ``test_kernels_pinned.py``.
 """
 
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 from numba import njit
 
+from rwafolio.optimize._kernels import solve_full_nb, solve_into, solve_work_size
 from rwafolio.optimize._polish_kernels import polish_into, polish_nb, polish_work_size
 from rwafolio.optimize._prox_kernels import (
     _gradient_into,
@@ -119,3 +121,17 @@ def test_polish_into_does_not_depend_on_its_scratch(fill: float) -> None:
         w = x.copy()
         ok, steps, res = polish_into(w, *args, 1e-10, 30, w, work)
         assert _same(w, w_ref) and (ok, steps) == (ok_ref, steps_ref) and _same(res, res_ref)
+
+
+@pytest.mark.parametrize("fill", [np.nan, -7.0])
+def test_solve_into_gives_solve_full_nb_bits_with_stale_buffers(fill: float) -> None:
+    """``solve_into`` with reused scratch and ``out`` = the warm start, as a hot loop would call it."""
+    for prob, warm, _rng in _problems(11):
+        n = prob["R"].shape[0]
+        args = (prob["R"], prob["Sigma"], prob["C"], prob["w_prev"], prob["lam"])
+        for max_iter in (20000, 3, 0):
+            w_ref, *rest_ref = solve_full_nb(*args, prob["lo"], prob["hi"], warm, 1e-10, max_iter)
+            work = np.full(solve_work_size(n) + 5, fill)
+            out = warm.copy()
+            rest = solve_into(*args, prob["lo"], prob["hi"], out, 1e-10, max_iter, out, work)
+            assert _same(out, w_ref) and tuple(rest) == tuple(rest_ref), (n, max_iter)

@@ -36,7 +36,8 @@ The pieces live in two sibling modules: :mod:`rwafolio.optimize._prox_kernels` (
 the greedy LP and the KKT residual) and :mod:`rwafolio.optimize._polish_kernels` (the active-set
 polish and its small linear algebra). This module holds the driver and re-exports the pieces
 under their old names. A solve that the first polish ends allocates two arrays (its scratch and
-the answer), one that the no-trade certificate ends allocates one (the copy of ``w_prev``).
+the answer), one that the no-trade certificate ends allocates one (the answer);
+:func:`solve_into` with the caller's answer and scratch buffers allocates none.
 """
 
 from __future__ import annotations
@@ -65,7 +66,9 @@ __all__ = [
     "polish_nb",
     "prox_nb",
     "solve_full_nb",
+    "solve_into",
     "solve_nb",
+    "solve_work_size",
 ]
 
 STATUS_OPTIMAL = 0
@@ -131,33 +134,67 @@ def solve_full_nb(
     w : ndarray (n,), iterations : int, status : int (0 optimal, 1 max_iter, 2 failed),
     residual : float (``kkt_residual_nb`` of w with ``active_tol = 0``)
     """
+    out = np.empty(R.shape[0])
+    iters, status, res = solve_into(R, Sigma, C, w_prev, lam, lo, hi, w0, tol, max_iter, out, None)
+    return out, iters, status, res
+
+
+@njit(cache=True, inline="always")
+def solve_work_size(n: int) -> int:
+    """Floats (8 bytes each) of scratch :func:`solve_into` needs for ``n`` assets."""
+    return 3 * n + polish_work_size(n)
+
+
+@njit(cache=True, inline="always")
+def solve_into(
+    R: np.ndarray,
+    Sigma: np.ndarray,
+    C: np.ndarray,
+    w_prev: np.ndarray,
+    lam: float,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    w0: np.ndarray,
+    tol: float,
+    max_iter: int,
+    out: np.ndarray,
+    work: np.ndarray | None,
+) -> tuple[int, int, float]:
+    """:func:`solve_full_nb` writing its answer into ``out`` (n,): ``(iterations, status, residual)``.
+
+    ``work`` is caller scratch, a C-contiguous float64 array of at least :func:`solve_work_size`
+    elements (contents overwritten), or None to allocate it when the polish needs it; a caller
+    that solves in a loop and passes both buffers allocates nothing on the polished path. ``out``
+    may be ``w0`` but no other argument, nor ``work``'s memory. The same bits as
+    :func:`solve_full_nb`, which is this with a fresh ``out`` and ``work=None``.
+    """
     n = R.shape[0]
     if max_iter <= 0:
-        w = np.empty(n)
-        prox_nb(w0, 1.0, np.zeros(n), w_prev, lo, hi, 0.0, w)
-        return w, 0, STATUS_MAX_ITER, kkt_residual_nb(w, R, Sigma, C, w_prev, lam, lo, hi, 0.0)
+        projected = np.empty(n)  # not into ``out``, which may be ``w0``
+        prox_nb(w0, 1.0, np.zeros(n), w_prev, lo, hi, 0.0, projected)
+        out[:] = projected
+        return 0, STATUS_MAX_ITER, kkt_residual_nb(out, R, Sigma, C, w_prev, lam, lo, hi, 0.0)
     maxdiag = 0.0
     for i in range(n):
         maxdiag = max(maxdiag, Sigma[i, i])
     scale = 1.0 + _max_abs(R) + 2.0 * lam * maxdiag + _max(C)
     tol_eff = max(tol, 1e-13 * scale * max(1.0, np.sqrt(n) / 4.0))
     if held_optimal_nb(R, Sigma, C, w_prev, lam, lo, hi, tol_eff):  # 0) no trade is optimal
-        return (
-            w_prev.copy(),
-            0,
-            STATUS_OPTIMAL,
-            kkt_residual_nb(w_prev, R, Sigma, C, w_prev, lam, lo, hi, 0.0),
-        )
+        out[:] = w_prev
+        return 0, STATUS_OPTIMAL, kkt_residual_nb(w_prev, R, Sigma, C, w_prev, lam, lo, hi, 0.0)
     if lam == 0.0 or maxdiag == 0.0:
-        w = lp_nb(R, C, w_prev, lo, hi)
-        res = kkt_residual_nb(w, R, Sigma, C, w_prev, lam, lo, hi, 0.0)
-        return w, 1, (STATUS_OPTIMAL if res <= tol_eff else STATUS_FAILED), res
+        out[:] = lp_nb(R, C, w_prev, lo, hi)
+        res = kkt_residual_nb(out, R, Sigma, C, w_prev, lam, lo, hi, 0.0)
+        return 1, (STATUS_OPTIMAL if res <= tol_eff else STATUS_FAILED), res
     # 1) Warm polish after one aggressive prox-gradient step (t = 1 / (2 lam max diag) >= 1/L),
     # in one scratch buffer: the projected warm start w, the step v, its prox x, the polish's.
-    work = np.empty(3 * n + polish_work_size(n))
-    w = work[:n]
-    v = work[n : 2 * n]
-    x = work[2 * n : 3 * n]
+    if work is None:
+        buf = np.empty(solve_work_size(n))
+    else:
+        buf = work
+    w = buf[:n]
+    v = buf[n : 2 * n]
+    x = buf[2 * n : 3 * n]
     for i in range(n):
         v[i] = 0.0
     prox_nb(w0, 1.0, v, w_prev, lo, hi, 0.0, w)
@@ -169,26 +206,12 @@ def solve_full_nb(
             acc += Sigma[i, j] * w[j]
         v[i] = w[i] - t0 * (c * acc - R[i])
     prox_nb(v, t0, C, w_prev, lo, hi, 0.0, x)
-    wp = np.empty(n)
-    ok, steps, res = polish_into(
-        x,
-        R,
-        Sigma,
-        C,
-        w_prev,
-        lam,
-        lo,
-        hi,
-        tol_eff,
-        30,
-        wp,
-        work[3 * n :],
-    )
-    iters = steps
+    pwork = buf[3 * n :]
+    ok, steps, res = polish_into(x, R, Sigma, C, w_prev, lam, lo, hi, tol_eff, 30, out, pwork)
     if ok:
-        return wp, iters, STATUS_OPTIMAL, res
+        return steps, STATUS_OPTIMAL, res
     # 2) FISTA with exact prox, polishing whenever the active pattern is stable.
-    return _fista(R, Sigma, C, w_prev, lam, lo, hi, tol_eff, max_iter, wp, iters, v, work[3 * n :])
+    return _fista(R, Sigma, C, w_prev, lam, lo, hi, tol_eff, max_iter, out, steps, v, pwork)
 
 
 @njit(cache=True)
@@ -206,8 +229,8 @@ def _fista(
     iters: int,
     v: np.ndarray,
     polish_work: np.ndarray,
-) -> tuple[np.ndarray, int, int, float]:
-    """Stage 2 of :func:`solve_full_nb` from the polished ``x`` (n,), updated in place and returned.
+) -> tuple[int, int, float]:
+    """Stage 2 of :func:`solve_into` from the polished ``x`` (n,), updated in place (the answer).
 
     ``v`` (n,) and ``polish_work`` (:func:`polish_work_size` floats) are scratch. Every iterate
     lives in a buffer allocated once; each replaced array expression is a loop with its
@@ -266,13 +289,13 @@ def _fista(
             )
             iters += steps
             if ok:
-                return x, iters, STATUS_OPTIMAL, res
+                return iters, STATUS_OPTIMAL, res
             y[:] = x
             theta = 1.0
     res = kkt_residual_nb(x, R, Sigma, C, w_prev, lam, lo, hi, 0.0)
     if res <= tol_eff:
-        return x, iters, STATUS_OPTIMAL, res
-    return x, iters, STATUS_MAX_ITER, res
+        return iters, STATUS_OPTIMAL, res
+    return iters, STATUS_MAX_ITER, res
 
 
 @njit(cache=True)
