@@ -32,8 +32,8 @@ from rwafolio.risk.crowding import _agents, _history0
 from rwafolio.risk.scenarios import covariance_factor
 
 PINNED = {
-    "kernel": "a90d37e053c9c493",
-    "simulate": "2fefa5b90127704b",
+    "kernel": "5fb0f85b8c5fdfab",
+    "simulate": "63a0a697982efd79",
 }
 
 COSTS = np.array([0.001, 0.01, 0.0005])
