@@ -37,6 +37,7 @@ __all__ = [
     "FROZEN_CLOSED",
     "FROZEN_SCHEDULE",
     "FROZEN_THRESHOLD",
+    "FROZEN_WIDE",
     "NEVER",
     "NO_DECISION",
     "NO_KEY",
@@ -49,6 +50,8 @@ __all__ = [
     "live_bar_nb",
     "live_bar_packed_nb",
     "pack_params",
+    "period_key_nb",
+    "schedule_kind",
 ]
 
 #: ``BarResult.status``: before the first decision row; no asset may trade (the strategy says
@@ -114,8 +117,8 @@ class BarResult(NamedTuple):
         :data:`WARMUP`, :data:`NO_DECISION`, :data:`DECIDED` or :data:`REDO`.
     traded : bool
         Whether any order was executed.
-    held_back : int
-        How many assets the threshold rule held back.
+    frozen : int
+        The ``OUT_FROZEN`` row as one integer (:func:`_frozen_code`; 0: none frozen).
     lam, fee, objective, kkt : float
         lam used, fee paid (fraction of the value before trading), the final solution's
         objective and the worst KKT residual of the bar's solves (NaN when not decided).
@@ -125,12 +128,29 @@ class BarResult(NamedTuple):
 
     status: int
     traded: bool
-    held_back: int
+    frozen: int
     lam: float
     fee: float
     objective: float
     kkt: float
     iterations: int
+
+
+#: :func:`_frozen_code` of a universe too large for one integer (read the ``OUT_FROZEN`` row).
+FROZEN_WIDE = -1
+
+
+@njit(cache=True)
+def _frozen_code(out: np.ndarray) -> int:
+    """The ``OUT_FROZEN`` row as one integer, asset ``i``'s code in base-4 digit ``i`` (0: none
+    frozen), so the caller keys its reasons on an int; :data:`FROZEN_WIDE` beyond 31 assets."""
+    n = out.shape[1]
+    if n > 31:
+        return FROZEN_WIDE
+    code = 0
+    for i in range(n - 1, -1, -1):
+        code = 4 * code + int(out[OUT_FROZEN, i])
+    return code
 
 
 @njit(cache=True)
@@ -198,7 +218,10 @@ def live_bar_nb(
     book.weights[:] = w
     book.scalars[0] = cash
     _push(book, r, vix, time_ns)
-    may = (scheduled | (tradable & (vix > p.stress_vix))) & tradable
+    stress = vix > p.stress_vix
+    may = np.empty(n, dtype=np.bool_)
+    for i in range(n):
+        may[i] = tradable[i] and (scheduled[i] or stress)
     out[OUT_BEFORE] = w
     out[OUT_AFTER] = w
     out[OUT_TARGET] = np.nan
@@ -207,12 +230,12 @@ def live_bar_nb(
     for i in range(n):
         out[OUT_FROZEN, i] = 0.0 if tradable[i] else FROZEN_CLOSED
     if not decide:
-        return WARMUP, False, 0, np.nan, 0.0, np.nan, np.nan, 0
+        return WARMUP, False, _frozen_code(out), np.nan, 0.0, np.nan, np.nan, 0
     for i in range(n):
         if tradable[i] and not may[i]:
             out[OUT_FROZEN, i] = FROZEN_SCHEDULE
     if not may.any():
-        return NO_DECISION, False, 0, np.nan, 0.0, np.nan, np.nan, 0
+        return NO_DECISION, False, _frozen_code(out), np.nan, 0.0, np.nan, np.nan, 0
     level = 0.0  # a constant lam reads no index
     if p.uses_index:
         level = vix
@@ -227,15 +250,17 @@ def live_bar_nb(
         return REDO, False, 0, lam, 0.0, np.nan, np.nan, 0
     book.warm[:] = sol
     out[OUT_TARGET] = target
-    held_back = 0
     for i in range(n):
         if not np.isnan(back[i]):
             out[OUT_HELD_BACK, i] = back[i]
             out[OUT_FROZEN, i] = FROZEN_THRESHOLD
-            held_back += 1
-    traded = may & ~np.isnan(target)
+    traded = np.empty(n, dtype=np.bool_)
+    any_trade = False
+    for i in range(n):
+        traded[i] = may[i] and not np.isnan(target[i])
+        any_trade = any_trade or traded[i]
     fee = 0.0
-    if traded.any():
+    if any_trade:
         w2, cash2, post, fee, _turnover, sent = trade_nb(w, cash, target, traded, rates)
         j = 0
         for i in range(n):
@@ -246,7 +271,7 @@ def live_bar_nb(
         book.weights[:] = w2
         book.scalars[0] = cash2
         book.scalars[1] *= post
-    return DECIDED, bool(traded.any()), held_back, lam, fee, objective, kkt, iters
+    return DECIDED, any_trade, _frozen_code(out), lam, fee, objective, kkt, iters
 
 
 #: ``live_bar_packed_nb``'s status for a bar whose prices fail the checks (nothing written).
@@ -281,17 +306,81 @@ _book_views_nb = njit(cache=True)(book_views)
 
 
 #: Codes of ``live_bar_packed_nb``'s ``schedule_of``: never scheduled; scheduled every open bar
-#: (else: the index of the asset's periodic schedule in ``keys``). :data:`NO_KEY` in ``keys``:
-#: the schedule may not use this bar (``period_key`` gave None).
+#: (else: the row of the asset's periodic schedule in ``groups``). :data:`NO_KEY`: the schedule
+#: may not use this bar (``period_key`` gives None).
 NEVER, EVERY_BAR = -2, -1
 NO_KEY = np.iinfo(np.int64).min + 1
+#: Kinds of a periodic schedule (``groups[g, 0]``; ``groups[g, 1]`` its parameter): blocks of two
+#: days, the ISO week, the calendar month, the day, the day from a time of day (parameter: the
+#: time in ns after midnight UTC), blocks of K days, blocks of K hours (parameter: K).
+(
+    KIND_EVERY2,
+    KIND_WEEKLY,
+    KIND_MONTHLY,
+    KIND_DAILY,
+    KIND_DAILY_AT,
+    KIND_EVERY_DAYS,
+    KIND_EVERY_HOURS,
+) = range(7)
+_DAY_NS = 86_400 * 10**9
+_HOUR_NS = 3_600 * 10**9
+
+
+def schedule_kind(name: str, hourly: bool) -> tuple[int, int]:
+    """``(kind, parameter)`` of a periodic schedule name, for :func:`period_key_nb`: the blocks
+    of :func:`rwafolio.strategies.schedules.period_key` (its twin in the tests)."""
+    simple = {"every2": KIND_EVERY2, "weekly": KIND_WEEKLY, "monthly": KIND_MONTHLY}
+    if name in simple:
+        return simple[name], 0
+    if name == "daily":
+        return KIND_DAILY, 0
+    if name.startswith("daily@"):
+        hh, mm = name[6:].split(":")
+        return KIND_DAILY_AT, (int(hh) * 60 + int(mm)) * 60 * 10**9
+    if name.startswith("every") and name.endswith("bars"):
+        return (KIND_EVERY_HOURS if hourly else KIND_EVERY_DAYS), int(name[5:-4])
+    raise ValueError(f"no periodic blocks for schedule {name!r}")
+
+
+@njit(cache=True)
+def period_key_nb(time_ns: int, kind: int, param: int) -> int:
+    """The bar's block under the schedule ``(kind, param)`` (:func:`schedule_kind`), or
+    :data:`NO_KEY`; the months count from 1970-01 (days to the civil date: H. Hinnant's
+    ``civil_from_days``)."""
+    days = time_ns // _DAY_NS
+    if kind == KIND_EVERY2:
+        return days // 2
+    if kind == KIND_WEEKLY:
+        return days - (days + 3) % 7  # 1970-01-01 was a Thursday
+    if kind == KIND_MONTHLY:
+        z = days + 719468
+        era = z // 146097
+        doe = z - era * 146097
+        yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+        doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+        mp = (5 * doy + 2) // 153
+        month = mp + 3 if mp < 10 else mp - 9
+        year = yoe + era * 400 + (1 if month <= 2 else 0)
+        return (year - 1970) * 12 + month - 1
+    if kind == KIND_DAILY:
+        return days
+    if kind == KIND_DAILY_AT:
+        return days if time_ns - days * _DAY_NS >= param else NO_KEY
+    if kind == KIND_EVERY_HOURS:
+        return (time_ns // _HOUR_NS) // param
+    return days // param
 
 
 @njit(cache=True)
 def _schedule_nb(
-    tradable: np.ndarray, schedule_of: np.ndarray, keys: np.ndarray, last_key: np.ndarray
+    tradable: np.ndarray,
+    schedule_of: np.ndarray,
+    groups: np.ndarray,
+    time_ns: int,
+    last_key: np.ndarray,
 ) -> np.ndarray:
-    """``LiveRebalancer._schedule_row`` from the bar's period keys (``last_key`` updated)."""
+    """``LiveRebalancer._schedule_row`` at the bar (``last_key`` updated); ``groups`` holds each
+    periodic schedule's ``(kind, param)``."""
     n = tradable.shape[0]
     scheduled = np.zeros(n, dtype=np.bool_)
     for j in range(n):
@@ -300,9 +389,11 @@ def _schedule_nb(
             continue
         if code == EVERY_BAR:
             scheduled[j] = True
-        elif keys[code] != NO_KEY:
-            scheduled[j] = keys[code] != last_key[j]
-            last_key[j] = keys[code]
+            continue
+        key = period_key_nb(time_ns, groups[code, 0], groups[code, 1])
+        if key != NO_KEY:
+            scheduled[j] = key != last_key[j]
+            last_key[j] = key
     return scheduled
 
 
@@ -313,7 +404,7 @@ def live_bar_packed_nb(
     checked: bool,
     tradable: np.ndarray,
     schedule_of: np.ndarray,
-    keys: np.ndarray,
+    groups: np.ndarray,
     last_key: np.ndarray,
     vix: float,
     time_ns: int,
@@ -335,8 +426,9 @@ def live_bar_packed_nb(
     and nothing changes: the caller's full checks then raise) and a closed asset keeps its old
     price. The bar's prices are written to ``out[OUT_PRICES]``. The calendar schedule is the
     rebalancer's ``_schedule_row`` from ``schedule_of`` (:data:`NEVER`, :data:`EVERY_BAR` or the
-    index of the asset's periodic schedule), ``keys`` (each periodic schedule's block at this
-    bar) and ``last_key`` (each asset's last block, updated); it is written to
+    row of the asset's periodic schedule in ``groups``), ``groups`` (each periodic schedule's
+    ``(kind, param)``, shape (n_groups, 2), int64; see :func:`schedule_kind`) and ``last_key``
+    (each asset's last block, updated); it is written to
     ``out[OUT_SCHEDULED]``.
     """
     n = given.shape[0]
@@ -350,7 +442,7 @@ def live_bar_packed_nb(
             out[OUT_PRICES, i] = q
         else:
             out[OUT_PRICES, i] = old_prices[i]
-    scheduled = _schedule_nb(tradable, schedule_of, keys, last_key)
+    scheduled = _schedule_nb(tradable, schedule_of, groups, time_ns, last_key)
     for i in range(n):
         out[OUT_SCHEDULED, i] = 1.0 if scheduled[i] else 0.0
     book = _book_views_nb(fstate, times, n)

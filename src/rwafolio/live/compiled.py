@@ -11,8 +11,8 @@ typed refusals, the state, the journal and the paper book are unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import fields
+from collections.abc import Callable, Mapping
+from operator import itemgetter
 from typing import Any, Literal, TypeVar
 
 import numpy as np
@@ -21,50 +21,59 @@ from rwafolio.exceptions import ConfigError
 from rwafolio.live._bar_kernel import OUT_ROWS, book_views, live_bar_packed_nb, pack_params
 from rwafolio.strategies.compiled import decision_arrays, unsupported
 
-__all__ = ["CompiledBar", "Path", "choose_path", "new_result", "priced_bar"]
+__all__ = ["CompiledBar", "Path", "choose_path", "new_result", "price_getter", "priced_bar"]
 
 Path = Literal["auto", "compiled", "python"]
 T = TypeVar("T")
-#: Field names of the dataclasses :func:`new_result` has built.
-_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-def new_result(cls: type[T], *values: Any) -> T:
-    """``cls(*values)`` for a frozen dataclass with every field given, built without the
-    dataclass's per-field ``object.__setattr__`` (0.7 us per bar of the compiled path for a
-    :class:`~rwafolio.live.LiveDecision`)."""
-    names = _FIELDS.get(cls)
-    if names is None:
-        names = _FIELDS[cls] = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+def new_result(cls: type[T], fields_: dict[str, Any]) -> T:
+    """``cls(**fields_)`` for a frozen dataclass given every field, built without the
+    dataclass's per-field ``object.__setattr__``: ``fields_`` becomes the instance's ``__dict__``
+    (the caller gives a fresh dict; 1 us per bar less on the compiled path than ``cls(...)``)."""
     result = object.__new__(cls)
-    result.__dict__.update(zip(names, values))
+    object.__setattr__(result, "__dict__", fields_)
     return result
 
 
+def price_getter(symbols: list[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """The bar's prices in the symbols' order, read in one C call (a KeyError for a missing one)."""
+    if len(symbols) == 1:
+        only = symbols[0]
+        return lambda given: (given[only],)
+    return itemgetter(*symbols)
+
+
 def priced_bar(
-    bar: Any, symbols: list[str], all_open: np.ndarray, seen: dict[tuple[str, ...], np.ndarray]
+    bar: Any,
+    symbols: list[str],
+    getter: Callable[[Mapping[str, Any]], tuple[Any, ...]],
+    buffer: np.ndarray,
+    all_open: np.ndarray,
+    seen: dict[tuple[str, ...], np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """The common bar after the first, cheaply: one pricing every symbol (closed ones too, as
-    :func:`~rwafolio.live.panel_bars` gives them): its prices in the symbols' order and its open
-    mask (read-only: ``all_open``, or cached in ``seen`` by ``bar.closed``). None sends the bar
-    to the rebalancer's full checks; the kernel checks the open assets' prices."""
+    """The common bar after the first, cheaply: one pricing every symbol
+    (closed ones too, as :func:`~rwafolio.live.panel_bars` gives them): its prices in the
+    symbols' order, written into ``buffer`` (read by the kernel before the next bar), and its
+    open mask (read-only: ``all_open``, or cached in ``seen`` by ``bar.closed``). None sends the
+    bar to the rebalancer's full checks; the kernel checks the open assets' prices."""
     given: Mapping[str, Any] = bar.prices
     if len(given) != len(symbols):
         return None
     try:
-        values = np.array([given[s] for s in symbols], dtype=float)
+        buffer[:] = getter(given)
     except (KeyError, TypeError, ValueError):
         return None
     closed = bar.closed
     if not closed:
-        return values, all_open
+        return buffer, all_open
     mask = seen.get(closed) if type(closed) is tuple else None
     if mask is None:
         mask = np.array([s not in closed for s in symbols])
         mask.flags.writeable = False
         if type(closed) is tuple and len(seen) < 256:
             seen[closed] = mask
-    return values, mask
+    return buffer, mask
 
 
 def choose_path(strategy: Any, path: Path) -> tuple[bool, str]:
@@ -130,7 +139,7 @@ class CompiledBar:
         checked: bool,
         tradable: np.ndarray,
         schedule_of: np.ndarray,
-        keys: np.ndarray,
+        groups: np.ndarray,
         last_key: np.ndarray,
         vix: float,
         time_ns: int,
@@ -142,7 +151,7 @@ class CompiledBar:
         bar's arrays (see :func:`~rwafolio.live._bar_kernel.live_bar_packed_nb`)."""
         out = np.empty((OUT_ROWS, self.rates.shape[0]))
         res = live_bar_packed_nb(
-            old_prices, given, checked, tradable, schedule_of, keys, last_key, vix, time_ns, first,
+            old_prices, given, checked, tradable, schedule_of, groups, last_key, vix, time_ns, first,
             decide, self.fstate, self.times, self.packed, out,
         )  # fmt: skip
         return res, out
