@@ -46,10 +46,12 @@ __all__ = [
     "WARMUP",
     "BarResult",
     "LiveBook",
+    "PackedState",
     "book_views",
     "live_bar_nb",
     "live_bar_packed_nb",
     "pack_params",
+    "pack_state",
     "period_key_nb",
     "schedule_kind",
 ]
@@ -277,7 +279,7 @@ def live_bar_nb(
 #: ``live_bar_packed_nb``'s status for a bar whose prices fail the checks (nothing written).
 BAD_PRICES = -1
 #: Slots of the packed parameter vector after its five (n_assets,) rows (see :func:`pack_params`).
-_P_ROWS = 5
+_P_SCALARS = 10
 
 
 def pack_params(p: DecisionArrays, rates: np.ndarray) -> np.ndarray:
@@ -292,8 +294,60 @@ def pack_params(p: DecisionArrays, rates: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate([*rows, np.array(scalars, dtype=float)]))
 
 
+class PackedState(NamedTuple):
+    """The two vectors :func:`live_bar_packed_nb` reads and writes, and views of their parts.
+
+    Attributes
+    ----------
+    fstate : ndarray of float64
+        :func:`pack_params`' vector, then the book (:func:`book_views`), the last bar's prices
+        (n) and this bar's given prices (n).
+    istate : ndarray of int64
+        The window's bar times (window), each asset's last schedule block (n), each asset's
+        schedule code (n), each periodic schedule's ``(kind, param)`` (2 per schedule).
+    book : LiveBook
+        Views of ``fstate`` and ``istate``.
+    prices, given, last_key : ndarray
+        Views of the last prices, the given prices and the last blocks.
+    """
+
+    fstate: np.ndarray
+    istate: np.ndarray
+    book: LiveBook
+    prices: np.ndarray
+    given: np.ndarray
+    last_key: np.ndarray
+
+
+def pack_state(
+    params: np.ndarray, window: int, schedule_of: np.ndarray, groups: np.ndarray
+) -> PackedState:
+    """A fresh :class:`PackedState`: the book zero (views as :func:`book_views`), prices NaN,
+    the last blocks at the smallest int64 (no block seen); ``params`` from :func:`pack_params`,
+    ``schedule_of`` and ``groups`` (shape (n_groups, 2)) as :func:`live_bar_packed_nb` reads."""
+    n = schedule_of.shape[0]
+    n_par = params.shape[0]
+    book_len = 2 * n + 2 + window + window * n
+    fstate = np.zeros(n_par + book_len + 2 * n)
+    fstate[:n_par] = params
+    fstate[n_par + book_len : n_par + book_len + n] = np.nan
+    istate = np.concatenate(
+        [
+            np.zeros(window + n, dtype=np.int64),
+            np.asarray(schedule_of, dtype=np.int64),
+            np.asarray(groups, dtype=np.int64).ravel(),
+        ]
+    )
+    istate[window : window + n] = np.iinfo(np.int64).min
+    book = book_views(fstate[n_par : n_par + book_len], istate[:window], n)
+    prices = fstate[n_par + book_len : n_par + book_len + n]
+    return PackedState(
+        fstate, istate, book, prices, fstate[n_par + book_len + n :], istate[window : window + n]
+    )
+
+
 def book_views(fstate: np.ndarray, times: np.ndarray, n: int) -> LiveBook:
-    """The :class:`LiveBook` whose arrays are views of the packed float state ``fstate``:
+    """The :class:`LiveBook` whose arrays are views of the packed float book ``fstate``:
     weights (n), warm (n), scalars (2), vixes (window), window (window * n), in that order."""
     rows = times.shape[0]
     return LiveBook(
@@ -303,6 +357,26 @@ def book_views(fstate: np.ndarray, times: np.ndarray, n: int) -> LiveBook:
 
 
 _book_views_nb = njit(cache=True)(book_views)
+
+
+@njit(cache=True)
+def _unpack_nb(
+    fstate: np.ndarray, istate: np.ndarray, n: int
+) -> tuple[np.ndarray, LiveBook, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The parts of :func:`pack_state`'s vectors (views): params, book (the window's times
+    included), last prices, given prices, last blocks, schedule codes, schedule kinds."""
+    n_par = 5 * n + _P_SCALARS
+    window = int(fstate[5 * n])
+    book_len = 2 * n + 2 + window + window * n
+    at = n_par + book_len
+    g = (istate.shape[0] - window - 2 * n) // 2
+    times = istate[:window]
+    book = _book_views_nb(fstate[n_par:at], times, n)
+    return (
+        fstate[:n_par], book, fstate[at : at + n], fstate[at + n : at + 2 * n],
+        istate[window : window + n], istate[window + n : window + 2 * n],
+        istate[window + 2 * n :].reshape((g, 2)),
+    )  # fmt: skip
 
 
 #: Codes of ``live_bar_packed_nb``'s ``schedule_of``: never scheduled; scheduled every open bar
@@ -399,39 +473,36 @@ def _schedule_nb(
 
 @njit(cache=True)
 def live_bar_packed_nb(
-    old_prices: np.ndarray,
-    given: np.ndarray,
-    checked: bool,
+    fstate: np.ndarray,
+    istate: np.ndarray,
     tradable: np.ndarray,
-    schedule_of: np.ndarray,
-    groups: np.ndarray,
-    last_key: np.ndarray,
+    out: np.ndarray,
+    checked: bool,
     vix: float,
     time_ns: int,
     first: bool,
     decide: bool,
-    fstate: np.ndarray,
-    times: np.ndarray,
-    params: np.ndarray,
-    out: np.ndarray,
 ) -> tuple[int, bool, int, float, float, float, float, int]:
-    """:func:`live_bar_nb` with the book and the strategy packed into a few arrays.
+    """:func:`live_bar_nb` with the strategy, the book and the schedule packed into two arrays.
 
     What the per-bar caller calls: numba's dispatcher unboxes each argument in Python (a
-    NamedTuple field by field), so ~30 arguments cost microseconds per call and 15 a fraction of
-    one. ``fstate`` is :func:`book_views`' vector, ``times`` the window's bar times, ``params``
-    :func:`pack_params`' vector. The bar's prices are checked here, before anything is written:
-    ``given`` holds every symbol's price in order; unless ``checked`` (the caller has already
-    checked and merged them), an open asset's must be > 0 and finite (else :data:`BAD_PRICES`
-    and nothing changes: the caller's full checks then raise) and a closed asset keeps its old
-    price. The bar's prices are written to ``out[OUT_PRICES]``. The calendar schedule is the
-    rebalancer's ``_schedule_row`` from ``schedule_of`` (:data:`NEVER`, :data:`EVERY_BAR` or the
-    row of the asset's periodic schedule in ``groups``), ``groups`` (each periodic schedule's
-    ``(kind, param)``, shape (n_groups, 2), int64; see :func:`schedule_kind`) and ``last_key``
-    (each asset's last block, updated); it is written to
-    ``out[OUT_SCHEDULED]``.
+    NamedTuple field by field, an array in ~60 ns), so ~30 arguments cost microseconds per call
+    and these nine a third of one. ``fstate`` is :func:`pack_state`'s float vector (the
+    strategy's parameters, the book, the last bar's prices and this bar's), ``istate`` its
+    integer vector (the window's bar times, each asset's last schedule block, the schedule).
+
+    The bar's prices are checked here, before anything is written: the ``given`` slot holds every
+    symbol's price in order; unless ``checked`` (the caller has already checked and merged them),
+    an open asset's must be > 0 and finite (else :data:`BAD_PRICES` and nothing changes: the
+    caller's full checks then raise) and a closed asset keeps its old price. The bar's prices are
+    written to ``out[OUT_PRICES]`` and, after the bar, to the last prices' slot. The calendar
+    schedule is the rebalancer's ``_schedule_row`` from each asset's code (:data:`NEVER`,
+    :data:`EVERY_BAR` or the row of its periodic schedule), each periodic schedule's
+    ``(kind, param)`` (:func:`schedule_kind`) and each asset's last block (updated); it is written
+    to ``out[OUT_SCHEDULED]``.
     """
-    n = given.shape[0]
+    n = out.shape[1]
+    params, book, old_prices, given, last_key, schedule_of, groups = _unpack_nb(fstate, istate, n)
     for i in range(n):
         if checked:
             out[OUT_PRICES, i] = given[i]
@@ -445,14 +516,15 @@ def live_bar_packed_nb(
     scheduled = _schedule_nb(tradable, schedule_of, groups, time_ns, last_key)
     for i in range(n):
         out[OUT_SCHEDULED, i] = 1.0 if scheduled[i] else 0.0
-    book = _book_views_nb(fstate, times, n)
     k = 5 * n
     p = DecisionArrays(
         scheduled.reshape(1, n), int(params[k]), params[k + 1], params[k + 2], params[k + 3],
         params[k + 4] != 0.0, params[:n], params[n : 2 * n], params[2 * n : 3 * n], params[k + 5],
         params[k + 6], int(params[k + 7]), params[k + 8], params[3 * n : 4 * n], params[k + 9],
     )  # fmt: skip
-    return live_bar_nb(
+    res = live_bar_nb(
         old_prices, out[OUT_PRICES], first, tradable, scheduled, vix, time_ns, decide, book, p,
         params[4 * n : k], out,
     )  # fmt: skip
+    old_prices[:] = out[OUT_PRICES]
+    return res

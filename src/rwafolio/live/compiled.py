@@ -18,7 +18,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 
 from rwafolio.exceptions import ConfigError
-from rwafolio.live._bar_kernel import OUT_ROWS, book_views, live_bar_packed_nb, pack_params
+from rwafolio.live._bar_kernel import OUT_ROWS, live_bar_packed_nb, pack_params, pack_state
 from rwafolio.strategies.compiled import decision_arrays, unsupported
 
 __all__ = ["CompiledBar", "Path", "choose_path", "new_result", "price_getter", "priced_bar"]
@@ -109,10 +109,20 @@ class CompiledBar:
         Rows of the rebalancer's window (the strategy's warm-up, >= its estimation window).
     has_vix : bool
         Whether bars carry a volatility index.
+    schedule_of, groups : ndarray of int64
+        Each asset's schedule code and each periodic schedule's ``(kind, param)``, shape
+        (n_groups, 2) (see :func:`~rwafolio.live._bar_kernel.live_bar_packed_nb`).
     """
 
     def __init__(
-        self, strategy: Any, symbols: list[str], rates: np.ndarray, window: int, has_vix: bool
+        self,
+        strategy: Any,
+        symbols: list[str],
+        rates: np.ndarray,
+        window: int,
+        has_vix: bool,
+        schedule_of: np.ndarray,
+        groups: np.ndarray,
     ) -> None:
         self.params = decision_arrays(strategy, symbols, has_vix)
         if self.params.window != window:
@@ -120,27 +130,23 @@ class CompiledBar:
                 f"the compiled path needs the estimation window ({self.params.window}) to be the "
                 f"rebalancer's ({window})"
             )
-        n = len(symbols)
         self.rates = np.ascontiguousarray(rates, dtype=float)
-        #: The book, packed (see :func:`~rwafolio.live._bar_kernel.book_views`): one float
-        #: vector and the window's times; ``book`` holds views of them, updated in place.
-        self.fstate = np.zeros(2 * n + 2 + window + window * n)
-        self.times = np.zeros(window, dtype=np.int64)
-        self.book = book_views(self.fstate, self.times, n)
+        #: The kernel's two vectors and views of their parts, updated in place.
+        self.packed = pack_state(pack_params(self.params, self.rates), window, schedule_of, groups)
+        self.book = self.packed.book
+        #: The last bar's prices as the kernel keeps them; the next bar's prices go to ``given``.
+        self.prices = self.packed.prices
+        self.given = self.packed.given
+        self.last_key = self.packed.last_key
         self.book.warm[:] = np.nan
         self.book.vixes[:] = np.nan
         self.book.scalars[:] = 1.0
-        self.packed = pack_params(self.params, self.rates)
 
     def step(
         self,
-        old_prices: np.ndarray,
         given: np.ndarray,
         checked: bool,
         tradable: np.ndarray,
-        schedule_of: np.ndarray,
-        groups: np.ndarray,
-        last_key: np.ndarray,
         vix: float,
         time_ns: int,
         first: bool,
@@ -148,12 +154,15 @@ class CompiledBar:
     ) -> tuple[tuple[int, bool, int, float, float, float, float, int], np.ndarray]:
         """One bar: the fields of its :class:`~rwafolio.live._bar_kernel.BarResult` and its
         output block, shape (OUT_ROWS, n_assets), a fresh array whose rows ``OUT_*`` are the
-        bar's arrays (see :func:`~rwafolio.live._bar_kernel.live_bar_packed_nb`)."""
+        bar's arrays (see :func:`~rwafolio.live._bar_kernel.live_bar_packed_nb`). ``given``:
+        the bar's prices in order (:attr:`given` itself, or copied there)."""
+        if given is not self.given:
+            self.given[:] = given
         out = np.empty((OUT_ROWS, self.rates.shape[0]))
+        p = self.packed
         res = live_bar_packed_nb(
-            old_prices, given, checked, tradable, schedule_of, groups, last_key, vix, time_ns, first,
-            decide, self.fstate, self.times, self.packed, out,
-        )  # fmt: skip
+            p.fstate, p.istate, tradable, out, checked, vix, time_ns, first, decide
+        )
         return res, out
 
     @property

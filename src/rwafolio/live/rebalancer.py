@@ -263,8 +263,9 @@ class LiveRebalancer:
         self.compiled: CompiledBar | None = None
         if use:
             self.compiled = CompiledBar(
-                self.strategy, self.symbols, self.cost_model.rates, self.window, self.has_vix
-            )
+                self.strategy, self.symbols, self.cost_model.rates, self.window, self.has_vix,
+                self._schedule_of, self._groups,
+            )  # fmt: skip
             #: The frozen reasons by the kernel's codes (FROZEN_CLOSED, ...).
             self._frozen_why = (
                 "",
@@ -276,7 +277,8 @@ class LiveRebalancer:
             self._frozen_seen: dict[int, dict[str, str]] = {}
             #: A bar's prices in the symbols' order (one C call), and the buffer they go to.
             self._getter = price_getter(self.symbols)
-            self._given = np.empty(n)
+            #: The prices the kernel holds as the last bar's (``self.prices`` after each bar).
+            self._kernel_prices = self.compiled.prices
             self._link()
 
     # ------------------------------------------------------------------ setup
@@ -323,9 +325,14 @@ class LiveRebalancer:
             book.vixes[:] = self.vixes
             self.vixes = book.vixes
         times = book.times.view("datetime64[ns]")
-        if self.times.base is not book.times:
+        if self.times.base is not book.times.base:
             times[:] = self.times
             self.times = times
+        if self.last_key is not self.compiled.last_key:
+            self.compiled.last_key[:] = self.last_key
+            self.last_key = self.compiled.last_key
+        self.compiled.prices[:] = self.prices
+        self._kernel_prices = self.prices
 
     @property
     def warm_start(self) -> np.ndarray | None:
@@ -439,9 +446,7 @@ class LiveRebalancer:
         assert c is not None
         fast = None
         if self.row >= 0:
-            fast = priced_bar(
-                bar, self.symbols, self._getter, self._given, self._all_open, self._open
-            )
+            fast = priced_bar(bar, self.symbols, self._getter, c.given, self._all_open, self._open)
         if fast is None:
             given, tradable = self._tradable_prices(bar)
             tradable.flags.writeable = False
@@ -452,21 +457,26 @@ class LiveRebalancer:
         except DataError:
             self._tradable_prices(bar)  # a bad price is reported first, as on the Python path
             raise
-        if self.weights is not c.book.weights or self.vixes is not c.book.vixes:
+        if (
+            self.weights is not c.book.weights
+            or self.vixes is not c.book.vixes
+            or self.last_key is not c.last_key
+            or self.prices is not self._kernel_prices
+        ):
             self._link()  # the state was restored into new arrays
         sc = c.book.scalars
         sc[0], sc[1] = self.cash, self.value
         res, out = c.step(
-            self.prices, given, fast is None, tradable, self._schedule_of, self._groups,
-            self.last_key, vix if self.has_vix else np.nan, time.value, self.row < 0,
-            self.row + 1 >= self.first_decision,
+            given, fast is None, tradable, vix if self.has_vix else np.nan, time.value,
+            self.row < 0, self.row + 1 >= self.first_decision,
         )  # fmt: skip
         if res[0] == BAD_PRICES:
             self._tradable_prices(bar)  # raises the typed error
             raise AssertionError("the kernel refused prices the checks accept")  # pragma: no cover
         self.row += 1
         self.vix = vix
-        self.time, self.prices, self.tradable = time, out[OUT_PRICES], tradable
+        self.prices = self._kernel_prices = out[OUT_PRICES]
+        self.time, self.tradable = time, tradable
         self.cash, self.value = float(sc[0]), float(sc[1])
         if res[0] == REDO:  # the Python strategy decides this bar (see _bar_kernel)
             self.handed_over += 1
