@@ -255,6 +255,7 @@ def objective(
     Computed by :func:`rwafolio.optimize._entry_kernels.objective_nb`, the one implementation the
     solver's entry points and the compiled decisions call too (same bits everywhere).
     """
+
     def vec(x: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(x, dtype=float)
 
