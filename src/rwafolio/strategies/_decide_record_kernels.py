@@ -30,6 +30,7 @@ from numba import njit
 from rwafolio.optimize._entry_kernels import objective_nb
 from rwafolio.optimize._estimator_kernels import lw_correlation_nb
 from rwafolio.optimize._kernels import solve_full_nb
+from rwafolio.optimize._returns_kernels import implied_returns_nb
 
 __all__ = ["decide_record_nb", "record_nb"]
 
@@ -81,7 +82,7 @@ def _mean_nb(
     """The window mean (``prior_obs = 0``) or the Black-Litterman mean (see ``choose_nb``)."""
     if prior_obs > 0.0:
         lam_r = lam if np.isnan(ref_lam) else ref_lam
-        pi = 2.0 * lam_r * (cov @ w_ref)
+        pi = implied_returns_nb(cov, w_ref, lam_r)
         return (prior_obs * pi + t_obs * mu) / (prior_obs + t_obs)
     return mu
 
