@@ -84,3 +84,12 @@ def test_kernel_is_sklearn_on_standardized_returns(kind: str, seed: int) -> None
     gap = np.abs(cov[np.ix_(live, live)] / np.outer(s, s) - corr)
     assert gap.max() <= TOL
     np.testing.assert_allclose(mu, X.mean(axis=0), rtol=TOL)
+
+
+def test_one_row_has_zero_covariance() -> None:
+    """One observation: every column is flat, so the covariance is all zeros, as the twin's."""
+    X = np.array([[0.01, -0.02, 0.0001]])
+    mu, cov = lw_correlation_nb(X)
+    ref_mu, ref_cov = lw_correlation_py(X)
+    assert np.array_equal(mu, X[0]) and np.array_equal(mu, ref_mu)
+    assert np.array_equal(cov, np.zeros((3, 3))) and np.array_equal(ref_cov, cov)
