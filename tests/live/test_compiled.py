@@ -7,18 +7,21 @@ in one call per bar. Every field of every :class:`LiveDecision` must be equal, N
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from rwafolio.exceptions import ConfigError, DataError
 from rwafolio.live import LiveDecision, LiveRebalancer, LiveRun, panel_bars
+from rwafolio.live._bar_kernel import NO_KEY, period_key_nb, schedule_kind
 from rwafolio.loaders import load
 from rwafolio.optimize.costs import CostModel
 from rwafolio.optimize.estimators import SampleEstimator
 from rwafolio.optimize.risk_aversion import VixLinear
 from rwafolio.strategies import DynamicLambdaStrategy
+from rwafolio.strategies.schedules import period_key
 from tests.live.conftest import DAILY, daily_dirs, daily_vix
 
 
@@ -35,7 +38,9 @@ def _reb(panel, path: str, **params) -> LiveRebalancer:  # type: ignore[no-untyp
 
 
 def assert_same(a: LiveDecision, b: LiveDecision) -> None:
-    """Every field equal (arrays bit for bit, NaN equal to NaN)."""
+    """Every field equal (arrays bit for bit, NaN equal to NaN), and no other attribute."""
+    names = {f.name for f in fields(LiveDecision)}
+    assert set(vars(a)) == names and set(vars(b)) == names
     for name in ("time", "row", "status", "fees", "value", "frozen", "diagnostics"):
         assert getattr(a, name) == getattr(b, name), (a.time, name)
     for name in ("lam", "vix"):
@@ -153,3 +158,49 @@ def test_bad_prices_are_refused_before_anything_changes(small_panel) -> None:  #
     assert a.frozen[sym] == "closed" and fast.prices[0] == before[1][0]
     for bar in bars[41:]:
         assert_same(fast.step(bar), slow.step(bar))
+
+
+@pytest.mark.parametrize(
+    "name", ["every2", "weekly", "monthly", "daily", "daily@14:30", "every3bars", "every24bars"]
+)
+@pytest.mark.parametrize("hourly", [False, True])
+def test_kernel_period_key_is_the_python_one(name: str, hourly: bool) -> None:
+    """The compiled schedule's block of each bar equals ``period_key``'s (its twin), over bars
+    from 1900 to 2100 (leap centuries, month ends, before 1970) at random times of day."""
+    rng = np.random.default_rng(3)
+    lo, hi = np.datetime64("1900-01-01", "ns"), np.datetime64("2100-12-31", "ns")
+    times = rng.integers(lo.astype(np.int64), hi.astype(np.int64), 4000)
+    ends = np.arange("1899-12", "2101-01", dtype="datetime64[M]").astype("datetime64[ns]")
+    times = np.concatenate([times, ends.astype(np.int64), ends.astype(np.int64) - 1])
+    kind, param = schedule_kind(name, hourly)
+    for t in times.tolist():
+        want = period_key(t, name, hourly)
+        assert period_key_nb(t, kind, param) == (NO_KEY if want is None else want), (t, name)
+
+
+def test_compiled_path_beyond_31_assets_reads_the_frozen_row() -> None:
+    """Past 31 assets the frozen pattern does not fit one integer: the reasons are read from the
+    kernel's row, and every decision is the Python path's."""
+    from rwafolio.loaders.panel import Panel
+    from rwafolio.universe import Universe
+
+    n, days = 33, 80
+    rng = np.random.default_rng(5)
+    dates = pd.date_range("2021-01-01", periods=days, freq="D")
+    rets = rng.normal(0.0005, 0.02, size=(days, n)) + rng.normal(0.0, 0.02, size=(days, 1))
+    symbols = [f"C{i:02d}-USD" for i in range(n)]
+    prices = pd.DataFrame(100 * np.exp(np.cumsum(rets, axis=0)), index=dates, columns=symbols)
+    tradable = pd.DataFrame(True, index=dates, columns=symbols)
+    vix = pd.Series(20 + 5 * np.sin(np.arange(days) / 9), index=dates)
+    panel = Panel(
+        prices, tradable, Universe.from_symbols(symbols), "all_days", vix=vix,
+        vix_source="synthetic", source="synthetic",
+    )  # fmt: skip
+    fast, slow = _reb(panel, "auto"), _reb(panel, "python")
+    assert fast.path == "compiled"
+    held = 0
+    for bar in panel_bars(panel):
+        a = fast.step(bar)
+        assert_same(a, slow.step(bar))
+        held += sum(why not in ("closed", "schedule") for why in a.frozen.values())
+    assert held > 0  # the threshold rule froze some assets: the wide row was read

@@ -9,7 +9,9 @@ recompute them and say why in the commit (they were recomputed once, when the ag
 moved to rolling window sums and the solver's no-trade certificate: every number moved by at
 most 3e-14, see ``risk/_agent_windows.py``; and when the agents' decision became the one
 strategy step ``record_nb``, whose warm start after a hold-everything day is the last solution:
-every number moved by at most 2.2e-14, 2.8e-15 relative). Correctness itself is proved elsewhere (against the
+every number moved by at most 2.2e-14, 2.8e-15 relative; and when the Ledoit-Wolf kernel
+became one pass of plain loops, with the Black-Litterman prior's ``implied_returns_nb`` (which
+alone moved them by at most 3.6e-15): at most 1.6e-14, 1.4e-13 relative). Correctness itself is proved elsewhere (against the
 numpy twin and the agent-free forecast in ``test_crowding.py``); this test only guards drift.
 """
 
@@ -31,8 +33,8 @@ from rwafolio.risk.crowding import _agents, _history0
 from rwafolio.risk.scenarios import covariance_factor
 
 PINNED = {
-    "kernel": "5c6cb04dd4483691",
-    "simulate": "115defa053ccc2ad",
+    "kernel": "122e6e55bffdd494",
+    "simulate": "dbfe42a579dcd3c8",
 }
 
 COSTS = np.array([0.001, 0.01, 0.0005])

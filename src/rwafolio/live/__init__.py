@@ -12,7 +12,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from rwafolio.live.rebalancer import ALWAYS_OPEN, Bar, LiveDecision, LiveRebalancer
+    from rwafolio.live.bar import Bar, LiveDecision
+    from rwafolio.live.rebalancer import ALWAYS_OPEN, LiveRebalancer
     from rwafolio.live.rolling import RollingMoments
     from rwafolio.live.runner import LiveRun, RunSummary, panel_bars
     from rwafolio.live.state import StateError
@@ -22,8 +23,8 @@ if TYPE_CHECKING:
 #: the backtest and their kernels on every command.
 _HOMES = {
     "ALWAYS_OPEN": "rebalancer",
-    "Bar": "rebalancer",
-    "LiveDecision": "rebalancer",
+    "Bar": "bar",
+    "LiveDecision": "bar",
     "LiveRebalancer": "rebalancer",
     "RollingMoments": "rolling",
     "LiveRun": "runner",

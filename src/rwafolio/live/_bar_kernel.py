@@ -37,6 +37,7 @@ __all__ = [
     "FROZEN_CLOSED",
     "FROZEN_SCHEDULE",
     "FROZEN_THRESHOLD",
+    "FROZEN_WIDE",
     "NEVER",
     "NO_DECISION",
     "NO_KEY",
@@ -45,10 +46,14 @@ __all__ = [
     "WARMUP",
     "BarResult",
     "LiveBook",
+    "PackedState",
     "book_views",
     "live_bar_nb",
     "live_bar_packed_nb",
     "pack_params",
+    "pack_state",
+    "period_key_nb",
+    "schedule_kind",
 ]
 
 #: ``BarResult.status``: before the first decision row; no asset may trade (the strategy says
@@ -114,8 +119,8 @@ class BarResult(NamedTuple):
         :data:`WARMUP`, :data:`NO_DECISION`, :data:`DECIDED` or :data:`REDO`.
     traded : bool
         Whether any order was executed.
-    held_back : int
-        How many assets the threshold rule held back.
+    frozen : int
+        The ``OUT_FROZEN`` row as one integer (:func:`_frozen_code`; 0: none frozen).
     lam, fee, objective, kkt : float
         lam used, fee paid (fraction of the value before trading), the final solution's
         objective and the worst KKT residual of the bar's solves (NaN when not decided).
@@ -125,12 +130,29 @@ class BarResult(NamedTuple):
 
     status: int
     traded: bool
-    held_back: int
+    frozen: int
     lam: float
     fee: float
     objective: float
     kkt: float
     iterations: int
+
+
+#: :func:`_frozen_code` of a universe too large for one integer (read the ``OUT_FROZEN`` row).
+FROZEN_WIDE = -1
+
+
+@njit(cache=True)
+def _frozen_code(out: np.ndarray) -> int:
+    """The ``OUT_FROZEN`` row as one integer, asset ``i``'s code in base-4 digit ``i`` (0: none
+    frozen), so the caller keys its reasons on an int; :data:`FROZEN_WIDE` beyond 31 assets."""
+    n = out.shape[1]
+    if n > 31:
+        return FROZEN_WIDE
+    code = 0
+    for i in range(n - 1, -1, -1):
+        code = 4 * code + int(out[OUT_FROZEN, i])
+    return code
 
 
 @njit(cache=True)
@@ -198,7 +220,10 @@ def live_bar_nb(
     book.weights[:] = w
     book.scalars[0] = cash
     _push(book, r, vix, time_ns)
-    may = (scheduled | (tradable & (vix > p.stress_vix))) & tradable
+    stress = vix > p.stress_vix
+    may = np.empty(n, dtype=np.bool_)
+    for i in range(n):
+        may[i] = tradable[i] and (scheduled[i] or stress)
     out[OUT_BEFORE] = w
     out[OUT_AFTER] = w
     out[OUT_TARGET] = np.nan
@@ -207,12 +232,12 @@ def live_bar_nb(
     for i in range(n):
         out[OUT_FROZEN, i] = 0.0 if tradable[i] else FROZEN_CLOSED
     if not decide:
-        return WARMUP, False, 0, np.nan, 0.0, np.nan, np.nan, 0
+        return WARMUP, False, _frozen_code(out), np.nan, 0.0, np.nan, np.nan, 0
     for i in range(n):
         if tradable[i] and not may[i]:
             out[OUT_FROZEN, i] = FROZEN_SCHEDULE
     if not may.any():
-        return NO_DECISION, False, 0, np.nan, 0.0, np.nan, np.nan, 0
+        return NO_DECISION, False, _frozen_code(out), np.nan, 0.0, np.nan, np.nan, 0
     level = 0.0  # a constant lam reads no index
     if p.uses_index:
         level = vix
@@ -227,15 +252,17 @@ def live_bar_nb(
         return REDO, False, 0, lam, 0.0, np.nan, np.nan, 0
     book.warm[:] = sol
     out[OUT_TARGET] = target
-    held_back = 0
     for i in range(n):
         if not np.isnan(back[i]):
             out[OUT_HELD_BACK, i] = back[i]
             out[OUT_FROZEN, i] = FROZEN_THRESHOLD
-            held_back += 1
-    traded = may & ~np.isnan(target)
+    traded = np.empty(n, dtype=np.bool_)
+    any_trade = False
+    for i in range(n):
+        traded[i] = may[i] and not np.isnan(target[i])
+        any_trade = any_trade or traded[i]
     fee = 0.0
-    if traded.any():
+    if any_trade:
         w2, cash2, post, fee, _turnover, sent = trade_nb(w, cash, target, traded, rates)
         j = 0
         for i in range(n):
@@ -246,13 +273,13 @@ def live_bar_nb(
         book.weights[:] = w2
         book.scalars[0] = cash2
         book.scalars[1] *= post
-    return DECIDED, bool(traded.any()), held_back, lam, fee, objective, kkt, iters
+    return DECIDED, any_trade, _frozen_code(out), lam, fee, objective, kkt, iters
 
 
 #: ``live_bar_packed_nb``'s status for a bar whose prices fail the checks (nothing written).
 BAD_PRICES = -1
 #: Slots of the packed parameter vector after its five (n_assets,) rows (see :func:`pack_params`).
-_P_ROWS = 5
+_P_SCALARS = 10
 
 
 def pack_params(p: DecisionArrays, rates: np.ndarray) -> np.ndarray:
@@ -267,8 +294,60 @@ def pack_params(p: DecisionArrays, rates: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate([*rows, np.array(scalars, dtype=float)]))
 
 
+class PackedState(NamedTuple):
+    """The two vectors :func:`live_bar_packed_nb` reads and writes, and views of their parts.
+
+    Attributes
+    ----------
+    fstate : ndarray of float64
+        :func:`pack_params`' vector, then the book (:func:`book_views`), the last bar's prices
+        (n) and this bar's given prices (n).
+    istate : ndarray of int64
+        The window's bar times (window), each asset's last schedule block (n), each asset's
+        schedule code (n), each periodic schedule's ``(kind, param)`` (2 per schedule).
+    book : LiveBook
+        Views of ``fstate`` and ``istate``.
+    prices, given, last_key : ndarray
+        Views of the last prices, the given prices and the last blocks.
+    """
+
+    fstate: np.ndarray
+    istate: np.ndarray
+    book: LiveBook
+    prices: np.ndarray
+    given: np.ndarray
+    last_key: np.ndarray
+
+
+def pack_state(
+    params: np.ndarray, window: int, schedule_of: np.ndarray, groups: np.ndarray
+) -> PackedState:
+    """A fresh :class:`PackedState`: the book zero (views as :func:`book_views`), prices NaN,
+    the last blocks at the smallest int64 (no block seen); ``params`` from :func:`pack_params`,
+    ``schedule_of`` and ``groups`` (shape (n_groups, 2)) as :func:`live_bar_packed_nb` reads."""
+    n = schedule_of.shape[0]
+    n_par = params.shape[0]
+    book_len = 2 * n + 2 + window + window * n
+    fstate = np.zeros(n_par + book_len + 2 * n)
+    fstate[:n_par] = params
+    fstate[n_par + book_len : n_par + book_len + n] = np.nan
+    istate = np.concatenate(
+        [
+            np.zeros(window + n, dtype=np.int64),
+            np.asarray(schedule_of, dtype=np.int64),
+            np.asarray(groups, dtype=np.int64).ravel(),
+        ]
+    )
+    istate[window : window + n] = np.iinfo(np.int64).min
+    book = book_views(fstate[n_par : n_par + book_len], istate[:window], n)
+    prices = fstate[n_par + book_len : n_par + book_len + n]
+    return PackedState(
+        fstate, istate, book, prices, fstate[n_par + book_len + n :], istate[window : window + n]
+    )
+
+
 def book_views(fstate: np.ndarray, times: np.ndarray, n: int) -> LiveBook:
-    """The :class:`LiveBook` whose arrays are views of the packed float state ``fstate``:
+    """The :class:`LiveBook` whose arrays are views of the packed float book ``fstate``:
     weights (n), warm (n), scalars (2), vixes (window), window (window * n), in that order."""
     rows = times.shape[0]
     return LiveBook(
@@ -280,18 +359,102 @@ def book_views(fstate: np.ndarray, times: np.ndarray, n: int) -> LiveBook:
 _book_views_nb = njit(cache=True)(book_views)
 
 
+@njit(cache=True)
+def _unpack_nb(
+    fstate: np.ndarray, istate: np.ndarray, n: int
+) -> tuple[np.ndarray, LiveBook, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The parts of :func:`pack_state`'s vectors (views): params, book (the window's times
+    included), last prices, given prices, last blocks, schedule codes, schedule kinds."""
+    n_par = 5 * n + _P_SCALARS
+    window = int(fstate[5 * n])
+    book_len = 2 * n + 2 + window + window * n
+    at = n_par + book_len
+    g = (istate.shape[0] - window - 2 * n) // 2
+    times = istate[:window]
+    book = _book_views_nb(fstate[n_par:at], times, n)
+    return (
+        fstate[:n_par], book, fstate[at : at + n], fstate[at + n : at + 2 * n],
+        istate[window : window + n], istate[window + n : window + 2 * n],
+        istate[window + 2 * n :].reshape((g, 2)),
+    )  # fmt: skip
+
+
 #: Codes of ``live_bar_packed_nb``'s ``schedule_of``: never scheduled; scheduled every open bar
-#: (else: the index of the asset's periodic schedule in ``keys``). :data:`NO_KEY` in ``keys``:
-#: the schedule may not use this bar (``period_key`` gave None).
+#: (else: the row of the asset's periodic schedule in ``groups``). :data:`NO_KEY`: the schedule
+#: may not use this bar (``period_key`` gives None).
 NEVER, EVERY_BAR = -2, -1
 NO_KEY = np.iinfo(np.int64).min + 1
+#: Kinds of a periodic schedule (``groups[g, 0]``; ``groups[g, 1]`` its parameter): blocks of two
+#: days, the ISO week, the calendar month, the day, the day from a time of day (parameter: the
+#: time in ns after midnight UTC), blocks of K days, blocks of K hours (parameter: K).
+(
+    KIND_EVERY2,
+    KIND_WEEKLY,
+    KIND_MONTHLY,
+    KIND_DAILY,
+    KIND_DAILY_AT,
+    KIND_EVERY_DAYS,
+    KIND_EVERY_HOURS,
+) = range(7)
+_DAY_NS = 86_400 * 10**9
+_HOUR_NS = 3_600 * 10**9
+
+
+def schedule_kind(name: str, hourly: bool) -> tuple[int, int]:
+    """``(kind, parameter)`` of a periodic schedule name, for :func:`period_key_nb`: the blocks
+    of :func:`rwafolio.strategies.schedules.period_key` (its twin in the tests)."""
+    simple = {"every2": KIND_EVERY2, "weekly": KIND_WEEKLY, "monthly": KIND_MONTHLY}
+    if name in simple:
+        return simple[name], 0
+    if name == "daily":
+        return KIND_DAILY, 0
+    if name.startswith("daily@"):
+        hh, mm = name[6:].split(":")
+        return KIND_DAILY_AT, (int(hh) * 60 + int(mm)) * 60 * 10**9
+    if name.startswith("every") and name.endswith("bars"):
+        return (KIND_EVERY_HOURS if hourly else KIND_EVERY_DAYS), int(name[5:-4])
+    raise ValueError(f"no periodic blocks for schedule {name!r}")
+
+
+@njit(cache=True)
+def period_key_nb(time_ns: int, kind: int, param: int) -> int:
+    """The bar's block under the schedule ``(kind, param)`` (:func:`schedule_kind`), or
+    :data:`NO_KEY`; the months count from 1970-01 (days to the civil date: H. Hinnant's
+    ``civil_from_days``)."""
+    days = time_ns // _DAY_NS
+    if kind == KIND_EVERY2:
+        return days // 2
+    if kind == KIND_WEEKLY:
+        return days - (days + 3) % 7  # 1970-01-01 was a Thursday
+    if kind == KIND_MONTHLY:
+        z = days + 719468
+        era = z // 146097
+        doe = z - era * 146097
+        yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+        doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+        mp = (5 * doy + 2) // 153
+        month = mp + 3 if mp < 10 else mp - 9
+        year = yoe + era * 400 + (1 if month <= 2 else 0)
+        return (year - 1970) * 12 + month - 1
+    if kind == KIND_DAILY:
+        return days
+    if kind == KIND_DAILY_AT:
+        return days if time_ns - days * _DAY_NS >= param else NO_KEY
+    if kind == KIND_EVERY_HOURS:
+        return (time_ns // _HOUR_NS) // param
+    return days // param
 
 
 @njit(cache=True)
 def _schedule_nb(
-    tradable: np.ndarray, schedule_of: np.ndarray, keys: np.ndarray, last_key: np.ndarray
+    tradable: np.ndarray,
+    schedule_of: np.ndarray,
+    groups: np.ndarray,
+    time_ns: int,
+    last_key: np.ndarray,
 ) -> np.ndarray:
-    """``LiveRebalancer._schedule_row`` from the bar's period keys (``last_key`` updated)."""
+    """``LiveRebalancer._schedule_row`` at the bar (``last_key`` updated); ``groups`` holds each
+    periodic schedule's ``(kind, param)``."""
     n = tradable.shape[0]
     scheduled = np.zeros(n, dtype=np.bool_)
     for j in range(n):
@@ -300,46 +463,46 @@ def _schedule_nb(
             continue
         if code == EVERY_BAR:
             scheduled[j] = True
-        elif keys[code] != NO_KEY:
-            scheduled[j] = keys[code] != last_key[j]
-            last_key[j] = keys[code]
+            continue
+        key = period_key_nb(time_ns, groups[code, 0], groups[code, 1])
+        if key != NO_KEY:
+            scheduled[j] = key != last_key[j]
+            last_key[j] = key
     return scheduled
 
 
 @njit(cache=True)
 def live_bar_packed_nb(
-    old_prices: np.ndarray,
-    given: np.ndarray,
-    checked: bool,
+    fstate: np.ndarray,
+    istate: np.ndarray,
     tradable: np.ndarray,
-    schedule_of: np.ndarray,
-    keys: np.ndarray,
-    last_key: np.ndarray,
+    out: np.ndarray,
+    checked: bool,
     vix: float,
     time_ns: int,
     first: bool,
     decide: bool,
-    fstate: np.ndarray,
-    times: np.ndarray,
-    params: np.ndarray,
-    out: np.ndarray,
 ) -> tuple[int, bool, int, float, float, float, float, int]:
-    """:func:`live_bar_nb` with the book and the strategy packed into a few arrays.
+    """:func:`live_bar_nb` with the strategy, the book and the schedule packed into two arrays.
 
     What the per-bar caller calls: numba's dispatcher unboxes each argument in Python (a
-    NamedTuple field by field), so ~30 arguments cost microseconds per call and 15 a fraction of
-    one. ``fstate`` is :func:`book_views`' vector, ``times`` the window's bar times, ``params``
-    :func:`pack_params`' vector. The bar's prices are checked here, before anything is written:
-    ``given`` holds every symbol's price in order; unless ``checked`` (the caller has already
-    checked and merged them), an open asset's must be > 0 and finite (else :data:`BAD_PRICES`
-    and nothing changes: the caller's full checks then raise) and a closed asset keeps its old
-    price. The bar's prices are written to ``out[OUT_PRICES]``. The calendar schedule is the
-    rebalancer's ``_schedule_row`` from ``schedule_of`` (:data:`NEVER`, :data:`EVERY_BAR` or the
-    index of the asset's periodic schedule), ``keys`` (each periodic schedule's block at this
-    bar) and ``last_key`` (each asset's last block, updated); it is written to
-    ``out[OUT_SCHEDULED]``.
+    NamedTuple field by field, an array in ~60 ns), so ~30 arguments cost microseconds per call
+    and these nine a third of one. ``fstate`` is :func:`pack_state`'s float vector (the
+    strategy's parameters, the book, the last bar's prices and this bar's), ``istate`` its
+    integer vector (the window's bar times, each asset's last schedule block, the schedule).
+
+    The bar's prices are checked here, before anything is written: the ``given`` slot holds every
+    symbol's price in order; unless ``checked`` (the caller has already checked and merged them),
+    an open asset's must be > 0 and finite (else :data:`BAD_PRICES` and nothing changes: the
+    caller's full checks then raise) and a closed asset keeps its old price. The bar's prices are
+    written to ``out[OUT_PRICES]`` and, after the bar, to the last prices' slot. The calendar
+    schedule is the rebalancer's ``_schedule_row`` from each asset's code (:data:`NEVER`,
+    :data:`EVERY_BAR` or the row of its periodic schedule), each periodic schedule's
+    ``(kind, param)`` (:func:`schedule_kind`) and each asset's last block (updated); it is written
+    to ``out[OUT_SCHEDULED]``.
     """
-    n = given.shape[0]
+    n = out.shape[1]
+    params, book, old_prices, given, last_key, schedule_of, groups = _unpack_nb(fstate, istate, n)
     for i in range(n):
         if checked:
             out[OUT_PRICES, i] = given[i]
@@ -350,17 +513,18 @@ def live_bar_packed_nb(
             out[OUT_PRICES, i] = q
         else:
             out[OUT_PRICES, i] = old_prices[i]
-    scheduled = _schedule_nb(tradable, schedule_of, keys, last_key)
+    scheduled = _schedule_nb(tradable, schedule_of, groups, time_ns, last_key)
     for i in range(n):
         out[OUT_SCHEDULED, i] = 1.0 if scheduled[i] else 0.0
-    book = _book_views_nb(fstate, times, n)
     k = 5 * n
     p = DecisionArrays(
         scheduled.reshape(1, n), int(params[k]), params[k + 1], params[k + 2], params[k + 3],
         params[k + 4] != 0.0, params[:n], params[n : 2 * n], params[2 * n : 3 * n], params[k + 5],
         params[k + 6], int(params[k + 7]), params[k + 8], params[3 * n : 4 * n], params[k + 9],
     )  # fmt: skip
-    return live_bar_nb(
+    res = live_bar_nb(
         old_prices, out[OUT_PRICES], first, tradable, scheduled, vix, time_ns, decide, book, p,
         params[4 * n : k], out,
     )  # fmt: skip
+    old_prices[:] = out[OUT_PRICES]
+    return res

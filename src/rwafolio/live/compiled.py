@@ -11,60 +11,69 @@ typed refusals, the state, the journal and the paper book are unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import fields
+from collections.abc import Callable, Mapping
+from operator import itemgetter
 from typing import Any, Literal, TypeVar
 
 import numpy as np
 
 from rwafolio.exceptions import ConfigError
-from rwafolio.live._bar_kernel import OUT_ROWS, book_views, live_bar_packed_nb, pack_params
+from rwafolio.live._bar_kernel import OUT_ROWS, live_bar_packed_nb, pack_params, pack_state
 from rwafolio.strategies.compiled import decision_arrays, unsupported
 
-__all__ = ["CompiledBar", "Path", "choose_path", "new_result", "priced_bar"]
+__all__ = ["CompiledBar", "Path", "choose_path", "new_result", "price_getter", "priced_bar"]
 
 Path = Literal["auto", "compiled", "python"]
 T = TypeVar("T")
-#: Field names of the dataclasses :func:`new_result` has built.
-_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-def new_result(cls: type[T], *values: Any) -> T:
-    """``cls(*values)`` for a frozen dataclass with every field given, built without the
-    dataclass's per-field ``object.__setattr__`` (0.7 us per bar of the compiled path for a
-    :class:`~rwafolio.live.LiveDecision`)."""
-    names = _FIELDS.get(cls)
-    if names is None:
-        names = _FIELDS[cls] = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+def new_result(cls: type[T], fields_: dict[str, Any]) -> T:
+    """``cls(**fields_)`` for a frozen dataclass given every field, built without the
+    dataclass's per-field ``object.__setattr__``: ``fields_`` becomes the instance's ``__dict__``
+    (the caller gives a fresh dict; 1 us per bar less on the compiled path than ``cls(...)``)."""
     result = object.__new__(cls)
-    result.__dict__.update(zip(names, values))
+    object.__setattr__(result, "__dict__", fields_)
     return result
 
 
+def price_getter(symbols: list[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """The bar's prices in the symbols' order, read in one C call (a KeyError for a missing one)."""
+    if len(symbols) == 1:
+        only = symbols[0]
+        return lambda given: (given[only],)
+    return itemgetter(*symbols)
+
+
 def priced_bar(
-    bar: Any, symbols: list[str], all_open: np.ndarray, seen: dict[tuple[str, ...], np.ndarray]
+    bar: Any,
+    symbols: list[str],
+    getter: Callable[[Mapping[str, Any]], tuple[Any, ...]],
+    buffer: np.ndarray,
+    all_open: np.ndarray,
+    seen: dict[tuple[str, ...], np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """The common bar after the first, cheaply: one pricing every symbol (closed ones too, as
-    :func:`~rwafolio.live.panel_bars` gives them): its prices in the symbols' order and its open
-    mask (read-only: ``all_open``, or cached in ``seen`` by ``bar.closed``). None sends the bar
-    to the rebalancer's full checks; the kernel checks the open assets' prices."""
+    """The common bar after the first, cheaply: one pricing every symbol
+    (closed ones too, as :func:`~rwafolio.live.panel_bars` gives them): its prices in the
+    symbols' order, written into ``buffer`` (read by the kernel before the next bar), and its
+    open mask (read-only: ``all_open``, or cached in ``seen`` by ``bar.closed``). None sends the
+    bar to the rebalancer's full checks; the kernel checks the open assets' prices."""
     given: Mapping[str, Any] = bar.prices
     if len(given) != len(symbols):
         return None
     try:
-        values = np.array([given[s] for s in symbols], dtype=float)
+        buffer[:] = getter(given)
     except (KeyError, TypeError, ValueError):
         return None
     closed = bar.closed
     if not closed:
-        return values, all_open
+        return buffer, all_open
     mask = seen.get(closed) if type(closed) is tuple else None
     if mask is None:
         mask = np.array([s not in closed for s in symbols])
         mask.flags.writeable = False
         if type(closed) is tuple and len(seen) < 256:
             seen[closed] = mask
-    return values, mask
+    return buffer, mask
 
 
 def choose_path(strategy: Any, path: Path) -> tuple[bool, str]:
@@ -100,10 +109,20 @@ class CompiledBar:
         Rows of the rebalancer's window (the strategy's warm-up, >= its estimation window).
     has_vix : bool
         Whether bars carry a volatility index.
+    schedule_of, groups : ndarray of int64
+        Each asset's schedule code and each periodic schedule's ``(kind, param)``, shape
+        (n_groups, 2) (see :func:`~rwafolio.live._bar_kernel.live_bar_packed_nb`).
     """
 
     def __init__(
-        self, strategy: Any, symbols: list[str], rates: np.ndarray, window: int, has_vix: bool
+        self,
+        strategy: Any,
+        symbols: list[str],
+        rates: np.ndarray,
+        window: int,
+        has_vix: bool,
+        schedule_of: np.ndarray,
+        groups: np.ndarray,
     ) -> None:
         self.params = decision_arrays(strategy, symbols, has_vix)
         if self.params.window != window:
@@ -111,27 +130,23 @@ class CompiledBar:
                 f"the compiled path needs the estimation window ({self.params.window}) to be the "
                 f"rebalancer's ({window})"
             )
-        n = len(symbols)
         self.rates = np.ascontiguousarray(rates, dtype=float)
-        #: The book, packed (see :func:`~rwafolio.live._bar_kernel.book_views`): one float
-        #: vector and the window's times; ``book`` holds views of them, updated in place.
-        self.fstate = np.zeros(2 * n + 2 + window + window * n)
-        self.times = np.zeros(window, dtype=np.int64)
-        self.book = book_views(self.fstate, self.times, n)
+        #: The kernel's two vectors and views of their parts, updated in place.
+        self.packed = pack_state(pack_params(self.params, self.rates), window, schedule_of, groups)
+        self.book = self.packed.book
+        #: The last bar's prices as the kernel keeps them; the next bar's prices go to ``given``.
+        self.prices = self.packed.prices
+        self.given = self.packed.given
+        self.last_key = self.packed.last_key
         self.book.warm[:] = np.nan
         self.book.vixes[:] = np.nan
         self.book.scalars[:] = 1.0
-        self.packed = pack_params(self.params, self.rates)
 
     def step(
         self,
-        old_prices: np.ndarray,
         given: np.ndarray,
         checked: bool,
         tradable: np.ndarray,
-        schedule_of: np.ndarray,
-        keys: np.ndarray,
-        last_key: np.ndarray,
         vix: float,
         time_ns: int,
         first: bool,
@@ -139,12 +154,15 @@ class CompiledBar:
     ) -> tuple[tuple[int, bool, int, float, float, float, float, int], np.ndarray]:
         """One bar: the fields of its :class:`~rwafolio.live._bar_kernel.BarResult` and its
         output block, shape (OUT_ROWS, n_assets), a fresh array whose rows ``OUT_*`` are the
-        bar's arrays (see :func:`~rwafolio.live._bar_kernel.live_bar_packed_nb`)."""
+        bar's arrays (see :func:`~rwafolio.live._bar_kernel.live_bar_packed_nb`). ``given``:
+        the bar's prices in order (:attr:`given` itself, or copied there)."""
+        if given is not self.given:
+            self.given[:] = given
         out = np.empty((OUT_ROWS, self.rates.shape[0]))
+        p = self.packed
         res = live_bar_packed_nb(
-            old_prices, given, checked, tradable, schedule_of, keys, last_key, vix, time_ns, first,
-            decide, self.fstate, self.times, self.packed, out,
-        )  # fmt: skip
+            p.fstate, p.istate, tradable, out, checked, vix, time_ns, first, decide
+        )
         return res, out
 
     @property

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from rwafolio.live.rebalancer import LiveDecision
+from rwafolio.live.bar import LiveDecision
 
 __all__ = ["append_line", "decision_line", "line_hash", "reconcile"]
 

@@ -21,8 +21,6 @@ cannot decide exactly is handed to the strategy object. Any other strategy runs 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -34,9 +32,9 @@ from rwafolio.exceptions import ConfigError, DataError
 from rwafolio.live._bar_kernel import (
     BAD_PRICES,
     EVERY_BAR,
+    FROZEN_WIDE,
     NEVER,
     NO_DECISION,
-    NO_KEY,
     OUT_AFTER,
     OUT_BEFORE,
     OUT_FROZEN,
@@ -46,8 +44,17 @@ from rwafolio.live._bar_kernel import (
     OUT_TRADES,
     REDO,
     WARMUP,
+    schedule_kind,
 )
-from rwafolio.live.compiled import CompiledBar, Path, choose_path, new_result, priced_bar
+from rwafolio.live.bar import Bar, LiveDecision
+from rwafolio.live.compiled import (
+    CompiledBar,
+    Path,
+    choose_path,
+    new_result,
+    price_getter,
+    priced_bar,
+)
 from rwafolio.live.rolling import IncrementalSample, RollingMoments
 from rwafolio.optimize.costs import CostModel
 from rwafolio.strategies.base import MarketView, Setup, Strategy
@@ -58,77 +65,6 @@ __all__ = ["ALWAYS_OPEN", "Bar", "LiveDecision", "LiveRebalancer"]
 
 #: Asset classes whose market never closes: a bar without their price is a gap, not a close.
 ALWAYS_OPEN = ("crypto", "stable")
-
-
-@dataclass(frozen=True)
-class Bar:
-    """One new bar.
-
-    Attributes
-    ----------
-    time : Timestamp
-        The bar's close (tz-naive, the panel's convention).
-    prices : mapping symbol -> float
-        Closing prices of the assets that traded in the bar (an absent symbol's market was
-        closed: its price is carried and it may not trade).
-    vix : float or None
-        The volatility index when it printed in the bar (None: carry the last level).
-    closed : tuple of str
-        Symbols in ``prices`` whose market is closed at this bar: the price is their last
-        known one, used only to start the book at the first bar (the first bar must price every
-        symbol); they may not trade.
-    """
-
-    time: pd.Timestamp
-    prices: Mapping[str, float]
-    vix: float | None = None
-    closed: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class LiveDecision:
-    """What one bar did.
-
-    Attributes
-    ----------
-    time : Timestamp
-    row : int
-        The bar's row since the first bar (the backtest's date row).
-    status : str
-        ``"warmup"`` (window not full), ``"no_trade"``, ``"traded"`` or the solver's status
-        (``"failed"`` holds).
-    lam, vix : float
-        Risk aversion and index level used (NaN when not deciding).
-    weights_before, weights_after : ndarray of shape (n_assets,)
-        The drifted book before the trade and the book after it (fractions of value).
-    target : ndarray of shape (n_assets,)
-        The strategy's target (NaN: no order).
-    trades : ndarray of shape (n_assets,)
-        Traded weight per asset (fractions of the value before trading; the orders).
-    fees : float
-        Fee paid, fraction of the value before trading.
-    value : float
-        Book value after the bar, per unit of initial value.
-    frozen : dict symbol -> reason
-        Assets that could not trade and why (``"closed"``, ``"schedule"``, or the threshold
-        rule's reason).
-    diagnostics : dict
-        solver, kkt_residual, iterations, objective, fallback_reason.
-    """
-
-    time: pd.Timestamp
-    row: int
-    status: str
-    lam: float
-    vix: float
-    weights_before: np.ndarray
-    weights_after: np.ndarray
-    target: np.ndarray
-    trades: np.ndarray
-    fees: float
-    value: float
-    frozen: dict[str, str] = field(default_factory=dict)
-    diagnostics: dict[str, Any] = field(default_factory=dict)
 
 
 def _check_strategy(strategy: Strategy) -> None:
@@ -238,12 +174,13 @@ class LiveRebalancer:
         for j, s in self._periodic:
             groups.setdefault(s, []).append(j)
         self._periodic_groups = list(groups.items())
-        #: The compiled path's schedule (see live_bar_packed_nb): each asset's code and, per bar,
-        #: each periodic schedule's block.
+        #: The compiled path's schedule (see live_bar_packed_nb): each asset's code and each
+        #: periodic schedule's (kind, parameter).
         self._schedule_of = np.array([EVERY_BAR if every else NEVER for every in self._every_bar])
         for g, (_name, columns) in enumerate(self._periodic_groups):
             self._schedule_of[columns] = g
-        self._keys = np.zeros(max(len(groups), 1), dtype=np.int64)
+        kinds = [schedule_kind(name, self.hourly) for name, _ in self._periodic_groups]
+        self._groups = np.array(kinds, dtype=np.int64).reshape(len(kinds), 2)
         use, why = choose_path(strategy, path)
         self.path = "compiled" if use else "python"
         #: Why the Python path is taken ("" on the compiled path).
@@ -254,8 +191,9 @@ class LiveRebalancer:
         self.compiled: CompiledBar | None = None
         if use:
             self.compiled = CompiledBar(
-                self.strategy, self.symbols, self.cost_model.rates, self.window, self.has_vix
-            )
+                self.strategy, self.symbols, self.cost_model.rates, self.window, self.has_vix,
+                self._schedule_of, self._groups,
+            )  # fmt: skip
             #: The frozen reasons by the kernel's codes (FROZEN_CLOSED, ...).
             self._frozen_why = (
                 "",
@@ -264,7 +202,11 @@ class LiveRebalancer:
                 skip_reason(self.strategy.threshold_mode, self.strategy.threshold),  # type: ignore[attr-defined]
             )
             #: The frozen dicts by the kernel's codes, as seen (copied into each decision).
-            self._frozen_seen: dict[tuple[float, ...], dict[str, str]] = {}
+            self._frozen_seen: dict[int, dict[str, str]] = {}
+            #: A bar's prices in the symbols' order (one C call), and the buffer they go to.
+            self._getter = price_getter(self.symbols)
+            #: The prices the kernel holds as the last bar's (``self.prices`` after each bar).
+            self._kernel_prices = self.compiled.prices
             self._link()
 
     # ------------------------------------------------------------------ setup
@@ -311,9 +253,14 @@ class LiveRebalancer:
             book.vixes[:] = self.vixes
             self.vixes = book.vixes
         times = book.times.view("datetime64[ns]")
-        if self.times.base is not book.times:
+        if self.times.base is not book.times.base:
             times[:] = self.times
             self.times = times
+        if self.last_key is not self.compiled.last_key:
+            self.compiled.last_key[:] = self.last_key
+            self.last_key = self.compiled.last_key
+        self.compiled.prices[:] = self.prices
+        self._kernel_prices = self.prices
 
     @property
     def warm_start(self) -> np.ndarray | None:
@@ -425,7 +372,9 @@ class LiveRebalancer:
         """One bar in one compiled call (:mod:`rwafolio.live.compiled`)."""
         c = self.compiled
         assert c is not None
-        fast = None if self.row < 0 else priced_bar(bar, self.symbols, self._all_open, self._open)
+        fast = None
+        if self.row >= 0:
+            fast = priced_bar(bar, self.symbols, self._getter, c.given, self._all_open, self._open)
         if fast is None:
             given, tradable = self._tradable_prices(bar)
             tradable.flags.writeable = False
@@ -436,24 +385,26 @@ class LiveRebalancer:
         except DataError:
             self._tradable_prices(bar)  # a bad price is reported first, as on the Python path
             raise
-        if self.weights is not c.book.weights or self.vixes is not c.book.vixes:
+        if (
+            self.weights is not c.book.weights
+            or self.vixes is not c.book.vixes
+            or self.last_key is not c.last_key
+            or self.prices is not self._kernel_prices
+        ):
             self._link()  # the state was restored into new arrays
         sc = c.book.scalars
         sc[0], sc[1] = self.cash, self.value
-        keys, ns = self._keys, time.value
-        for g, (name, _columns) in enumerate(self._periodic_groups):
-            key = period_key(ns, name, self.hourly)
-            keys[g] = NO_KEY if key is None else key
         res, out = c.step(
-            self.prices, given, fast is None, tradable, self._schedule_of, keys, self.last_key,
-            vix if self.has_vix else np.nan, ns, self.row < 0, self.row + 1 >= self.first_decision,
+            given, fast is None, tradable, vix if self.has_vix else np.nan, time.value,
+            self.row < 0, self.row + 1 >= self.first_decision,
         )  # fmt: skip
         if res[0] == BAD_PRICES:
             self._tradable_prices(bar)  # raises the typed error
             raise AssertionError("the kernel refused prices the checks accept")  # pragma: no cover
         self.row += 1
         self.vix = vix
-        self.time, self.prices, self.tradable = time, out[OUT_PRICES], tradable
+        self.prices = self._kernel_prices = out[OUT_PRICES]
+        self.time, self.tradable = time, tradable
         self.cash, self.value = float(sc[0]), float(sc[1])
         if res[0] == REDO:  # the Python strategy decides this bar (see _bar_kernel)
             self.handed_over += 1
@@ -470,17 +421,17 @@ class LiveRebalancer:
     ) -> LiveDecision:
         """The :class:`LiveDecision` of a bar the kernel processed (as :meth:`_decide`); ``res``
         holds the fields of :class:`~rwafolio.live._bar_kernel.BarResult`."""
-        status, traded, _held_back, lam, fee, objective, kkt, iterations = res
+        status, traded, code, lam, fee, objective, kkt, iterations = res
         nan = float("nan")
-        codes = tuple(out[OUT_FROZEN].tolist())
         frozen = {}
-        if any(codes):
-            known = self._frozen_seen.get(codes)
+        if code:
+            known = self._frozen_seen.get(code)
             if known is None:
+                codes = out[OUT_FROZEN].tolist()
                 why = self._frozen_why
                 known = {self.symbols[j]: why[int(c)] for j, c in enumerate(codes) if c}
-                if len(self._frozen_seen) < 256:
-                    self._frozen_seen[codes] = known
+                if len(self._frozen_seen) < 256 and code != FROZEN_WIDE:
+                    self._frozen_seen[code] = known
             frozen = dict(known)  # each decision owns its dict
         diagnostics: dict[str, Any] = {}
         if status == WARMUP or status == NO_DECISION:
@@ -495,9 +446,23 @@ class LiveRebalancer:
                 "fallback_reason": "",
             }
         return new_result(
-            LiveDecision, time, self.row, said, lam, self.vix if self.has_vix else nan, out[OUT_BEFORE],
-            out[OUT_AFTER], out[OUT_TARGET], out[OUT_TRADES], fee, self.value, frozen, diagnostics,
-        )  # fmt: skip
+            LiveDecision,
+            {
+                "time": time,
+                "row": self.row,
+                "status": said,
+                "lam": lam,
+                "vix": self.vix if self.has_vix else nan,
+                "weights_before": out[OUT_BEFORE],
+                "weights_after": out[OUT_AFTER],
+                "target": out[OUT_TARGET],
+                "trades": out[OUT_TRADES],
+                "fees": fee,
+                "value": self.value,
+                "frozen": frozen,
+                "diagnostics": diagnostics,
+            },
+        )
 
     def _push(self, time: pd.Timestamp, returns: np.ndarray) -> None:
         self.moments.push(returns)

@@ -16,9 +16,10 @@ from typing import Any
 import pandas as pd
 
 from rwafolio.exceptions import ConfigError, DataError
+from rwafolio.live.bar import Bar
 from rwafolio.live.journal import append_line, decision_line, reconcile
 from rwafolio.live.paper import PaperBook
-from rwafolio.live.rebalancer import Bar, LiveRebalancer
+from rwafolio.live.rebalancer import LiveRebalancer
 from rwafolio.live.state import (
     StateError,
     bar_fingerprint,

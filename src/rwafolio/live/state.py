@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 from rwafolio.exceptions import DataError, describe
-from rwafolio.live.rebalancer import Bar, LiveRebalancer
+from rwafolio.live.bar import Bar
+from rwafolio.live.rebalancer import LiveRebalancer
 from rwafolio.live.rolling import RollingMoments
 from rwafolio.outputs import atomic_write
 from rwafolio.outputs import remove_stale_temporaries as _remove_stale

@@ -22,6 +22,7 @@ import numpy as np
 
 from rwafolio.exceptions import ConfigError, DataError, describe
 from rwafolio.optimize._checks import OK, PSD_TOL, check_problem_nb, psd_ok_nb
+from rwafolio.optimize._entry_kernels import objective_nb
 
 __all__ = [
     "FactorCovariance",
@@ -249,9 +250,16 @@ def validate_problem(
 def objective(
     w: np.ndarray, R: np.ndarray, Sigma: np.ndarray, C: np.ndarray, w_prev: np.ndarray, lam: float
 ) -> float:
-    """U(w) = w'R - lam w'Sigma w - sum C|w - w_prev|, in the units of R (annualized by default)."""
-    w = np.asarray(w, dtype=float)
-    return float(w @ R - lam * (w @ Sigma @ w) - C @ np.abs(w - w_prev))
+    """U(w) = w'R - lam w'Sigma w - sum C|w - w_prev|, in the units of R (annualized by default).
+
+    Computed by :func:`rwafolio.optimize._entry_kernels.objective_nb`, the one implementation the
+    solver's entry points and the compiled decisions call too (same bits everywhere).
+    """
+
+    def vec(x: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(x, dtype=float)
+
+    return float(objective_nb(vec(w), vec(R), vec(Sigma), vec(C), vec(w_prev), float(lam)))
 
 
 def subgradient(

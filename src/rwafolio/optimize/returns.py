@@ -34,6 +34,7 @@ from typing import Protocol
 import numpy as np
 
 from rwafolio.exceptions import ConfigError, DataError
+from rwafolio.optimize._returns_kernels import implied_returns_nb
 from rwafolio.optimize.estimators import _window
 
 __all__ = [
@@ -182,8 +183,9 @@ class Equilibrium:
         lam_a = np.asarray(lam if self.lam is None else self.lam, dtype=float)
         if lam_a.shape not in ((), (n,)) or not np.all(np.isfinite(lam_a)) or np.any(lam_a < 0):
             raise ConfigError(f"`lam` must be finite >= 0, a float or one per asset, got {lam!r}")
-        if lam_a.ndim == 0:
-            return 2.0 * float(lam_a) * (_cov(cov, n) @ w)
+        if lam_a.ndim == 0:  # the compiled decision's kernel (same bits on both paths)
+            S = np.ascontiguousarray(_cov(cov, n))
+            return implied_returns_nb(S, np.ascontiguousarray(w, dtype=float), float(lam_a))
         d = np.sqrt(lam_a)
         return 2.0 * d * (_cov(cov, n) @ (d * w))
 

@@ -30,6 +30,7 @@ from numba import njit
 from rwafolio.optimize._entry_kernels import objective_nb
 from rwafolio.optimize._estimator_kernels import lw_correlation_nb
 from rwafolio.optimize._kernels import solve_full_nb
+from rwafolio.optimize._returns_kernels import implied_returns_nb
 
 __all__ = ["decide_record_nb", "record_nb"]
 
@@ -49,15 +50,21 @@ def _solve_under(
     box_hi: np.ndarray,
     frozen: np.ndarray,
     warm: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
 ) -> tuple[np.ndarray, int, int, float]:
-    """``(w, iterations, status, residual)`` with ``frozen`` held; status -1: no feasible book."""
-    lo = box_lo.copy()
-    hi = box_hi.copy()
+    """``(w, iterations, status, residual)`` with ``frozen`` held; status -1: no feasible book.
+
+    ``lo`` and ``hi`` (shape (n,)) are work buffers, overwritten with the box of this solve.
+    """
+    lo_sum = 0.0
+    hi_sum = 0.0
     for i in range(held.shape[0]):
-        if frozen[i]:
-            lo[i] = held[i]
-            hi[i] = held[i]
-    if lo.sum() > 1.0 + 1e-12 or hi.sum() < 1.0 - 1e-12:
+        lo[i] = held[i] if frozen[i] else box_lo[i]
+        hi[i] = held[i] if frozen[i] else box_hi[i]
+        lo_sum += lo[i]
+        hi_sum += hi[i]
+    if lo_sum > 1.0 + 1e-12 or hi_sum < 1.0 - 1e-12:
         return held.copy(), 0, -1, 0.0
     return solve_full_nb(R, Sigma, C, held, lam, lo, hi, warm, TOL, MAX_ITER)
 
@@ -75,7 +82,7 @@ def _mean_nb(
     """The window mean (``prior_obs = 0``) or the Black-Litterman mean (see ``choose_nb``)."""
     if prior_obs > 0.0:
         lam_r = lam if np.isnan(ref_lam) else ref_lam
-        pi = 2.0 * lam_r * (cov @ w_ref)
+        pi = implied_returns_nb(cov, w_ref, lam_r)
         return (prior_obs * pi + t_obs * mu) / (prior_obs + t_obs)
     return mu
 
@@ -174,9 +181,13 @@ def record_nb(
     mu = _mean_nb(mu_w, cov, t_obs, lam, prior_obs, w_ref, ref_lam)
     R = mu * ppy
     Sigma = cov * ppy
-    frozen = ~may
+    frozen = np.empty(n, dtype=np.bool_)
+    for i in range(n):
+        frozen[i] = not may[i]
+    lo = np.empty(n)  # the box of each solve (work buffers shared by the re-solves)
+    hi = np.empty(n)
     w, iters, code, worst = _solve_under(
-        R, Sigma, opt_costs, held, lam, box_lo, box_hi, frozen, warm
+        R, Sigma, opt_costs, held, lam, box_lo, box_hi, frozen, warm, lo, hi
     )
     if code == 1 and not strict:
         code = 0
@@ -198,17 +209,19 @@ def record_nb(
                 skipped[i] = w[i] - held[i]
     else:
         for _ in range(n):  # per_asset: hold the in-band assets and re-solve, until none is new
-            inside = may & ~frozen & (np.abs(w - held) <= tau)
-            if not inside.any():
+            inside = False
+            for i in range(n):  # an asset free to trade whose change is in the band is held
+                if may[i] and not frozen[i] and abs(w[i] - held[i]) <= tau:
+                    inside = True
+                    frozen[i] = True
+                    if w[i] - held[i] != 0.0:
+                        skipped[i] = w[i] - held[i]
+            if not inside:
                 break
-            for i in range(n):
-                if inside[i] and w[i] - held[i] != 0.0:
-                    skipped[i] = w[i] - held[i]
-            frozen = frozen | inside
             if frozen.all():
                 break
             w, it, code, res = _solve_under(
-                R, Sigma, opt_costs, held, lam, box_lo, box_hi, frozen, warm
+                R, Sigma, opt_costs, held, lam, box_lo, box_hi, frozen, warm, lo, hi
             )
             iters += it
             worst = max(worst, res)
