@@ -166,7 +166,8 @@ def solve_into(
     elements (contents overwritten), or None to allocate it when the polish needs it; a caller
     that solves in a loop and passes both buffers allocates nothing on the polished path. ``out``
     may be ``w0`` but no other argument, nor ``work``'s memory. The same bits as
-    :func:`solve_full_nb`, which is this with a fresh ``out`` and ``work=None``.
+    :func:`solve_full_nb`, which is this with a fresh ``out`` and ``work=None``. Compiled inline:
+    as a separate call it cost ~0.1 us per n = 6 solve, more than the two allocations it saves.
     """
     n = R.shape[0]
     if max_iter <= 0:
