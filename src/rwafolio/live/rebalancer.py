@@ -39,11 +39,13 @@ from rwafolio.live._bar_kernel import (
     OUT_BEFORE,
     OUT_FROZEN,
     OUT_PRICES,
+    OUT_ROWS,
     OUT_SCHEDULED,
     OUT_TARGET,
     OUT_TRADES,
     REDO,
     WARMUP,
+    live_bar_packed_nb,
     schedule_kind,
 )
 from rwafolio.live.bar import Bar, LiveDecision
@@ -394,9 +396,13 @@ class LiveRebalancer:
             self._link()  # the state was restored into new arrays
         sc = c.book.scalars
         sc[0], sc[1] = self.cash, self.value
-        res, out = c.step(
-            given, fast is None, tradable, vix if self.has_vix else np.nan, time.value,
-            self.row < 0, self.row + 1 >= self.first_decision,
+        if given is not c.given:
+            c.given[:] = given
+        out = np.empty((OUT_ROWS, c.given.shape[0]))  # the decision's arrays are its rows
+        res = live_bar_packed_nb(
+            c.packed.fstate, c.packed.istate, tradable, out, fast is None,
+            vix if self.has_vix else np.nan, time.value, self.row < 0,
+            self.row + 1 >= self.first_decision,
         )  # fmt: skip
         if res[0] == BAD_PRICES:
             self._tradable_prices(bar)  # raises the typed error
