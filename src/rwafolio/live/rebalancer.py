@@ -148,8 +148,9 @@ class LiveRebalancer:
         self.tradable = np.zeros(n, dtype=bool)
         self.vix = float("nan")
         self.weights = np.zeros(n)
-        self.cash = 1.0
-        self.value = 1.0
+        #: Cash and value (per unit of initial value): the kernel's own two floats on the
+        #: compiled path (see the ``cash`` and ``value`` properties).
+        self._scalars = np.ones(2)
         self.moments = RollingMoments(n, self.window)
         self._use_moments()
         self.times = np.zeros(self.window, dtype="datetime64[ns]")
@@ -248,6 +249,9 @@ class LiveRebalancer:
         """Make the rebalancer's book and window the compiled path's arrays (in place)."""
         assert self.compiled is not None
         book = self.compiled.book
+        if self._scalars is not book.scalars:
+            book.scalars[:] = self._scalars
+            self._scalars = book.scalars
         if self.weights is not book.weights:
             book.weights[:] = self.weights
             self.weights = book.weights
@@ -263,6 +267,24 @@ class LiveRebalancer:
             self.last_key = self.compiled.last_key
         self.compiled.prices[:] = self.prices
         self._kernel_prices = self.prices
+
+    @property
+    def cash(self) -> float:
+        """Cash, a fraction of the book's value."""
+        return float(self._scalars[0])
+
+    @cash.setter
+    def cash(self, value: float) -> None:
+        self._scalars[0] = value
+
+    @property
+    def value(self) -> float:
+        """The book's value per unit of initial value."""
+        return float(self._scalars[1])
+
+    @value.setter
+    def value(self, value: float) -> None:
+        self._scalars[1] = value
 
     @property
     def warm_start(self) -> np.ndarray | None:
@@ -394,8 +416,6 @@ class LiveRebalancer:
             or self.prices is not self._kernel_prices
         ):
             self._link()  # the state was restored into new arrays
-        sc = c.book.scalars
-        sc[0], sc[1] = self.cash, self.value
         if given is not c.given:
             c.given[:] = given
         out = np.empty((OUT_ROWS, c.given.shape[0]))  # the decision's arrays are its rows
@@ -411,7 +431,6 @@ class LiveRebalancer:
         self.vix = vix
         self.prices = self._kernel_prices = out[OUT_PRICES]
         self.time, self.tradable = time, tradable
-        self.cash, self.value = float(sc[0]), float(sc[1])
         if res[0] == REDO:  # the Python strategy decides this bar (see _bar_kernel)
             self.handed_over += 1
             self.warm_start = c.warm_start
