@@ -31,9 +31,12 @@ def new_result(cls: type[T], fields_: dict[str, Any]) -> T:
     """``cls(**fields_)`` for a frozen dataclass given every field, built without the
     dataclass's per-field ``object.__setattr__``: ``fields_`` becomes the instance's ``__dict__``
     (the caller gives a fresh dict; 1 us per bar less on the compiled path than ``cls(...)``)."""
-    result = object.__new__(cls)
-    object.__setattr__(result, "__dict__", fields_)
+    result = _new(cls)
+    _setattr(result, "__dict__", fields_)
     return result
+
+
+_new, _setattr = object.__new__, object.__setattr__
 
 
 def price_getter(symbols: list[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:

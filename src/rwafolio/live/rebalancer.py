@@ -31,10 +31,10 @@ from rwafolio.backtest.step import rebalance
 from rwafolio.exceptions import ConfigError, DataError
 from rwafolio.live._bar_kernel import (
     BAD_PRICES,
+    DECIDED,
     EVERY_BAR,
     FROZEN_WIDE,
     NEVER,
-    NO_DECISION,
     OUT_AFTER,
     OUT_BEFORE,
     OUT_FROZEN,
@@ -67,6 +67,9 @@ __all__ = ["ALWAYS_OPEN", "Bar", "LiveDecision", "LiveRebalancer"]
 
 #: Asset classes whose market never closes: a bar without their price is a gap, not a close.
 ALWAYS_OPEN = ("crypto", "stable")
+
+
+_NAN = float("nan")
 
 
 def _check_strategy(strategy: Strategy) -> None:
@@ -445,9 +448,9 @@ class LiveRebalancer:
         self, time: pd.Timestamp, res: tuple[Any, ...], out: np.ndarray
     ) -> LiveDecision:
         """The :class:`LiveDecision` of a bar the kernel processed (as :meth:`_decide`); ``res``
-        holds the fields of :class:`~rwafolio.live._bar_kernel.BarResult`."""
+        holds the fields of :class:`~rwafolio.live._bar_kernel.BarResult`. Built as one dict
+        (:func:`~rwafolio.live.compiled.new_result`): this runs on every bar."""
         status, traded, code, lam, fee, objective, kkt, iterations = res
-        nan = float("nan")
         frozen = {}
         if code:
             known = self._frozen_seen.get(code)
@@ -457,11 +460,8 @@ class LiveRebalancer:
                 known = {self.symbols[j]: why[int(c)] for j, c in enumerate(codes) if c}
                 if len(self._frozen_seen) < 256 and code != FROZEN_WIDE:
                     self._frozen_seen[code] = known
-            frozen = dict(known)  # each decision owns its dict
-        diagnostics: dict[str, Any] = {}
-        if status == WARMUP or status == NO_DECISION:
-            said, lam, fee = ("warmup" if status == WARMUP else "no_trade"), nan, 0.0
-        else:
+            frozen = known.copy()  # each decision owns its dict
+        if status == DECIDED:
             said = "traded" if traded else "no_trade"
             diagnostics = {
                 "solver": "fast",
@@ -470,6 +470,13 @@ class LiveRebalancer:
                 "objective": objective,
                 "fallback_reason": "",
             }
+        else:  # WARMUP or NO_DECISION
+            said, lam, fee, diagnostics = (
+                ("warmup" if status == WARMUP else "no_trade"),
+                _NAN,
+                0.0,
+                {},
+            )
         return new_result(
             LiveDecision,
             {
@@ -477,13 +484,13 @@ class LiveRebalancer:
                 "row": self.row,
                 "status": said,
                 "lam": lam,
-                "vix": self.vix if self.has_vix else nan,
+                "vix": self.vix if self.has_vix else _NAN,
                 "weights_before": out[OUT_BEFORE],
                 "weights_after": out[OUT_AFTER],
                 "target": out[OUT_TARGET],
                 "trades": out[OUT_TRADES],
                 "fees": fee,
-                "value": self.value,
+                "value": float(self._scalars[1]),
                 "frozen": frozen,
                 "diagnostics": diagnostics,
             },
