@@ -18,7 +18,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 
 from rwafolio.exceptions import ConfigError
-from rwafolio.live._bar_kernel import OUT_ROWS, live_bar_packed_nb, pack_params, pack_state
+from rwafolio.live._bar_kernel import pack_params, pack_state
 from rwafolio.strategies.compiled import decision_arrays, unsupported
 
 __all__ = ["CompiledBar", "Path", "choose_path", "new_result", "price_getter", "priced_bar"]
@@ -31,9 +31,12 @@ def new_result(cls: type[T], fields_: dict[str, Any]) -> T:
     """``cls(**fields_)`` for a frozen dataclass given every field, built without the
     dataclass's per-field ``object.__setattr__``: ``fields_`` becomes the instance's ``__dict__``
     (the caller gives a fresh dict; 1 us per bar less on the compiled path than ``cls(...)``)."""
-    result = object.__new__(cls)
-    object.__setattr__(result, "__dict__", fields_)
+    result = _new(cls)
+    _setattr(result, "__dict__", fields_)
     return result
+
+
+_new, _setattr = object.__new__, object.__setattr__
 
 
 def price_getter(symbols: list[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
@@ -134,36 +137,15 @@ class CompiledBar:
         #: The kernel's two vectors and views of their parts, updated in place.
         self.packed = pack_state(pack_params(self.params, self.rates), window, schedule_of, groups)
         self.book = self.packed.book
-        #: The last bar's prices as the kernel keeps them; the next bar's prices go to ``given``.
+        #: The last bar's prices as the kernel keeps them; the next bar's prices go to ``given``
+        #: (the rebalancer calls :func:`~rwafolio.live._bar_kernel.live_bar_packed_nb` on
+        #: ``packed.fstate`` and ``packed.istate`` itself: one Python call less per bar).
         self.prices = self.packed.prices
         self.given = self.packed.given
         self.last_key = self.packed.last_key
         self.book.warm[:] = np.nan
         self.book.vixes[:] = np.nan
         self.book.scalars[:] = 1.0
-
-    def step(
-        self,
-        given: np.ndarray,
-        checked: bool,
-        tradable: np.ndarray,
-        vix: float,
-        time_ns: int,
-        first: bool,
-        decide: bool,
-    ) -> tuple[tuple[int, bool, int, float, float, float, float, int], np.ndarray]:
-        """One bar: the fields of its :class:`~rwafolio.live._bar_kernel.BarResult` and its
-        output block, shape (OUT_ROWS, n_assets), a fresh array whose rows ``OUT_*`` are the
-        bar's arrays (see :func:`~rwafolio.live._bar_kernel.live_bar_packed_nb`). ``given``:
-        the bar's prices in order (:attr:`given` itself, or copied there)."""
-        if given is not self.given:
-            self.given[:] = given
-        out = np.empty((OUT_ROWS, self.rates.shape[0]))
-        p = self.packed
-        res = live_bar_packed_nb(
-            p.fstate, p.istate, tradable, out, checked, vix, time_ns, first, decide
-        )
-        return res, out
 
     @property
     def warm_start(self) -> np.ndarray | None:

@@ -31,19 +31,21 @@ from rwafolio.backtest.step import rebalance
 from rwafolio.exceptions import ConfigError, DataError
 from rwafolio.live._bar_kernel import (
     BAD_PRICES,
+    DECIDED,
     EVERY_BAR,
     FROZEN_WIDE,
     NEVER,
-    NO_DECISION,
     OUT_AFTER,
     OUT_BEFORE,
     OUT_FROZEN,
     OUT_PRICES,
+    OUT_ROWS,
     OUT_SCHEDULED,
     OUT_TARGET,
     OUT_TRADES,
     REDO,
     WARMUP,
+    live_bar_packed_nb,
     schedule_kind,
 )
 from rwafolio.live.bar import Bar, LiveDecision
@@ -65,6 +67,9 @@ __all__ = ["ALWAYS_OPEN", "Bar", "LiveDecision", "LiveRebalancer"]
 
 #: Asset classes whose market never closes: a bar without their price is a gap, not a close.
 ALWAYS_OPEN = ("crypto", "stable")
+
+
+_NAN = float("nan")
 
 
 def _check_strategy(strategy: Strategy) -> None:
@@ -146,8 +151,9 @@ class LiveRebalancer:
         self.tradable = np.zeros(n, dtype=bool)
         self.vix = float("nan")
         self.weights = np.zeros(n)
-        self.cash = 1.0
-        self.value = 1.0
+        #: Cash and value (per unit of initial value): the kernel's own two floats on the
+        #: compiled path (see the ``cash`` and ``value`` properties).
+        self._scalars = np.ones(2)
         self.moments = RollingMoments(n, self.window)
         self._use_moments()
         self.times = np.zeros(self.window, dtype="datetime64[ns]")
@@ -246,6 +252,9 @@ class LiveRebalancer:
         """Make the rebalancer's book and window the compiled path's arrays (in place)."""
         assert self.compiled is not None
         book = self.compiled.book
+        if self._scalars is not book.scalars:
+            book.scalars[:] = self._scalars
+            self._scalars = book.scalars
         if self.weights is not book.weights:
             book.weights[:] = self.weights
             self.weights = book.weights
@@ -261,6 +270,24 @@ class LiveRebalancer:
             self.last_key = self.compiled.last_key
         self.compiled.prices[:] = self.prices
         self._kernel_prices = self.prices
+
+    @property
+    def cash(self) -> float:
+        """Cash, a fraction of the book's value."""
+        return float(self._scalars[0])
+
+    @cash.setter
+    def cash(self, value: float) -> None:
+        self._scalars[0] = value
+
+    @property
+    def value(self) -> float:
+        """The book's value per unit of initial value."""
+        return float(self._scalars[1])
+
+    @value.setter
+    def value(self, value: float) -> None:
+        self._scalars[1] = value
 
     @property
     def warm_start(self) -> np.ndarray | None:
@@ -392,11 +419,13 @@ class LiveRebalancer:
             or self.prices is not self._kernel_prices
         ):
             self._link()  # the state was restored into new arrays
-        sc = c.book.scalars
-        sc[0], sc[1] = self.cash, self.value
-        res, out = c.step(
-            given, fast is None, tradable, vix if self.has_vix else np.nan, time.value,
-            self.row < 0, self.row + 1 >= self.first_decision,
+        if given is not c.given:
+            c.given[:] = given
+        out = np.empty((OUT_ROWS, c.given.shape[0]))  # the decision's arrays are its rows
+        res = live_bar_packed_nb(
+            c.packed.fstate, c.packed.istate, tradable, out, fast is None,
+            vix if self.has_vix else np.nan, time.value, self.row < 0,
+            self.row + 1 >= self.first_decision,
         )  # fmt: skip
         if res[0] == BAD_PRICES:
             self._tradable_prices(bar)  # raises the typed error
@@ -405,7 +434,6 @@ class LiveRebalancer:
         self.vix = vix
         self.prices = self._kernel_prices = out[OUT_PRICES]
         self.time, self.tradable = time, tradable
-        self.cash, self.value = float(sc[0]), float(sc[1])
         if res[0] == REDO:  # the Python strategy decides this bar (see _bar_kernel)
             self.handed_over += 1
             self.warm_start = c.warm_start
@@ -420,9 +448,9 @@ class LiveRebalancer:
         self, time: pd.Timestamp, res: tuple[Any, ...], out: np.ndarray
     ) -> LiveDecision:
         """The :class:`LiveDecision` of a bar the kernel processed (as :meth:`_decide`); ``res``
-        holds the fields of :class:`~rwafolio.live._bar_kernel.BarResult`."""
+        holds the fields of :class:`~rwafolio.live._bar_kernel.BarResult`. Built as one dict
+        (:func:`~rwafolio.live.compiled.new_result`): this runs on every bar."""
         status, traded, code, lam, fee, objective, kkt, iterations = res
-        nan = float("nan")
         frozen = {}
         if code:
             known = self._frozen_seen.get(code)
@@ -432,11 +460,8 @@ class LiveRebalancer:
                 known = {self.symbols[j]: why[int(c)] for j, c in enumerate(codes) if c}
                 if len(self._frozen_seen) < 256 and code != FROZEN_WIDE:
                     self._frozen_seen[code] = known
-            frozen = dict(known)  # each decision owns its dict
-        diagnostics: dict[str, Any] = {}
-        if status == WARMUP or status == NO_DECISION:
-            said, lam, fee = ("warmup" if status == WARMUP else "no_trade"), nan, 0.0
-        else:
+            frozen = known.copy()  # each decision owns its dict
+        if status == DECIDED:
             said = "traded" if traded else "no_trade"
             diagnostics = {
                 "solver": "fast",
@@ -445,6 +470,13 @@ class LiveRebalancer:
                 "objective": objective,
                 "fallback_reason": "",
             }
+        else:  # WARMUP or NO_DECISION
+            said, lam, fee, diagnostics = (
+                ("warmup" if status == WARMUP else "no_trade"),
+                _NAN,
+                0.0,
+                {},
+            )
         return new_result(
             LiveDecision,
             {
@@ -452,13 +484,13 @@ class LiveRebalancer:
                 "row": self.row,
                 "status": said,
                 "lam": lam,
-                "vix": self.vix if self.has_vix else nan,
+                "vix": self.vix if self.has_vix else _NAN,
                 "weights_before": out[OUT_BEFORE],
                 "weights_after": out[OUT_AFTER],
                 "target": out[OUT_TARGET],
                 "trades": out[OUT_TRADES],
                 "fees": fee,
-                "value": self.value,
+                "value": float(self._scalars[1]),
                 "frozen": frozen,
                 "diagnostics": diagnostics,
             },
