@@ -59,3 +59,23 @@ def test_random_problems_match_cvxpy(cvx_solve, prob):
     wr = cvx_solve(R, S, C, p, lam, lo, hi)
     u, ur = objective(w, R, S, C, p, lam), objective(wr, R, S, C, p, lam)
     assert u >= ur - 1e-9 * (1 + abs(u))
+
+
+def test_prohibitive_costs_on_a_singular_covariance(cvx_solve) -> None:  # type: ignore[no-untyped-def]
+    """Found by the property test: prohibitive costs, a large lam and a zero-variance asset make
+    the active set's step tiny against a large gradient; the least-squares end of the polish
+    needs one step of iterative refinement to meet the tolerance (before: 20,402 iterations,
+    status max_iter, handed to cvxpy). Reference: the closed form of the two-asset optimum (sell
+    the risky asset until its marginal risk pays both costs net of the other's return) and cvxpy."""
+    R = np.array([-0.35462161, 0.38089747])
+    S = np.array([[0.32487873, 0.0], [0.0, 0.0]])
+    C = np.array([50.0, 50.0])
+    p = np.array([0.91468283, 0.08387231])  # off budget: it must trade
+    lam = 1000.0
+    lo, hi = np.zeros(2), np.ones(2)
+    sol = solve(R, S, C, p, lam, lo=lo, hi=hi)
+    assert sol.solver == "fast" and sol.status == "optimal", sol.fallback_reason
+    w1 = (C[0] + C[1] - R[1] + R[0]) / (2.0 * lam * S[0, 0])
+    np.testing.assert_allclose(sol.weights, [w1, 1.0 - w1], rtol=0, atol=1e-13)
+    wr = cvx_solve(R, S, C, p, lam, lo, hi)
+    assert objective(sol.weights, R, S, C, p, lam) >= objective(wr, R, S, C, p, lam) - 1e-9

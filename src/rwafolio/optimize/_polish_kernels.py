@@ -117,6 +117,13 @@ def _reduced_lstsq_into(
         return 0.0, 2
     r = b - _matvec(K, sol)
     if np.max(np.abs(r)) <= 1e-10 * scale:
+        # One step of iterative refinement: the step is small against a large gradient (high
+        # lam, prohibitive costs), and least squares is accurate relative to |b| only.
+        fix, _res, _rk, _sv = np.linalg.lstsq(K, r, 1e-13)
+        better = sol + fix
+        r2 = b - _matvec(K, better)
+        if np.all(np.isfinite(better)) and np.max(np.abs(r2)) < np.max(np.abs(r)):
+            sol = better
         d[:] = sol[:m]
         return float(sol[m]), 0
     # Inconsistent: the residual lies in null(K) = {(z, 0): A z = 0, 1'z = 0}, and g'z = |z|^2 > 0
