@@ -29,7 +29,7 @@ from numba import njit
 
 from rwafolio.optimize._entry_kernels import objective_nb
 from rwafolio.optimize._estimator_kernels import lw_correlation_nb
-from rwafolio.optimize._kernels import solve_full_nb
+from rwafolio.optimize._kernels import solve_into, solve_work_size
 from rwafolio.optimize._returns_kernels import implied_returns_nb
 
 __all__ = ["decide_record_nb", "record_nb"]
@@ -52,10 +52,15 @@ def _solve_under(
     warm: np.ndarray,
     lo: np.ndarray,
     hi: np.ndarray,
-) -> tuple[np.ndarray, int, int, float]:
-    """``(w, iterations, status, residual)`` with ``frozen`` held; status -1: no feasible book.
+    w: np.ndarray,
+    work: np.ndarray,
+) -> tuple[int, int, float]:
+    """Solve with ``frozen`` held, the answer written into ``w``: ``(iterations, status,
+    residual)``; status -1: no feasible book (``w`` is ``held``).
 
-    ``lo`` and ``hi`` (shape (n,)) are work buffers, overwritten with the box of this solve.
+    ``lo`` and ``hi`` (shape (n,)) are work buffers, overwritten with the box of this solve;
+    ``work`` is the solver's scratch (:func:`~rwafolio.optimize._kernels.solve_work_size`), kept
+    across the threshold rule's re-solves so that they allocate nothing.
     """
     lo_sum = 0.0
     hi_sum = 0.0
@@ -65,8 +70,9 @@ def _solve_under(
         lo_sum += lo[i]
         hi_sum += hi[i]
     if lo_sum > 1.0 + 1e-12 or hi_sum < 1.0 - 1e-12:
-        return held.copy(), 0, -1, 0.0
-    return solve_full_nb(R, Sigma, C, held, lam, lo, hi, warm, TOL, MAX_ITER)
+        w[:] = held
+        return 0, -1, 0.0
+    return solve_into(R, Sigma, C, held, lam, lo, hi, warm, TOL, MAX_ITER, w, work)
 
 
 @njit(cache=True)
@@ -186,8 +192,10 @@ def record_nb(
         frozen[i] = not may[i]
     lo = np.empty(n)  # the box of each solve (work buffers shared by the re-solves)
     hi = np.empty(n)
-    w, iters, code, worst = _solve_under(
-        R, Sigma, opt_costs, held, lam, box_lo, box_hi, frozen, warm, lo, hi
+    w = np.empty(n)  # each solve's answer (the last one is returned)
+    work = np.empty(solve_work_size(n))
+    iters, code, worst = _solve_under(
+        R, Sigma, opt_costs, held, lam, box_lo, box_hi, frozen, warm, lo, hi, w, work
     )
     if code == 1 and not strict:
         code = 0
@@ -220,8 +228,8 @@ def record_nb(
                 break
             if frozen.all():
                 break
-            w, it, code, res = _solve_under(
-                R, Sigma, opt_costs, held, lam, box_lo, box_hi, frozen, warm, lo, hi
+            it, code, res = _solve_under(
+                R, Sigma, opt_costs, held, lam, box_lo, box_hi, frozen, warm, lo, hi, w, work
             )
             iters += it
             worst = max(worst, res)
