@@ -15,13 +15,11 @@ import pytest
 
 from rwafolio.exceptions import ConfigError, DataError
 from rwafolio.live import LiveDecision, LiveRebalancer, LiveRun, panel_bars
-from rwafolio.live._bar_kernel import NO_KEY, period_key_nb, schedule_kind
 from rwafolio.loaders import load
 from rwafolio.optimize.costs import CostModel
 from rwafolio.optimize.estimators import SampleEstimator
 from rwafolio.optimize.risk_aversion import VixLinear
 from rwafolio.strategies import DynamicLambdaStrategy
-from rwafolio.strategies.schedules import period_key
 from tests.live.conftest import DAILY, daily_dirs, daily_vix
 
 
@@ -158,24 +156,6 @@ def test_bad_prices_are_refused_before_anything_changes(small_panel) -> None:  #
     assert a.frozen[sym] == "closed" and fast.prices[0] == before[1][0]
     for bar in bars[41:]:
         assert_same(fast.step(bar), slow.step(bar))
-
-
-@pytest.mark.parametrize(
-    "name", ["every2", "weekly", "monthly", "daily", "daily@14:30", "every3bars", "every24bars"]
-)
-@pytest.mark.parametrize("hourly", [False, True])
-def test_kernel_period_key_is_the_python_one(name: str, hourly: bool) -> None:
-    """The compiled schedule's block of each bar equals ``period_key``'s (its twin), over bars
-    from 1900 to 2100 (leap centuries, month ends, before 1970) at random times of day."""
-    rng = np.random.default_rng(3)
-    lo, hi = np.datetime64("1900-01-01", "ns"), np.datetime64("2100-12-31", "ns")
-    times = rng.integers(lo.astype(np.int64), hi.astype(np.int64), 4000)
-    ends = np.arange("1899-12", "2101-01", dtype="datetime64[M]").astype("datetime64[ns]")
-    times = np.concatenate([times, ends.astype(np.int64), ends.astype(np.int64) - 1])
-    kind, param = schedule_kind(name, hourly)
-    for t in times.tolist():
-        want = period_key(t, name, hourly)
-        assert period_key_nb(t, kind, param) == (NO_KEY if want is None else want), (t, name)
 
 
 def test_compiled_path_beyond_31_assets_reads_the_frozen_row() -> None:

@@ -29,6 +29,7 @@ from numba import njit
 from rwafolio.backtest.book import drift_nb, trade_nb
 from rwafolio.strategies._decide_record_kernels import decide_record_nb
 from rwafolio.strategies.compiled import DecisionArrays
+from rwafolio.strategies.schedules import NO_KEY, period_key_nb
 
 __all__ = [
     "BAD_PRICES",
@@ -40,7 +41,6 @@ __all__ = [
     "FROZEN_WIDE",
     "NEVER",
     "NO_DECISION",
-    "NO_KEY",
     "OUT_ROWS",
     "REDO",
     "WARMUP",
@@ -52,8 +52,6 @@ __all__ = [
     "live_bar_packed_nb",
     "pack_params",
     "pack_state",
-    "period_key_nb",
-    "schedule_kind",
 ]
 
 #: ``BarResult.status``: before the first decision row; no asset may trade (the strategy says
@@ -326,11 +324,10 @@ def pack_state(
     the last blocks at the smallest int64 (no block seen); ``params`` from :func:`pack_params`,
     ``schedule_of`` and ``groups`` (shape (n_groups, 2)) as :func:`live_bar_packed_nb` reads."""
     n = schedule_of.shape[0]
-    n_par = params.shape[0]
-    book_len = 2 * n + 2 + window + window * n
-    fstate = np.zeros(n_par + book_len + 2 * n)
+    n_par, at = _layout(n, window)
+    fstate = np.zeros(at + 2 * n)
     fstate[:n_par] = params
-    fstate[n_par + book_len : n_par + book_len + n] = np.nan
+    fstate[at : at + n] = np.nan
     istate = np.concatenate(
         [
             np.zeros(window + n, dtype=np.int64),
@@ -339,11 +336,21 @@ def pack_state(
         ]
     )
     istate[window : window + n] = np.iinfo(np.int64).min
-    book = book_views(fstate[n_par : n_par + book_len], istate[:window], n)
-    prices = fstate[n_par + book_len : n_par + book_len + n]
+    book = book_views(fstate[n_par:at], istate[:window], n)
     return PackedState(
-        fstate, istate, book, prices, fstate[n_par + book_len + n :], istate[window : window + n]
+        fstate, istate, book, fstate[at : at + n], fstate[at + n :], istate[window : window + n]
     )
+
+
+def _layout(n: int, window: int) -> tuple[int, int]:
+    """Where :func:`pack_state`'s float vector puts its parts: ``(end of the parameters, end of
+    the book)``; the last and the given prices follow (n each). The one statement of the layout
+    (:func:`_unpack_nb` reads it compiled)."""
+    n_par = 5 * n + _P_SCALARS
+    return n_par, n_par + 2 * n + 2 + window + window * n
+
+
+_layout_nb = njit(cache=True)(_layout)
 
 
 def book_views(fstate: np.ndarray, times: np.ndarray, n: int) -> LiveBook:
@@ -365,10 +372,8 @@ def _unpack_nb(
 ) -> tuple[np.ndarray, LiveBook, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The parts of :func:`pack_state`'s vectors (views): params, book (the window's times
     included), last prices, given prices, last blocks, schedule codes, schedule kinds."""
-    n_par = 5 * n + _P_SCALARS
     window = int(fstate[5 * n])
-    book_len = 2 * n + 2 + window + window * n
-    at = n_par + book_len
+    n_par, at = _layout_nb(n, window)
     g = (istate.shape[0] - window - 2 * n) // 2
     times = istate[:window]
     book = _book_views_nb(fstate[n_par:at], times, n)
@@ -383,66 +388,6 @@ def _unpack_nb(
 #: (else: the row of the asset's periodic schedule in ``groups``). :data:`NO_KEY`: the schedule
 #: may not use this bar (``period_key`` gives None).
 NEVER, EVERY_BAR = -2, -1
-NO_KEY = np.iinfo(np.int64).min + 1
-#: Kinds of a periodic schedule (``groups[g, 0]``; ``groups[g, 1]`` its parameter): blocks of two
-#: days, the ISO week, the calendar month, the day, the day from a time of day (parameter: the
-#: time in ns after midnight UTC), blocks of K days, blocks of K hours (parameter: K).
-(
-    KIND_EVERY2,
-    KIND_WEEKLY,
-    KIND_MONTHLY,
-    KIND_DAILY,
-    KIND_DAILY_AT,
-    KIND_EVERY_DAYS,
-    KIND_EVERY_HOURS,
-) = range(7)
-_DAY_NS = 86_400 * 10**9
-_HOUR_NS = 3_600 * 10**9
-
-
-def schedule_kind(name: str, hourly: bool) -> tuple[int, int]:
-    """``(kind, parameter)`` of a periodic schedule name, for :func:`period_key_nb`: the blocks
-    of :func:`rwafolio.strategies.schedules.period_key` (its twin in the tests)."""
-    simple = {"every2": KIND_EVERY2, "weekly": KIND_WEEKLY, "monthly": KIND_MONTHLY}
-    if name in simple:
-        return simple[name], 0
-    if name == "daily":
-        return KIND_DAILY, 0
-    if name.startswith("daily@"):
-        hh, mm = name[6:].split(":")
-        return KIND_DAILY_AT, (int(hh) * 60 + int(mm)) * 60 * 10**9
-    if name.startswith("every") and name.endswith("bars"):
-        return (KIND_EVERY_HOURS if hourly else KIND_EVERY_DAYS), int(name[5:-4])
-    raise ValueError(f"no periodic blocks for schedule {name!r}")
-
-
-@njit(cache=True)
-def period_key_nb(time_ns: int, kind: int, param: int) -> int:
-    """The bar's block under the schedule ``(kind, param)`` (:func:`schedule_kind`), or
-    :data:`NO_KEY`; the months count from 1970-01 (days to the civil date: H. Hinnant's
-    ``civil_from_days``)."""
-    days = time_ns // _DAY_NS
-    if kind == KIND_EVERY2:
-        return days // 2
-    if kind == KIND_WEEKLY:
-        return days - (days + 3) % 7  # 1970-01-01 was a Thursday
-    if kind == KIND_MONTHLY:
-        z = days + 719468
-        era = z // 146097
-        doe = z - era * 146097
-        yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-        doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-        mp = (5 * doy + 2) // 153
-        month = mp + 3 if mp < 10 else mp - 9
-        year = yoe + era * 400 + (1 if month <= 2 else 0)
-        return (year - 1970) * 12 + month - 1
-    if kind == KIND_DAILY:
-        return days
-    if kind == KIND_DAILY_AT:
-        return days if time_ns - days * _DAY_NS >= param else NO_KEY
-    if kind == KIND_EVERY_HOURS:
-        return (time_ns // _HOUR_NS) // param
-    return days // param
 
 
 @njit(cache=True)
@@ -498,7 +443,7 @@ def live_bar_packed_nb(
     written to ``out[OUT_PRICES]`` and, after the bar, to the last prices' slot. The calendar
     schedule is the rebalancer's ``_schedule_row`` from each asset's code (:data:`NEVER`,
     :data:`EVERY_BAR` or the row of its periodic schedule), each periodic schedule's
-    ``(kind, param)`` (:func:`schedule_kind`) and each asset's last block (updated); it is written
+    ``(kind, param)`` (:func:`~rwafolio.strategies.schedules.schedule_kind`) and each asset's last block (updated); it is written
     to ``out[OUT_SCHEDULED]``.
     """
     n = out.shape[1]

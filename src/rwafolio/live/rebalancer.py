@@ -46,7 +46,6 @@ from rwafolio.live._bar_kernel import (
     REDO,
     WARMUP,
     live_bar_packed_nb,
-    schedule_kind,
 )
 from rwafolio.live.bar import Bar, LiveDecision
 from rwafolio.live.compiled import (
@@ -60,7 +59,7 @@ from rwafolio.live.compiled import (
 from rwafolio.live.rolling import IncrementalSample, RollingMoments
 from rwafolio.optimize.costs import CostModel
 from rwafolio.strategies.base import MarketView, Setup, Strategy
-from rwafolio.strategies.schedules import period_key, resolve_schedules
+from rwafolio.strategies.schedules import period_key, resolve_schedules, schedule_kind
 from rwafolio.strategies.threshold import skip_reason
 
 __all__ = ["ALWAYS_OPEN", "Bar", "LiveDecision", "LiveRebalancer"]
@@ -470,13 +469,9 @@ class LiveRebalancer:
                 "objective": objective,
                 "fallback_reason": "",
             }
-        else:  # WARMUP or NO_DECISION
-            said, lam, fee, diagnostics = (
-                ("warmup" if status == WARMUP else "no_trade"),
-                _NAN,
-                0.0,
-                {},
-            )
+        else:  # WARMUP or NO_DECISION: no lam, no fee, no solve
+            said = "warmup" if status == WARMUP else "no_trade"
+            lam, fee, diagnostics = _NAN, 0.0, {}
         return new_result(
             LiveDecision,
             {

@@ -28,18 +28,17 @@ holds: the decision date's close, or an earlier one under a signal lag.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from rwafolio.exceptions import ConfigError
 from rwafolio.universe import DEFAULT_SCHEDULES, INTRADAY_SCHEDULES, SCHEDULES, is_schedule
 
 _DAY_NS = 86_400 * 10**9
 _HOUR_NS = 3_600 * 10**9
-_EPOCH = datetime.date(1970, 1, 1)
 
 
 def period_keys(times: np.ndarray, schedule: str, hourly: bool = False) -> np.ndarray:
@@ -73,29 +72,85 @@ def period_keys(times: np.ndarray, schedule: str, hourly: bool = False) -> np.nd
     raise ConfigError(f"`schedule` has no periodic blocks: {schedule!r}")
 
 
+#: Kinds of a periodic schedule for :func:`period_key_nb` (:func:`schedule_kind` gives each name's
+#: kind and parameter): blocks of two days, the ISO week, the calendar month, the day, the day
+#: from a time of day (parameter: ns after midnight UTC), blocks of K days, of K hours (param K).
+(
+    KIND_EVERY2,
+    KIND_WEEKLY,
+    KIND_MONTHLY,
+    KIND_DAILY,
+    KIND_DAILY_AT,
+    KIND_EVERY_DAYS,
+    KIND_EVERY_HOURS,
+) = range(7)
+#: :func:`period_key_nb`'s key of a bar a ``daily@HH:MM`` schedule may not use.
+NO_KEY = np.iinfo(np.int64).min + 1
+
+
+def schedule_kind(name: str, hourly: bool = False) -> tuple[int, int]:
+    """``(kind, parameter)`` of a periodic schedule name (see :func:`period_keys`) for
+    :func:`period_key_nb`.
+
+    Raises
+    ------
+    ConfigError
+        A schedule with no periodic blocks.
+    """
+    simple = {"every2": KIND_EVERY2, "weekly": KIND_WEEKLY, "monthly": KIND_MONTHLY}
+    if name in simple:
+        return simple[name], 0
+    if name == "daily":
+        return KIND_DAILY, 0
+    if name.startswith("daily@"):
+        hh, mm = name[6:].split(":")
+        return KIND_DAILY_AT, (int(hh) * 60 + int(mm)) * 60 * 10**9
+    if name.startswith("every") and name.endswith("bars"):
+        return (KIND_EVERY_HOURS if hourly else KIND_EVERY_DAYS), int(name[5:-4])
+    raise ConfigError(f"`schedule` has no periodic blocks: {name!r}")
+
+
+@njit(cache=True)
+def period_key_nb(time_ns: int, kind: int, param: int) -> int:
+    """:func:`period_keys` and :func:`eligible` of one bar under the schedule ``(kind, param)``
+    (:func:`schedule_kind`): its block, or :data:`NO_KEY`. Months count from 1970-01 (days to
+    the civil date: H. Hinnant's ``civil_from_days``). The one per-bar key: the live kernel and
+    :func:`period_key` call it; ``tests/strategies`` hold it to the array functions."""
+    days = time_ns // _DAY_NS
+    if kind == KIND_EVERY2:
+        return days // 2
+    if kind == KIND_WEEKLY:
+        return days - (days + 3) % 7  # 1970-01-01 was a Thursday
+    if kind == KIND_MONTHLY:
+        z = days + 719468
+        era = z // 146097
+        doe = z - era * 146097
+        yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+        doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+        mp = (5 * doy + 2) // 153
+        month = mp + 3 if mp < 10 else mp - 9
+        year = yoe + era * 400 + (1 if month <= 2 else 0)
+        return (year - 1970) * 12 + month - 1
+    if kind == KIND_DAILY:
+        return days
+    if kind == KIND_DAILY_AT:
+        return days if time_ns - days * _DAY_NS >= param else NO_KEY
+    if kind == KIND_EVERY_HOURS:
+        return (time_ns // _HOUR_NS) // param
+    return days // param
+
+
 def period_key(time_ns: int, schedule: str, hourly: bool = False) -> int | None:
-    """:func:`period_keys` and :func:`eligible` of one bar, in plain integers (the live path's
-    schedule at each bar; ``tests/strategies`` hold it to the array functions).
+    """:func:`period_key_nb` of one bar by the schedule's name (the live Python path's schedule
+    at each bar).
 
     Returns
     -------
     int or None
         The bar's block, or None when a ``daily@HH:MM`` schedule may not use the bar.
     """
-    days = time_ns // _DAY_NS
-    if schedule == "every2":
-        return days // 2
-    if schedule == "weekly":
-        return days - (days + 3) % 7
-    if schedule == "monthly":
-        when = _EPOCH + datetime.timedelta(days=days)
-        return (when.year - 1970) * 12 + when.month - 1
-    if schedule == "daily":
-        return days
-    if schedule.startswith("daily@"):
-        hh, mm = schedule[6:].split(":")
-        return days if time_ns % _DAY_NS >= (int(hh) * 60 + int(mm)) * 60 * 10**9 else None
-    return int(period_keys(np.array([time_ns], dtype=np.int64), schedule, hourly)[0])
+    key = int(period_key_nb(time_ns, *schedule_kind(schedule, hourly)))
+    return None if key == NO_KEY else key
 
 
 def eligible(times: np.ndarray, schedule: str) -> np.ndarray:
